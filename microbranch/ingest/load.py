@@ -1,0 +1,170 @@
+"""`checked` -> stored rows: pseudonymise, record rejects, skip duplicates, upsert, rebuild chains."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from microbranch import geo
+from microbranch.contract import KINDS
+from microbranch.privacy import pseudonym
+from microbranch.store import first
+
+CHAINS_SQL = Path(__file__).parent.parent / "chains.sql"
+
+# What each kind stores, computed from the typed, pseudonymised columns of `good`.
+STORED = {
+    "branches": """
+        select line, branch_id, name, kind, host_type, town_code, address, lat, lon, opened_on, closed_on,
+            public_access, host_population::integer as host_population, volumes::integer as volumes,
+        from good""",
+    "items": """
+        select line, item_id, title, author, isbn, call_number,
+            nullif(regexp_extract(upper(call_number), '^([A-Z])', 1), '') as clc_class,
+            nullif(regexp_extract(upper(call_number), '^([A-Z]+)', 1), '') as clc_subclass,
+            home_branch_id, coalesce(owner, 'library') as owner, owner_reader, added_on,
+            price::decimal(12, 2) as price,
+        from good""",
+    "readers": """
+        select line, reader, registered_on, home_branch_id, community_code, birth_year::integer as birth_year,
+            reader_type,
+        from good""",
+    "communities": """
+        select line, community_code, name, town_code, population::integer as population, lat, lon, from good""",
+}
+KEYS = {"branches": "branch_id", "items": "item_id", "readers": "reader", "communities": "community_code"}
+READER_COLUMNS = {"reader_id": "reader", "from_reader_id": "from_reader", "owner_reader_id": "owner_reader"}
+
+
+def pseudonymise(con: duckdb.DuckDBPyConnection, kind: str, key: bytes) -> list[str]:
+    """Create temp table `pseud(raw_id, pseudonym)` for every reader identifier in `checked`."""
+    cols = [c.name for c in KINDS[kind].columns if c.type == "reader"]
+    if cols:
+        union = " union ".join(f"select {c} as raw_id from checked where {c} is not null" for c in cols)
+        ids = [r[0] for r in con.sql(union).fetchall()]
+    else:
+        ids = []
+    frame = pl.DataFrame({"raw_id": ids, "pseudonym": [pseudonym(key, i) for i in ids]},
+                         schema={"raw_id": pl.String, "pseudonym": pl.String})
+    con.register("pseud_frame", frame)
+    con.sql("create or replace temp table pseud as select * from pseud_frame")
+    con.unregister("pseud_frame")
+    return cols
+
+
+def record_rejects(con: duckdb.DuckDBPyConnection, import_id: int, file_name: str,
+                   broken: list[tuple[int, str]]) -> tuple[int, int]:
+    """Store every problem (reader identifiers as pseudonyms); return (rejected rows, warnings)."""
+    con.sql(
+        """
+        insert into rejects
+        select $id, $file, line, p.column,
+            case when p.column in ('reader_id', 'from_reader_id', 'owner_reader_id')
+                then (select pseudonym from pseud where raw_id = p.value) else p.value end,
+            p.reason, p.severity,
+        from (select line, unnest(problems) as p from checked)
+        """,
+        params={"id": import_id, "file": file_name},
+    )
+    if broken:
+        frame = pl.DataFrame({"line": [b[0] for b in broken], "reason": [b[1] for b in broken]})
+        con.register("broken_frame", frame)
+        con.sql("insert into rejects select $id, $file, line, null, null, reason, 'reject' from broken_frame",
+                params={"id": import_id, "file": file_name})
+        con.unregister("broken_frame")
+    rejected, warnings = first(con, 
+        "select count(distinct line) filter (where severity = 'reject'), count(*) filter (where severity = 'warning')"
+        " from rejects where import_id = $id",
+        {"id": import_id},
+    )
+    return rejected, warnings
+
+
+def build_good(con: duckdb.DuckDBPyConnection, kind: str) -> None:
+    """Rows without a rejecting problem, reader identifiers replaced by pseudonyms, points in WGS-84."""
+    replace = ", ".join(
+        f"(select pseudonym from pseud where raw_id = checked.{raw}) as {stored}"
+        for raw, stored in READER_COLUMNS.items()
+        if raw in {c.name for c in KINDS[kind].columns}
+    )
+    exclude = ", ".join(r for r in READER_COLUMNS if r in {c.name for c in KINDS[kind].columns})
+    select = "* exclude (problems" + (f", {exclude})" if exclude else ")") + (f", {replace}" if replace else "")
+    con.sql(f"""
+        create or replace temp table good as
+        select {select} from checked
+        where not list_bool_or(list_transform(problems, lambda p: p.severity = 'reject'))
+           or len(problems) = 0
+    """)
+    if kind in ("branches", "communities"):
+        _to_wgs84(con)
+
+
+def _to_wgs84(con: duckdb.DuckDBPyConnection) -> None:
+    rows = con.sql("select line, lat, lon, coord_system from good where coord_system <> 'wgs84'").fetchall()
+    if not rows:
+        return
+    converted = [(line, *geo.to_wgs84(lat, lon, system)) for line, lat, lon, system in rows]
+    frame = pl.DataFrame(converted, schema={"line": pl.Int64, "lat": pl.Float64, "lon": pl.Float64}, orient="row")
+    con.register("wgs_frame", frame)
+    con.sql("update good set lat = w.lat, lon = w.lon from wgs_frame as w where good.line = w.line")
+    con.unregister("wgs_frame")
+
+
+def store_events(con: duckdb.DuckDBPyConnection, import_id: int) -> tuple[int, int, int]:
+    """Insert new events; return (accepted, duplicates, orphans). Rebuild the chains of touched copies."""
+    con.sql("""
+        create or replace temp table incoming as
+        with keyed as (
+            select *, coalesce('id:' || event_id, 'row:' || md5(concat_ws('|', occurred_at, action, item_id,
+                reader, from_reader, branch_id))) as event_key,
+            from good
+        )
+        select * from keyed
+        qualify row_number() over (partition by event_key order by line) = 1
+    """)
+    con.sql("delete from incoming where event_key in (select event_key from events)")
+    good, accepted = first(con, "select (select count(*) from good), (select count(*) from incoming)")
+    con.sql(
+        """
+        insert into events
+        select event_key, occurred_at, action, item_id, reader, from_reader, branch_id, channel, due_at, $id
+        from incoming
+        """,
+        params={"id": import_id},
+    )
+    orphans = first(con, """
+        select count(*) from incoming
+        where item_id not in (select item_id from items)
+           or (branch_id is not null and branch_id not in (select branch_id from branches))
+    """)[0]
+    con.sql("create or replace temp table touched as select distinct item_id from incoming")
+    con.sql(CHAINS_SQL.read_text())
+    con.sql("drop table touched; drop table incoming")
+    return accepted, good - accepted, orphans
+
+
+def store_entities(con: duckdb.DuckDBPyConnection, kind: str) -> tuple[int, int]:
+    """Upsert: a later row updates a stored one; a row identical to what is stored is a duplicate."""
+    table, key = kind, KEYS[kind]
+    con.sql(f"create or replace temp table incoming as {STORED[kind]}")
+    columns = [r[0] for r in con.sql(f"select column_name from (describe {table})").fetchall()]  # stored columns
+    same = " and ".join(f"i.{c} is not distinct from t.{c}" for c in columns)
+    good = first(con, "select count(*) from incoming")[0]
+    # Within the file, a row repeating an earlier identical row is a duplicate.
+    con.sql(f"""
+        create or replace temp table incoming as
+        select * from incoming
+        qualify row_number() over (partition by {', '.join(columns)} order by line) = 1
+    """)
+    con.sql(f"delete from incoming as i where exists (select 1 from {table} as t where {same})")
+    accepted = first(con, "select count(*) from incoming")[0]
+    con.sql(f"""
+        create or replace temp table latest as
+        select * exclude (line) from incoming qualify row_number() over (partition by {key} order by line desc) = 1
+    """)
+    con.sql(f"delete from {table} where {key} in (select {key} from latest)")
+    con.sql(f"insert into {table} by name select * from latest")
+    con.sql("drop table incoming; drop table latest")
+    return accepted, good - accepted
