@@ -36,7 +36,7 @@ def snapshot_dir(db: Path) -> Path:
 
 
 @contextmanager
-def writer(db: Path, wait_seconds: float = 600) -> Iterator[duckdb.DuckDBPyConnection]:
+def writer(db: Path, wait_seconds: float = 600, publish_on_exit: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
     """The only read-write connection: waits for another import to finish, opens the file, and once it is
     closed again publishes it as the new snapshot (still holding the lock)."""
     db.parent.mkdir(parents=True, exist_ok=True)
@@ -57,7 +57,8 @@ def writer(db: Path, wait_seconds: float = 600) -> Iterator[duckdb.DuckDBPyConne
             yield con
         finally:
             con.close()
-        publish(db)
+        if publish_on_exit:
+            publish(db)
 
 
 def publish(db: Path) -> str:

@@ -1,0 +1,41 @@
+"""Entry point: page config, language and role, navigation over pages/."""
+
+from pathlib import Path
+
+import streamlit as st
+
+from ui import data
+from ui.shell import ROLES, lang, role, tr
+
+HERE = Path(__file__).parent
+st.set_page_config(page_title="南沙微分馆 Micro-branches", page_icon=":material/local_library:", layout="wide")
+
+# Which pages each role sees: district officials never see reader-level pages or the upload.
+PAGES = {
+    "overview": ("pages/overview.py", ":material/dashboard:", ROLES),
+    "loans": ("pages/loans.py", ":material/menu_book:", ("manager", "staff")),
+    "chains": ("pages/chains.py", ":material/conversion_path:", ("manager", "staff")),
+    "branch_map": ("pages/branch_map.py", ":material/map:", ROLES),
+    "residents": ("pages/residents.py", ":material/groups:", ROLES),
+    "upload": ("pages/upload.py", ":material/upload_file:", ("staff",)),
+    "glossary": ("pages/glossary.py", ":material/help:", ROLES),
+}
+
+with st.sidebar:
+    left, right = st.columns(2)
+    if left.button(tr("language_switch"), key="lang_switch", icon=":material/translate:"):
+        st.query_params["lang"] = "zh" if lang() == "en" else "en"
+        st.rerun()
+    chosen = right.selectbox(tr("role"), ROLES, index=ROLES.index(role()), format_func=lambda r: tr(f"role_{r}"),
+                             key="role_pick", label_visibility="collapsed")
+    if chosen != role():
+        st.query_params["role"] = chosen
+        st.rerun()
+
+data.version()  # loads the sample data on the very first start
+pages = [
+    st.Page(str(HERE / path), title=tr(f"page_{name}"), icon=icon, url_path=name, default=name == "overview")
+    for name, (path, icon, roles) in PAGES.items()
+    if role() in roles
+]
+st.navigation(pages).run()
