@@ -93,17 +93,23 @@ def import_file(db: Path, source: Path | tuple[str, bytes], user: str = "cli",
     step = progress or (lambda _msg, _f: None)
     with store.writer(db) as con:
         key = load_key(db)
-        con.begin()
         try:
             step("reading", 0.1)
-            result.encoding, raw, header = _stage(con, data, path)
-            result.kind = header.kind
-            result.columns = header.describe()
-            result.columns_dropped, result.columns_ignored = header.dropped, header.extra
-            result.lines_read = raw.records
-            step("checking", 0.3)
-            validate.check(con, header, datetime.now(LOCAL).replace(tzinfo=None))
-            load.pseudonymise(con, header.kind, key)
+            result.encoding, raw, header = _stage(con, data, path)  # temp tables only: nothing stored yet
+        except ContractError as exc:
+            result.status, result.message = "refused", str(exc)
+            result.import_id = first(con, "select nextval('import_seq')")[0]
+            _log(con, result, user)
+            return _done(result, started, step)
+        result.kind = header.kind
+        result.columns = header.describe()
+        result.columns_dropped, result.columns_ignored = header.dropped, header.extra
+        result.lines_read = raw.records
+        step("checking", 0.3)
+        validate.check(con, header, datetime.now(LOCAL).replace(tzinfo=None))
+        load.pseudonymise(con, header.kind, key)
+        con.begin()  # one file, one transaction: killed before COMMIT, the database is as it was
+        try:
             result.import_id = first(con, "select nextval('import_seq')")[0]
             result.rejected, result.warnings = load.record_rejects(con, result.import_id, file_name, raw.broken)
             step("loading", 0.5)
@@ -115,21 +121,18 @@ def import_file(db: Path, source: Path | tuple[str, bytes], user: str = "cli",
                 result.accepted, result.duplicates = load.store_entities(con, header.kind)
             _set_meta(con, user)
             _log(con, result, user)
-            con.sql("drop table if exists raw; drop table if exists checked; drop table if exists good;"
-                    " drop table if exists pseud")
             if os.environ.get("MICROBRANCH_PAUSE_BEFORE_COMMIT"):  # lets a test kill the process mid-import
                 print("PAUSED-BEFORE-COMMIT", file=sys.stderr, flush=True)
                 time.sleep(float(os.environ["MICROBRANCH_PAUSE_BEFORE_COMMIT"]))
             con.commit()
-        except ContractError as exc:
-            con.rollback()
-            result.status, result.message = "refused", str(exc)
-            result.import_id = first(con, "select nextval('import_seq')")[0]
-            _log(con, result, user)
-        except Exception:
+        except BaseException:
             con.rollback()
             raise
         step("publishing", 0.9)
+    return _done(result, started, step)
+
+
+def _done(result: ImportResult, started: float, step: Progress) -> ImportResult:
     result.seconds = time.perf_counter() - started
     step("done", 1.0)
     return result

@@ -74,7 +74,7 @@ def record_rejects(con: duckdb.DuckDBPyConnection, import_id: int, file_name: st
         con.sql("insert into rejects select $id, $file, line, null, null, reason, 'reject' from broken_frame",
                 params={"id": import_id, "file": file_name})
         con.unregister("broken_frame")
-    rejected, warnings = first(con, 
+    rejected, warnings = first(con,
         "select count(distinct line) filter (where severity = 'reject'), count(*) filter (where severity = 'warning')"
         " from rejects where import_id = $id",
         {"id": import_id},

@@ -1,0 +1,40 @@
+"""Shared fixtures: a fresh database file on disk per test, with its own pseudonymisation key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from microbranch import store
+from microbranch.ingest import ImportResult, import_file
+
+
+@pytest.fixture
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("MICROBRANCH_KEY_FILE", str(tmp_path / "secret" / "microbranch.key"))
+    return tmp_path / "data" / "microbranch.duckdb"
+
+
+def write(folder: Path, name: str, text: str, encoding: str = "utf-8") -> Path:
+    path = folder / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def load(db: Path, folder: Path, name: str, text: str, encoding: str = "utf-8") -> ImportResult:
+    return import_file(db, write(folder, name, text, encoding))
+
+
+def snapshot(db: Path) -> duckdb.DuckDBPyConnection:
+    return store.reader(db)
+
+
+BRANCHES = """branch_id,name,kind,host_type,lat,lon,opened_on,closed_on,public_access,volumes,host_population
+C1,Central,central,,22.80,113.50,2019-01-01,,yes,1000,
+B1,Town one,branch,,22.90,113.50,2015-01-01,,yes,500,
+M1,Micro one,micro,enterprise,22.85,113.50,2024-04-01,,yes,100,300
+M2,Micro closed,micro,school,22.95,113.50,2024-04-01,2024-05-01,yes,50,800
+M3,Micro private,micro,school,22.83,113.50,2024-04-01,,no,50,900
+"""
