@@ -31,8 +31,20 @@ END = PERIOD_END.toordinal()
 
 # Header rows exactly as the exports carry them.
 BRANCH_HEADER = [
-    "分馆编号", "分馆名称", "分馆类型", "合作单位类型", "街镇代码", "地址", "纬度", "经度",
-    "坐标系", "开馆日期", "闭馆日期", "对外开放", "服务单位人数", "藏书量",
+    "分馆编号",
+    "分馆名称",
+    "分馆类型",
+    "合作单位类型",
+    "街镇代码",
+    "地址",
+    "纬度",
+    "经度",
+    "坐标系",
+    "开馆日期",
+    "闭馆日期",
+    "对外开放",
+    "服务单位人数",
+    "藏书量",
 ]
 COMMUNITY_HEADER = ["community_code", "name", "town_code", "population", "lat", "lon", "coord_system"]
 READER_HEADER = ["读者证号", "办证日期", "办证馆", "社区代码", "出生年份", "读者类型"]
@@ -53,8 +65,15 @@ EARTH_RADIUS_M = 6_371_008.8
 
 # Radius (km) within which a town's communities are scattered: subdistricts compact, towns wider.
 TOWN_RADIUS_KM = {
-    "440115001": 3.5, "440115002": 2.0, "440115003": 1.5, "440115100": 7.0, "440115101": 5.0,
-    "440115102": 4.5, "440115103": 6.0, "440115104": 7.0, "440115105": 6.0,
+    "440115001": 3.5,
+    "440115002": 2.0,
+    "440115003": 1.5,
+    "440115100": 7.0,
+    "440115101": 5.0,
+    "440115102": 4.5,
+    "440115103": 6.0,
+    "440115104": 7.0,
+    "440115105": 6.0,
 }
 TOWN_ROADS = {
     "440115001": ["凤凰大道", "进港大道", "海滨路", "蕉门路", "金隆路"],
@@ -127,6 +146,10 @@ class Branch:
     def open_on(self, day: int) -> bool:
         return self.opened.toordinal() <= day and (self.closed is None or day < self.closed.toordinal())
 
+    def serves_on(self, day: int) -> bool:
+        """Whether loans can happen here on day: from the day after the opening until the closing."""
+        return self.opened.toordinal() < day and (self.closed is None or day < self.closed.toordinal())
+
     @property
     def profile(self) -> str:
         """Which weekday/hour pattern its counter follows."""
@@ -138,8 +161,11 @@ class Branch:
 def split_name(name: str) -> tuple[str, str]:
     """(short name, kind) of a committee: 金洲村民委员会 -> (金洲, 村)."""
     for suffix, kind in (
-        ("社区居民委员会", "社区"), ("社区居民居委会", "社区"), ("社区居委委员会", "社区"),
-        ("村民委员会", "村"), ("生活区", "生活区"),
+        ("社区居民委员会", "社区"),
+        ("社区居民居委会", "社区"),
+        ("社区居委委员会", "社区"),
+        ("村民委员会", "村"),
+        ("生活区", "生活区"),
     ):
         if name.endswith(suffix):
             return name[: -len(suffix)], kind
@@ -182,9 +208,15 @@ MICRO_SPECS = [
     ("WF018", "南沙图书馆珠江街社区卫生服务中心微分馆", "institution", "440115002", (2024, 9, 28), 300, 180, True),
 ]
 TOWN_BRANCH_OPENED = {
-    "440115001": (2010, 12, 18), "440115002": (2014, 6, 1), "440115003": (2020, 1, 8),
-    "440115100": (2012, 9, 15), "440115101": (2016, 5, 20), "440115102": (2011, 10, 1),
-    "440115103": (2010, 5, 18), "440115104": (2013, 3, 28), "440115105": (2015, 11, 11),
+    "440115001": (2010, 12, 18),
+    "440115002": (2014, 6, 1),
+    "440115003": (2020, 1, 8),
+    "440115100": (2012, 9, 15),
+    "440115101": (2016, 5, 20),
+    "440115102": (2011, 10, 1),
+    "440115103": (2010, 5, 18),
+    "440115104": (2013, 3, 28),
+    "440115105": (2015, 11, 11),
 }
 
 
@@ -201,16 +233,40 @@ def build_places(rng: random.Random) -> tuple[list[Town], list[Community], list[
     # Central library and one library per town, near the town centre (Nansha's own town library
     # sits 1.6 km off the centre so that the central library does not double it).
     nansha = town_by_code["440115001"]
-    branches.append(Branch(
-        "NS000", "南沙图书馆", "central", "", nansha.code, address(rng, nansha),
-        polar(rng, nansha.centre, 50, 250), dt.date(2019, 9, 28), None, True, None, rng.randint(590_000, 615_000),
-    ))
+    branches.append(
+        Branch(
+            "NS000",
+            "南沙图书馆",
+            "central",
+            "",
+            nansha.code,
+            address(rng, nansha),
+            polar(rng, nansha.centre, 50, 250),
+            dt.date(2019, 9, 28),
+            None,
+            True,
+            None,
+            rng.randint(590_000, 615_000),
+        )
+    )
     for i, town in enumerate(towns, start=1):
         pos = polar(rng, town.centre, 1500, 1700) if town.code == nansha.code else polar(rng, town.centre, 0, 300)
-        branches.append(Branch(
-            f"NS1{i:02d}", f"南沙图书馆{town.name}分馆", "branch", "", town.code, address(rng, town), pos,
-            dt.date(*TOWN_BRANCH_OPENED[town.code]), None, True, None, rng.randrange(20_000, 60_000, 10),
-        ))
+        branches.append(
+            Branch(
+                f"NS1{i:02d}",
+                f"南沙图书馆{town.name}分馆",
+                "branch",
+                "",
+                town.code,
+                address(rng, town),
+                pos,
+                dt.date(*TOWN_BRANCH_OPENED[town.code]),
+                None,
+                True,
+                None,
+                rng.randrange(20_000, 60_000, 10),
+            )
+        )
     town_branch = {b.town: b for b in branches if b.kind == "branch"}
 
     # 鱼窝头社区 sits 1.25 km from the Dongchong library (about 20 walking minutes with the
@@ -241,10 +297,22 @@ def build_places(rng: random.Random) -> tuple[list[Town], list[Community], list[
     hengli = town_by_code["440115101"]
     hengli_villages = [c for c in communities if c.town == hengli.code and c.kind == "村"]
     fengma = next((c for c in hengli_villages if c.short.startswith("冯马")), hengli_villages[0])
-    branches.append(Branch(
-        "NS190", "南沙图书馆横沥冯马服务点", "branch", "", hengli.code, address(rng, hengli, fengma.short + "村"),
-        polar(rng, fengma.pos, 30, 150), dt.date(2013, 6, 1), dt.date(2023, 12, 31), True, None, 6_000,
-    ))
+    branches.append(
+        Branch(
+            "NS190",
+            "南沙图书馆横沥冯马服务点",
+            "branch",
+            "",
+            hengli.code,
+            address(rng, hengli, fengma.short + "村"),
+            polar(rng, fengma.pos, 30, 150),
+            dt.date(2013, 6, 1),
+            dt.date(2023, 12, 31),
+            True,
+            None,
+            6_000,
+        )
+    )
 
     # Micro-branches: at (within 300 m of) a community 1.5-3 km from the nearest library, so that
     # they visibly shorten walks; at least 800 m from each other.
@@ -258,11 +326,8 @@ def build_places(rng: random.Random) -> tuple[list[Town], list[Community], list[
             pos = offset(*c.pos, 450 * math.cos(angle), 450 * math.sin(angle))
         else:
             micro_positions = [b.pos for b in branches if b.kind == "micro"]
-            candidates = [
-                c for c in communities
-                if c.town == town_code and c not in used and c.kind != "生活区"
-                and all(distance_m(c.pos, p) >= 800 for p in micro_positions)
-            ]
+            free = [c for c in communities if c.town == town_code and c not in used and c.kind != "生活区"]
+            candidates = [c for c in free if all(distance_m(c.pos, p) >= 800 for p in micro_positions)] or free
             if host == "community" and any(c.kind == "社区" for c in candidates):
                 preferred = [c for c in candidates if c.kind == "社区"]
                 if any(1500 <= nearest(c.pos, libraries) <= 3000 for c in preferred):
@@ -276,10 +341,23 @@ def build_places(rng: random.Random) -> tuple[list[Town], list[Community], list[
         used.append(c)
         if name is None:
             name = f"南沙图书馆{c.short}{c.kind}微分馆"
-        branches.append(Branch(
-            bid, name, "micro", host, town_code, address(rng, town, c.short + c.kind), pos,
-            dt.date(*opened), None, public, host_pop, volumes, community=c.code,
-        ))
+        branches.append(
+            Branch(
+                bid,
+                name,
+                "micro",
+                host,
+                town_code,
+                address(rng, town, c.short + c.kind),
+                pos,
+                dt.date(*opened),
+                None,
+                public,
+                host_pop,
+                volumes,
+                community=c.code,
+            )
+        )
     return towns, communities, branches
 
 
@@ -311,10 +389,13 @@ def assign_populations(rng: random.Random, communities: list[Community]) -> None
 # ---------------------------------------------------------------------------------------------
 # Calendar: weekday and hour patterns
 # ---------------------------------------------------------------------------------------------
-HOLIDAYS_2024 = {
-    (4, 4), (4, 5), (4, 6), (5, 1), (5, 2), (5, 3), (5, 4), (5, 5), (6, 10),
-    (9, 15), (9, 16), (9, 17), (10, 1), (10, 2), (10, 3), (10, 4), (10, 5), (10, 6), (10, 7),
-}
+HOLIDAYS_2024 = (  # (month, day) of the 2024 public holidays
+    {(4, d) for d in (4, 5, 6)}
+    | {(5, d) for d in range(1, 6)}
+    | {(6, 10)}
+    | {(9, d) for d in (15, 16, 17)}
+    | {(10, d) for d in range(1, 8)}
+)
 MAKEUP_WORKDAYS_2024 = {(4, 7), (4, 28), (5, 11), (9, 14), (9, 29), (10, 12)}
 SUMMER_HOLIDAY = (dt.date(2024, 7, 6).toordinal(), dt.date(2024, 8, 31).toordinal())
 
@@ -374,7 +455,13 @@ class Calendar:
     def seconds(self, profile: str, day: int) -> int:
         cum = HOUR_CUM[(profile, is_rest_day(day))]
         hour = HOURS[bisect.bisect_right(cum, self.rng.random() * cum[-1])]
-        minute = self.rng.randint(30, 59) if hour == 8 else self.rng.randint(0, 29) if hour == 21 else self.rng.randint(0, 59)
+        minute = (
+            self.rng.randint(30, 59)
+            if hour == 8
+            else self.rng.randint(0, 29)
+            if hour == 21
+            else self.rng.randint(0, 59)
+        )
         return hour * 3600 + minute * 60 + self.rng.randint(0, 59)
 
 
@@ -419,7 +506,6 @@ def reader_type_for(rng: random.Random, year: int) -> str:
 
 def build_readers(rng: random.Random, communities: list[Community], branches: list[Branch]) -> list[Reader]:
     n_total = rng.randint(24_600, 25_400)
-    by_id = {b.branch_id: b for b in branches}
     micros = [b for b in branches if b.kind == "micro"]
     people: list[tuple[int, str, str, int, str, float]] = []  # registered, home, community, birth, type, activity
 
@@ -456,9 +542,7 @@ def build_readers(rng: random.Random, communities: list[Community], branches: li
     # little variation in how many residents hold a card.
     counts = {c.code: rng.randint(1, 9) for c in tiny}
     n_residents = n_total - len(people) - sum(counts.values())
-    weights = [
-        c.population * (1.4 if c.kind == "社区" else 0.8) * math.exp(rng.gauss(0, 0.3)) for c in regular
-    ]
+    weights = [c.population * (1.4 if c.kind == "社区" else 0.8) * math.exp(rng.gauss(0, 0.3)) for c in regular]
     for c in rng.choices(regular, weights=weights, k=n_residents):
         counts[c.code] = counts.get(c.code, 0) + 1
     libraries = [b for b in branches if b.kind != "micro"]
@@ -466,7 +550,7 @@ def build_readers(rng: random.Random, communities: list[Community], branches: li
         for _ in range(counts.get(c.code, 0)):
             year = birth_year(rng)
             reg = registration_day(rng, max(dt.date(year + 3, 1, 1).toordinal(), dt.date(2015, 1, 1).toordinal()))
-            home = resident_home(rng, c, reg, libraries, micros, by_id)
+            home = resident_home(rng, c, reg, libraries, micros)
             people.append((reg, home, c.code, year, reader_type_for(rng, year), activity()))
 
     # Card numbers grow with the registration date: 000100000001 ...
@@ -479,23 +563,21 @@ def build_readers(rng: random.Random, communities: list[Community], branches: li
     return readers
 
 
-def resident_home(
-    rng: random.Random, c: Community, reg: int, libraries: list[Branch], micros: list[Branch], by_id: dict[str, Branch]
-) -> str:
+def resident_home(rng: random.Random, c: Community, reg: int, libraries: list[Branch], micros: list[Branch]) -> str:
     """The branch where a resident got the card: town library, central library, old service point or a micro-branch."""
-    nearby_micro = [b for b in micros if b.town == c.town and b.public and b.opened.toordinal() <= reg]
+    nearby_micro = [b for b in micros if b.town == c.town and b.public and b.open_on(reg)]
     if nearby_micro and rng.random() < 0.45:
         return min(nearby_micro, key=lambda b: (distance_m(b.pos, c.pos), b.branch_id)).branch_id
     options: list[tuple[str, float]] = []
     for b in libraries:
-        if not (b.opened.toordinal() <= reg and (b.closed is None or reg < b.closed.toordinal())):
+        if not b.open_on(reg):
             continue
         if b.kind == "central":
             options.append((b.branch_id, 0.5 if c.town == "440115001" else 0.2))
         elif b.town == c.town:
             options.append((b.branch_id, 0.35 if b.branch_id == "NS190" else (0.5 if c.town == "440115001" else 0.8)))
     if not options:  # nothing open yet in the town: the nearest open library
-        open_libs = [b for b in libraries if b.opened.toordinal() <= reg and (b.closed is None or reg < b.closed.toordinal())]
+        open_libs = [b for b in libraries if b.open_on(reg)]
         return min(open_libs, key=lambda b: (distance_m(b.pos, c.pos), b.branch_id)).branch_id
     return rng.choices([o[0] for o in options], weights=[o[1] for o in options])[0]
 
@@ -548,108 +630,213 @@ def _topics(text: str) -> list[tuple[str, str]]:
 
 
 SUBJECTS: dict[str, tuple[list[tuple[str, str]], list[str]]] = {
-    "A": (_topics("马克思主义基本原理:A81 毛泽东思想:A84 中国特色社会主义理论:D61 共产党宣言:A811.22 "
-                  "资本论:A811.23 马克思主义哲学:B0-0 党史:D23"),
-          ["概论", "学习读本", "导读", "十讲", "精要", "解读", "问答"]),
-    "B": (_topics("西方哲学:B5 中国哲学:B2 论语:B222.2 庄子:B223.5 王阳明心学:B248.2 逻辑学:B81 美学:B83 "
-                  "伦理学:B82 心理学:B84 情绪管理:B842.6 认知心理学:B842.1 积极心理学:B84-06 自我成长:B848.4 "
-                  "沟通心理:B842.5 儿童心理:B844.1 思维方法:B804 人生哲学:B821"),
-          ["导论", "简史", "十五讲", "通识", "入门", "讲义", "精读", "新解", "漫谈"]),
-    "C": (_topics("社会学:C91 社会调查方法:C915 统计学:C8 数据分析:C81 管理学:C93 项目管理:C931 决策:C934 "
-                  "人口学:C92 社区治理:C916 公共关系:C912.3 社会工作:C916"),
-          ["原理", "概论", "方法", "教程", "案例", "实务", "研究", "手册"]),
-    "D": (_topics("民法典:D923 劳动合同法:D922.52 婚姻家庭法:D923.9 刑法:D924 行政法:D922.1 知识产权法:D923.4 "
-                  "公司法:D922.291 基层治理:D63 社区工作:D669.3 城市治理:D630 粤港澳合作:D676.5 国际关系:D81 "
-                  "消费者权益保护:D922.294"),
-          ["释义", "实务", "案例精解", "问答", "一本通", "通俗读本", "研究", "导论"]),
-    "E": (_topics("孙子兵法:E892 军事理论:E0 海洋强国:E0-0 国防教育:E2 现代武器:E92 战争史:E19 海军:E15"),
-          ["新解", "概论", "读本", "图鉴", "简史", "十讲"]),
-    "F": (_topics("经济学:F0 微观经济学:F016 宏观经济学:F015 企业管理:F272 人力资源管理:F272.92 市场营销:F713.50 "
-                  "财务管理:F275 会计:F230 投资理财:F830.59 金融:F83 数字经济:F49 粤港澳大湾区经济:F127.6 "
-                  "自贸区:F752.8 港口经济:F552 跨境电商:F713.36 供应链管理:F252 创业:F241.4 乡村振兴:F320.3"),
-          ["原理", "实务", "入门", "案例", "研究", "与实践", "十讲", "通识", "指南", "新论"]),
-    "G": (_topics("家庭教育:G78 亲子阅读:G78 幼儿教育:G61 小学语文教学:G623.2 中学数学解题:G634.6 中考复习:G634 "
-                  "高考作文:G634.34 学习方法:G791 阅读推广:G252.17 图书馆服务:G258.2 公共文化服务:G249.2 "
-                  "传播学:G206 新媒体运营:G206.2 体育锻炼:G80 游泳:G861.1 篮球:G841 跑步:G822.8 围棋:G891.3"),
-          ["指南", "手册", "方法", "实务", "十讲", "案例", "一本通", "入门", "研究"]),
-    "H": (_topics("现代汉语:H1 古代汉语:H109.2 汉字:H12 普通话:H102 粤语:H178 写作:H152.3 英语语法:H314 "
-                  "英语口语:H319.9 英语词汇:H313 雅思:H310.41 日语:H36 语言学:H0"),
-          ["教程", "入门", "精讲", "词典", "手册", "一本通", "常用表达", "基础"]),
-    "J": (_topics("素描:J214 水彩:J215 国画:J212 书法:J292 硬笔书法:J292.12 摄影:J41 手机摄影:J41 钢琴:J624.1 "
-                  "吉他:J623.2 声乐:J616 电影:J905 设计:J06 剪纸:J528.1 广绣:J523.6 粤剧:J825"),
-          ["入门", "基础教程", "技法", "欣赏", "史话", "图解", "一本通", "十讲"]),
-    "K": (_topics("中国通史:K20 明朝:K248 宋朝:K244 唐朝:K242 秦汉:K232 中国近代史:K25 世界史:K10 "
-                  "岭南文化:K296.5 广府文化:K296.51 南沙:K296.53 珠江三角洲:K296.5 海上丝绸之路:K203 华侨:K820.7 "
-                  "中国地理:K92 世界地理:K91 考古:K87 粤港澳大湾区:K296.5"),
-          ["简史", "史话", "十讲", "风物志", "地图集", "故事", "新考", "纪行"]),
-    "N": (_topics("科学史:N09 科学方法:N03 自然科学:N49 系统科学:N94 科技创新:N1"),
-          ["简史", "通识", "十讲", "漫谈", "入门", "百问"]),
-    "O": (_topics("高等数学:O13 线性代数:O151.2 概率论:O211 数学思维:O1 物理学:O4 量子力学:O413.1 "
-                  "相对论:O412.1 化学:O6 有机化学:O62 趣味数学:O1-49"),
-          ["教程", "基础", "入门", "习题详解", "通识", "漫谈"]),
-    "P": (_topics("天文学:P1 宇宙:P159 气象:P4 台风:P444 海洋:P7 地质:P5 地球:P183 珠江口:P737 湿地:P941.78"),
-          ["入门", "图鉴", "科普", "观测指南", "百问", "漫谈"]),
-    "Q": (_topics("生物学:Q1 植物:Q94 昆虫:Q96 鸟类:Q959.7 红树林:Q948 遗传学:Q3 生态学:Q14 进化论:Q11 海洋生物:Q178.53"),
-          ["图鉴", "入门", "观察手册", "简史", "百科", "探秘"]),
-    "R": (_topics("健康:R161 营养:R151 中医:R2 养生:R212 儿童保健:R179 急救:R459.7 心理健康:R395.6 睡眠:R338.63 "
-                  "老年保健:R161.7 孕产:R715.3 糖尿病:R587.1 高血压:R544.1"),
-          ["指南", "手册", "百问", "一本通", "常识", "全书"]),
-    "S": (_topics("水稻种植:S511 蔬菜栽培:S63 花卉:S68 水产养殖:S96 果树:S66 家庭园艺:S68 盆栽:S688.1 "
-                  "农业技术:S3 观赏鱼:S965.8"),
-          ["技术", "手册", "实用技术", "指南", "百问", "图解"]),
-    "T": (_topics("机械设计:TH122 机械制图:TH126 数控加工:TG659 焊接:TG4 电工:TM 电子技术:TN 电路:TM13 "
-                  "家常菜:TS972.1 烘焙:TS213.2 服装设计:TS941.2 水利工程:TV 海堤工程:TV871 工程力学:TB12 "
-                  "材料科学:TB3 质量管理:TB114 自动化:TP2 电气控制:TM571"),
-          ["基础", "实用技术", "手册", "入门", "图解", "原理与应用", "教程"]),
-    "TP": (_topics("Python编程:TP312.8 Java程序设计:TP312.8 C语言程序设计:TP312.8 数据结构:TP311.12 算法:TP301.6 "
-                   "人工智能:TP18 机器学习:TP181 深度学习:TP181 大语言模型:TP391 数据库:TP311.13 网络安全:TP393.08 "
-                   "计算机网络:TP393 办公软件:TP317.1 Excel数据处理:TP391.13 云计算:TP393.027 物联网:TP393.4 "
-                   "机器人:TP242"),
-           ["入门", "实战", "基础教程", "从入门到精通", "原理与实践", "案例教程", "编程指南"]),
-    "TU": (_topics("建筑施工:TU7 施工组织设计:TU721 工程项目管理:TU71 建筑工程造价:TU723.3 钢筋混凝土结构:TU375 "
-                   "地基与基础:TU47 桩基工程:TU473.1 建筑识图:TU204 建筑材料:TU5 BIM技术:TU201.4 装配式建筑:TU3 "
-                   "建筑安全管理:TU714 工程测量:TU198 建筑设计:TU2 城市规划:TU984 绿色建筑:TU201.5 工程监理:TU712.2"),
-           ["实务", "手册", "案例分析", "技术", "规范解读", "从入门到精通", "教程", "问答"]),
-    "U": (_topics("港口工程:U65 航道工程:U61 码头结构:U656 桥梁工程:U44 隧道工程:U45 公路工程:U41 船舶:U66 "
-                  "城市轨道交通:U239.5 新能源汽车:U469.72 汽车维修:U472 疏浚工程:U616 水运工程:U6"),
-          ["技术", "设计", "施工", "手册", "概论", "实务", "案例"]),
-    "V": (_topics("航空:V2 航天:V4 无人机:V279 飞机:V27 火箭:V475.1 卫星:V474"),
-          ["图鉴", "入门", "简史", "科普", "原理"]),
-    "X": (_topics("环境保护:X 垃圾分类:X705 碳中和:X511 生态文明:X321 安全生产:X93 职业健康:X9 海洋环境:X55 环境监测:X83"),
-          ["概论", "手册", "读本", "实务", "指南", "百问"]),
+    "A": (
+        _topics(
+            "马克思主义基本原理:A81 毛泽东思想:A84 中国特色社会主义理论:D61 共产党宣言:A811.22 "
+            "资本论:A811.23 马克思主义哲学:B0-0 党史:D23"
+        ),
+        ["概论", "学习读本", "导读", "十讲", "精要", "解读", "问答"],
+    ),
+    "B": (
+        _topics(
+            "西方哲学:B5 中国哲学:B2 论语:B222.2 庄子:B223.5 王阳明心学:B248.2 逻辑学:B81 美学:B83 "
+            "伦理学:B82 心理学:B84 情绪管理:B842.6 认知心理学:B842.1 积极心理学:B84-06 自我成长:B848.4 "
+            "沟通心理:B842.5 儿童心理:B844.1 思维方法:B804 人生哲学:B821"
+        ),
+        ["导论", "简史", "十五讲", "通识", "入门", "讲义", "精读", "新解", "漫谈"],
+    ),
+    "C": (
+        _topics(
+            "社会学:C91 社会调查方法:C915 统计学:C8 数据分析:C81 管理学:C93 项目管理:C931 决策:C934 "
+            "人口学:C92 社区治理:C916 公共关系:C912.3 社会工作:C916"
+        ),
+        ["原理", "概论", "方法", "教程", "案例", "实务", "研究", "手册"],
+    ),
+    "D": (
+        _topics(
+            "民法典:D923 劳动合同法:D922.52 婚姻家庭法:D923.9 刑法:D924 行政法:D922.1 知识产权法:D923.4 "
+            "公司法:D922.291 基层治理:D63 社区工作:D669.3 城市治理:D630 粤港澳合作:D676.5 国际关系:D81 "
+            "消费者权益保护:D922.294"
+        ),
+        ["释义", "实务", "案例精解", "问答", "一本通", "通俗读本", "研究", "导论"],
+    ),
+    "E": (
+        _topics("孙子兵法:E892 军事理论:E0 海洋强国:E0-0 国防教育:E2 现代武器:E92 战争史:E19 海军:E15"),
+        ["新解", "概论", "读本", "图鉴", "简史", "十讲"],
+    ),
+    "F": (
+        _topics(
+            "经济学:F0 微观经济学:F016 宏观经济学:F015 企业管理:F272 人力资源管理:F272.92 市场营销:F713.50 "
+            "财务管理:F275 会计:F230 投资理财:F830.59 金融:F83 数字经济:F49 粤港澳大湾区经济:F127.6 "
+            "自贸区:F752.8 港口经济:F552 跨境电商:F713.36 供应链管理:F252 创业:F241.4 乡村振兴:F320.3"
+        ),
+        ["原理", "实务", "入门", "案例", "研究", "与实践", "十讲", "通识", "指南", "新论"],
+    ),
+    "G": (
+        _topics(
+            "家庭教育:G78 亲子阅读:G78 幼儿教育:G61 小学语文教学:G623.2 中学数学解题:G634.6 中考复习:G634 "
+            "高考作文:G634.34 学习方法:G791 阅读推广:G252.17 图书馆服务:G258.2 公共文化服务:G249.2 "
+            "传播学:G206 新媒体运营:G206.2 体育锻炼:G80 游泳:G861.1 篮球:G841 跑步:G822.8 围棋:G891.3"
+        ),
+        ["指南", "手册", "方法", "实务", "十讲", "案例", "一本通", "入门", "研究"],
+    ),
+    "H": (
+        _topics(
+            "现代汉语:H1 古代汉语:H109.2 汉字:H12 普通话:H102 粤语:H178 写作:H152.3 英语语法:H314 "
+            "英语口语:H319.9 英语词汇:H313 雅思:H310.41 日语:H36 语言学:H0"
+        ),
+        ["教程", "入门", "精讲", "词典", "手册", "一本通", "常用表达", "基础"],
+    ),
+    "J": (
+        _topics(
+            "素描:J214 水彩:J215 国画:J212 书法:J292 硬笔书法:J292.12 摄影:J41 手机摄影:J41 钢琴:J624.1 "
+            "吉他:J623.2 声乐:J616 电影:J905 设计:J06 剪纸:J528.1 广绣:J523.6 粤剧:J825"
+        ),
+        ["入门", "基础教程", "技法", "欣赏", "史话", "图解", "一本通", "十讲"],
+    ),
+    "K": (
+        _topics(
+            "中国通史:K20 明朝:K248 宋朝:K244 唐朝:K242 秦汉:K232 中国近代史:K25 世界史:K10 "
+            "岭南文化:K296.5 广府文化:K296.51 南沙:K296.53 珠江三角洲:K296.5 海上丝绸之路:K203 华侨:K820.7 "
+            "中国地理:K92 世界地理:K91 考古:K87 粤港澳大湾区:K296.5"
+        ),
+        ["简史", "史话", "十讲", "风物志", "地图集", "故事", "新考", "纪行"],
+    ),
+    "N": (
+        _topics("科学史:N09 科学方法:N03 自然科学:N49 系统科学:N94 科技创新:N1"),
+        ["简史", "通识", "十讲", "漫谈", "入门", "百问"],
+    ),
+    "O": (
+        _topics(
+            "高等数学:O13 线性代数:O151.2 概率论:O211 数学思维:O1 物理学:O4 量子力学:O413.1 "
+            "相对论:O412.1 化学:O6 有机化学:O62 趣味数学:O1-49"
+        ),
+        ["教程", "基础", "入门", "习题详解", "通识", "漫谈"],
+    ),
+    "P": (
+        _topics("天文学:P1 宇宙:P159 气象:P4 台风:P444 海洋:P7 地质:P5 地球:P183 珠江口:P737 湿地:P941.78"),
+        ["入门", "图鉴", "科普", "观测指南", "百问", "漫谈"],
+    ),
+    "Q": (
+        _topics("生物学:Q1 植物:Q94 昆虫:Q96 鸟类:Q959.7 红树林:Q948 遗传学:Q3 生态学:Q14 进化论:Q11 海洋生物:Q178.53"),
+        ["图鉴", "入门", "观察手册", "简史", "百科", "探秘"],
+    ),
+    "R": (
+        _topics(
+            "健康:R161 营养:R151 中医:R2 养生:R212 儿童保健:R179 急救:R459.7 心理健康:R395.6 睡眠:R338.63 "
+            "老年保健:R161.7 孕产:R715.3 糖尿病:R587.1 高血压:R544.1"
+        ),
+        ["指南", "手册", "百问", "一本通", "常识", "全书"],
+    ),
+    "S": (
+        _topics(
+            "水稻种植:S511 蔬菜栽培:S63 花卉:S68 水产养殖:S96 果树:S66 家庭园艺:S68 盆栽:S688.1 "
+            "农业技术:S3 观赏鱼:S965.8"
+        ),
+        ["技术", "手册", "实用技术", "指南", "百问", "图解"],
+    ),
+    "T": (
+        _topics(
+            "机械设计:TH122 机械制图:TH126 数控加工:TG659 焊接:TG4 电工:TM 电子技术:TN 电路:TM13 "
+            "家常菜:TS972.1 烘焙:TS213.2 服装设计:TS941.2 水利工程:TV 海堤工程:TV871 工程力学:TB12 "
+            "材料科学:TB3 质量管理:TB114 自动化:TP2 电气控制:TM571"
+        ),
+        ["基础", "实用技术", "手册", "入门", "图解", "原理与应用", "教程"],
+    ),
+    "TP": (
+        _topics(
+            "Python编程:TP312.8 Java程序设计:TP312.8 C语言程序设计:TP312.8 数据结构:TP311.12 算法:TP301.6 "
+            "人工智能:TP18 机器学习:TP181 深度学习:TP181 大语言模型:TP391 数据库:TP311.13 网络安全:TP393.08 "
+            "计算机网络:TP393 办公软件:TP317.1 Excel数据处理:TP391.13 云计算:TP393.027 物联网:TP393.4 "
+            "机器人:TP242"
+        ),
+        ["入门", "实战", "基础教程", "从入门到精通", "原理与实践", "案例教程", "编程指南"],
+    ),
+    "TU": (
+        _topics(
+            "建筑施工:TU7 施工组织设计:TU721 工程项目管理:TU71 建筑工程造价:TU723.3 钢筋混凝土结构:TU375 "
+            "地基与基础:TU47 桩基工程:TU473.1 建筑识图:TU204 建筑材料:TU5 BIM技术:TU201.4 装配式建筑:TU3 "
+            "建筑安全管理:TU714 工程测量:TU198 建筑设计:TU2 城市规划:TU984 绿色建筑:TU201.5 工程监理:TU712.2"
+        ),
+        ["实务", "手册", "案例分析", "技术", "规范解读", "从入门到精通", "教程", "问答"],
+    ),
+    "U": (
+        _topics(
+            "港口工程:U65 航道工程:U61 码头结构:U656 桥梁工程:U44 隧道工程:U45 公路工程:U41 船舶:U66 "
+            "城市轨道交通:U239.5 新能源汽车:U469.72 汽车维修:U472 疏浚工程:U616 水运工程:U6"
+        ),
+        ["技术", "设计", "施工", "手册", "概论", "实务", "案例"],
+    ),
+    "V": (
+        _topics("航空:V2 航天:V4 无人机:V279 飞机:V27 火箭:V475.1 卫星:V474"),
+        ["图鉴", "入门", "简史", "科普", "原理"],
+    ),
+    "X": (
+        _topics(
+            "环境保护:X 垃圾分类:X705 碳中和:X511 生态文明:X321 安全生产:X93 职业健康:X9 海洋环境:X55 环境监测:X83"
+        ),
+        ["概论", "手册", "读本", "实务", "指南", "百问"],
+    ),
 }
 
-FICTION_A = ("南方 北方 故乡 远方 海边 河口 岭南 少年 父亲 母亲 外婆 夏天 冬天 秋天 春天 午夜 清晨 黄昏 旧城 "
-             "小镇 岛屿 沉默 漫长 寂静 明亮 遥远 温柔 燃烧 隐秘 最后 风中 云端 月亮 潮汐 芦苇 红树林 伶仃洋 珠江 "
-             "南沙 蕉门 虎门 大湾区 江南 西北 草原 雪山 人间 烟火 流年 山河 光阴").split()
-FICTION_N = ("河流 来信 森林 灯塔 大海 渡口 村庄 花园 时光 故事 歌谣 梦 往事 旅程 码头 秘密 房子 日记 孩子 季节 "
-             "火车 船 星辰 记忆 名字 声音 远行 归途 地图 窗 桥 岸 山谷 雪 风 灯火 家书 舞者 守望者 摆渡人 月光 "
-             "长夜 春潮 晚霞 故人 候鸟").split()
+FICTION_A = (
+    "南方 北方 故乡 远方 海边 河口 岭南 少年 父亲 母亲 外婆 夏天 冬天 秋天 春天 午夜 清晨 黄昏 旧城 "
+    "小镇 岛屿 沉默 漫长 寂静 明亮 遥远 温柔 燃烧 隐秘 最后 风中 云端 月亮 潮汐 芦苇 红树林 伶仃洋 珠江 "
+    "南沙 蕉门 虎门 大湾区 江南 西北 草原 雪山 人间 烟火 流年 山河 光阴"
+).split()
+FICTION_N = (
+    "河流 来信 森林 灯塔 大海 渡口 村庄 花园 时光 故事 歌谣 梦 往事 旅程 码头 秘密 房子 日记 孩子 季节 "
+    "火车 船 星辰 记忆 名字 声音 远行 归途 地图 窗 桥 岸 山谷 雪 风 灯火 家书 舞者 守望者 摆渡人 月光 "
+    "长夜 春潮 晚霞 故人 候鸟"
+).split()
 ESSAY_FORMS = "笔记 随笔 札记 散记 手记 小记 闲话 书简".split()
 CRITIC_TOPICS = "红楼梦 唐诗 宋词 鲁迅 张爱玲 汪曾祺 苏轼 李白 杜甫 诗经 楚辞 现代小说 岭南文学 粤港澳文学".split()
 CRITIC_FORMS = "研究 鉴赏 十讲 讲稿 新论 精读 导读".split()
-ANIMALS = "小熊 小狐狸 企鹅 小兔子 恐龙 小猫 小象 萤火虫 小海龟 小刺猬 小松鼠 蓝鲸 小蜗牛 熊猫 小鸭子 猫头鹰 小浣熊 小老鼠".split()
-STORIES = "的冒险 的奇妙旅行 的新朋友 大发现 的魔法书 过生日 上学记 和月亮 的星空 找妈妈 的秘密花园 去海边 的勇气 的梦 历险记".split()
+ANIMALS = (
+    "小熊 小狐狸 企鹅 小兔子 恐龙 小猫 小象 萤火虫 小海龟 小刺猬 小松鼠 蓝鲸 小蜗牛 熊猫 小鸭子 猫头鹰 小浣熊 小老鼠"
+).split()
+STORIES = (
+    "的冒险 的奇妙旅行 的新朋友 大发现 的魔法书 过生日 上学记 和月亮 的星空 找妈妈 的秘密花园 去海边 的勇气 的梦 历险记"
+).split()
 SERIES = "好习惯绘本 科学启蒙绘本 桥梁书 情绪管理绘本 自然探索绘本".split()
 CLASSICS = [
-    ("红楼梦", "曹雪芹 著", "I242.4"), ("西游记", "吴承恩 著", "I242.4"), ("水浒传", "施耐庵 著", "I242.4"),
-    ("三国演义", "罗贯中 著", "I242.4"), ("围城", "钱锺书 著", "I246.5"), ("边城", "沈从文 著", "I246.5"),
-    ("骆驼祥子", "老舍 著", "I246.5"), ("朝花夕拾", "鲁迅 著", "I210.4"), ("呼兰河传", "萧红 著", "I246.5"),
-    ("平凡的世界", "路遥 著", "I247.5"), ("活着", "余华 著", "I247.5"),
-    ("老人与海", "[美] 海明威 著", "I712.45"), ("百年孤独", "[哥伦比亚] 加西亚·马尔克斯 著", "I775.45"),
+    ("红楼梦", "曹雪芹 著", "I242.4"),
+    ("西游记", "吴承恩 著", "I242.4"),
+    ("水浒传", "施耐庵 著", "I242.4"),
+    ("三国演义", "罗贯中 著", "I242.4"),
+    ("围城", "钱锺书 著", "I246.5"),
+    ("边城", "沈从文 著", "I246.5"),
+    ("骆驼祥子", "老舍 著", "I246.5"),
+    ("朝花夕拾", "鲁迅 著", "I210.4"),
+    ("呼兰河传", "萧红 著", "I246.5"),
+    ("平凡的世界", "路遥 著", "I247.5"),
+    ("活着", "余华 著", "I247.5"),
+    ("老人与海", "[美] 海明威 著", "I712.45"),
+    ("百年孤独", "[哥伦比亚] 加西亚·马尔克斯 著", "I775.45"),
 ]
 CHILD_CLASSICS = [
-    ("城南旧事", "林海音 著", "I287.45"), ("草房子", "曹文轩 著", "I287.45"), ("稻草人", "叶圣陶 著", "I287.7"),
-    ("小王子", "[法] 圣埃克苏佩里 著", "I565.88"), ("夏洛的网", "[美] E.B.怀特 著", "I712.85"),
-    ("窗边的小豆豆", "[日] 黑柳彻子 著", "I313.85"), ("安徒生童话", "[丹麦] 安徒生 著", "I534.88"),
+    ("城南旧事", "林海音 著", "I287.45"),
+    ("草房子", "曹文轩 著", "I287.45"),
+    ("稻草人", "叶圣陶 著", "I287.7"),
+    ("小王子", "[法] 圣埃克苏佩里 著", "I565.88"),
+    ("夏洛的网", "[美] E.B.怀特 著", "I712.85"),
+    ("窗边的小豆豆", "[日] 黑柳彻子 著", "I313.85"),
+    ("安徒生童话", "[丹麦] 安徒生 著", "I534.88"),
     ("格林童话", "[德] 格林兄弟 著", "I516.88"),
 ]
-SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高梁郑谢宋唐许韩冯邓曹彭曾肖田董潘袁蔡蒋余于杜叶程魏苏吕丁"
-            "任沈姚卢傅钟姜崔谭廖范汪陆金石戴贾韦夏邱方侯邹熊孟秦白江薛尹段雷黎史龙陶贺顾毛郝龚邵万钱严覃武")
-GIVEN = ("伟 芳 娜 敏 静 丽 强 磊 军 洋 勇 艳 杰 娟 涛 明 超 秀英 华 慧 建华 志强 晓燕 海燕 子涵 雨桐 思远 嘉欣 "
-         "梓轩 晨 辉 鹏 婷 琳 瑶 雪 宁 峰 文 斌 毅 楠 颖 欣怡 浩然 一鸣 若曦 俊杰 永红 国栋 卫东 少华").split()
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高梁郑谢宋唐许韩冯邓曹彭曾肖田董潘袁蔡蒋余于杜叶程魏苏吕丁"
+    "任沈姚卢傅钟姜崔谭廖范汪陆金石戴贾韦夏邱方侯邹熊孟秦白江薛尹段雷黎史龙陶贺顾毛郝龚邵万钱严覃武"
+)
+GIVEN = (
+    "伟 芳 娜 敏 静 丽 强 磊 军 洋 勇 艳 杰 娟 涛 明 超 秀英 华 慧 建华 志强 晓燕 海燕 子涵 雨桐 思远 嘉欣 "
+    "梓轩 晨 辉 鹏 婷 琳 瑶 雪 宁 峰 文 斌 毅 楠 颖 欣怡 浩然 一鸣 若曦 俊杰 永红 国栋 卫东 少华"
+).split()
 FOREIGN = {
-    "[美]": (["约翰", "玛丽", "彼得", "安娜", "大卫", "艾米丽", "托马斯", "露西"], ["史密斯", "布朗", "米勒", "戴维斯", "威尔逊", "安德森"]),
+    "[美]": (
+        ["约翰", "玛丽", "彼得", "安娜", "大卫", "艾米丽", "托马斯", "露西"],
+        ["史密斯", "布朗", "米勒", "戴维斯", "威尔逊", "安德森"],
+    ),
     "[英]": (["威廉", "夏洛特", "乔治", "艾玛", "亨利", "简"], ["泰勒", "琼斯", "沃克", "怀特", "格林", "霍尔"]),
     "[法]": (["皮埃尔", "玛丽", "让", "苏菲", "路易"], ["马丁", "杜邦", "勒克莱尔", "伯纳德", "莫罗"]),
     "[日]": (["健一", "春子", "美咲", "直子", "浩二", "秀树"], ["佐藤", "铃木", "高桥", "田中", "渡边", "山本"]),
@@ -657,10 +844,17 @@ FOREIGN = {
 }
 FOREIGN_BY_CODE = {"I712.45": "[美]", "I561.45": "[英]", "I565.45": "[法]", "I313.45": "[日]", "I516.45": "[德]"}
 PUBLISHERS = {  # ISBN registrant prefixes after 978-7-
-    "TU": ["112", "5160", "5643"], "TP": ["111", "115", "302", "121"], "T": ["111", "122", "5198"],
-    "U": ["114", "5608"], "I": ["02", "5360", "5321", "5442", "5306", "5411"], "Ic": ["5560", "5007", "5589", "5148"],
-    "K": ["101", "218", "5454", "108"], "F": ["300", "5086", "5217", "218"], "G": ["5334", "303", "107"],
-    "Z": ["5000", "5202"], "*": ["100", "108", "301", "5327", "218", "5203", "03", "5154"],
+    "TU": ["112", "5160", "5643"],
+    "TP": ["111", "115", "302", "121"],
+    "T": ["111", "122", "5198"],
+    "U": ["114", "5608"],
+    "I": ["02", "5360", "5321", "5442", "5306", "5411"],
+    "Ic": ["5560", "5007", "5589", "5148"],
+    "K": ["101", "218", "5454", "108"],
+    "F": ["300", "5086", "5217", "218"],
+    "G": ["5334", "303", "107"],
+    "Z": ["5000", "5202"],
+    "*": ["100", "108", "301", "5327", "218", "5203", "03", "5154"],
 }
 
 
@@ -674,8 +868,9 @@ def author_for(rng: random.Random, code: str) -> str:
         country = rng.choice(["[美]", "[英]", "[日]", "[德]"])
     if country:
         given, family = FOREIGN[country]
-        sep = "" if country == "[日]" else "·"
-        return f"{country} {rng.choice(family)}{sep}{rng.choice(given)} 著, {chinese_name(rng)} 译"
+        g, f = rng.choice(given), rng.choice(family)
+        name = f"{f}{g}" if country == "[日]" else f"{g}·{f}"
+        return f"{country} {name} 著, {chinese_name(rng)} 译"
     role = rng.choices(["著", "编著", "主编"], [65, 15, 20])[0]
     if role == "主编" and rng.random() < 0.4:
         return f"{chinese_name(rng)}, {chinese_name(rng)} 主编"
@@ -707,7 +902,9 @@ def make_work(rng: random.Random, group: str) -> tuple[str, str, str]:
         if code == "I267":
             title = f"{rng.choice(FICTION_A)}{rng.choice(ESSAY_FORMS)}"
         elif code == "I227":
-            title = rng.choice([f"{rng.choice(FICTION_A)}诗篇", f"{rng.choice(FICTION_N)}之歌", f"{rng.choice(FICTION_N)}诗选"])
+            title = rng.choice(
+                [f"{rng.choice(FICTION_A)}诗篇", f"{rng.choice(FICTION_N)}之歌", f"{rng.choice(FICTION_N)}诗选"]
+            )
         elif code == "I207":
             title = f"{rng.choice(CRITIC_TOPICS)}{rng.choice(CRITIC_FORMS)}"
         else:
@@ -727,7 +924,11 @@ def make_work(rng: random.Random, group: str) -> tuple[str, str, str]:
     if group == "Z":
         if rng.random() < 0.3:
             year = rng.randint(2015, 2023)
-            return f"{rng.choice(['南沙', '广州'])}年鉴（{year}）", f"{rng.choice(['南沙', '广州'])}年鉴编纂委员会 编", "Z52"
+            return (
+                f"{rng.choice(['南沙', '广州'])}年鉴（{year}）",
+                f"{rng.choice(['南沙', '广州'])}年鉴编纂委员会 编",
+                "Z52",
+            )
         base = rng.choice(["中国少儿百科全书", "十万个为什么", "儿童百科", "中国大百科全书"])
         vol = rng.choice(["动物", "植物", "宇宙", "人体", "地球", "交通", "科技", "历史"])
         return f"{base}·{vol}", author_for(rng, "Z"), "Z228.1" if base != "中国大百科全书" else "Z227"
@@ -753,13 +954,40 @@ def isbn13(rng: random.Random, group: str, taken: set[str]) -> str:
 
 
 def price_for(rng: random.Random, group: str) -> str:
-    lo, hi = {"TU": (48, 128), "TP": (49, 139), "T": (38, 98), "U": (58, 148), "Ic": (15, 45), "Z": (68, 298)}.get(group, (26, 78))
+    lo, hi = {"TU": (48, 128), "TP": (49, 139), "T": (38, 98), "U": (58, 148), "Ic": (15, 45), "Z": (68, 298)}.get(
+        group, (26, 78)
+    )
     return f"{rng.randint(lo, hi) + rng.choice([0.0, 0.0, 0.8, 0.5, 0.9]):.2f}"
 
 
 # Share of each shelf group in a branch's copies.
-GENERAL = {"A": 1, "B": 5, "C": 2, "D": 4, "E": 1, "F": 6, "G": 7, "H": 4, "I": 26, "Ic": 8, "J": 5, "K": 8, "N": 1,
-           "O": 2, "P": 2, "Q": 3, "R": 4, "S": 1.5, "T": 4, "TP": 3, "TU": 2, "U": 1.5, "V": 0.5, "X": 1, "Z": 2}
+GENERAL = {
+    "A": 1,
+    "B": 5,
+    "C": 2,
+    "D": 4,
+    "E": 1,
+    "F": 6,
+    "G": 7,
+    "H": 4,
+    "I": 26,
+    "Ic": 8,
+    "J": 5,
+    "K": 8,
+    "N": 1,
+    "O": 2,
+    "P": 2,
+    "Q": 3,
+    "R": 4,
+    "S": 1.5,
+    "T": 4,
+    "TP": 3,
+    "TU": 2,
+    "U": 1.5,
+    "V": 0.5,
+    "X": 1,
+    "Z": 2,
+}
 TOWN = dict(GENERAL, S=4, Ic=12, R=6)
 SHELVES = {
     "central": GENERAL,
@@ -781,7 +1009,6 @@ class Work:
     isbn: str
     call_number: str
     price: str
-    group: str
 
 
 @dataclass
@@ -792,12 +1019,13 @@ class Item:
     owner_reader: int  # reader index, -1 for library copies
     added: int  # ordinal day
     mean_gap: float  # days between loans; math.inf for copies nobody borrows
-    chains: list = field(default_factory=list)
+    returns: list[Event] = field(default_factory=list)  # its return events, in order
 
 
 def build_items(rng: random.Random, branches: list[Branch], readers: list[Reader]) -> list[Item]:
     n_total = rng.randint(39_600, 40_400)
     works: dict[str, list[Work]] = {}
+    by_title: dict[tuple[str, str], Work] = {}
     isbns: set[str] = set()
     call_seq: dict[str, int] = {}
 
@@ -806,18 +1034,18 @@ def build_items(rng: random.Random, branches: list[Branch], readers: list[Reader
         if shelf and rng.random() < 0.4:
             return rng.choice(shelf)
         title, author, code = make_work(rng, group)
-        for w in shelf:  # the classics are one work each
-            if w.title == title and w.author == author:
-                return w
+        if (title, author) in by_title:  # the classics are one work each
+            return by_title[(title, author)]
         call_seq[code] = call_seq.get(code, rng.randint(1, 40)) + rng.randint(1, 3)
-        work = Work(title, author, isbn13(rng, group, isbns), f"{code}/{call_seq[code]}", price_for(rng, group), group)
+        work = Work(title, author, isbn13(rng, group, isbns), f"{code}/{call_seq[code]}", price_for(rng, group))
         shelf.append(work)
+        by_title[(title, author)] = work
         return work
 
     def pick_group(shelf: dict[str, float]) -> str:
         return rng.choices(list(shelf), weights=list(shelf.values()))[0]
 
-    def popularity(group: str, added: int, base: float, never: float) -> float:
+    def popularity(group: str, base: float, never: float) -> float:
         if rng.random() < never:
             return math.inf
         return base * GROUP_POPULARITY.get(group, 1.0) * math.exp(rng.gauss(0, 0.8))
@@ -847,11 +1075,20 @@ def build_items(rng: random.Random, branches: list[Branch], readers: list[Reader
             group = pick_group(shelf)
             if b.kind == "micro":
                 added = opened - rng.randint(3, 25) if rng.random() < 0.9 else rng.randint(opened, max(opened, latest))
-                mean_gap = popularity(group, added, 28.0, 0.06)
+                mean_gap = popularity(group, 32.0, 0.06)
             else:
-                lo = max(opened - 200, dt.date(2012, 1, 1).toordinal()) if b.kind == "central" else max(opened, dt.date(2010, 1, 1).toordinal())
-                added = rng.randint(lo, latest) if rng.random() < 0.7 else rng.randint(max(lo, dt.date(2019, 6, 1).toordinal()), latest)
-                mean_gap = popularity(group, added, 95.0 if b.kind == "central" else 85.0, never_share(added))
+                # the central library took over the old library's collection; town copies date from their opening
+                lo = (
+                    dt.date(2012, 1, 1).toordinal()
+                    if b.kind == "central"
+                    else max(opened, dt.date(2010, 1, 1).toordinal())
+                )
+                added = (
+                    rng.randint(lo, latest)
+                    if rng.random() < 0.7
+                    else rng.randint(max(lo, dt.date(2019, 6, 1).toordinal()), latest)
+                )
+                mean_gap = popularity(group, 115.0 if b.kind == "central" else 100.0, never_share(added))
             library_items.append((added, work_in(group), b.branch_id, mean_gap))
 
     # Home-shared copies (家藏共享): books readers registered through the mini-program; they sit at
@@ -869,7 +1106,7 @@ def build_items(rng: random.Random, branches: list[Branch], readers: list[Reader
             lo = max(r.registered, b.opened.toordinal(), dt.date(2024, 4, 15).toordinal())
             added = rng.randint(lo, max(lo, dt.date(2024, 10, 5).toordinal()))
             group = pick_group(SHELVES["community"])
-            shared.append((added, work_in(group), b.branch_id, popularity(group, added, 25.0, 0.08), owner))
+            shared.append((added, work_in(group), b.branch_id, popularity(group, 28.0, 0.08), owner))
 
     items = []
     library_items.sort(key=lambda t: (t[0], t[2], t[1].call_number))
@@ -904,7 +1141,7 @@ class Event:
         return (self.day, self.seconds, items[self.item].item_id, ACTION_RANK[self.action])
 
 
-TRANSFER_SHARE = {"central": 0.10, "branch": 0.12, "micro": 0.55, "micro_closed": 0.35, "shared": 0.80}
+TRANSFER_SHARE = {"central": 0.14, "branch": 0.16, "micro": 0.70, "micro_closed": 0.45, "shared": 0.90}
 HOLDERS_WEIGHTS = [35, 25, 15, 10, 7, 5, 3]  # 1..7 transfers, i.e. 2..8 holders
 CHECKOUT_CHANNELS = {
     "central": (["counter", "self_service", "face"], [25, 45, 30]),
@@ -932,13 +1169,23 @@ class Simulation:
     # -- who ---------------------------------------------------------------------------------
     def borrower(self, b: Branch, day: int) -> int:
         if b.kind == "central":
-            choices = [(("town", "440115001"), 0.35), (("town", "440115002"), 0.1), (("town", "440115003"), 0.05), (("all", ""), 0.5)]
+            choices = [
+                (("town", "440115001"), 0.35),
+                (("town", "440115002"), 0.1),
+                (("town", "440115003"), 0.05),
+                (("all", ""), 0.5),
+            ]
         elif b.kind == "branch":
             choices = [(("town", b.town), 0.85), (("all", ""), 0.15)]
         elif not b.public:
             choices = [(("home", b.branch_id), 1.0)]
         elif b.host_type == "community":
-            choices = [(("home", b.branch_id), 0.3), (("comm", b.community), 0.3), (("town", b.town), 0.3), (("all", ""), 0.1)]
+            choices = [
+                (("home", b.branch_id), 0.3),
+                (("comm", b.community), 0.3),
+                (("town", b.town), 0.3),
+                (("all", ""), 0.1),
+            ]
         else:
             home = 0.55 if b.host_type == "enterprise" else 0.45
             choices = [(("home", b.branch_id), home), (("town", b.town), 0.9 - home), (("all", ""), 0.1)]
@@ -956,7 +1203,7 @@ class Simulation:
         if (not start.public) or self.rng.random() >= (0.35 if drifted else 0.15):
             return start
         town = self.readers[holder].town
-        options = [b for b in self.public_by_town.get(town, []) if b.open_on(day) and b is not start]
+        options = [b for b in self.public_by_town.get(town, []) if b.serves_on(day) and b is not start]
         if start is not self.central:
             options.append(self.central)
         return self.rng.choice(options) if options else start
@@ -978,12 +1225,14 @@ class Simulation:
     def run(self, partial_items: set[int]) -> None:
         for idx, item in enumerate(self.items):
             home = self.branches[item.home]
-            available = max(START, item.added + 1, home.opened.toordinal())
+            available = max(START, item.added + 1, home.opened.toordinal() + 1)
             day = available
             if idx in partial_items:  # a loan that began before the export: only its return is in the file
                 day = self.cal.settle(home.profile, available + self.rng.randint(0, 20))
                 reader = self.picker.pick([(("town", home.town), 1.0)], START - 1)
-                self.add("return", day, home.profile, idx, reader, branch=home.branch_id, channel=self.return_channel(home))
+                self.add(
+                    "return", day, home.profile, idx, reader, branch=home.branch_id, channel=self.return_channel(home)
+                )
                 day += 1
             elif math.isinf(item.mean_gap):
                 continue
@@ -1004,8 +1253,16 @@ class Simulation:
     def chain(self, idx: int, item: Item, start: Branch, day: int) -> int | None:
         """One loan chain from a checkout; returns the day the copy came back, or None if still out."""
         holder = self.borrower(start, day)
-        ev = self.add("checkout", day, start.profile, idx, holder, branch=start.branch_id,
-                      channel=self.checkout_channel(start), due=day + 30)
+        ev = self.add(
+            "checkout",
+            day,
+            start.profile,
+            idx,
+            holder,
+            branch=start.branch_id,
+            channel=self.checkout_channel(start),
+            due=day + 30,
+        )
         chain_events = [ev]
         if item.owner_reader >= 0:
             share = TRANSFER_SHARE["shared"]
@@ -1024,16 +1281,32 @@ class Simulation:
                     if self.rng.random() < 0.75:
                         self.add("renew", renew_day, "mini", idx, holder, channel="mini_program", due=renew_day + 30)
                     else:
-                        self.add("renew", renew_day, start.profile, idx, holder, branch=start.branch_id,
-                                 channel="counter", due=renew_day + 30)
+                        self.add(
+                            "renew",
+                            renew_day,
+                            start.profile,
+                            idx,
+                            holder,
+                            branch=start.branch_id,
+                            channel="counter",
+                            due=renew_day + 30,
+                        )
                 hold = renew_day - day + self.rng.randint(5, 25)
             if transfers:
                 next_day = self.cal.settle("mini", day + hold)
                 if next_day > END:
                     return None
                 new = self.recipient(holder, start, next_day)
-                ev = self.add("transfer", next_day, "mini", idx, new, from_reader=holder,
-                              channel="mini_program", due=next_day + 30)
+                ev = self.add(
+                    "transfer",
+                    next_day,
+                    "mini",
+                    idx,
+                    new,
+                    from_reader=holder,
+                    channel="mini_program",
+                    due=next_day + 30,
+                )
                 chain_events.append(ev)
                 holder, day, transfers = new, next_day, transfers - 1
                 continue
@@ -1042,21 +1315,26 @@ class Simulation:
             next_day = self.cal.settle(back_at.profile, day + hold)
             if next_day > END:
                 return None
-            if not back_at.open_on(next_day):
+            if not back_at.serves_on(next_day):
                 back_at = start
-            item.chains.append(
-                self.add("return", next_day, back_at.profile, idx, holder, branch=back_at.branch_id,
-                         channel=self.return_channel(back_at))
+            item.returns.append(
+                self.add(
+                    "return",
+                    next_day,
+                    back_at.profile,
+                    idx,
+                    holder,
+                    branch=back_at.branch_id,
+                    channel=self.return_channel(back_at),
+                )
             )
             return next_day
 
 
-def add_quirks(rng: random.Random, sim: Simulation) -> dict[str, int]:
+def add_quirks(rng: random.Random, sim: Simulation) -> None:
     """Unterminated chains and transfers from someone who is not the holder."""
     # ~5 checkouts of a copy whose previous chain was never returned: drop that return.
-    candidates = [
-        (i, ev) for i, item in enumerate(sim.items) for ev in item.chains[:-1]
-    ]
+    candidates = [(i, ev) for i, item in enumerate(sim.items) for ev in item.returns[:-1]]
     dropped = rng.sample(candidates, 5)
     dropped_ids = {id(ev) for _, ev in dropped}
     # ~10 transfers whose 转出读者证号 is not the current holder.
@@ -1070,7 +1348,6 @@ def add_quirks(rng: random.Random, sim: Simulation) -> dict[str, int]:
                 break
         ev.from_reader = other
     sim.events = [ev for ev in sim.events if id(ev) not in dropped_ids]
-    return {"unterminated": len(dropped), "anomalous_transfers": len(anomalies)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1097,13 +1374,14 @@ def generate(out_dir: pathlib.Path, seed: int = 20241014) -> list[pathlib.Path]:
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    towns, communities, branches = build_places(rng)
+    _, communities, branches = build_places(rng)
     readers = build_readers(rng, communities, branches)
     items = build_items(rng, branches, readers)
 
     sim = Simulation(rng, branches, readers, items)
     eligible = [
-        i for i, item in enumerate(items)
+        i
+        for i, item in enumerate(items)
         if item.owner_reader < 0 and sim.branches[item.home].kind != "micro" and item.added < START - 30
     ]
     sim.run(set(rng.sample(eligible, 20)))
@@ -1111,39 +1389,83 @@ def generate(out_dir: pathlib.Path, seed: int = 20241014) -> list[pathlib.Path]:
     sim.events.sort(key=lambda ev: ev.key(items))
 
     paths = [out_dir / name for name in ("branches.csv", "communities.csv", "readers.csv", "items.csv", "events.csv")]
-    write_csv(paths[0], BRANCH_HEADER, [
+    write_csv(
+        paths[0],
+        BRANCH_HEADER,
         [
-            b.branch_id, b.name, KIND_ZH[b.kind], HOST_ZH.get(b.host_type, ""), b.town, b.address,
-            f"{b.pos[0]:.6f}", f"{b.pos[1]:.6f}", "gcj02", slash_date(b.opened), slash_date(b.closed),
-            "是" if b.public else "否", "" if b.host_population is None else b.host_population, b.volumes,
-        ]
-        for b in branches
-    ], "utf-8-sig", crlf=True)
-    write_csv(paths[1], COMMUNITY_HEADER, [
-        [c.code, c.name, c.town, c.population, f"{c.pos[0]:.6f}", f"{c.pos[1]:.6f}", "gcj02"] for c in communities
-    ], "utf-8", crlf=False)
-    write_csv(paths[2], READER_HEADER, [
-        [r.reader_id, slash_date(r.registered), r.home, r.community, r.birth_year, r.reader_type] for r in readers
-    ], "gb18030", crlf=True)
-    write_csv(paths[3], ITEM_HEADER, [
+            [
+                b.branch_id,
+                b.name,
+                KIND_ZH[b.kind],
+                HOST_ZH.get(b.host_type, ""),
+                b.town,
+                b.address,
+                f"{b.pos[0]:.6f}",
+                f"{b.pos[1]:.6f}",
+                "gcj02",
+                slash_date(b.opened),
+                slash_date(b.closed),
+                "是" if b.public else "否",
+                "" if b.host_population is None else b.host_population,
+                b.volumes,
+            ]
+            for b in branches
+        ],
+        "utf-8-sig",
+        crlf=True,
+    )
+    write_csv(
+        paths[1],
+        COMMUNITY_HEADER,
+        [[c.code, c.name, c.town, c.population, f"{c.pos[0]:.6f}", f"{c.pos[1]:.6f}", "gcj02"] for c in communities],
+        "utf-8",
+        crlf=False,
+    )
+    write_csv(
+        paths[2],
+        READER_HEADER,
+        [[r.reader_id, slash_date(r.registered), r.home, r.community, r.birth_year, r.reader_type] for r in readers],
+        "gb18030",
+        crlf=True,
+    )
+    write_csv(
+        paths[3],
+        ITEM_HEADER,
         [
-            it.item_id, it.work.title, it.work.author, it.work.isbn, it.work.call_number, it.home,
-            "读者" if it.owner_reader >= 0 else "图书馆",
-            readers[it.owner_reader].reader_id if it.owner_reader >= 0 else "",
-            dt.date.fromordinal(it.added).isoformat(), it.work.price,
-        ]
-        for it in items
-    ], "utf-8", crlf=False)
+            [
+                it.item_id,
+                it.work.title,
+                it.work.author,
+                it.work.isbn,
+                it.work.call_number,
+                it.home,
+                "读者" if it.owner_reader >= 0 else "图书馆",
+                readers[it.owner_reader].reader_id if it.owner_reader >= 0 else "",
+                dt.date.fromordinal(it.added).isoformat(),
+                it.work.price,
+            ]
+            for it in items
+        ],
+        "utf-8",
+        crlf=False,
+    )
     rows = []
     for n, ev in enumerate(sim.events, start=1):
         when = dt.date.fromordinal(ev.day).isoformat()
         h, rem = divmod(ev.seconds, 3600)
-        rows.append([
-            f"E{n:08d}", f"{when} {h:02d}:{rem // 60:02d}:{rem % 60:02d}", ACTION_ZH[ev.action],
-            items[ev.item].item_id, readers[ev.reader].reader_id,
-            readers[ev.from_reader].reader_id if ev.from_reader >= 0 else "",
-            ev.branch, CHANNEL_ZH[ev.channel], slash_date(ev.due),
-        ])
+        rows.append(
+            [
+                f"E{n:08d}",
+                f"{when} {h:02d}:{rem // 60:02d}:{rem % 60:02d}",
+                ACTION_ZH[ev.action],
+                items[ev.item].item_id,
+                readers[ev.reader].reader_id,
+                readers[ev.from_reader].reader_id if ev.from_reader >= 0 else "",
+                ev.branch,
+                CHANNEL_ZH[ev.channel],
+                slash_date(ev.due),
+            ]
+        )
     write_csv(paths[4], EVENT_HEADER, rows, "utf-8", crlf=False)
     return paths
 
