@@ -42,8 +42,8 @@ def pseudonymise(con: duckdb.DuckDBPyConnection, kind: str, key: bytes) -> list[
     """Create temp table `pseud(raw_id, pseudonym)` for every reader identifier in `checked`."""
     cols = [c.name for c in KINDS[kind].columns if c.type == "reader"]
     if cols:
-        union = " union ".join(f"select {c} as raw_id from checked where {c} is not null" for c in cols)
-        ids = [r[0] for r in con.sql(union).fetchall()]
+        union = " union all ".join(f"select {c} as raw_id from checked where {c} is not null" for c in cols)
+        ids = [r[0] for r in con.sql(f"select distinct raw_id from ({union})").fetchall()]  # one row per id
     else:
         ids = []
     frame = pl.DataFrame({"raw_id": ids, "pseudonym": [pseudonym(key, i) for i in ids]},
