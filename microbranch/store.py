@@ -55,6 +55,7 @@ def writer(db: Path, wait_seconds: float = 600, publish_on_exit: bool = True) ->
         try:
             con.sql(SCHEMA.read_text())
             yield con
+            con.sql("checkpoint")  # the snapshot is a copy of the file alone: fold the WAL in first
         finally:
             con.close()
         if publish_on_exit:
