@@ -50,6 +50,16 @@ def _case(mapping: dict[str, str], expr: str) -> str:
     return f"(case lower({expr}) {whens} end)"
 
 
+def _allowed(mapping: dict[str, str]) -> list[str]:
+    """`enterprise/企业`: each stored value with its first other spelling."""
+    out: dict[str, list[str]] = {}
+    for spelling, value in mapping.items():
+        out.setdefault(value, [value])
+        if spelling != value and len(out[value]) < 2:
+            out[value].append(spelling)
+    return ["/".join(v) for v in out.values()]
+
+
 def _number(v: str) -> str:
     return f"try_cast(replace(replace(replace({v}, ',', ''), '，', ''), ' ', '') as double)"
 
@@ -88,7 +98,7 @@ def _column_sql(col: Column, v: str) -> tuple[str, list[tuple[str, str, str]]]:
     elif t in ("enum", "coord", "bool"):
         mapping = BOOL if t == "bool" else col.values
         typed = _case(mapping, v)
-        allowed = ", ".join(dict.fromkeys(mapping))
+        allowed = "是/yes, 否/no" if t == "bool" else ", ".join(_allowed(mapping))
         checks.append((f"{v} is not null and {typed} is null", REASONS["enum"].format(allowed=allowed), "reject"))
         if t == "bool":
             typed = f"coalesce({typed}::boolean, true)"
