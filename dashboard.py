@@ -5,7 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from ui import data
-from ui.shell import ROLES, lang, role, tr
+from ui.shell import ROLES, carry_params, deep_link, lang, role, tr
 
 HERE = Path(__file__).parent
 st.set_page_config(page_title="南沙微分馆 Micro-branches", page_icon=":material/local_library:", layout="wide")
@@ -20,6 +20,11 @@ PAGES = {
     "upload": ("pages/upload.py", ":material/upload_file:", ("staff",)),
     "glossary": ("pages/glossary.py", ":material/help:", ROLES),
 }
+
+link = deep_link()
+if link:
+    st.query_params.from_dict(link[1])
+carry_params()
 
 with st.sidebar:
     left, right = st.columns(2)
@@ -38,4 +43,9 @@ pages = [
     for name, (path, icon, roles) in PAGES.items()
     if role() in roles
 ]
-st.navigation(pages).run()
+navigation = st.navigation(pages)
+st.session_state["_shell_ran"] = True
+target = next((p for p in pages if link and p.url_path == link[0]), None)
+if target is not None:
+    st.switch_page(target, query_params=link[1])
+navigation.run()

@@ -3,6 +3,9 @@
 delete from chains where item_id in (select item_id from touched);
 delete from chain_transfers where item_id in (select item_id from touched);
 
+-- A chain starts at a copy's first event, at a checkout and after a return. So the events of one chain are
+-- those with the same number of checkouts so far (`c`, this event included) and of returns before it (`r`):
+-- the pair changes exactly where a chain starts, and never comes back. One sort of the events does it all.
 create or replace temp table chain_steps as
 with source as (
     select
@@ -11,51 +14,44 @@ with source as (
     from events as e
     semi join touched as t on e.item_id = t.item_id
     where e.action <> 'renew'
-),
-ordered as (
-    select
-        *,
-        lag(action) over item_order as prev_action,
-        lag(reader) over item_order as prev_reader,
-    from source
-    window item_order as (partition by item_id order by occurred_at, action_rank, event_key)
-),
-flagged as (
-    select
-        *,
-        action = 'checkout' or prev_action is null or prev_action = 'return' as starts,
-        case when action = 'transfer' and prev_action in ('checkout', 'transfer') then prev_reader end
-            as expected_holder,
-    from ordered
 )
 select
     *,
-    sum(starts::integer) over (
-        partition by item_id order by occurred_at, action_rank, event_key rows unbounded preceding
-    )::integer as chain_no,
-from flagged;
+    case when action = 'transfer' and lag(action) over item_order in ('checkout', 'transfer')
+        then lag(reader) over item_order end as expected_holder,
+    count(*) filter (where action = 'checkout') over (item_order rows between unbounded preceding and current row)
+        as c,
+    count(*) filter (where action = 'return') over (item_order rows between unbounded preceding and 1 preceding)
+        as r,
+from source
+window item_order as (partition by item_id order by occurred_at, action_rank, event_key);
 
-insert into chains
+create or replace temp table chain_list as
 with per_chain as (
     select
         item_id,
-        chain_no,
+        c,
+        r,
         min(occurred_at) as started_at,
         max(case when action = 'return' then occurred_at end) as returned_at,
-        max(case when starts and action = 'checkout' then branch_id end) as start_branch_id,
+        max(case when action = 'checkout' then branch_id end) as start_branch_id,  -- a checkout starts a chain
         max(case when action = 'return' then branch_id end) as end_branch_id,
         count(*) filter (where action = 'transfer')::integer as transfers,
-        bool_or(starts and action <> 'checkout') as partial,
+        not bool_or(action = 'checkout') as partial,  -- it did not start with a checkout
         min(case when action = 'transfer' then occurred_at end) as first_transfer_at,
         max(occurred_at) as last_event_at,
         arg_max(reader, (occurred_at, action_rank, event_key)) as holder,
     from chain_steps
-    group by item_id, chain_no
-),
-with_next as (
-    select *, lead(started_at) over (partition by item_id order by chain_no) as next_started_at,
-    from per_chain
+    group by item_id, c, r
 )
+select
+    *,
+    (row_number() over copy_order)::integer as chain_no,
+    lead(started_at) over copy_order as next_started_at,
+from per_chain
+window copy_order as (partition by item_id order by c, r);
+
+insert into chains
 select
     item_id,
     chain_no,
@@ -77,13 +73,13 @@ select
     first_transfer_at,
     last_event_at,
     case when returned_at is null then holder end as holder,
-from with_next;
+from chain_list;
 
 insert into chain_transfers
 select
     s.event_key,
     s.item_id,
-    s.chain_no,
+    c.chain_no,
     s.occurred_at,
     s.reader,
     s.from_reader,
@@ -91,7 +87,8 @@ select
     c.start_branch_id,
     s.expected_holder is not null and s.from_reader is distinct from s.expected_holder as anomaly,
 from chain_steps as s
-join chains as c using (item_id, chain_no)
+join chain_list as c using (item_id, c, r)
 where s.action = 'transfer';
 
 drop table chain_steps;
+drop table chain_list;

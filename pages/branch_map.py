@@ -1,7 +1,30 @@
+"""分馆地图 Branch map: every branch on an offline map, coloured by kind and host type, sized by loans in the
+period, over the communities shaded by walk minutes; walking circles on request."""
+
 import streamlit as st
 
-from ui.shell import as_of_line, filters, tr
+from ui import data, maps
+from ui.shell import WALKS, as_of_line, filters, tr
 
 st.title(tr("page_branch_map"))
 f = filters()
 as_of_line()
+
+branches = data.q("branches_by_loans", date_from=f.date_from, date_to=f.date_to, walk_minutes=f.walk_minutes,
+                  branch_ids=list(f.branch_ids) or None)
+communities = data.q("coverage_by_community", date_to=f.date_to, walk_minutes=f.walk_minutes)
+
+rings = st.pills(tr("places_rings"), WALKS, selection_mode="multi", default=[f.walk_minutes],
+                 format_func=lambda m: tr("places_minutes", minutes=m), help=tr("places_rings_help"),
+                 key="map_rings") or []
+st.plotly_chart(
+    maps.branch_map(branches, communities, rings=rings, walk_minutes=f.walk_minutes, tile=maps.tiles()),
+    config={"scrollZoom": True, "displaylogo": False}, key="branch_map",
+)
+st.caption(tr("places_map_note"))
+if f.branch_ids:
+    st.caption(tr("places_map_filtered"))
+
+st.subheader(tr("places_branch_table"))
+maps.show_table(branches, ["branch_id", "name", "kind", "host_type", "status", "opened_on", "volumes", "loans",
+                           "served_residents", "host_population"], "branches_by_loans.csv")

@@ -1,7 +1,80 @@
+"""转借链 Drift chains: how far copies travel between readers, where they come back, and one copy's journey."""
+
+from datetime import datetime, time, timedelta
+
+import polars as pl
 import streamlit as st
 
-from ui.shell import as_of_line, filters, tr
+from ui import charts
+from ui.data import q
+from ui.shell import as_of_line, filters, headed, metric_cards, role, table, tr, words
+
+KPIS = ("chains_returned", "copies_out", "copies_adrift", "chains_unterminated", "chains_partial",
+        "cross_branch_returns", "mean_holders", "days_per_holder", "returns_avoided")
+PAIRS = 30
+readers_shown = role() in ("manager", "staff")  # never the district official (who is not even given this page)
+
+
+def statuses(frame: pl.DataFrame) -> pl.DataFrame:
+    return words(frame, "status", lambda s: tr(f"circ_status_{s}"))
+
 
 st.title(tr("page_chains"))
 f = filters()
 as_of_line()
+ids = list(f.branch_ids) or None
+scope = {**f.period, "branch_ids": ids}
+
+metric_cards(q("chain_kpis", **scope).row(0, named=True), KPIS, per_row=5)
+st.caption(tr("circ_chains_caption"))
+
+left, right = st.columns(2)
+left.plotly_chart(charts.chains_by_holders(q("chains_by_holders", **scope)))
+right.plotly_chart(charts.chains_by_days_per_holder(q("chains_by_days_per_holder", **scope)))
+pairs = q("returns_by_branch_pair", **scope)
+if len(pairs):
+    st.plotly_chart(charts.returns_sankey(pairs, PAIRS))
+else:
+    st.info(tr("circ_no_cross"))
+
+left, right = st.columns(2)
+with left:
+    st.subheader(tr("circ_longest"))
+    longest = q("chains_longest", **scope)
+    table(headed(statuses(longest)), "chains_longest.csv", height=380)
+with right:
+    st.subheader(tr("circ_adrift_longest"))
+    adrift = q("chains_adrift", date_to=f.date_to, branch_ids=ids)
+    st.caption(tr("circ_adrift_caption", n=f"{len(adrift):,}"))
+    table(headed(adrift if readers_shown else adrift.drop("holder")), "chains_adrift.csv", height=340)
+
+if not readers_shown:
+    st.info(tr("circ_official_no_readers"))
+    st.stop()
+
+st.subheader(tr("circ_explorer"))
+choices = pl.concat([adrift.select("item_id", "title").head(30), longest.select("item_id", "title")]).unique(
+    "item_id", keep="first", maintain_order=True)
+names = dict(zip(choices["item_id"], choices["title"], strict=True))
+left, right = st.columns(2)
+picked = left.selectbox(tr("circ_explorer_pick"), list(names), format_func=lambda i: f"{i} {names[i]}",
+                        index=0 if names else None, key="chain_item")
+typed = right.text_input(tr("circ_explorer_type"), key="chain_item_typed").strip()
+item = typed or picked
+if item:
+    steps = q("chain_steps_by_item", item_id=item)
+    if steps.is_empty():
+        st.warning(tr("circ_explorer_none", item=item))
+    else:
+        until = datetime.combine(q("data_status")["as_of"][0], time()) + timedelta(days=1)
+        st.plotly_chart(charts.chain_timeline(steps, item, steps["title"][0] or "", until))
+        with st.expander(tr("circ_steps")):
+            actions = words(steps.drop("title"), "action", lambda a: tr(f"circ_action_{a}"))
+            table(headed(actions), f"chain_steps_{item}.csv")
+
+st.subheader(tr("circ_anomalies"))
+anomalies = q("anomalies", **scope)
+if anomalies.is_empty():
+    st.caption(tr("circ_anomalies_none"))
+else:
+    table(headed(anomalies), "anomalies.csv")

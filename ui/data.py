@@ -10,7 +10,6 @@ import streamlit as st
 from microbranch import queries, sample, store
 
 
-
 def db() -> Path:
     """The database file: $MICROBRANCH_DB or data/microbranch.duckdb (read at each call, so tests can set it)."""
     return store.default_db().resolve()

@@ -61,7 +61,7 @@ class Preview:
 
 def _stage(con: duckdb.DuckDBPyConnection, data: bytes, path: Path | None) -> tuple[str, read.Raw, HeaderMap]:
     """Decode and read a file into temp table `raw`; recognise its kind."""
-    if not data.strip():
+    if not data or data.isspace():  # like `not data.strip()`, without copying a big file
         raise ContractError("The file is empty. 文件是空的。")
     encoding = sniff_encoding(data)
     if encoding == "xlsx":
@@ -105,8 +105,10 @@ def import_file(db: Path, source: Path | tuple[str, bytes], user: str = "cli",
         result.columns = header.describe()
         result.columns_dropped, result.columns_ignored = header.dropped, header.extra
         result.lines_read = raw.records
+        del data  # staged: let the file's bytes go (an export can be a gigabyte)
         step("checking", 0.3)
         validate.check(con, header, datetime.now(LOCAL).replace(tzinfo=None))
+        read.drop(con)  # every temp table is dropped as soon as it is used up, to keep the peak memory down
         load.pseudonymise(con, header.kind, key)
         con.begin()  # one file, one transaction: killed before COMMIT, the database is as it was
         try:
@@ -114,6 +116,7 @@ def import_file(db: Path, source: Path | tuple[str, bytes], user: str = "cli",
             result.rejected, result.warnings = load.record_rejects(con, result.import_id, file_name, raw.broken)
             step("loading", 0.5)
             load.build_good(con, header.kind)
+            con.sql("drop table checked; drop table pseud")
             if header.kind == "events":
                 step("rebuilding drift chains", 0.7)
                 result.accepted, result.duplicates, result.orphans = load.store_events(con, result.import_id)

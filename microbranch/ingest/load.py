@@ -84,18 +84,20 @@ def record_rejects(con: duckdb.DuckDBPyConnection, import_id: int, file_name: st
 
 def build_good(con: duckdb.DuckDBPyConnection, kind: str) -> None:
     """Rows without a rejecting problem, reader identifiers replaced by pseudonyms, points in WGS-84."""
-    replace = ", ".join(
-        f"(select pseudonym from pseud where raw_id = checked.{raw}) as {stored}"
-        for raw, stored in READER_COLUMNS.items()
-        if raw in {c.name for c in KINDS[kind].columns}
-    )
-    exclude = ", ".join(r for r in READER_COLUMNS if r in {c.name for c in KINDS[kind].columns})
-    select = "* exclude (problems" + (f", {exclude})" if exclude else ")") + (f", {replace}" if replace else "")
+    names = {c.name for c in KINDS[kind].columns}
+    readers = [(raw, stored) for raw, stored in READER_COLUMNS.items() if raw in names]
+    # One join per reader column (pseud has one row per raw id), rather than a scalar subquery per row.
+    replace = "".join(f", p{i}.pseudonym as {stored}" for i, (_, stored) in enumerate(readers))
+    joins = " ".join(f"left join pseud as p{i} on p{i}.raw_id = c.{raw}" for i, (raw, _) in enumerate(readers))
+    exclude = "".join(f", {raw}" for raw, _ in readers)
     con.sql(f"""
         create or replace temp table good as
-        select {select} from checked
-        where not list_bool_or(list_transform(problems, lambda p: p.severity = 'reject'))
-           or len(problems) = 0
+        select c.* exclude (problems{exclude}){replace}
+        from (
+            select * from checked
+            where not list_bool_or(list_transform(problems, lambda p: p.severity = 'reject'))
+               or len(problems) = 0
+        ) as c {joins}
     """)
     if kind in ("branches", "communities"):
         _to_wgs84(con)
@@ -115,33 +117,36 @@ def _to_wgs84(con: duckdb.DuckDBPyConnection) -> None:
 def store_events(con: duckdb.DuckDBPyConnection, import_id: int) -> tuple[int, int, int]:
     """Insert new events; return (accepted, duplicates, orphans). Rebuild the chains of touched copies."""
     con.sql("""
-        create or replace temp table incoming as
-        with keyed as (
-            select *, coalesce('id:' || event_id, 'row:' || md5(concat_ws('|', occurred_at, action, item_id,
-                reader, from_reader, branch_id))) as event_key,
-            from good
-        )
-        select * from keyed
-        qualify row_number() over (partition by event_key order by line) = 1
+        create or replace temp view keyed as
+        select *, coalesce('id:' || event_id, 'row:' || md5(concat_ws('|', occurred_at, action, item_id,
+            reader, from_reader, branch_id))) as event_key,
+        from good
     """)
-    con.sql("delete from incoming where event_key in (select event_key from events)")
-    good, accepted = first(con, "select (select count(*) from good), (select count(*) from incoming)")
+    good, keys = first(con, "select count(*), count(distinct event_key) from keyed")
+    # The first row of each key, unless it is stored already: the window (a sort) only when a key repeats.
+    # Inserted straight from `good`, in the file's order; the rows of this import are those with its import_id.
+    repeats = "qualify row_number() over (partition by event_key order by line) = 1" if keys < good else ""
     con.sql(
-        """
+        f"""
         insert into events
         select event_key, occurred_at, action, item_id, reader, from_reader, branch_id, channel, due_at, $id
-        from incoming
+        from (select * from keyed anti join events using (event_key) {repeats})
         """,
         params={"id": import_id},
     )
+    con.sql("drop view keyed; drop table good")
+    this = {"id": import_id}
+    accepted = first(con, "select count(*) from events where import_id = $id", this)[0]
     orphans = first(con, """
-        select count(*) from incoming
-        where item_id not in (select item_id from items)
-           or (branch_id is not null and branch_id not in (select branch_id from branches))
-    """)[0]
-    con.sql("create or replace temp table touched as select distinct item_id from incoming")
+        select count(*) from events
+        where import_id = $id
+          and (item_id not in (select item_id from items)
+               or (branch_id is not null and branch_id not in (select branch_id from branches)))
+    """, this)[0]
+    con.sql("create or replace temp table touched as select distinct item_id from events where import_id = $id",
+            params=this)
     con.sql(CHAINS_SQL.read_text())
-    con.sql("drop table touched; drop table incoming")
+    con.sql("drop table touched")
     return accepted, good - accepted, orphans
 
 

@@ -56,22 +56,24 @@ def read_csv_text(con: duckdb.DuckDBPyConnection, path: Path | None, text: str |
             f.write(text or "")
         path = Path(tmp)
     try:
-        con.sql("drop table if exists raw")
+        drop(con)
         con.sql(
-            "create temp table raw as select * from read_csv($p, header = true, delim = $d, quote = '\"', "
+            "create temp table raw_cells as select * from read_csv($p, header = true, delim = $d, quote = '\"', "
             "escape = '\"', columns = $cols, all_varchar = true, strict_mode = true, store_rejects = true, "
             "skip = 0, encoding = 'utf-8')",
             params={"p": str(path), "d": delim, "cols": cols},
         )
-        records = first(con, "select count(*) from raw")[0]
+        records = first(con, "select count(*) from raw_cells")[0]
         problems = first(con, "select count(*) from reject_errors")[0]
         con.sql("drop table if exists reject_errors; drop table if exists reject_scans")
         body: str | bytes = text if text is not None else raw_bytes
         newline = "\n" if isinstance(body, str) else b"\n"
         lines = body.count(newline) + (0 if body.endswith(newline) else 1)  # type: ignore[arg-type]
         if problems == 0 and lines == records + 1:
-            con.sql("create or replace temp table raw as select rowid - (select min(rowid) from raw) + 2 as line, * from raw")
+            # The line numbers as a view over the cells read in file order: no second copy of a big file.
+            con.sql("create temp view raw as select rowid + 2 as line, * from raw_cells")
             return Raw(headers, records)
+        con.sql("drop table raw_cells")
     except duckdb.Error:
         pass  # fall back to the exact reader below
     finally:
@@ -122,7 +124,19 @@ def read_xlsx(con: duckdb.DuckDBPyConnection, data: bytes) -> Raw:
     return Raw(headers, frame.height)
 
 
+def drop(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop `raw` (a table, or a view over the table `raw_cells`) once it has been checked, to free its memory."""
+    kinds = dict(con.sql("select table_name, 'table' from duckdb_tables() where temporary and table_name in "
+                         "('raw', 'raw_cells') union all select view_name, 'view' from duckdb_views() "
+                         "where temporary and view_name = 'raw'").fetchall())
+    if kinds.get("raw"):
+        con.sql(f"drop {kinds['raw']} raw")
+    if kinds.get("raw_cells"):
+        con.sql("drop table raw_cells")
+
+
 def _store(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> None:
+    drop(con)
     con.register("raw_frame", frame)
-    con.sql("create or replace temp table raw as select * from raw_frame")
+    con.sql("create temp table raw as select * from raw_frame")
     con.unregister("raw_frame")

@@ -1,0 +1,33 @@
+-- loans_by_week_kind: one row per week (starting Monday) and branch kind with loans in the period.
+-- A checkout belongs to the branch where it was made, a transfer to the branch where its chain started;
+-- kind is empty for transfers of chains whose start lies before the data.
+-- $date_from date: first day of the period (default: first day of the data)
+-- $date_to date: last day of the period (default: last day of the data)
+-- $branch_ids varchar[]: only loans of these branches (default: all)
+with period as (
+    select * from period($date_from, $date_to)
+),
+taken as (
+    select e.branch_id, e.occurred_at, 'checkout' as action,
+    from events as e, period as p
+    where e.action = 'checkout' and e.occurred_at >= p.date_from and e.occurred_at < p.end_ts
+    union all
+    select t.start_branch_id, t.occurred_at, 'transfer',
+    from chain_transfers as t, period as p
+    where t.occurred_at >= p.date_from and t.occurred_at < p.end_ts
+),
+scoped as (
+    select *
+    from taken
+    where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], branch_id)
+)
+select
+    date_trunc('week', s.occurred_at)::date as week,
+    b.kind,
+    count(*) filter (where s.action = 'checkout') as checkouts,
+    count(*) filter (where s.action = 'transfer') as transfers,
+    count(*) as loans,
+from scoped as s
+left join branches as b using (branch_id)
+group by week, b.kind
+order by week, b.kind nulls last

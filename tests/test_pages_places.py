@@ -1,0 +1,191 @@
+"""The branch map and residents pages in Streamlit's AppTest on the hand-made geography of test_places:
+no exception, the numbers shown are the named queries' numbers, the map is offline (or on configured
+tiles, shifted to GCJ-02 when they say so), and the district official sees `<10` where due."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from microbranch import coverage, geo, queries, store
+from microbranch.i18n import t
+from tests.test_places import build
+
+ROOT = Path(__file__).resolve().parent.parent
+DASHBOARD = str(ROOT / "dashboard.py")
+DAY = date(2024, 6, 30)  # the period's end set in the URL (the data's last event is on 2024-07-10)
+
+
+@pytest.fixture
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("MICROBRANCH_KEY_FILE", str(tmp_path / "secret" / "microbranch.key"))
+    path = tmp_path / "data" / "microbranch.duckdb"
+    build(path, tmp_path)
+    monkeypatch.setenv("MICROBRANCH_DB", str(path))
+    for name in ("MICROBRANCH_TILE_URL", "MICROBRANCH_TILE_CRS"):
+        monkeypatch.delenv(name, raising=False)
+    return path
+
+
+def run(page: str, **params: str) -> AppTest:
+    at = AppTest.from_file(DASHBOARD, default_timeout=60)
+    at.query_params.update({"to": DAY.isoformat(), **params})
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def query(db: Path, name: str, **params: object):
+    con = store.reader(db)
+    try:
+        return queries.run(con, name, **params)
+    finally:
+        con.close()
+
+
+def figures(at: AppTest) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def table(at: AppTest, first_header: str, *more: str):
+    """The shown table whose headers start with these (as pandas, as AppTest gives it)."""
+    wanted = [first_header, *more]
+    for frame in at.dataframe:
+        if list(frame.value.columns[: len(wanted)]) == wanted:
+            return frame.value
+    raise AssertionError(f"no table with headers {wanted}; have {[list(f.value.columns) for f in at.dataframe]}")
+
+
+def zh(key: str) -> str:
+    return t(key, "zh")
+
+
+def test_branch_map_draws_every_branch_offline_with_the_query_numbers(db):
+    at = run("pages/branch_map.py")
+    shown = table(at, zh("places_branch_id"), zh("places_name"))
+    rows = query(db, "branches_by_loans", date_to=DAY, walk_minutes=15)
+    assert shown[zh("places_branch_id")].tolist() == rows["branch_id"].to_list()
+    assert shown[zh("loans")].tolist() == rows["loans"].to_list() == [2, 0, 1, 0, 0, 0]
+    assert shown[zh("served_residents")].tolist() == rows["served_residents"].to_list()
+    assert shown[zh("places_status")].tolist() == [zh("places_status_open"), zh("places_status_closed"),
+                                                  zh("places_status_open"), zh("places_status_not_public"),
+                                                  zh("places_status_open"), zh("places_status_not_open_yet")]
+
+    (fig,) = figures(at)
+    layout = fig["layout"]["map"]
+    assert layout["style"] == "white-bg"  # no named style: they need the network
+    assert all(layer["sourcetype"] == "geojson" for layer in layout["layers"])  # no tiles configured
+    fills = [layer for layer in layout["layers"] if layer["type"] == "fill"]
+    assert [f["source"]["features"][0]["properties"]["town_code"] for f in fills] == [
+        "440115001", "440115002", "440115003"]
+    traces = {tr.get("name"): tr for tr in fig["data"]}
+    drawn = {name: len(tr["lat"]) for name, tr in traces.items() if tr.get("mode") == "markers"}
+    assert drawn[zh("places_communities_legend")] == 9
+    # every branch is drawn once: C0 central, M1 community, M2 school, M4 enterprise; B3 and M5 in grey
+    branch_points = sum(n for name, n in drawn.items() if name != zh("places_communities_legend"))
+    assert branch_points == rows.height == 6
+    assert drawn[zh("places_branches_closed_legend")] == 2
+    assert zh("places_ring_legend").format(minutes=15) in traces  # the threshold's circles by default
+    assert zh("places_scale_bar").format(km="0.5") in traces or any(
+        name and name.startswith(zh("places_scale_bar").split("{")[0]) for name in traces)
+    central = traces[zh("kind_central")]
+    assert central["lat"][0] == pytest.approx(22.80) and central["lon"][0] == pytest.approx(113.50)
+    assert central["customdata"][0][6] == 2 and central["customdata"][0][7] == 3000  # loans, served residents
+
+
+def test_branch_map_on_gcj02_tiles_shifts_the_points(db, monkeypatch):
+    monkeypatch.setenv("MICROBRANCH_TILE_URL", "https://tiles.example/{z}/{x}/{y}.png")
+    monkeypatch.setenv("MICROBRANCH_TILE_CRS", "gcj02")
+    at = run("pages/branch_map.py", walk="5")
+    (fig,) = figures(at)
+    raster = [layer for layer in fig["layout"]["map"]["layers"] if layer["sourcetype"] == "raster"]
+    assert raster and raster[0]["source"] == ["https://tiles.example/{z}/{x}/{y}.png"]
+    central = next(tr for tr in fig["data"] if tr.get("name") == zh("kind_central"))
+    lat, lon = geo.wgs84_to_gcj02(22.80, 113.50)
+    assert central["lat"][0] == pytest.approx(lat, abs=1e-9) and central["lon"][0] == pytest.approx(lon, abs=1e-9)
+
+
+def test_residents_page_shows_the_named_queries_numbers(db):
+    at = run("pages/residents.py")
+    metrics = {m.label: m for m in at.metric}
+    for row in query(db, "coverage_by_threshold", date_to=DAY).iter_rows(named=True):
+        card = metrics[zh("places_coverage_at").format(minutes=row["walk_threshold"])]
+        assert card.value == f"{row['residents_covered']:,}"
+    assert [metrics[zh("places_coverage_at").format(minutes=m)].value for m in (5, 10, 15)] == [
+        "1,600", "3,600", "6,600"]
+    district = query(db, "walk_by_town", date_to=DAY, walk_minutes=15).filter(is_district=True).row(0, named=True)
+    assert metrics[zh("places_walk_now")].value == f"{district['mean_walk_minutes']:.1f} 分钟"
+    assert metrics[zh("places_walk_before")].value == f"{district['mean_walk_minutes_without_micro']:.1f} 分钟"
+
+    towns = table(at, zh("places_town"), zh("places_communities"))
+    assert towns[zh("places_town")].tolist() == ["南沙街道", "珠江街道", "龙穴街道"]
+    assert towns[zh("residents_covered")].tolist() == [6000, 600, 0]
+
+    served = table(at, zh("places_branch_id"), zh("places_name"), zh("places_kind"))
+    expected = query(db, "served_by_branch", date_to=DAY, walk_minutes=15)
+    assert served[zh("places_branch_id")].tolist() == expected["branch_id"].to_list() == ["C0", "M1", "M4", "M2"]
+    assert served[zh("served_residents")].tolist() == [3000, 3000, 600, 0]
+    assert served[zh("places_host_population")].fillna(-1).tolist() == [-1, -1, 2500, 800]
+
+    uncovered = table(at, zh("places_rank"), zh("places_community_code"))
+    assert uncovered[zh("places_population")].tolist() == [5000, 4000, 3500, 2100, 2000]
+
+    # next sites, k = 3 by default: K5, K7 (with K8), K4 — and the "today + suggestions" side
+    sites = table(at, zh("places_step"), zh("places_community_code"))
+    assert sites[zh("places_name")].tolist() == ["K5", "K7", "K4"]
+    assert sites[zh("places_gain")].tolist() == [5000, 4100, 4000]
+    covered_cards = [m.value for m in at.metric if m.label == zh("residents_covered")]
+    assert covered_cards == ["6,600", "19,700"]
+    assert len(figures(at)) == 3  # the walk chart and the two maps
+    after = figures(at)[2]
+    assert any(tr.get("name") == zh("places_sites_legend") for tr in after["data"])
+
+    at.slider(key="next_k").set_value(5).run()
+    assert not at.exception
+    sites = table(at, zh("places_step"), zh("places_community_code"))
+    assert sites[zh("places_name")].tolist() == ["K5", "K7", "K4", "K9"]  # nobody left after 4
+    assert any(zh("places_next_fewer").format(found=4) == i.value for i in at.info)
+
+
+def test_residents_at_10_minutes_follow_the_threshold(db):
+    at = run("pages/residents.py", walk="10")
+    served = table(at, zh("places_branch_id"), zh("places_name"), zh("places_kind"))
+    assert served[zh("served_residents")].tolist() == [3000, 600, 0, 0]  # C0 K1+K2, M4 K6; K3 too far
+    communities = query(db, "coverage_by_community", date_to=DAY, walk_minutes=10)
+    picks = coverage.next_sites(communities, 3, 10)
+    sites = table(at, zh("places_step"), zh("places_community_code"))
+    assert sites[zh("places_name")].tolist() == picks["name"].to_list() == ["K5", "K4", "K9"]
+
+
+def test_the_official_sees_small_reader_counts_suppressed(db):
+    at = run("pages/residents.py", role="official")
+    by_town = table(at, zh("places_town"), zh("places_population"), zh("places_readers"))
+    assert by_town[zh("places_readers")].tolist() == ["x", "<10", "120", "165"]
+    assert by_town[zh("places_town")].tolist()[-1] == zh("places_district")
+    by_community = table(at, zh("places_community_code"), zh("places_name"), zh("places_town"))
+    assert by_community[zh("places_readers")].tolist() == ["x", "<10", "25", "0", "<10", "0", "30", "40", "50"]
+    assert by_community[zh("penetration")].tolist()[:3] == ["x", "<10", "8.3"]
+    assert any(zh("places_suppressed_note") == c.value for c in at.caption)
+    # residents are not suppressed
+    assert by_community[zh("places_population")].tolist()[:2] == [1000, 2000]
+
+
+def test_the_manager_sees_the_reader_counts(db):
+    at = run("pages/residents.py", role="manager")
+    by_community = table(at, zh("places_community_code"), zh("places_name"), zh("places_town"))
+    assert by_community[zh("places_readers")].tolist() == [12, 3, 25, 0, 5, 0, 30, 40, 50]
+    assert not any(zh("places_suppressed_note") == c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("page", ["pages/branch_map.py", "pages/residents.py"])
+def test_english_has_every_word(db, page):
+    at = run(page, lang="en")
+    texts = [e.value for kind in ("title", "subheader", "caption", "markdown", "info") for e in at.get(kind)]
+    texts += [m.label for m in at.metric] + [str(c) for f in at.dataframe for c in f.value.columns]
+    assert texts and not [s for s in texts if "places_" in s or "town_44" in s]
+    assert any("Residents" in s or "Branch" in s for s in texts)
