@@ -27,12 +27,11 @@ if link:
 carry_params()
 
 with st.sidebar:
-    left, right = st.columns(2)
-    if left.button(tr("language_switch"), key="lang_switch", icon=":material/translate:"):
+    if st.button(tr("language_switch"), key="lang_switch", icon=":material/translate:"):
         st.query_params["lang"] = "zh" if lang() == "en" else "en"
         st.rerun()
-    chosen = right.selectbox(tr("role"), ROLES, index=ROLES.index(role()), format_func=lambda r: tr(f"role_{r}"),
-                             key="role_pick", label_visibility="collapsed")
+    chosen = st.selectbox(tr("role"), ROLES, index=ROLES.index(role()), format_func=lambda r: tr(f"role_{r}"),
+                          key="role_pick")
     if chosen != role():
         st.query_params["role"] = chosen
         st.rerun()
