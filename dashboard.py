@@ -8,7 +8,7 @@ from ui import data
 from ui.shell import ROLES, carry_params, deep_link, lang, role, tr
 
 HERE = Path(__file__).parent
-st.set_page_config(page_title="南沙微分馆 Micro-branches", page_icon=":material/local_library:", layout="wide")
+st.set_page_config(page_title="南沙微分馆 Micro-branches", page_icon="📚", layout="wide")
 
 # Which pages each role sees: district officials never see reader-level pages or the upload.
 PAGES = {
@@ -31,7 +31,7 @@ with st.sidebar:
         st.query_params["lang"] = "zh" if lang() == "en" else "en"
         st.rerun()
     chosen = st.selectbox(tr("role"), ROLES, index=ROLES.index(role()), format_func=lambda r: tr(f"role_{r}"),
-                          key="role_pick")
+                          key=f"role_pick_{lang()}")
     if chosen != role():
         st.query_params["role"] = chosen
         st.rerun()
