@@ -37,7 +37,8 @@ def test_every_encoding_reads_the_same_rows(db, tmp_path, encoding, expected):
     assert (r.status, r.kind, r.encoding) == ("imported", "branches", expected)
     assert (r.lines_read, r.accepted, r.rejected, r.duplicates) == (2, 2, 0, 0)
     rows = snapshot(db).sql("select branch_id, name, kind, host_type, volumes from branches order by 1").fetchall()
-    assert rows == [("NS000", "南沙图书馆", "central", None, 600000), ("WF001", "鱼窝头社区微分馆", "micro", "community", 800)]
+    assert rows == [("NS000", "南沙图书馆", "central", None, 600000),
+                    ("WF001", "鱼窝头社区微分馆", "micro", "community", 800)]
 
 
 def test_workbook_keeps_text_identifiers_and_reads_dates(db, tmp_path):
@@ -188,7 +189,8 @@ def test_a_later_row_updates_and_an_identical_one_is_a_duplicate(db, tmp_path):
 
 def test_orphan_events_are_accepted_and_counted(db, tmp_path):
     load(db, tmp_path, "b.csv", BRANCHES)
-    r = load(db, tmp_path, "e.csv", EVENTS_HEADER + "1,2024-04-01,checkout,I1,R1,,C1\n2,2024-04-01,checkout,I2,R1,,Q9\n")
+    rows = "1,2024-04-01,checkout,I1,R1,,C1\n2,2024-04-01,checkout,I2,R1,,Q9\n"
+    r = load(db, tmp_path, "e.csv", EVENTS_HEADER + rows)
     assert (r.accepted, r.orphans) == (2, 2)  # no items known yet; Q9 is no branch either
 
 
@@ -221,7 +223,8 @@ def test_no_raw_reader_identifier_or_personal_column_is_stored(db, tmp_path):
 def test_gcj02_and_bd09_points_are_stored_as_wgs84(db, tmp_path):
     wgs = (22.80, 113.55)
     gcj = geo.wgs84_to_gcj02(*wgs)
-    text = f"branch_id,name,kind,lat,lon,coord_system,opened_on\nG1,g,micro,{gcj[0]:.8f},{gcj[1]:.8f},GCJ-02,2024-04-01\n"
+    text = ("branch_id,name,kind,lat,lon,coord_system,opened_on\n"
+            f"G1,g,micro,{gcj[0]:.8f},{gcj[1]:.8f},GCJ-02,2024-04-01\n")
     load(db, tmp_path, "b.csv", text)
     lat, lon = snapshot(db).sql("select lat, lon from branches").fetchall()[0]
     assert geo.walk_minutes(lat, lon, *wgs) * 80 / 1.3 < 0.5  # within half a metre
@@ -275,7 +278,8 @@ def test_messy_csv_cells_read_exactly(name):
 
 
 def test_rows_of_the_wrong_width_are_rejected_with_their_line(db, tmp_path):
-    text = EVENTS_HEADER + '1,2024-04-01,checkout,I1,R1,,C1\n2,"multi\nline",checkout\n3,2024-04-01,checkout,I3,R3,,C1\n'
+    text = (EVENTS_HEADER + '1,2024-04-01,checkout,I1,R1,,C1\n2,"multi\nline",checkout\n'
+            "3,2024-04-01,checkout,I3,R3,,C1\n")
     r = load(db, tmp_path, "e.csv", text)
     assert (r.lines_read, r.accepted, r.rejected) == (3, 2, 1)
     assert snapshot(db).sql("select line from rejects").fetchall() == [(3,)]
