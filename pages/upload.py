@@ -70,6 +70,7 @@ if ready and st.button(tr("circ_upload_button", n=len(ready)), type="primary", k
             status.update(label=tr("circ_upload_failed"), state="error")
             st.error(tr("circ_upload_busy"))
     st.session_state["upload_results"] = results
+    st.rerun()  # so the "as of" line above shows the new data version too
 
 for r in st.session_state.get("upload_results", []):
     show_result(r)
