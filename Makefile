@@ -25,4 +25,6 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 bench: $(STAMP)
+	$(PY) benchmarks/bench_pages.py
+	$(PY) benchmarks/bench_coverage.py
 	$(PY) benchmarks/bench_import.py
