@@ -1,0 +1,180 @@
+"""Import and query benchmark on the big synthetic data set (a benchmark, not a test: it prints figures).
+
+    python benchmarks/bench_import.py [--events N] [--data DIR] [--runs 20] [--keep]
+
+In one run:
+
+* our import of branches, communities, readers, items and events (``microbranch.ingest.import_file`` into a
+  fresh database in a temporary folder), and DuckDB alone loading the same events CSV
+  (``create table t as select * from read_csv(...)`` into a fresh DuckDB file, in a subprocess); the ratio of
+  the two (target: ours <= 2x);
+* p50/p95 of every named query in ``queries/`` with default parameters on the published snapshot
+  (target: p95 <= 100 ms at 10M events);
+* peak memory (ru_maxrss) of the importing process, and of the DuckDB-only load measured in its own
+  process (target: < 4 GB).
+
+``--data DIR`` reuses the five CSVs in DIR if they are all there, otherwise generates them into DIR; without
+it they are generated into the temporary folder. ``--keep`` keeps the temporary folder (database and any
+generated data) and prints its path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+KINDS = ("branches", "communities", "readers", "items", "events")
+IMPORT_RATIO_TARGET = 2.0
+QUERY_P95_TARGET_MS = 100.0
+MEMORY_TARGET_MB = 4096.0
+
+DUCKDB_ONLY = """
+import json, resource, sys, time
+import duckdb
+csv_path, db_path = sys.argv[1], sys.argv[2]
+con = duckdb.connect(db_path)
+t0 = time.perf_counter()
+con.sql("create table t as select * from read_csv($p)", params={"p": csv_path})
+rows = con.sql("select count(*) from t").fetchall()[0][0]
+seconds = time.perf_counter() - t0
+con.close()
+print(json.dumps({"seconds": seconds, "rows": rows,
+                  "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def _maxrss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def _complete(folder: Path) -> bool:
+    return all((folder / f"{k}.csv").is_file() and (folder / f"{k}.csv").stat().st_size > 0 for k in KINDS)
+
+
+def _generate(folder: Path, n_events: int) -> None:
+    """In a subprocess, so the generator's memory does not count as the importer's."""
+    print(f"generating {n_events:,} events into {folder} ...", flush=True)
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "make_big.py"), "--events", str(n_events),
+                    "--out", str(folder)], check=True, stdout=subprocess.DEVNULL)
+    print(f"  generated in {time.perf_counter() - t0:.1f} s", flush=True)
+
+
+def _duckdb_only(events_csv: Path, work: Path) -> dict:
+    target = work / "duckdb_only.duckdb"
+    out = subprocess.run([sys.executable, "-c", DUCKDB_ONLY, str(events_csv), str(target)],
+                         check=True, capture_output=True, text=True)
+    target.unlink(missing_ok=True)
+    Path(str(target) + ".wal").unlink(missing_ok=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _percentile(sorted_values: list[float], q: float) -> float:
+    """Nearest-rank percentile."""
+    return sorted_values[max(0, math.ceil(q * len(sorted_values)) - 1)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--events", type=int, default=10_000_000, help="events to generate (default 10M)")
+    ap.add_argument("--data", type=Path, help="folder of the five CSVs (reused if complete, else generated)")
+    ap.add_argument("--runs", type=int, default=20, help="timed runs per named query (default 20)")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary folder (database, generated data)")
+    args = ap.parse_args(argv)
+
+    work = Path(tempfile.mkdtemp(prefix="microbranch-bench-"))
+    os.environ["MICROBRANCH_KEY_FILE"] = str(work / "secret" / "microbranch.key")
+    try:
+        data = args.data or work / "data"
+        if not _complete(data):
+            _generate(data, args.events)
+        else:
+            print(f"reusing data in {data}", flush=True)
+        from microbranch import queries, store  # after MICROBRANCH_KEY_FILE is set
+        from microbranch.ingest import import_file
+
+        sizes = {k: (data / f"{k}.csv").stat().st_size for k in KINDS}
+        with open(data / "events.csv", "rb") as f:
+            n_lines = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 24), b""))
+        print(f"events.csv: {sizes['events'] / 1e6:.1f} MB, {n_lines:,} lines; cores: {os.cpu_count()}")
+
+        # DuckDB alone first: it also warms the page cache for our import of the same file.
+        print("\n== DuckDB alone: create table t as select * from read_csv('events.csv') ==", flush=True)
+        raw = _duckdb_only(data / "events.csv", work)
+        print(f"  {raw['rows']:,} rows in {raw['seconds']:.2f} s, peak RSS {raw['maxrss_mb']:.0f} MB", flush=True)
+
+        print("\n== our import (microbranch.ingest.import_file) ==", flush=True)
+        db = work / "db" / "microbranch.duckdb"
+        rss_before = _maxrss_mb()
+        timings: dict[str, float] = {}
+        for kind in KINDS:
+            t0 = time.perf_counter()
+            r = import_file(db, data / f"{kind}.csv", user="bench")
+            timings[kind] = time.perf_counter() - t0
+            print(f"  {kind:<12} {timings[kind]:8.2f} s  {sizes[kind] / 1e6:8.1f} MB  status={r.status} "
+                  f"read={r.lines_read:,} accepted={r.accepted:,} rejected={r.rejected:,} "
+                  f"duplicates={r.duplicates:,} orphans={r.orphans:,} warnings={r.warnings:,}", flush=True)
+            if r.status != "imported":
+                print(f"  refused: {r.message}")
+                return 1
+        ours_rss = _maxrss_mb()
+        ratio = timings["events"] / raw["seconds"]
+        print(f"  total        {sum(timings.values()):8.2f} s")
+        print(f"  events: ours {timings['events']:.2f} s vs DuckDB alone {raw['seconds']:.2f} s "
+              f"= {ratio:.2f}x (target <= {IMPORT_RATIO_TARGET:.0f}x)")
+        print(f"  peak RSS of the importing process: {ours_rss:.0f} MB (before importing: {rss_before:.0f} MB; "
+              f"DuckDB alone: {raw['maxrss_mb']:.0f} MB; target < {MEMORY_TARGET_MB:.0f} MB)")
+        db_files = [db, *store.snapshot_dir(db).glob("*.duckdb")]
+        print(f"  database {db.stat().st_size / 1e6:.0f} MB; snapshots: "
+              + ", ".join(f"{p.name} {p.stat().st_size / 1e6:.0f} MB" for p in db_files[1:]))
+
+        print(f"\n== named queries, default parameters, {args.runs} runs each after one warm-up ==", flush=True)
+        con = store.reader(db)
+        worst = 0.0
+        print(f"  {'query':<24} {'rows':>9} {'first ms':>9} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
+        for name in queries.names():
+            t0 = time.perf_counter()
+            frame = queries.run(con, name)
+            first_ms = (time.perf_counter() - t0) * 1000
+            runs = []
+            for _ in range(args.runs):
+                t0 = time.perf_counter()
+                queries.run(con, name)
+                runs.append((time.perf_counter() - t0) * 1000)
+            runs.sort()
+            p50, p95 = _percentile(runs, 0.50), _percentile(runs, 0.95)
+            worst = max(worst, p95)
+            flag = "" if p95 <= QUERY_P95_TARGET_MS else "  OVER"
+            print(f"  {name:<24} {frame.height:>9,} {first_ms:>9.1f} {p50:>8.1f} {p95:>8.1f} {runs[-1]:>8.1f}{flag}",
+                  flush=True)
+        con.close()
+
+        print("\n== summary ==")
+        print(f"  events import ratio   {ratio:.2f}x  ({'OK' if ratio <= IMPORT_RATIO_TARGET else 'OVER'} "
+              f"target <= {IMPORT_RATIO_TARGET:.0f}x)")
+        print(f"  importer peak RSS     {ours_rss:.0f} MB  ({'OK' if ours_rss < MEMORY_TARGET_MB else 'OVER'} "
+              f"target < {MEMORY_TARGET_MB:.0f} MB)")
+        print(f"  worst query p95       {worst:.1f} ms  ({'OK' if worst <= QUERY_P95_TARGET_MS else 'OVER'} "
+              f"target <= {QUERY_P95_TARGET_MS:.0f} ms)")
+        return 0
+    finally:
+        if args.keep:
+            print(f"\nkept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
