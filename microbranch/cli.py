@@ -112,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
             if set(params) - set(wanted):
                 print(f"query {args.name} takes: {', '.join(wanted) or 'no parameters'}", file=sys.stderr)
                 return 2
+            store.upgrade(db)
             con = store.reader(db)
             _print(queries.run(con, args.name, **params), args.format)
             return 0

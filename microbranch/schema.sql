@@ -166,3 +166,14 @@ select
     coalesce(date_from::date, (select min(occurred_at)::date from events), current_date) as date_from,
     coalesce(date_to::date, (select max(occurred_at)::date from events), current_date) as date_to,
     coalesce(date_to::date, (select max(occurred_at)::date from events), current_date) + interval 1 day as end_ts;
+
+-- Every loan of the period, one row each: a checkout belongs to the branch where it was made, a transfer
+-- to the branch where its chain started (empty when that start lies before the data).
+create or replace macro loans_in_period(date_from, date_to) as table
+select e.branch_id, e.item_id, e.reader, e.occurred_at, 'checkout' as action,
+from events as e, period(date_from, date_to) as p
+where e.action = 'checkout' and e.occurred_at >= p.date_from and e.occurred_at < p.end_ts
+union all
+select t.start_branch_id, t.item_id, t.reader, t.occurred_at, 'transfer',
+from chain_transfers as t, period(date_from, date_to) as p
+where t.occurred_at >= p.date_from and t.occurred_at < p.end_ts;

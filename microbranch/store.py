@@ -10,6 +10,7 @@ never meet the writer's lock.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import shutil
 import time
@@ -20,6 +21,7 @@ from pathlib import Path
 import duckdb
 
 SCHEMA = Path(__file__).with_name("schema.sql")
+SCHEMA_VERSION = hashlib.sha256(SCHEMA.read_bytes()).hexdigest()[:12]  # stored in meta; a change republishes
 KEEP_SNAPSHOTS = 3
 # DuckDB's memory for an import (default: 80% of RAM). Beyond it DuckDB spills to `<db>.tmp/`, which keeps a
 # 10M-event import near 3 GB at a cost of a few seconds. $MICROBRANCH_IMPORT_MEMORY overrides it.
@@ -59,6 +61,7 @@ def writer(db: Path, wait_seconds: float = 600, publish_on_exit: bool = True) ->
             memory = os.environ.get("MICROBRANCH_IMPORT_MEMORY") or IMPORT_MEMORY
             con.sql("set memory_limit = '" + memory.replace("'", "''") + "'")
             con.sql(SCHEMA.read_text())
+            con.sql("insert or replace into meta values ('schema', $v)", params={"v": SCHEMA_VERSION})
             yield con
             con.sql("checkpoint")  # the snapshot is a copy of the file alone: fold the WAL in first
         finally:
@@ -83,6 +86,20 @@ def publish(db: Path) -> str:
     for old in versions[:-KEEP_SNAPSHOTS + 1]:
         old.unlink(missing_ok=True)  # a reader that still has it open keeps reading it
     return name
+
+
+def upgrade(db: Path) -> None:
+    """Publish a snapshot with the current schema (tables, macros) when the current one was made by older code."""
+    if current_version(db) is None:
+        return
+    con = reader(db)
+    try:
+        stored = con.sql("select max(value) from meta where key = 'schema'").fetchall()[0][0]
+    finally:
+        con.close()
+    if stored != SCHEMA_VERSION:
+        with writer(db):
+            pass
 
 
 def current_version(db: Path) -> str | None:

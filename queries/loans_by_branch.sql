@@ -8,13 +8,7 @@ with period as (
     select * from period($date_from, $date_to)
 ),
 taken as (
-    select e.branch_id, e.reader, 'checkout' as action,
-    from events as e, period as p
-    where e.action = 'checkout' and e.occurred_at >= p.date_from and e.occurred_at < p.end_ts
-    union all
-    select t.start_branch_id, t.reader, 'transfer',
-    from chain_transfers as t, period as p
-    where t.occurred_at >= p.date_from and t.occurred_at < p.end_ts
+    select * from loans_in_period($date_from, $date_to)
 ),
 per_branch as (
     select

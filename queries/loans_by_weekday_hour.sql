@@ -4,17 +4,8 @@
 -- $date_from date: first day of the period (default: first day of the data)
 -- $date_to date: last day of the period (default: last day of the data)
 -- $branch_ids varchar[]: only loans of these branches (default: all)
-with period as (
-    select * from period($date_from, $date_to)
-),
-taken as (
-    select e.branch_id, e.occurred_at, 'checkout' as action,
-    from events as e, period as p
-    where e.action = 'checkout' and e.occurred_at >= p.date_from and e.occurred_at < p.end_ts
-    union all
-    select t.start_branch_id, t.occurred_at, 'transfer',
-    from chain_transfers as t, period as p
-    where t.occurred_at >= p.date_from and t.occurred_at < p.end_ts
+with taken as (
+    select * from loans_in_period($date_from, $date_to)
 ),
 counted as (
     select

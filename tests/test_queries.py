@@ -166,3 +166,21 @@ def test_required_query_columns(con):
     }
     for name, columns in required.items():
         assert set(columns) <= set(queries.run(con, name).columns), name
+
+
+def test_a_snapshot_made_by_older_code_is_brought_up_to_the_current_schema(db, tmp_path):
+    from microbranch import store
+
+    load(db, tmp_path, "b.csv", BRANCHES)
+    load(db, tmp_path, "e.csv", EVENTS)
+    with store.writer(db) as con:  # what an older release left: no loans macro, another schema version
+        con.sql("drop macro table loans_in_period; update meta set value = 'old' where key = 'schema'")
+    with pytest.raises(Exception, match="loans_in_period"):
+        queries.run(snapshot(db), "loans_by_branch_month")
+    before = store.current_version(db)
+    store.upgrade(db)
+    assert store.current_version(db) != before
+    assert queries.run(snapshot(db), "loans_by_branch_month")["loans"].sum() == 12
+    upgraded = store.current_version(db)
+    store.upgrade(db)  # nothing left to do: no new snapshot
+    assert store.current_version(db) == upgraded

@@ -27,7 +27,14 @@ def version() -> str:
         with st.status("首次启动：正在载入南沙示例数据… / First start: loading the Nansha sample data…") as status:
             sample.ensure(db(), progress=lambda name, f: status.update(label=f"{name} …"))
         current = store.current_version(db())
-    return current or ""
+    return _upgraded(db(), current) if current else ""
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _upgraded(db_path: Path, current: str) -> str:
+    """Once per data version: bring a snapshot made by older code up to the current schema."""
+    store.upgrade(db_path)
+    return store.current_version(db_path) or current
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
