@@ -19,7 +19,6 @@ from ui import data
 
 ROLES = ("manager", "staff", "official")
 WALKS = (5, 10, 15)
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 KEPT = ("role", "lang", "from", "to", "kinds", "hosts", "branches", "walk")  # the URL's state, kept across pages
 MAIN = Path(__file__).resolve().parent.parent / "dashboard.py"
 
@@ -158,9 +157,7 @@ def safe_csv(frame: pl.DataFrame) -> bytes:
     """CSV for Excel: UTF-8 with BOM; a text cell starting with = + - @ tab or CR is prefixed with ' ."""
     texts = [c for c, dt in frame.schema.items() if dt == pl.String]
     safe = frame.with_columns(
-        pl.when(pl.col(c).str.starts_with(FORMULA_START[0])
-                | pl.col(c).str.contains(r"^[=+\-@\t\r]"))
-        .then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
+        pl.when(pl.col(c).str.contains(r"^[=+\-@\t\r]")).then("'" + pl.col(c)).otherwise(pl.col(c)).alias(c)
         for c in texts
     )
     return "\ufeff".encode() + safe.write_csv().encode("utf-8")
