@@ -25,6 +25,14 @@ chains_then as (
     left join transfers_then as t using (item_id, chain_no)
     where c.started_at < p.end_ts and (c.ended_at is null or c.ended_at >= p.date_from)
       and (coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], c.start_branch_id))
+),
+top as (
+    select
+        *,
+        datediff('day', started_at::date, coalesce(ended_then::date, date_to)) as days,
+    from chains_then
+    order by holders_then desc, days desc, item_id, chain_no
+    limit coalesce($top::integer, 20)
 )
 select
     c.item_id,
@@ -35,12 +43,11 @@ select
     c.holders_then as holders,
     c.started_at,
     c.ended_then as ended_at,
-    datediff('day', c.started_at::date, coalesce(c.ended_then::date, c.date_to)) as days,
+    c.days,
     s.name as start_branch,
     e.name as end_branch,
-from chains_then as c
+from top as c
 left join items as i using (item_id)
 left join branches as s on s.branch_id = c.start_branch_id
 left join branches as e on e.branch_id = case when c.status_then = 'returned' then c.end_branch_id end
 order by holders desc, days desc, c.item_id, c.chain_no
-limit coalesce($top::integer, 20)
