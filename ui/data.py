@@ -26,8 +26,9 @@ def version() -> str:
     if current is None:
         with st.status("首次启动：正在载入南沙示例数据… / First start: loading the Nansha sample data…") as status:
             sample.ensure(db(), progress=lambda name, f: status.update(label=f"{name} …"))
-        current = store.current_version(db())
-    return _upgraded(db(), current) if current else ""
+            status.update(state="complete")
+        st.rerun()  # start the page again, on the loaded data, without the loading box
+    return _upgraded(db(), current)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
