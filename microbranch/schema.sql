@@ -177,3 +177,23 @@ union all
 select t.start_branch_id, t.item_id, t.reader, t.occurred_at, 'transfer',
 from chain_transfers as t, period(date_from, date_to) as p
 where t.occurred_at >= p.date_from and t.occurred_at < p.end_ts;
+
+-- The drift chains under way during the period, as they stood at the end of date_to: status then
+-- (a chain returned later was still open), holders then, end then.
+create or replace macro chains_then(date_from, date_to) as table
+with transfers_then as (
+    select t.item_id, t.chain_no, count(*) as transfers,
+    from chain_transfers as t, period(date_from, date_to) as p
+    where t.occurred_at < p.end_ts
+    group by t.item_id, t.chain_no
+)
+select
+    c.*,
+    case when c.ended_at < p.end_ts then c.status else 'open' end as status_then,
+    case when c.ended_at < p.end_ts then c.ended_at end as ended_then,
+    coalesce(t.transfers, 0) + 1 as holders_then,
+    p.date_to,
+from chains as c
+cross join period(date_from, date_to) as p
+left join transfers_then as t using (item_id, chain_no)
+where c.started_at < p.end_ts and (c.ended_at is null or c.ended_at >= p.date_from);

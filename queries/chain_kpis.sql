@@ -6,22 +6,10 @@
 with period as (
     select * from period($date_from, $date_to)
 ),
-transfers_then as (
-    select t.item_id, t.chain_no, count(*) as transfers,
-    from chain_transfers as t, period as p
-    where t.occurred_at < p.end_ts
-    group by t.item_id, t.chain_no
-),
-chains_then as (
-    select
-        c.*,
-        case when c.ended_at < p.end_ts then c.status else 'open' end as status_then,
-        coalesce(t.transfers, 0) + 1 as holders_then,
-    from chains as c
-    cross join period as p
-    left join transfers_then as t using (item_id, chain_no)
-    where c.started_at < p.end_ts and (c.ended_at is null or c.ended_at >= p.date_from)
-      and (coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], c.start_branch_id))
+scoped as (
+    select *
+    from chains_then($date_from, $date_to)
+    where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], start_branch_id)
 ),
 handed_on as (
     select count(*) as transfers,
@@ -40,4 +28,4 @@ select
     avg(epoch(ended_at - started_at) / 86400.0 / holders_then) filter (where status_then = 'returned' and not partial)
         as days_per_holder,
     (select transfers from handed_on) as returns_avoided,
-from chains_then
+from scoped
