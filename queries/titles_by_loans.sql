@@ -3,19 +3,15 @@
 -- $date_to date: last day of the period (default: last day of the data)
 -- $branch_ids varchar[]: only copies whose home branch is one of these (default: all)
 -- $top integer: how many titles (default 20)
-with period as (
-    select * from period($date_from, $date_to)
-),
-copies as (
+with copies as (
     select item_id, title, coalesce(author, '') as author, clc_class,
     from items
     where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], home_branch_id)
 ),
 loans_per_item as (
-    select e.item_id, count(*) as loans,
-    from events as e, period as p
-    where e.action in ('checkout', 'transfer') and e.occurred_at >= p.date_from and e.occurred_at < p.end_ts
-    group by e.item_id
+    select item_id, count(*) as loans,
+    from loans_in_period($date_from, $date_to)
+    group by item_id
 ),
 per_title as (
     select
