@@ -75,7 +75,7 @@ if ready and st.button(tr("circ_upload_button", n=len(ready)), type="primary", k
 for r in st.session_state.get("upload_results", []):
     show_result(r)
 if st.session_state.get("upload_results"):
-    st.caption(tr("circ_upload_version", version=data.version()))
+    st.caption(tr("circ_upload_version", version=data.version().removesuffix(".duckdb")))
 
 st.subheader(tr("circ_upload_history"))
 history = words(words(q("imports").rename({"kind": "file_kind"}), "file_kind", lambda k: tr(f"circ_kind_{k}")),
