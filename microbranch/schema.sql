@@ -197,3 +197,23 @@ from chains as c
 cross join period(date_from, date_to) as p
 left join transfers_then as t using (item_id, chain_no)
 where c.started_at < p.end_ts and (c.ended_at is null or c.ended_at >= p.date_from);
+
+-- The residents numbers of one day and walking threshold, per town and (is_district) for the whole
+-- district: the one place kpis and walk_by_town take them from, so the pages always agree.
+create or replace macro residents_by_town(on_day, threshold) as table
+select
+    town_code,
+    grouping(town_code) = 1 as is_district,
+    count(*) as communities,
+    sum(population)::bigint as residents_total,
+    coalesce(sum(population) filter (where walk_minutes <= coalesce(threshold::double, 15)), 0)::bigint
+        as residents_covered,
+    count(*) filter (where not coalesce(walk_minutes <= coalesce(threshold::double, 15), false))
+        as communities_uncovered,
+    sum(walk_minutes * population) / sum(population) filter (where walk_minutes is not null)
+        as mean_walk_minutes,
+    sum(walk_minutes_without_micro * population)
+        / sum(population) filter (where walk_minutes_without_micro is not null)
+        as mean_walk_minutes_without_micro,
+from community_walks(on_day)
+group by grouping sets ((town_code), ());

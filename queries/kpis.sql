@@ -31,20 +31,14 @@ drift as (
             as mean_holders,
     from chains as c, period as p
 ),
-walks as (
-    select w.* from period as p, community_walks(p.date_to) as w
-),
-residents as (
+residents as (  -- one row even with no communities (the district row is then missing)
     select
-        coalesce(sum(population), 0)::bigint as residents_total,
-        coalesce(sum(population) filter (where walk_minutes <= coalesce($walk_minutes::double, 15)), 0)::bigint
-            as residents_covered,
-        sum(walk_minutes * population) / sum(population) filter (where walk_minutes is not null)
-            as mean_walk_minutes,
-        sum(walk_minutes_without_micro * population)
-            / sum(population) filter (where walk_minutes_without_micro is not null)
-            as mean_walk_minutes_without_micro,
-    from walks
+        coalesce(max(r.residents_total), 0) as residents_total,
+        coalesce(max(r.residents_covered), 0) as residents_covered,
+        max(r.mean_walk_minutes) as mean_walk_minutes,
+        max(r.mean_walk_minutes_without_micro) as mean_walk_minutes_without_micro,
+    from period as p, residents_by_town(p.date_to, $walk_minutes) as r
+    where r.is_district
 )
 select
     p.date_from,
