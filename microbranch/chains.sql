@@ -6,23 +6,27 @@ delete from chain_transfers where item_id in (select item_id from touched);
 -- A chain starts at a copy's first event, at a checkout and after a return. So the events of one chain are
 -- those with the same number of checkouts so far (`c`, this event included) and of returns before it (`r`):
 -- the pair changes exactly where a chain starts, and never comes back. One sort of the events does it all.
+-- Only what the chains need is carried through the sort (the costly part): a transfer's own key and giver
+-- only on transfers. Actions are ranked as the ties rule orders them.
 create or replace temp table chain_steps as
 with source as (
     select
-        e.event_key, e.item_id, e.occurred_at, e.action, e.reader, e.from_reader, e.branch_id,
+        e.item_id, e.occurred_at, e.reader, e.branch_id, e.event_key,
+        case when e.action = 'transfer' then e.event_key end as transfer_key,
+        case when e.action = 'transfer' then e.from_reader end as from_reader,
         case e.action when 'checkout' then 0 when 'transfer' then 1 else 3 end as action_rank,
     from events as e
     semi join touched as t on e.item_id = t.item_id
     where e.action <> 'renew'
 )
 select
-    *,
-    case when action = 'transfer' and lag(action) over item_order in ('checkout', 'transfer')
+    item_id, occurred_at, action_rank, reader, branch_id, transfer_key, from_reader,
+    case when action_rank = 1 and lag(action_rank) over item_order in (0, 1)
         then lag(reader) over item_order end as expected_holder,
-    count(*) filter (where action = 'checkout') over (item_order rows between unbounded preceding and current row)
-        as c,
-    count(*) filter (where action = 'return') over (item_order rows between unbounded preceding and 1 preceding)
-        as r,
+    sum((action_rank = 0)::integer) over item_order as c,  -- checkouts so far, this event included
+    sum((action_rank = 3)::integer) over item_order - (action_rank = 3)::integer as r,  -- returns before it
+    -- the last event of a chain that has no return: the next one starts a chain, or there is none
+    action_rank <> 3 and coalesce(lead(action_rank) over item_order, 0) = 0 as last_of_open,
 from source
 window item_order as (partition by item_id order by occurred_at, action_rank, event_key);
 
@@ -33,14 +37,14 @@ with per_chain as (
         c,
         r,
         min(occurred_at) as started_at,
-        max(case when action = 'return' then occurred_at end) as returned_at,
-        max(case when action = 'checkout' then branch_id end) as start_branch_id,  -- a checkout starts a chain
-        max(case when action = 'return' then branch_id end) as end_branch_id,
-        count(*) filter (where action = 'transfer')::integer as transfers,
-        not bool_or(action = 'checkout') as partial,  -- it did not start with a checkout
-        min(case when action = 'transfer' then occurred_at end) as first_transfer_at,
+        max(case when action_rank = 3 then occurred_at end) as returned_at,
+        max(case when action_rank = 0 then branch_id end) as start_branch_id,  -- a checkout starts a chain
+        max(case when action_rank = 3 then branch_id end) as end_branch_id,
+        count(*) filter (where action_rank = 1)::integer as transfers,
+        not bool_or(action_rank = 0) as partial,  -- it did not start with a checkout
+        min(case when action_rank = 1 then occurred_at end) as first_transfer_at,
         max(occurred_at) as last_event_at,
-        arg_max(reader, (occurred_at, action_rank, event_key)) as holder,
+        max(reader) filter (where last_of_open) as holder,
     from chain_steps
     group by item_id, c, r
 )
@@ -77,7 +81,7 @@ from chain_list;
 
 insert into chain_transfers
 select
-    s.event_key,
+    s.transfer_key,
     s.item_id,
     c.chain_no,
     s.occurred_at,
@@ -88,7 +92,7 @@ select
     s.expected_holder is not null and s.from_reader is distinct from s.expected_holder as anomaly,
 from chain_steps as s
 join chain_list as c using (item_id, c, r)
-where s.action = 'transfer';
+where s.action_rank = 1;
 
 drop table chain_steps;
 drop table chain_list;

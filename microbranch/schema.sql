@@ -133,32 +133,56 @@ create or replace macro walk_minutes(lat1, lon1, lat2, lon2) as
 
 -- Walking time from every community to its nearest open public branch on `on_day`, with and without
 -- micro-branches. The one definition of "walk minutes" that every residents number uses.
+-- Other branches are few, so every community is paired with each of them; a micro-branch can only be the
+-- nearest within the walk to the nearest other branch, so only those in a box holding that circle are tried.
 create or replace macro community_walks(on_day) as table
 with open_branches as (
     select branch_id, kind, lat, lon,
     from branches
     where public_access and opened_on <= on_day and (closed_on is null or closed_on > on_day)
 ),
-pairs as (
-    select c.community_code, b.branch_id, b.kind, walk_minutes(c.lat, c.lon, b.lat, b.lon) as minutes,
+nearest_other as (
+    select
+        c.community_code,
+        arg_min(b.branch_id, (walk_minutes(c.lat, c.lon, b.lat, b.lon), b.branch_id)) as branch_id,
+        min(walk_minutes(c.lat, c.lon, b.lat, b.lon)) as minutes,
+    from communities as c, open_branches as b
+    where b.kind <> 'micro'
+    group by c.community_code
+),
+without_micro as (
+    select c.community_code, c.lat, c.lon, o.branch_id, o.minutes,
     from communities as c
-    cross join open_branches as b
+    left join nearest_other as o using (community_code)
+),
+candidates as (
+    select community_code, branch_id, minutes,
+    from without_micro
+    where branch_id is not null
+    union all
+    select w.community_code, b.branch_id, walk_minutes(w.lat, w.lon, b.lat, b.lon),
+    from without_micro as w, open_branches as b
+    where b.kind = 'micro'
+      and (w.minutes is null or (
+          -- degrees of latitude walked in w.minutes (80 m a minute over 1.3 times the distance), and of longitude
+          abs(b.lat - w.lat) <= w.minutes * 80 / 1.3 / 111195 * 1.001
+          and abs(b.lon - w.lon) <= w.minutes * 80 / 1.3 / 111195 * 1.1 / cos(radians(w.lat))))
 ),
 nearest as (
     select
         community_code,
         arg_min(branch_id, (minutes, branch_id)) as nearest_branch_id,
         min(minutes) as walk_minutes,
-        arg_min(branch_id, (minutes, branch_id)) filter (where kind <> 'micro') as nearest_branch_without_micro,
-        min(minutes) filter (where kind <> 'micro') as walk_minutes_without_micro,
-    from pairs
+    from candidates
     group by community_code
 )
 select
     c.community_code, c.name, c.town_code, c.population, c.lat, c.lon,
-    n.nearest_branch_id, n.walk_minutes, n.nearest_branch_without_micro, n.walk_minutes_without_micro,
+    n.nearest_branch_id, n.walk_minutes,
+    w.branch_id as nearest_branch_without_micro, w.minutes as walk_minutes_without_micro,
 from communities as c
-left join nearest as n using (community_code);
+left join nearest as n using (community_code)
+left join without_micro as w using (community_code);
 
 -- The period every event-based query uses: defaults to the whole span of the data.
 create or replace macro period(date_from, date_to) as table
@@ -181,22 +205,23 @@ where t.occurred_at >= p.date_from and t.occurred_at < p.end_ts;
 -- The drift chains under way during the period, as they stood at the end of date_to: status then
 -- (a chain returned later was still open), holders then, end then.
 create or replace macro chains_then(date_from, date_to) as table
-with transfers_then as (
+with later as (  -- transfers after the end of date_to, which a chain still open then did not have yet
     select t.item_id, t.chain_no, count(*) as transfers,
     from chain_transfers as t, period(date_from, date_to) as p
-    where t.occurred_at < p.end_ts
+    where t.occurred_at >= p.end_ts
     group by t.item_id, t.chain_no
 )
-select
-    c.*,
-    case when c.ended_at < p.end_ts then c.status else 'open' end as status_then,
-    case when c.ended_at < p.end_ts then c.ended_at end as ended_then,
-    coalesce(t.transfers, 0) + 1 as holders_then,
-    p.date_to,
+-- ended by then: as stored
+select c.*, c.status as status_then, c.ended_at as ended_then, c.holders as holders_then, p.date_to,
+from chains as c, period(date_from, date_to) as p
+where c.ended_at < p.end_ts and c.ended_at >= p.date_from
+union all
+-- still open then, with the holders it had then
+select c.*, 'open', null, c.holders - coalesce(l.transfers, 0), p.date_to,
 from chains as c
 cross join period(date_from, date_to) as p
-left join transfers_then as t using (item_id, chain_no)
-where c.started_at < p.end_ts and (c.ended_at is null or c.ended_at >= p.date_from);
+left join later as l using (item_id, chain_no)
+where c.started_at < p.end_ts and (c.ended_at is null or c.ended_at >= p.end_ts);
 
 -- The residents numbers of one day and walking threshold, per town and (is_district) for the whole
 -- district: the one place kpis and walk_by_town take them from, so the pages always agree.

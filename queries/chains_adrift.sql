@@ -5,6 +5,13 @@
 with period as (
     select * from period(null, $date_to)
 ),
+open_then as (  -- few: the chains still open at the end of the day, handed on by then
+    select c.*, p.date_to,
+    from chains as c, period as p
+    where c.started_at < p.end_ts and (c.ended_at is null or c.ended_at >= p.end_ts)
+      and c.first_transfer_at < p.end_ts
+      and (coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], c.start_branch_id))
+),
 transfers_then as (
     select
         t.item_id,
@@ -12,7 +19,9 @@ transfers_then as (
         count(*) as transfers,
         max(t.occurred_at) as last_transfer_at,
         arg_max(t.reader, (t.occurred_at, t.event_key)) as holder,
-    from chain_transfers as t, period as p
+    from chain_transfers as t
+    semi join open_then as o on o.item_id = t.item_id and o.chain_no = t.chain_no
+    cross join period as p
     where t.occurred_at < p.end_ts
     group by t.item_id, t.chain_no
 )
@@ -25,13 +34,10 @@ select
     c.started_at,
     t.last_transfer_at,
     t.transfers + 1 as holders,
-    datediff('day', c.started_at::date, p.date_to) as days_out,
+    datediff('day', c.started_at::date, c.date_to) as days_out,
     t.holder,
-from chains as c
-cross join period as p
+from open_then as c
 join transfers_then as t using (item_id, chain_no)
 left join items as i using (item_id)
 left join branches as b on b.branch_id = c.start_branch_id
-where c.started_at < p.end_ts and (c.ended_at is null or c.ended_at >= p.end_ts)
-  and (coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], c.start_branch_id))
 order by days_out desc, c.item_id

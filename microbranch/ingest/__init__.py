@@ -116,7 +116,6 @@ def import_file(db: Path, source: Path | tuple[str, bytes], user: str = "cli",
             result.rejected, result.warnings = load.record_rejects(con, result.import_id, file_name, raw.broken)
             step("loading", 0.5)
             load.build_good(con, header.kind)
-            con.sql("drop table checked; drop table pseud")
             if header.kind == "events":
                 step("rebuilding drift chains", 0.7)
                 result.accepted, result.duplicates, result.orphans = load.store_events(con, result.import_id)

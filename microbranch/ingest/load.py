@@ -83,7 +83,10 @@ def record_rejects(con: duckdb.DuckDBPyConnection, import_id: int, file_name: st
 
 
 def build_good(con: duckdb.DuckDBPyConnection, kind: str) -> None:
-    """Rows without a rejecting problem, reader identifiers replaced by pseudonyms, points in WGS-84."""
+    """View `good`: rows without a rejecting problem, reader identifiers replaced by pseudonyms, points in
+    WGS-84. A view, so a big file is not copied once more: the store step reads `checked` through it."""
+    if kind in ("branches", "communities"):
+        _to_wgs84(con)
     names = {c.name for c in KINDS[kind].columns}
     readers = [(raw, stored) for raw, stored in READER_COLUMNS.items() if raw in names]
     # One join per reader column (pseud has one row per raw id), rather than a scalar subquery per row.
@@ -91,26 +94,22 @@ def build_good(con: duckdb.DuckDBPyConnection, kind: str) -> None:
     joins = " ".join(f"left join pseud as p{i} on p{i}.raw_id = c.{raw}" for i, (raw, _) in enumerate(readers))
     exclude = "".join(f", {raw}" for raw, _ in readers)
     con.sql(f"""
-        create or replace temp table good as
-        select c.* exclude (problems{exclude}){replace}
-        from (
-            select * from checked
-            where not list_bool_or(list_transform(problems, lambda p: p.severity = 'reject'))
-               or len(problems) = 0
-        ) as c {joins}
+        create or replace temp view good as
+        select c.* exclude (rejected, problems{exclude}){replace}
+        from checked as c {joins}
+        where not c.rejected
     """)
-    if kind in ("branches", "communities"):
-        _to_wgs84(con)
 
 
 def _to_wgs84(con: duckdb.DuckDBPyConnection) -> None:
-    rows = con.sql("select line, lat, lon, coord_system from good where coord_system <> 'wgs84'").fetchall()
+    rows = con.sql("select line, lat, lon, coord_system from checked where coord_system <> 'wgs84' and not rejected"
+                   ).fetchall()
     if not rows:
         return
     converted = [(line, *geo.to_wgs84(lat, lon, system)) for line, lat, lon, system in rows]
     frame = pl.DataFrame(converted, schema={"line": pl.Int64, "lat": pl.Float64, "lon": pl.Float64}, orient="row")
     con.register("wgs_frame", frame)
-    con.sql("update good set lat = w.lat, lon = w.lon from wgs_frame as w where good.line = w.line")
+    con.sql("update checked set lat = w.lat, lon = w.lon from wgs_frame as w where checked.line = w.line")
     con.unregister("wgs_frame")
 
 
@@ -122,7 +121,14 @@ def store_events(con: duckdb.DuckDBPyConnection, import_id: int) -> tuple[int, i
             reader, from_reader, branch_id))) as event_key,
         from good
     """)
-    good, keys = first(con, "select count(*), count(distinct event_key) from keyed")
+    # Does a key repeat within the file? Counted on 64-bit hashes of the raw key (equal raw keys, equal stored
+    # keys): no repeated hash proves no repeated key; a repeated hash (a repeat, or a rare collision) only
+    # makes the exact de-duplication below run.
+    good, keys = first(con, """
+        select count(*), count(distinct hash(coalesce('id:' || event_id, concat_ws('|', occurred_at, action,
+            item_id, reader_id, from_reader_id, branch_id))))
+        from checked where not rejected
+    """)
     # The first row of each key, unless it is stored already: the window (a sort) only when a key repeats.
     # Inserted straight from `good`, in the file's order; the rows of this import are those with its import_id.
     repeats = "qualify row_number() over (partition by event_key order by line) = 1" if keys < good else ""
@@ -134,7 +140,7 @@ def store_events(con: duckdb.DuckDBPyConnection, import_id: int) -> tuple[int, i
         """,
         params={"id": import_id},
     )
-    con.sql("drop view keyed; drop table good")
+    con.sql("drop view keyed; drop view good; drop table checked; drop table pseud")
     this = {"id": import_id}
     accepted = first(con, "select count(*) from events where import_id = $id", this)[0]
     orphans = first(con, """
@@ -171,5 +177,5 @@ def store_entities(con: duckdb.DuckDBPyConnection, kind: str) -> tuple[int, int]
     """)
     con.sql(f"delete from {table} where {key} in (select {key} from latest)")
     con.sql(f"insert into {table} by name select * from latest")
-    con.sql("drop table incoming; drop table latest")
+    con.sql("drop table incoming; drop table latest; drop view good; drop table checked; drop table pseud")
     return accepted, good - accepted

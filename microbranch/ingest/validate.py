@@ -64,17 +64,12 @@ def _number(v: str) -> str:
     return f"try_cast(replace(replace(replace({v}, ',', ''), '，', ''), ' ', '') as double)"
 
 
-# The canonical spellings, parsed directly: what the general path below gives them, for a fraction of the cost.
-CANONICAL = (
-    (r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}", "%Y-%m-%d %H:%M:%S"),
-    (r"[0-9]{4}-[0-9]{2}-[0-9]{2}", "%Y-%m-%d"),
-)
-
-
 def _timestamp(v: str) -> str:
-    fast = " ".join(f"when regexp_full_match({v}, '{pattern}') then try_strptime({v}, '{fmt}')"
-                    for pattern, fmt in CANONICAL)
-    return f"(case {fast} else {_timestamp_any(v)} end)"
+    """The canonical spellings parsed directly (what the general path gives them, at a fraction of the cost);
+    anything else through the general path."""
+    fast = f"(case length({v}) when 19 then try_strptime({v}, '%Y-%m-%d %H:%M:%S') " \
+           f"when 10 then try_strptime({v}, '%Y-%m-%d') end)"
+    return f"coalesce({fast}, case when {v} is not null then {_timestamp_any(v)} end)"
 
 
 def _timestamp_any(v: str) -> str:
@@ -104,7 +99,9 @@ def _column_sql(col: Column, v: str, parsed: str | None = None) -> tuple[str, li
     t = col.type
     if t in ("id", "reader"):
         typed = v
-        checks.append((f"regexp_matches({v}, '{SCI_NOTATION}')", REASONS["sci"], "reject"))
+        # Only a value with an `e` can be in scientific notation: the regular expression runs on those alone.
+        checks.append((f"case when contains({v}, 'e') or contains({v}, 'E') then regexp_matches({v}, '{SCI_NOTATION}') "
+                       "end", REASONS["sci"], "reject"))
     elif t in ("date", "timestamp"):
         typed = f"{parsed}::date" if t == "date" else parsed
         checks.append((f"{v} is not null and {parsed} is null", REASONS["date"], "reject"))
@@ -178,14 +175,27 @@ end
 """
 
 
+def _problem(flag: str, column: str, value: str, reason: str, severity: str) -> str:
+    return (f"case when {flag} then {{'column': {_lit(column)}, 'value': {value}, 'reason': {_lit(reason)}, "
+            f"'severity': {_lit(severity)}}} end")
+
+
+def _trimmed(cell: str) -> str:
+    """The cell without surrounding spaces, empty as null; trim() only where there is something to trim."""
+    return f"nullif(case when {cell} like ' %' or {cell} like '% ' then trim({cell}) else {cell} end, '')"
+
+
 def check(con: duckdb.DuckDBPyConnection, header: HeaderMap, now: datetime) -> None:
-    """Create the temp table `checked` from `raw`."""
+    """Create the temp table `checked(line, typed columns, rejected, problems)` from `raw`.
+
+    Each check is first a boolean column; the list of problems is built only for the rare row that has one.
+    """
     kind = KINDS[header.kind]
     con.sql(ISBN_MACRO)
     by_name = {name: i for i, name in header.mapping.items()}
-    texts, parses, typed, problems = [], [], [], []
+    texts, parses, typed, flags, cell_problems, cell_rejects = [], [], [], [], [], []
     for col in kind.columns:
-        src = f"nullif(trim(c{by_name[col.name]}), '')" if col.name in by_name else "null::varchar"
+        src = _trimmed(f"c{by_name[col.name]}") if col.name in by_name else "null::varchar"
         texts.append(f"{src} as {col.name}")
         parse = _parse_sql(col, f"t0.{col.name}")
         if parse:
@@ -193,26 +203,34 @@ def check(con: duckdb.DuckDBPyConnection, header: HeaderMap, now: datetime) -> N
         expr, checks = _column_sql(col, f"t.{col.name}", f"t.__parsed_{col.name}" if parse else None)
         typed.append(f"{expr} as {col.name}")
         for cond, reason, severity in checks:
-            problems.append(
-                f"case when coalesce({cond}, false) then {{'column': {_lit(col.name)}, 'value': t.{col.name}, "
-                f"'reason': {_lit(reason)}, 'severity': {_lit(severity)}}} end"
-            )
-    cell_checks = f"list_filter([{', '.join(problems)}], lambda p: p is not null)" if problems else "[]"
-    rules = [
-        f"case when coalesce({cond}, false) then {{'column': {_lit(col)}, 'value': {col}::varchar, "
-        f"'reason': {_lit(reason)}, 'severity': {_lit(sev)}}} end"
-        for col, cond, reason, sev in _row_rules(kind.name)
-    ]
-    row_checks = f"list_filter([{', '.join(rules)}], lambda p: p is not null)" if rules else "[]"
-    # Row rules only look at rows whose cells are fine, so a row is not blamed twice for one bad cell.
+            flag = f"__f{len(flags)}"
+            flags.append(f"coalesce({cond}, false) as {flag}")
+            cell_problems.append(_problem(flag, col.name, f"__text_{col.name}", reason, severity))
+            if severity == "reject":
+                cell_rejects.append(flag)
+    texts_kept = ", ".join(f"t.{c.name} as __text_{c.name}" for c in kind.columns)
+    # Row rules look at the typed values, and only at rows whose cells are fine, so a row is not blamed twice.
+    cells_ok = f"not ({' or '.join(cell_rejects)})" if cell_rejects else "true"
+    rule_flags, rule_problems, rule_rejects = [], [], []
+    for col, cond, reason, severity in _row_rules(kind.name):
+        flag = f"({cells_ok} and coalesce({cond}, false))"
+        rule_flags.append(flag)
+        rule_problems.append(_problem(flag, col, f"{col}::varchar", reason, severity))
+        if severity == "reject":
+            rule_rejects.append(flag)
+    any_problem = " or ".join([f"__f{i}" for i in range(len(flags))] + rule_flags) or "false"
+    rejected = " or ".join(cell_rejects + rule_rejects) or "false"
+    problems = ", ".join(cell_problems + rule_problems)
+    names = ", ".join(c.name for c in kind.columns)
     sql = f"""
         create or replace temp table checked as
         with t0 as (select line, {', '.join(texts)} from raw),
         t as (select *, {', '.join(parses) or 'null as __none'} from t0),
-        typed as (select line, {', '.join(typed)}, {cell_checks} as problems from t)
-        select * replace (
-            case when len(problems) = 0 or list_bool_and(list_transform(problems, lambda p: p.severity = 'warning'))
-                then list_concat(problems, {row_checks}) else problems end as problems)
+        typed as (select line, {', '.join(typed)}, {texts_kept}{''.join(', ' + f for f in flags)} from t)
+        select
+            line, {names},
+            {rejected} as rejected,
+            case when {any_problem} then list_filter([{problems}], lambda p: p is not null) end as problems,
         from typed
     """
     con.sql(sql, params={"now": now} if "$now" in sql else None)
