@@ -7,18 +7,24 @@
 with taken as (
     select * from loans_in_period($date_from, $date_to)
 ),
-scoped as (
-    select *
+weekly as (  -- per branch first: the join to branches is then over few rows
+    select
+        date_trunc('week', occurred_at)::date as week,
+        branch_id,
+        count(*) filter (where action = 'checkout') as checkouts,
+        count(*) filter (where action = 'transfer') as transfers,
+        count(*) as loans,
     from taken
     where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], branch_id)
+    group by week, branch_id
 )
 select
-    date_trunc('week', s.occurred_at)::date as week,
+    w.week,
     b.kind,
-    count(*) filter (where s.action = 'checkout') as checkouts,
-    count(*) filter (where s.action = 'transfer') as transfers,
-    count(*) as loans,
-from scoped as s
+    sum(w.checkouts)::bigint as checkouts,
+    sum(w.transfers)::bigint as transfers,
+    sum(w.loans)::bigint as loans,
+from weekly as w
 left join branches as b using (branch_id)
-group by week, b.kind
-order by week, b.kind nulls last
+group by w.week, b.kind
+order by w.week, b.kind nulls last

@@ -41,6 +41,16 @@ def test_every_encoding_reads_the_same_rows(db, tmp_path, encoding, expected):
                     ("WF001", "鱼窝头社区微分馆", "micro", "community", 800)]
 
 
+def test_gb18030_after_a_first_megabyte_of_plain_ascii_is_read_as_gb18030(db, tmp_path):
+    # The encoding is first judged on the file's head; the Chinese name far below must still come out right.
+    plain = "".join(f"B{i:05d},Branch {i},branch,22.8,113.5,2020-01-01\n" for i in range(30_000))
+    text = "branch_id,name,kind,lat,lon,opened_on\n" + plain + "WF001,鱼窝头社区微分馆,micro,22.87,113.45,2024-04-01\n"
+    assert len(text.encode("ascii", "ignore")) > 1 << 20
+    r = load(db, tmp_path, "branches.csv", text, "gb18030")
+    assert (r.status, r.encoding, r.lines_read, r.accepted, r.rejected) == ("imported", "gb18030", 30_001, 30_001, 0)
+    assert snapshot(db).sql("select name from branches where branch_id = 'WF001'").fetchall() == [("鱼窝头社区微分馆",)]
+
+
 def test_workbook_keeps_text_identifiers_and_reads_dates(db, tmp_path):
     load(db, tmp_path, "branches.csv", BRANCHES)
     buf = io.BytesIO()

@@ -7,6 +7,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -63,11 +64,15 @@ def _stage(con: duckdb.DuckDBPyConnection, data: bytes, path: Path | None) -> tu
     """Decode and read a file into temp table `raw`; recognise its kind."""
     if not data or data.isspace():  # like `not data.strip()`, without copying a big file
         raise ContractError("The file is empty. 文件是空的。")
-    encoding = sniff_encoding(data)
+    encoding = sniff_encoding(data, whole=False)
     if encoding == "xlsx":
         raw = read.read_xlsx(con, data)
     elif encoding == "utf-8":
-        raw = read.read_csv_text(con, path, None, data)
+        try:
+            raw = read.read_csv_text(con, path, None, data)
+        except UnicodeDecodeError:  # valid UTF-8 at the start only: decide on the whole file
+            encoding = sniff_encoding(data)
+            raw = read.read_csv_text(con, None, to_text(data, encoding), data)
     else:
         raw = read.read_csv_text(con, None, to_text(data, encoding), data)
     return encoding, raw, detect_kind(raw.headers)
@@ -89,14 +94,16 @@ def import_file(db: Path, source: Path | tuple[str, bytes], user: str = "cli",
     started = time.perf_counter()
     file_name, data = (source.name, source.read_bytes()) if isinstance(source, Path) else source
     path = source if isinstance(source, Path) else None
-    result = ImportResult(file_name, len(data), hashlib.sha256(data).hexdigest(), "imported")
+    result = ImportResult(file_name, len(data), "", "imported")
     step = progress or (lambda _msg, _f: None)
-    with store.writer(db) as con:
+    with ThreadPoolExecutor(1) as pool, store.writer(db) as con:
+        digest = pool.submit(lambda d: hashlib.sha256(d).hexdigest(), data)  # beside the reading (no GIL held)
         key = load_key(db)
         try:
             step("reading", 0.1)
             result.encoding, raw, header = _stage(con, data, path)  # temp tables only: nothing stored yet
         except ContractError as exc:
+            result.sha256 = digest.result()
             result.status, result.message = "refused", str(exc)
             result.import_id = first(con, "select nextval('import_seq')")[0]
             _log(con, result, user)
@@ -105,6 +112,7 @@ def import_file(db: Path, source: Path | tuple[str, bytes], user: str = "cli",
         result.columns = header.describe()
         result.columns_dropped, result.columns_ignored = header.dropped, header.extra
         result.lines_read = raw.records
+        result.sha256 = digest.result()
         del data  # staged: let the file's bytes go (an export can be a gigabyte)
         step("checking", 0.3)
         validate.check(con, header, datetime.now(LOCAL).replace(tzinfo=None))

@@ -9,8 +9,15 @@ from microbranch.contract import ContractError
 XLSX_MAGIC = b"PK\x03\x04"
 
 
-def sniff_encoding(data: bytes) -> str:
-    """Name the encoding of a text export: `xlsx`, `utf-8-sig`, `utf-8`, `utf-16` or `gb18030`."""
+HEAD = 1 << 20
+
+
+def sniff_encoding(data: bytes, whole: bool = True) -> str:
+    """Name the encoding of a text export: `xlsx`, `utf-8-sig`, `utf-8`, `utf-16` or `gb18030`.
+
+    With `whole=False` a file is called UTF-8 when its first megabyte is: the caller then reads it as UTF-8
+    (DuckDB's reader flags any invalid byte further on) and asks again with `whole=True` if it was not.
+    """
     if data.startswith(XLSX_MAGIC):
         return "xlsx"
     if data.startswith(codecs.BOM_UTF8):
@@ -20,7 +27,7 @@ def sniff_encoding(data: bytes) -> str:
     head = data[:4096]
     if head and head.count(0) > len(head) // 4:  # UTF-16 without BOM: every other byte is NUL for ASCII
         return "utf-16-le" if head[1::2].count(0) > head[0::2].count(0) else "utf-16-be"
-    if _is_utf8(data):
+    if _is_utf8(data if whole else data[:HEAD], final=whole or len(data) <= HEAD):
         return "utf-8"
     try:
         data.decode("gb18030")
@@ -38,13 +45,14 @@ def to_text(data: bytes, encoding: str) -> str:
     return text[1:] if text.startswith("\ufeff") else text
 
 
-def _is_utf8(data: bytes, chunk: int = 1 << 24) -> bool:
-    """Check UTF-8 in chunks, so a large export is never held twice in memory."""
+def _is_utf8(data: bytes, final: bool = True, chunk: int = 1 << 24) -> bool:
+    """Check UTF-8 in chunks, so a large export is never held twice in memory. `final=False`: the data may
+    end inside a character (a file's head)."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     view = memoryview(data)
     try:
         for start in range(0, len(data), chunk):
-            decoder.decode(view[start:start + chunk], final=start + chunk >= len(data))
+            decoder.decode(view[start:start + chunk], final=final and start + chunk >= len(data))
         return True
     except UnicodeDecodeError:
         return False

@@ -125,8 +125,8 @@ def store_events(con: duckdb.DuckDBPyConnection, import_id: int) -> tuple[int, i
     # keys): no repeated hash proves no repeated key; a repeated hash (a repeat, or a rare collision) only
     # makes the exact de-duplication below run.
     good, keys = first(con, """
-        select count(*), count(distinct hash(coalesce('id:' || event_id, concat_ws('|', occurred_at, action,
-            item_id, reader_id, from_reader_id, branch_id))))
+        select count(*), count(distinct coalesce(hash(event_id), hash(occurred_at, action, item_id, reader_id,
+            from_reader_id, branch_id)))
         from checked where not rejected
     """)
     # The first row of each key, unless it is stored already: the window (a sort) only when a key repeats.
