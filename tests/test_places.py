@@ -444,3 +444,49 @@ def test_pairs_within_a_walk_match_the_full_distance_matrix():
         full = np.argwhere(coverage.walk_minutes_matrix(lat1, lon1, lat2, lon2) <= walk)
         assert sorted(zip(i.tolist(), j.tolist(), strict=True)) == sorted(map(tuple, full.tolist()))
         assert len(full) > 0
+
+
+@pytest.mark.parametrize("others", [120, 0])
+def test_community_walks_match_the_full_distance_matrix_at_any_latitude(db, tmp_path, others):
+    # The macro only tries the micro-branches within the walk to the nearest other branch; the full matrix
+    # must agree, from the tropics to 70 degrees north (where a degree of longitude is short), and with no
+    # other branch at all. Branches sit a few kilometres from the communities, micro-branches spread wider
+    # east-west, so the nearest is often a micro-branch near the edge of the box.
+    rng = np.random.default_rng(7 + others)
+    n_comm = n_micro = 120
+    c_lat, c_lon = rng.uniform(0, 70, n_comm), rng.uniform(100, 101, n_comm)
+    b_lat = np.concatenate([c_lat[:others] + rng.uniform(-0.03, 0.03, others),
+                            c_lat + rng.uniform(-0.03, 0.03, n_micro)])
+    b_lon = np.concatenate([c_lon[:others] + rng.uniform(-0.03, 0.03, others),
+                            c_lon + rng.uniform(-0.08, 0.08, n_micro)])
+    kinds = ["branch"] * others + ["micro"] * n_micro
+    ids = [f"X{i:03d}" for i in range(len(kinds))]
+    branches = "branch_id,name,kind,lat,lon,opened_on\n" + "".join(
+        f"{b},{b},{k},{la:.6f},{lo:.6f},2020-01-01\n" for b, k, la, lo in zip(ids, kinds, b_lat, b_lon, strict=True))
+    communities = "community_code,name,town_code,population,lat,lon\n" + "".join(
+        f"{440115000000 + i},C{i},440115000,100,{la:.6f},{lo:.6f}\n"
+        for i, (la, lo) in enumerate(zip(c_lat, c_lon, strict=True)))
+    for name, text in (("branches.csv", branches), ("communities.csv", communities)):
+        assert import_file(db, _write(tmp_path, name, text)).rejected == 0
+    got = store.reader(db).sql(
+        "select nearest_branch_id, walk_minutes, nearest_branch_without_micro, walk_minutes_without_micro "
+        "from community_walks(date '2025-01-01') order by community_code").fetchall()
+
+    lat, lon = np.round(c_lat, 6), np.round(c_lon, 6)
+    matrix = coverage.walk_minutes_matrix(lat, lon, np.round(b_lat, 6), np.round(b_lon, 6))
+    nearest = matrix.argmin(axis=1)
+    assert [g[0] for g in got] == [ids[j] for j in nearest]
+    assert [g[1] for g in got] == pytest.approx(matrix.min(axis=1).tolist())
+    if others:
+        other = matrix[:, :others].argmin(axis=1)
+        assert [g[2] for g in got] == [ids[j] for j in other]
+        assert [g[3] for g in got] == pytest.approx(matrix[:, :others].min(axis=1).tolist())
+        assert sum(kinds[j] == "micro" for j in nearest) > n_comm // 4  # the micro-branches do win often
+    else:
+        assert all(g[2] is None and g[3] is None for g in got)
+
+
+def _write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
