@@ -294,3 +294,16 @@ def test_rows_of_the_wrong_width_are_rejected_with_their_line(db, tmp_path):
     assert (r.lines_read, r.accepted, r.rejected) == (3, 2, 1)
     assert snapshot(db).sql("select line from rejects").fetchall() == [(3,)]
     assert snapshot(db).sql("select item_id from events order by 1").fetchall() == [("I1",), ("I3",)]
+
+
+def test_a_clean_utf8_upload_is_read_by_duckdb_not_line_by_line(db, monkeypatch):
+    # An upload arrives as bytes (no path): a clean file must still take DuckDB's reader; Python's csv module
+    # is for files with multi-line cells or rows of the wrong width only.
+    from microbranch.ingest import read
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("the line-by-line reader was used for a clean file")
+
+    monkeypatch.setattr(read, "_read_exact", refuse)
+    r = import_file(db, ("branches.csv", BRANCHES.encode("utf-8")))
+    assert (r.status, r.encoding, r.accepted, r.rejected) == ("imported", "utf-8", 5, 0)

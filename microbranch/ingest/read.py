@@ -50,10 +50,14 @@ def read_csv_text(con: duckdb.DuckDBPyConnection, path: Path | None, text: str |
     width = len(headers)
     cols = {f"c{i}": "VARCHAR" for i in range(width)}
     tmp = None
-    if path is None:
+    if path is None:  # an upload, or decoded text: DuckDB reads files, so write it to one
         fd, tmp = tempfile.mkstemp(suffix=".csv")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text or "")
+        if text is None:
+            with os.fdopen(fd, "wb") as fb:
+                fb.write(raw_bytes)
+        else:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
         path = Path(tmp)
     try:
         drop(con)
