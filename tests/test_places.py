@@ -32,6 +32,7 @@ from polars.testing import assert_frame_equal
 from microbranch import coverage, geo, queries, store
 from microbranch.ingest import import_file
 from microbranch.privacy_tables import COMPLEMENTARY, PRIMARY, rollup_sums, suppress_rollup, suppression
+from tests.conftest import load
 
 DAY = date(2024, 6, 30)
 BEFORE_MICRO = date(2023, 6, 30)
@@ -467,7 +468,7 @@ def test_community_walks_match_the_full_distance_matrix_at_any_latitude(db, tmp_
         f"{440115000000 + i},C{i},440115000,100,{la:.6f},{lo:.6f}\n"
         for i, (la, lo) in enumerate(zip(c_lat, c_lon, strict=True)))
     for name, text in (("branches.csv", branches), ("communities.csv", communities)):
-        assert import_file(db, _write(tmp_path, name, text)).rejected == 0
+        assert load(db, tmp_path, name, text).rejected == 0
     got = store.reader(db).sql(
         "select nearest_branch_id, walk_minutes, nearest_branch_without_micro, walk_minutes_without_micro "
         "from community_walks(date '2025-01-01') order by community_code").fetchall()
@@ -484,9 +485,3 @@ def test_community_walks_match_the_full_distance_matrix_at_any_latitude(db, tmp_
         assert sum(kinds[j] == "micro" for j in nearest) > n_comm // 4  # the micro-branches do win often
     else:
         assert all(g[2] is None and g[3] is None for g in got)
-
-
-def _write(folder: Path, name: str, text: str) -> Path:
-    path = folder / name
-    path.write_text(text, encoding="utf-8")
-    return path

@@ -129,6 +129,7 @@ def import_file(db: Path, source: Path | tuple[str, bytes], user: str = "cli",
                 result.accepted, result.duplicates, result.orphans = load.store_events(con, result.import_id)
             else:
                 result.accepted, result.duplicates = load.store_entities(con, header.kind)
+            con.sql("drop view good; drop table checked; drop table pseud")
             _set_meta(con, user)
             _log(con, result, user)
             if os.environ.get("MICROBRANCH_PAUSE_BEFORE_COMMIT"):  # lets a test kill the process mid-import

@@ -140,7 +140,7 @@ def store_events(con: duckdb.DuckDBPyConnection, import_id: int) -> tuple[int, i
         """,
         params={"id": import_id},
     )
-    con.sql("drop view keyed; drop view good; drop table checked; drop table pseud")
+    con.sql("drop view keyed")
     this = {"id": import_id}
     accepted = first(con, "select count(*) from events where import_id = $id", this)[0]
     orphans = first(con, """
@@ -177,5 +177,5 @@ def store_entities(con: duckdb.DuckDBPyConnection, kind: str) -> tuple[int, int]
     """)
     con.sql(f"delete from {table} where {key} in (select {key} from latest)")
     con.sql(f"insert into {table} by name select * from latest")
-    con.sql("drop table incoming; drop table latest; drop view good; drop table checked; drop table pseud")
+    con.sql("drop table incoming; drop table latest")
     return accepted, good - accepted
