@@ -24,8 +24,8 @@ monthly = q("loans_by_branch_month", **f.period)
 if ids:
     monthly = monthly.filter(pl.col("branch_id").is_in(ids))
 left, right = st.columns(2)
-left.plotly_chart(charts.loans_by_month(monthly))
-left.plotly_chart(charts.readers_by_month(q("readers_by_month", **scope)))
+left.plotly_chart(charts.loans_by_month(monthly, f.date_from, f.date_to))
+left.plotly_chart(charts.readers_by_month(q("readers_by_month", **scope), f.date_from, f.date_to))
 right.plotly_chart(charts.loans_by_branch(monthly, q("branch_list")))
 
 left, right = st.columns(2)

@@ -37,7 +37,7 @@ if f.branch_ids:
 st.caption(" ".join(notes))
 
 left, right = st.columns(2)
-left.plotly_chart(charts.loans_by_week_kind(q("loans_by_week_kind", **scope)))
+left.plotly_chart(charts.loans_by_week_kind(q("loans_by_week_kind", **scope), f.date_from, f.date_to))
 right.plotly_chart(charts.transfer_share_by_week(q("loans_by_week", **scope)))
 
 branches = q("loans_by_branch", **scope)

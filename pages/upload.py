@@ -53,7 +53,7 @@ for file in files or []:
     with st.expander(f"{file.name} · {tr('circ_upload_kind')}: {tr(f'circ_kind_{p.kind}')} · "
                      f"{tr('circ_upload_encoding')}: {p.encoding} · {tr('circ_upload_rows')}: {p.records:,}"):
         mapping = pl.DataFrame(p.columns, schema=[tr("circ_upload_header"), tr("circ_upload_mapped")], orient="row")
-        st.dataframe(mapping, hide_index=True)
+        st.dataframe(mapping, hide_index=True, placeholder="—")
 
 if ready and st.button(tr("circ_upload_button", n=len(ready)), type="primary", key="upload_go"):
     results = []

@@ -6,13 +6,13 @@ with period as (
     select * from period(null, $date_to)
 ),
 open_then as (  -- few: the chains still open at the end of the day, handed on by then
-    select c.*, p.date_to,
+    select c.*, p.date_to, p.end_ts,
     from chains as c, period as p
     where c.started_at < p.end_ts and (c.ended_at is null or c.ended_at >= p.end_ts)
       and c.first_transfer_at < p.end_ts
       and (coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], c.start_branch_id))
 ),
-transfers_then as (
+later as (  -- the few of them handed on or returned after the day: their state then, from the transfers up to it
     select
         t.item_id,
         t.chain_no,
@@ -20,10 +20,17 @@ transfers_then as (
         max(t.occurred_at) as last_transfer_at,
         arg_max(t.reader, (t.occurred_at, t.event_key)) as holder,
     from chain_transfers as t
-    semi join open_then as o on o.item_id = t.item_id and o.chain_no = t.chain_no
+    semi join open_then as o on o.item_id = t.item_id and o.chain_no = t.chain_no and o.last_event_at >= o.end_ts
     cross join period as p
     where t.occurred_at < p.end_ts
     group by t.item_id, t.chain_no
+),
+transfers_then as (  -- the others are as stored: open, the last event a transfer (renewals are not in chains)
+    select item_id, chain_no, transfers, last_event_at as last_transfer_at, holder,
+    from open_then
+    where last_event_at < end_ts
+    union all
+    select * from later
 )
 select
     c.item_id,

@@ -3,7 +3,7 @@ with its title, axis units and labels in the current language."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 import plotly.express as px
 import plotly.graph_objects as go
@@ -45,12 +45,13 @@ def _loan_colours() -> dict[str, str]:
 
 # --- Overview ---
 
-def loans_by_week_kind(frame: pl.DataFrame) -> go.Figure:
+def loans_by_week_kind(frame: pl.DataFrame, date_from: date, date_to: date) -> go.Figure:
     data = _kind(frame)
     fig = px.bar(data, x="week", y="loans", color="kind_label", color_discrete_map=_kind_colours(),
                  hover_data={"checkouts": True, "transfers": True},
                  labels={"week": tr("circ_week"), "loans": label("loans"), "kind_label": tr("circ_kind"),
                          "checkouts": label("checkouts"), "transfers": label("transfers")})
+    _partial(fig, date_from, date_to, "week")
     return _layout(fig, tr("circ_chart_week_kind"), tr("circ_week"), tr("circ_loans_unit"), barmode="stack")
 
 
@@ -82,12 +83,32 @@ def adrift_by_branch(frame: pl.DataFrame) -> go.Figure:
 
 # --- Loans ---
 
-def loans_by_month(frame: pl.DataFrame) -> go.Figure:
+def _partial(fig: go.Figure, date_from: date, date_to: date, unit: str = "month") -> go.Figure:
+    """Pale bars, and a note above them, for the months (weeks from Monday) the period covers only in part:
+    a month just begun looks like a drop in loans otherwise."""
+    if unit == "month":
+        start, end = date_from.replace(day=1), date_to.replace(day=1)
+        last_day = (end + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    else:
+        start, end = date_from - timedelta(days=date_from.weekday()), date_to - timedelta(days=date_to.weekday())
+        last_day = end + timedelta(days=6)
+    partial = {m for m, cut in ((start, date_from > start), (end, date_to < last_day)) if cut}
+    days = {m.isoformat() for m in partial}  # bars' x come as numpy datetime64, dates or datetimes
+    for trace in fig.data:
+        trace.marker.opacity = [0.4 if str(x)[:10] in days else 1.0 for x in trace.x]
+    for first in sorted(partial):
+        fig.add_annotation(x=first, y=1, yref="paper", yanchor="bottom", showarrow=False, font={"size": 11},
+                           text=tr(f"circ_partial_{unit}"))
+    return fig
+
+
+def loans_by_month(frame: pl.DataFrame, date_from: date, date_to: date) -> go.Figure:
     """From loans_by_branch_month: the months' totals over the branches, checkouts and transfers stacked."""
     months = frame.group_by("month").agg(pl.col("checkouts", "transfers").sum()).sort("month")
     fig = px.bar(_loans_long(months, "month"), x="month", y="n", color="loan_kind", color_discrete_map=_loan_colours(),
                  labels={"month": tr("circ_month"), "n": tr("circ_loans_unit"), "loan_kind": tr("circ_loan_kind")})
     fig.update_xaxes(dtick="M1", tickformat="%Y-%m")
+    _partial(fig, date_from, date_to)
     return _layout(fig, tr("circ_chart_month"), tr("circ_month"), tr("circ_loans_unit"), barmode="stack")
 
 
@@ -105,12 +126,13 @@ def loans_by_branch(frame: pl.DataFrame, branches: pl.DataFrame) -> go.Figure:
                    height=max(300, 22 * len(per_branch) + 80))
 
 
-def readers_by_month(frame: pl.DataFrame) -> go.Figure:
+def readers_by_month(frame: pl.DataFrame, date_from: date, date_to: date) -> go.Figure:
     fig = px.bar(frame, x="month", y="active_readers", hover_data={"loans": True, "loans_per_reader": ":.2f"},
                  labels={"month": tr("circ_month"), "active_readers": label("active_readers"), "loans": label("loans"),
                          "loans_per_reader": label("loans") + " / " + tr("circ_readers_unit")})
     fig.update_traces(marker_color="#1a9e77")
     fig.update_xaxes(dtick="M1", tickformat="%Y-%m")
+    _partial(fig, date_from, date_to)
     return _layout(fig, tr("circ_chart_readers_month"), tr("circ_month"), tr("circ_readers_unit"))
 
 
@@ -189,12 +211,12 @@ def returns_sankey(frame: pl.DataFrame, n: int = 30) -> go.Figure:
     starts = top["start_branch"].unique(maintain_order=True).to_list()
     ends = top["end_branch"].unique(maintain_order=True).to_list()
     fig = go.Figure(go.Sankey(
-        node={"label": starts + ends, "pad": 12, "color": ["#2f6fdb"] * len(starts) + ["#2b8a3e"] * len(ends)},
+        node={"label": starts + ends, "pad": 16, "color": ["#2f6fdb"] * len(starts) + ["#2b8a3e"] * len(ends)},
         link={"source": [starts.index(s) for s in top["start_branch"]],
               "target": [len(starts) + ends.index(e) for e in top["end_branch"]],
               "value": top["chains"].to_list(), "color": "rgba(47,111,219,0.25)"},
         valueformat=",d", valuesuffix=" " + tr("circ_chains_unit")))
-    return _layout(fig, tr("circ_chart_sankey", n=len(top)), height=max(400, 26 * max(len(starts), len(ends))))
+    return _layout(fig, tr("circ_chart_sankey", n=len(top)), height=max(420, 34 * max(len(starts), len(ends)) + 80))
 
 
 def chain_timeline(steps: pl.DataFrame, item: str, title: str, until: datetime) -> go.Figure:

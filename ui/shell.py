@@ -165,7 +165,7 @@ def safe_csv(frame: pl.DataFrame) -> bytes:
 
 def table(frame: pl.DataFrame, file_name: str, key: str | None = None, **kwargs: object) -> None:
     """A table with its CSV download button."""
-    st.dataframe(frame, hide_index=True, width="stretch", **kwargs)
+    st.dataframe(frame, hide_index=True, width="stretch", placeholder="—", **kwargs)
     st.download_button(tr("download_csv"), safe_csv(frame), file_name=file_name, mime="text/csv",
                        key=key or f"dl_{file_name}", icon=":material/download:")
 

@@ -1,0 +1,50 @@
+"""Charts that read a period mark the months and weeks it covers only in part."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+import pytest
+
+from ui import charts
+
+MONTHS = pl.DataFrame({
+    "branch_id": ["A", "A", "B", "A"],
+    "month": [date(2024, 4, 1), date(2024, 5, 1), date(2024, 5, 1), date(2024, 6, 1)],
+    "checkouts": [3, 4, 5, 6],
+    "transfers": [1, 1, 1, 1],
+})
+
+
+def faded(fig) -> list[str]:
+    """The x of the pale bars, as ISO dates, over every trace."""
+    return sorted({str(x)[:10] for t in fig.data for x, o in zip(t.x, t.marker.opacity, strict=True) if o < 1})
+
+
+@pytest.mark.parametrize(("date_from", "date_to", "expected"), [
+    (date(2024, 4, 10), date(2024, 6, 15), ["2024-04-01", "2024-06-01"]),  # begun late, cut early
+    (date(2024, 4, 1), date(2024, 6, 30), []),  # whole months
+    (date(2024, 4, 1), date(2024, 6, 29), ["2024-06-01"]),
+    (date(2024, 4, 2), date(2024, 6, 30), ["2024-04-01"]),
+])
+def test_loans_by_month_fades_partial_months(date_from, date_to, expected):
+    fig = charts.loans_by_month(MONTHS, date_from, date_to)
+    assert faded(fig) == expected
+    assert len(fig.layout.annotations) == len(expected)
+
+
+def test_readers_by_month_in_february_of_a_leap_year():
+    frame = pl.DataFrame({"month": [date(2024, 1, 1), date(2024, 2, 1)], "active_readers": [2, 3], "loans": [4, 5],
+                          "loans_per_reader": [2.0, 1.67]})
+    assert faded(charts.readers_by_month(frame, date(2024, 1, 1), date(2024, 2, 29))) == []
+    assert faded(charts.readers_by_month(frame, date(2024, 1, 1), date(2024, 2, 28))) == ["2024-02-01"]
+
+
+def test_loans_by_week_fades_a_week_not_ended_by_sunday():
+    frame = pl.DataFrame({"week": [date(2024, 4, 8), date(2024, 4, 15)], "kind": ["micro", "branch"],
+                          "loans": [3, 4], "checkouts": [2, 3], "transfers": [1, 1]})
+    # 2024-04-08 is a Monday; 04-17 a Wednesday, 04-21 a Sunday
+    assert faded(charts.loans_by_week_kind(frame, date(2024, 4, 8), date(2024, 4, 17))) == ["2024-04-15"]
+    assert faded(charts.loans_by_week_kind(frame, date(2024, 4, 8), date(2024, 4, 21))) == []
+    assert faded(charts.loans_by_week_kind(frame, date(2024, 4, 9), date(2024, 4, 21))) == ["2024-04-08"]
