@@ -56,6 +56,9 @@ FLOORS = {
         f"select date_trunc('month', occurred_at) as m, count(distinct reader) {LOANS} group by all",
         "readers_by_month"),
     "distinct readers, whole period": (f"select count(distinct reader) {LOANS}", "kpis"),
+    "loans by branch and week": (
+        f"select branch_id, date_trunc('week', occurred_at) as w, count(*) {LOANS} group by all",
+        "loans_by_week_kind"),
     "loans per copy": (f"select item_id, count(*) {LOANS} group by item_id",
                        "titles_by_loans, loans_by_clc, loans_by_owner, turnover_by_branch, items_never_borrowed"),
     "every chain, fetched": ("select * from chains", "chains"),

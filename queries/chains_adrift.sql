@@ -12,7 +12,7 @@ open_then as (  -- few: the chains still open at the end of the day, handed on b
       and c.first_transfer_at < p.end_ts
       and (coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], c.start_branch_id))
 ),
-later as (  -- the few of them handed on or returned after the day: their state then, from the transfers up to it
+later as (  -- those with events after the day (handed on or returned later): their state then, from the transfers
     select
         t.item_id,
         t.chain_no,
