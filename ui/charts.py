@@ -95,7 +95,7 @@ def _partial(fig: go.Figure, date_from: date, date_to: date, unit: str = "month"
     partial = {m for m, cut in ((start, date_from > start), (end, date_to < last_day)) if cut}
     days = {m.isoformat() for m in partial}  # bars' x come as numpy datetime64, dates or datetimes
     for trace in fig.data:
-        trace.marker.opacity = [0.4 if str(x)[:10] in days else 1.0 for x in trace.x]
+        trace.marker.opacity = [0.4 if str(x)[:10] in days else 1.0 for x in (trace.x if trace.x is not None else ())]
     for first in sorted(partial):
         fig.add_annotation(x=first, y=1, yref="paper", yanchor="bottom", showarrow=False, font={"size": 11},
                            text=tr(f"circ_partial_{unit}"))
