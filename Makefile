@@ -23,6 +23,7 @@ test: $(STAMP) browser
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/sqlfluff lint queries/ microbranch/*.sql
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_pages.py

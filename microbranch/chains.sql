@@ -1,7 +1,7 @@
 -- Rebuild the drift chains of the copies listed in temp table `touched(item_id)`.
 -- One chain per (item_id, chain_no); the rules are those of the metrics' "Drift chains" section.
-delete from chains where item_id in (select item_id from touched);
-delete from chain_transfers where item_id in (select item_id from touched);
+delete from chains where item_id in (select item_id, from touched);
+delete from chain_transfers where item_id in (select item_id, from touched);
 
 -- A chain starts at a copy's first event, at a checkout and after a return. So the events of one chain are
 -- those with the same number of checkouts so far (`c`, this event included) and of returns before it (`r`):
@@ -60,10 +60,7 @@ select
     item_id,
     chain_no,
     started_at,
-    case
-        when returned_at is not null then returned_at
-        else next_started_at
-    end as ended_at,
+    coalesce(returned_at, next_started_at) as ended_at,
     start_branch_id,
     end_branch_id,
     transfers,
@@ -89,9 +86,9 @@ select
     s.from_reader,
     s.expected_holder,
     c.start_branch_id,
-    s.expected_holder is not null and s.from_reader is distinct from s.expected_holder as anomaly,
+    s.expected_holder is not null and coalesce(s.from_reader <> s.expected_holder, true) as anomaly,
 from chain_steps as s
-join chain_list as c using (item_id, c, r)
+inner join chain_list as c using (item_id, c, r)
 where s.action_rank = 1;
 
 drop table chain_steps;

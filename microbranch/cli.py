@@ -118,12 +118,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         con = store.reader(db)
         if args.command == "rejects":
-            where = "where import_id = $id" if args.import_id else ""
-            frame = con.sql(f"select * from rejects {where} order by import_id, line",
-                            params={"id": args.import_id} if args.import_id else None).pl()
-            _print(frame, "csv")
+            _print(queries.run(con, "rejects", import_id=args.import_id), "csv")
         else:
-            _print(con.sql("select * exclude (sha256), sha256 from imports order by import_id").pl(), "table")
+            _print(queries.run(con, "imports"), "table")
         return 0
     except (ContractError, FileNotFoundError, store.BusyError) as exc:
         print(str(exc).strip("'\""), file=sys.stderr)

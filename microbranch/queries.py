@@ -9,7 +9,11 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-QUERY_DIR = Path(__file__).resolve().parent.parent / "queries"
+# `queries/` beside the package in a source tree; installed, it ships inside the package as `microbranch/sql/`.
+_SOURCE_DIR = Path(__file__).resolve().parent.parent / "queries"
+QUERY_DIR = _SOURCE_DIR if _SOURCE_DIR.is_dir() else Path(__file__).resolve().parent / "sql"
+# Files whose name starts with `_` hold shared pieces (macros), not queries.
+MACROS = sorted(QUERY_DIR.glob("_*.sql"))
 PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
 
 
@@ -19,13 +23,13 @@ class UnknownQuery(KeyError):
 
 
 def names() -> list[str]:
-    return sorted(p.stem for p in QUERY_DIR.glob("*.sql"))
+    return sorted(p.stem for p in QUERY_DIR.glob("*.sql") if not p.stem.startswith("_"))
 
 
 @cache
 def text(name: str) -> str:
     path = QUERY_DIR / f"{name}.sql"
-    if not re.fullmatch(r"[a-z0-9_]+", name) or not path.exists():
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_]*", name) or not path.exists():
         raise UnknownQuery(name)
     return path.read_text(encoding="utf-8")
 

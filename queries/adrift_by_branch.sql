@@ -3,7 +3,7 @@
 -- $date_to date: the day (default: last day of the data)
 -- $branch_ids varchar[]: only chains that started at these branches (default: all)
 with period as (
-    select * from period(null, $date_to)
+    select *, from period(null, $date_to)
 ),
 adrift as (
     select c.start_branch_id as branch_id, datediff('day', c.started_at::date, p.date_to) as days_out,

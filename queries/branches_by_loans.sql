@@ -9,27 +9,23 @@
 -- $walk_minutes double: walking threshold in minutes, 5, 10 or 15 (default 15)
 -- $branch_ids varchar[]: only these branches (default: all)
 with period as (
-    select * from period($date_from, $date_to)
+    select *, from period($date_from, $date_to)
 ),
-checkouts as (
-    select e.branch_id, count(*) as checkouts,
-    from events as e, period as p
-    where e.action = 'checkout' and e.occurred_at >= p.date_from and e.occurred_at < p.end_ts
-    group by e.branch_id
-),
-transfers as (
-    select t.start_branch_id as branch_id, count(*) as transfers,
-    from chain_transfers as t, period as p
-    where t.occurred_at >= p.date_from and t.occurred_at < p.end_ts
-    group by t.start_branch_id
+loans as (
+    select
+        branch_id,
+        count(*) filter (where action = 'checkout') as checkouts,
+        count(*) filter (where action = 'transfer') as transfers,
+    from loans_in_period($date_from, $date_to)
+    group by branch_id
 ),
 walks as (
-    select w.* from period as p, community_walks(p.date_to) as w
+    select w.*, from period as p, community_walks(p.date_to) as w
 ),
 served as (
     select nearest_branch_id as branch_id, sum(population)::bigint as served_residents,
     from walks
-    where walk_minutes <= coalesce($walk_minutes::double, 15)
+    where walk_minutes <= walk_threshold($walk_minutes)
     group by nearest_branch_id
 )
 select
@@ -48,16 +44,15 @@ select
     b.closed_on,
     b.volumes,
     b.host_population,
-    coalesce(c.checkouts, 0)::bigint as checkouts,
-    coalesce(t.transfers, 0)::bigint as transfers,
-    (coalesce(c.checkouts, 0) + coalesce(t.transfers, 0))::bigint as loans,
+    coalesce(l.checkouts, 0)::bigint as checkouts,
+    coalesce(l.transfers, 0)::bigint as transfers,
+    (coalesce(l.checkouts, 0) + coalesce(l.transfers, 0))::bigint as loans,
     coalesce(s.served_residents, 0)::bigint as served_residents,
     b.lat,
     b.lon,
 from branches as b
 cross join period as p
-left join checkouts as c using (branch_id)
-left join transfers as t using (branch_id)
+left join loans as l using (branch_id)
 left join served as s using (branch_id)
 where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], b.branch_id)
 order by case b.kind when 'central' then 0 when 'branch' then 1 else 2 end, b.branch_id

@@ -4,10 +4,10 @@
 -- $date_to date: last day of the period (default: last day of the data)
 -- $branch_ids varchar[]: only chains that started at these branches (default: all)
 with period as (
-    select * from period($date_from, $date_to)
+    select *, from period($date_from, $date_to)
 ),
 scoped as (
-    select *
+    select *,
     from chains_then($date_from, $date_to)
     where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], start_branch_id)
 ),
@@ -40,5 +40,5 @@ select
         as mean_holders,
     sum(days_per_holder) filter (where status_then = 'returned' and not partial)
         / sum(chains) filter (where status_then = 'returned' and not partial) as days_per_holder,
-    (select transfers from handed_on) as returns_avoided,
+    (select transfers, from handed_on) as returns_avoided,
 from kinds

@@ -3,7 +3,7 @@
 -- $date_to date: the day (default: last day of the data)
 -- $branch_ids varchar[]: only chains that started at these branches (default: all)
 with period as (
-    select * from period(null, $date_to)
+    select *, from period(null, $date_to)
 ),
 open_then as (  -- few: the chains still open at the end of the day, handed on by then
     select c.*, p.date_to, p.end_ts,
@@ -30,7 +30,7 @@ transfers_then as (  -- the others are as stored: open, the last event a transfe
     from open_then
     where last_event_at < end_ts
     union all
-    select * from later
+    select *, from later
 )
 select
     c.item_id,
@@ -44,7 +44,7 @@ select
     datediff('day', c.started_at::date, c.date_to) as days_out,
     t.holder,
 from open_then as c
-join transfers_then as t using (item_id, chain_no)
+inner join transfers_then as t using (item_id, chain_no)
 left join items as i using (item_id)
 left join branches as b on b.branch_id = c.start_branch_id
 order by days_out desc, c.item_id

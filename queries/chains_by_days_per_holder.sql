@@ -4,7 +4,7 @@
 -- $date_to date: last day of the period (default: last day of the data)
 -- $branch_ids varchar[]: only chains that started at these branches (default: all)
 with period as (
-    select * from period($date_from, $date_to)
+    select *, from period($date_from, $date_to)
 ),
 returned as (
     select epoch(c.ended_at - c.started_at) / 86400.0 / c.holders as days_per_holder,

@@ -4,7 +4,7 @@
 -- $date_to date: last day of the period (default: last day of the data)
 -- $branch_ids varchar[]: only chains that started at these branches (default: all)
 with scoped as (
-    select *
+    select *,
     from chains_then($date_from, $date_to)
     where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], start_branch_id)
 )

@@ -5,7 +5,7 @@
 -- $branch_ids varchar[]: only chains that started at these branches (default: all)
 -- $top integer: how many chains (default 20)
 with scoped as (
-    select *
+    select *,
     from chains_then($date_from, $date_to)
     where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], start_branch_id)
 ),

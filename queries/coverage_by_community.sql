@@ -9,8 +9,8 @@ select
     w.nearest_branch_id,
     w.walk_minutes,
     w.walk_minutes_without_micro,
-    coalesce(w.walk_minutes <= coalesce($walk_minutes::double, 15), false) as covered,
-    coalesce(w.walk_minutes_without_micro <= coalesce($walk_minutes::double, 15), false) as covered_without_micro,
+    coalesce(w.walk_minutes <= walk_threshold($walk_minutes), false) as covered,
+    coalesce(w.walk_minutes_without_micro <= walk_threshold($walk_minutes), false) as covered_without_micro,
     w.lat,
     w.lon,
 from period(null, $date_to) as p, community_walks(p.date_to) as w

@@ -2,13 +2,13 @@
 -- that walk of an open public branch on $date_to, with and without micro-branches, and the difference.
 -- $date_to date: the day whose open branches count (default: last day of the data)
 with period as (
-    select * from period(null, $date_to)
+    select *, from period(null, $date_to)
 ),
 walks as (
-    select w.* from period as p, community_walks(p.date_to) as w
+    select w.*, from period as p, community_walks(p.date_to) as w
 ),
 thresholds as (
-    select unnest([5, 10, 15]) as walk_threshold
+    select unnest([5, 10, 15]) as walk_threshold,
 ),
 final as (
     select

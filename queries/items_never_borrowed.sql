@@ -3,12 +3,11 @@
 -- $date_to date: the day to look back from (default: last day of the data)
 -- $branch_ids varchar[]: only copies whose home branch is one of these (default: all)
 with period as (
-    select * from period(null, $date_to)
+    select *, from period(null, $date_to)
 ),
-borrowed as (
-    select distinct e.item_id,
-    from events as e, period as p
-    where e.action in ('checkout', 'transfer') and e.occurred_at < p.end_ts
+borrowed as (  -- every loan up to the day
+    select distinct item_id,
+    from loans_in_period(null, $date_to)
 )
 select
     i.item_id,

@@ -5,10 +5,10 @@
 -- $date_to date: last day of the period (default: last day of the data)
 -- $branch_ids varchar[]: only these branches (default: all)
 with period as (
-    select * from period($date_from, $date_to)
+    select *, from period($date_from, $date_to)
 ),
 taken as (
-    select * from loans_in_period($date_from, $date_to)
+    select *, from loans_in_period($date_from, $date_to)
 ),
 per_branch as (
     select

@@ -4,7 +4,7 @@
 -- $date_from date: first day of the period (default: first day of the data)
 -- $date_to date: last day of the period (default: last day of the data)
 with taken as (
-    select * from loans_in_period($date_from, $date_to)
+    select *, from loans_in_period($date_from, $date_to)
 )
 select
     branch_id,

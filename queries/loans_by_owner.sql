@@ -3,22 +3,18 @@
 -- $date_from date: first day of the period (default: first day of the data)
 -- $date_to date: last day of the period (default: last day of the data)
 -- $branch_ids varchar[]: only copies whose home branch is one of these (default: all)
-with period as (
-    select * from period($date_from, $date_to)
-),
-copies as (
+with copies as (
     select item_id, owner,
     from items
     where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], home_branch_id)
 ),
 loans_per_item as (
     select
-        e.item_id,
-        count(*) filter (where e.action = 'checkout') as checkouts,
-        count(*) filter (where e.action = 'transfer') as transfers,
-    from events as e, period as p
-    where e.action in ('checkout', 'transfer') and e.occurred_at >= p.date_from and e.occurred_at < p.end_ts
-    group by e.item_id
+        item_id,
+        count(*) filter (where action = 'checkout') as checkouts,
+        count(*) filter (where action = 'transfer') as transfers,
+    from loans_in_period($date_from, $date_to)
+    group by item_id
 )
 select
     c.owner,

@@ -4,10 +4,10 @@
 -- $date_to date: last day of the period (default: last day of the data)
 -- $branch_ids varchar[]: only loans of these branches (default: all)
 with taken as (
-    select * from loans_in_period($date_from, $date_to)
+    select *, from loans_in_period($date_from, $date_to)
 ),
 scoped as (
-    select *
+    select *,
     from taken
     where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], branch_id)
 ),

@@ -5,7 +5,7 @@
 -- $date_to date: last day of the period (default: last day of the data)
 -- $branch_ids varchar[]: only loans of these branches (default: all)
 with taken as (
-    select * from loans_in_period($date_from, $date_to)
+    select *, from loans_in_period($date_from, $date_to)
 ),
 weekly as (  -- per branch first: the join to branches is then over few rows
     select

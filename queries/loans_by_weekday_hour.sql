@@ -5,7 +5,7 @@
 -- $date_to date: last day of the period (default: last day of the data)
 -- $branch_ids varchar[]: only loans of these branches (default: all)
 with taken as (
-    select * from loans_in_period($date_from, $date_to)
+    select *, from loans_in_period($date_from, $date_to)
 ),
 counted as (
     select
@@ -19,7 +19,7 @@ counted as (
 ),
 grid as (
     select d.weekday, h.hour,
-    from range(1, 8) as d(weekday), range(0, 24) as h(hour)
+    from range(1, 8) as d (weekday), range(0, 24) as h (hour)
 )
 select
     g.weekday,

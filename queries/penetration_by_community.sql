@@ -5,7 +5,7 @@
 -- microbranch.privacy_tables (counts 1-9 suppressed).
 -- $date_to date: count readers registered up to this day (default: last day of the data)
 with period as (
-    select * from period(null, $date_to)
+    select *, from period(null, $date_to)
 ),
 registered as (
     select r.community_code, count(*) as readers,

@@ -4,7 +4,7 @@
 -- $date_to date: last day of the period (default: last day of the data)
 -- $branch_ids varchar[]: only chains that started or ended at these branches (default: all)
 with period as (
-    select * from period($date_from, $date_to)
+    select *, from period($date_from, $date_to)
 ),
 crossed as (
     select c.start_branch_id, c.end_branch_id, count(*) as chains,

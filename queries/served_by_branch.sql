@@ -6,10 +6,10 @@
 -- $walk_minutes double: walking threshold in minutes, 5, 10 or 15 (default 15)
 -- $branch_ids varchar[]: only these branches (default: all)
 with period as (
-    select * from period(null, $date_to)
+    select *, from period(null, $date_to)
 ),
 walks as (
-    select w.* from period as p, community_walks(p.date_to) as w
+    select w.*, from period as p, community_walks(p.date_to) as w
 ),
 served as (
     select
@@ -17,11 +17,11 @@ served as (
         count(*) as served_communities,
         sum(population)::bigint as served_residents,
     from walks
-    where walk_minutes <= coalesce($walk_minutes::double, 15)
+    where walk_minutes <= walk_threshold($walk_minutes)
     group by nearest_branch_id
 ),
 open_branches as (
-    select b.*
+    select b.*,
     from branches as b, period as p
     where b.opened_on <= p.date_to and (b.closed_on is null or b.closed_on > p.date_to)
       and (coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], b.branch_id))

@@ -3,15 +3,15 @@
 -- $date_to date: the day whose open branches count (default: last day of the data)
 -- $walk_minutes double: walking threshold in minutes, 5, 10 or 15 (default 15)
 with period as (
-    select * from period(null, $date_to)
+    select *, from period(null, $date_to)
 ),
 walks as (
-    select w.* from period as p, community_walks(p.date_to) as w
+    select w.*, from period as p, community_walks(p.date_to) as w
 ),
 uncovered as (
-    select *
+    select *,
     from walks
-    where not coalesce(walk_minutes <= coalesce($walk_minutes::double, 15), false)
+    where not coalesce(walk_minutes <= walk_threshold($walk_minutes), false)
 )
 select
     row_number() over (order by u.population desc, u.community_code) as rank,

@@ -4,7 +4,7 @@
 -- $date_to date: the day whose open branches count (default: last day of the data)
 -- $walk_minutes double: walking threshold in minutes, 5, 10 or 15 (default 15)
 with by_town as (
-    select r.* from period(null, $date_to) as p, residents_by_town(p.date_to, $walk_minutes) as r
+    select r.*, from period(null, $date_to) as p, residents_by_town(p.date_to, $walk_minutes) as r
 )
 select
     town_code,

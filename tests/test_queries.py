@@ -184,3 +184,25 @@ def test_a_snapshot_made_by_older_code_is_brought_up_to_the_current_schema(db, t
     upgraded = store.current_version(db)
     store.upgrade(db)  # nothing left to do: no new snapshot
     assert store.current_version(db) == upgraded
+
+
+def test_macro_files_are_shared_pieces_not_queries():
+    assert queries.MACROS and all(p.stem.startswith("_") for p in queries.MACROS)
+    assert not [n for n in queries.names() if n.startswith("_")]
+    with pytest.raises(queries.UnknownQuery):
+        queries.text("_macros")
+
+
+def test_the_cli_lists_rejects_and_imports_through_named_queries(db, tmp_path, capsys):
+    from microbranch.cli import main
+
+    load(db, tmp_path, "b.csv", BRANCHES)
+    load(db, tmp_path, "e.csv", "event_id,occurred_at,action,item_id,reader_id,from_reader_id,branch_id\n"
+                                "X1,2024-04-02 10:00:00,lend,I1,r1,,C1\n")
+    capsys.readouterr()
+    assert main(["--db", str(db), "rejects", "--import-id", "2"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "import_id,file_name,line,column_name,value,reason,severity"
+    assert out[1].startswith("2,e.csv,2,action,lend,")
+    assert main(["--db", str(db), "imports"]) == 0
+    assert "e.csv" in capsys.readouterr().out

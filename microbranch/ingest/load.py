@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import duckdb
@@ -151,9 +152,29 @@ def store_events(con: duckdb.DuckDBPyConnection, import_id: int) -> tuple[int, i
     """, this)[0]
     con.sql("create or replace temp table touched as select distinct item_id from events where import_id = $id",
             params=this)
-    con.sql(CHAINS_SQL.read_text())
-    con.sql("drop table touched")
+    _rebuild_touched(con)
     return accepted, good - accepted, orphans
+
+
+def refresh_derived(con: duckdb.DuckDBPyConnection, item_ids: Iterable[str] | None = None) -> None:
+    """Rebuild what is derived from the events (the drift chains) for these copies, None for every copy.
+
+    Call it in the writer's transaction after events were added or deleted (an undone import: the copies of its
+    events); the derived rows of the copies are then those of a database that only ever had the events left."""
+    if item_ids is None:
+        con.sql("create or replace temp table touched as select item_id from events union select item_id from chains")
+    else:
+        frame = pl.DataFrame({"item_id": list(item_ids)}, schema={"item_id": pl.String})
+        con.register("touched_frame", frame)
+        con.sql("create or replace temp table touched as select distinct item_id from touched_frame")
+        con.unregister("touched_frame")
+    _rebuild_touched(con)
+
+
+def _rebuild_touched(con: duckdb.DuckDBPyConnection) -> None:
+    """Rebuild the chains of the copies in temp table `touched(item_id)`, then drop it."""
+    con.sql(CHAINS_SQL.read_text(encoding="utf-8"))
+    con.sql("drop table touched")
 
 
 def store_entities(con: duckdb.DuckDBPyConnection, kind: str) -> tuple[int, int]:

@@ -1,0 +1,5 @@
+import sys
+
+from microbranch.cli import main
+
+sys.exit(main())

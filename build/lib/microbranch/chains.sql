@@ -1,0 +1,95 @@
+-- Rebuild the drift chains of the copies listed in temp table `touched(item_id)`.
+-- One chain per (item_id, chain_no); the rules are those of the metrics' "Drift chains" section.
+delete from chains where item_id in (select item_id, from touched);
+delete from chain_transfers where item_id in (select item_id, from touched);
+
+-- A chain starts at a copy's first event, at a checkout and after a return. So the events of one chain are
+-- those with the same number of checkouts so far (`c`, this event included) and of returns before it (`r`):
+-- the pair changes exactly where a chain starts, and never comes back. One sort of the events does it all.
+-- Only what the chains need is carried through the sort (the costly part): a transfer's own key and giver
+-- only on transfers. Actions are ranked as the ties rule orders them.
+create or replace temp table chain_steps as
+with source as (
+    select
+        e.item_id, e.occurred_at, e.reader, e.branch_id, e.event_key,
+        case when e.action = 'transfer' then e.event_key end as transfer_key,
+        case when e.action = 'transfer' then e.from_reader end as from_reader,
+        case e.action when 'checkout' then 0 when 'transfer' then 1 else 3 end as action_rank,
+    from events as e
+    semi join touched as t on e.item_id = t.item_id
+    where e.action <> 'renew'
+)
+select
+    item_id, occurred_at, action_rank, reader, branch_id, transfer_key, from_reader,
+    case when action_rank = 1 and lag(action_rank) over item_order in (0, 1)
+        then lag(reader) over item_order end as expected_holder,
+    sum((action_rank = 0)::integer) over item_order as c,  -- checkouts so far, this event included
+    sum((action_rank = 3)::integer) over item_order - (action_rank = 3)::integer as r,  -- returns before it
+    -- the last event of a chain that has no return: the next one starts a chain, or there is none
+    action_rank <> 3 and coalesce(lead(action_rank) over item_order, 0) = 0 as last_of_open,
+from source
+window item_order as (partition by item_id order by occurred_at, action_rank, event_key);
+
+create or replace temp table chain_list as
+with per_chain as (
+    select
+        item_id,
+        c,
+        r,
+        min(occurred_at) as started_at,
+        max(case when action_rank = 3 then occurred_at end) as returned_at,
+        max(case when action_rank = 0 then branch_id end) as start_branch_id,  -- a checkout starts a chain
+        max(case when action_rank = 3 then branch_id end) as end_branch_id,
+        count(*) filter (where action_rank = 1)::integer as transfers,
+        not bool_or(action_rank = 0) as partial,  -- it did not start with a checkout
+        min(case when action_rank = 1 then occurred_at end) as first_transfer_at,
+        max(occurred_at) as last_event_at,
+        max(reader) filter (where last_of_open) as holder,
+    from chain_steps
+    group by item_id, c, r
+)
+select
+    *,
+    (row_number() over copy_order)::integer as chain_no,
+    lead(started_at) over copy_order as next_started_at,
+from per_chain
+window copy_order as (partition by item_id order by c, r);
+
+insert into chains
+select
+    item_id,
+    chain_no,
+    started_at,
+    coalesce(returned_at, next_started_at) as ended_at,
+    start_branch_id,
+    end_branch_id,
+    transfers,
+    transfers + 1 as holders,
+    case
+        when returned_at is not null then 'returned'
+        when next_started_at is not null then 'unterminated'
+        else 'open'
+    end as status,
+    partial,
+    first_transfer_at,
+    last_event_at,
+    case when returned_at is null then holder end as holder,
+from chain_list;
+
+insert into chain_transfers
+select
+    s.transfer_key,
+    s.item_id,
+    c.chain_no,
+    s.occurred_at,
+    s.reader,
+    s.from_reader,
+    s.expected_holder,
+    c.start_branch_id,
+    s.expected_holder is not null and coalesce(s.from_reader <> s.expected_holder, true) as anomaly,
+from chain_steps as s
+inner join chain_list as c using (item_id, c, r)
+where s.action_rank = 1;
+
+drop table chain_steps;
+drop table chain_list;

@@ -1,0 +1,136 @@
+"""Command line: `python -m microbranch [--db PATH] import | query | sample | rejects | imports`.
+
+Exit status: 0 when the files were read (even with rejected rows), 1 when a file was refused whole,
+2 on wrong usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+
+from microbranch import queries, sample, store
+from microbranch.contract import ContractError
+from microbranch.ingest import ImportResult, import_file
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m microbranch", description="Micro-branch data: import and query.")
+    p.add_argument("--db", type=Path, default=None, help="database file (default: $MICROBRANCH_DB or "
+                   "data/microbranch.duckdb)")
+    sub = p.add_subparsers(dest="command", required=True)
+    imp = sub.add_parser("import", help="import export files (CSV or .xlsx), one transaction each")
+    imp.add_argument("files", nargs="+", type=Path)
+    imp.add_argument("--user", default="cli", help="who imports (recorded in the import log)")
+    qry = sub.add_parser("query", help="run a named query from queries/")
+    qry.add_argument("name", help="one of: " + ", ".join(queries.names()))
+    qry.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
+    qry.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    smp = sub.add_parser("sample", help="generate the Nansha sample exports, and import them")
+    smp.add_argument("--out", type=Path, help="only write the sample files to this folder")
+    rej = sub.add_parser("rejects", help="list rejected rows (CSV on stdout)")
+    rej.add_argument("--import-id", type=int, help="only this import")
+    sub.add_parser("imports", help="the import log")
+    return p
+
+
+def _say(r: ImportResult) -> None:
+    if r.status == "refused":
+        print(f"{r.file_name}: refused: {r.message}", file=sys.stderr)
+        return
+    print(f"{r.file_name}: {r.kind}, {r.encoding}: {r.lines_read} lines read = {r.accepted} accepted + "
+          f"{r.rejected} rejected + {r.duplicates} duplicates skipped"
+          + (f"; {r.orphans} orphans (copy or branch not yet known)" if r.orphans else "")
+          + (f"; {r.warnings} warnings" if r.warnings else "")
+          + (f"; personal columns dropped: {', '.join(r.columns_dropped)}" if r.columns_dropped else "")
+          + (f"; ignored columns: {', '.join(r.columns_ignored)}" if r.columns_ignored else "")
+          + f" ({r.seconds:.1f} s, import {r.import_id})")
+
+
+def _print(frame: pl.DataFrame, fmt: str) -> None:
+    if fmt == "csv":
+        sys.stdout.write(frame.write_csv())
+    elif fmt == "json":
+        def plain(v: object) -> object:
+            if isinstance(v, (date, datetime)):
+                return v.isoformat()
+            if isinstance(v, Decimal):
+                return float(v)
+            return v
+        rows = [{k: plain(v) for k, v in row.items()} for row in frame.to_dicts()]
+        json.dump(rows, sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+    else:
+        with pl.Config(tbl_rows=50, tbl_cols=-1, tbl_width_chars=200, fmt_str_lengths=40):
+            print(frame)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    db = args.db or store.default_db()
+    try:
+        if args.command == "import":
+            missing = [f for f in args.files if not f.is_file()]
+            if missing:
+                print(f"no such file: {', '.join(map(str, missing))}", file=sys.stderr)
+                return 2
+            refused = False
+            for f in args.files:
+                r = import_file(db, f, user=args.user)
+                _say(r)
+                refused |= r.status == "refused"
+            return 1 if refused else 0
+        if args.command == "sample":
+            if args.out:
+                from sample_data.generate import generate
+
+                for path in generate(args.out):
+                    print(path)
+                return 0
+            for r in sample.load(db):
+                _say(r)
+            return 0
+        if args.command == "query":
+            params = {}
+            for kv in args.param:
+                key, sep, value = kv.partition("=")
+                if not sep:
+                    print(f"--param takes KEY=VALUE, got {kv!r}", file=sys.stderr)
+                    return 2
+                params[key] = value or None
+            try:
+                wanted = queries.params_of(args.name)
+            except queries.UnknownQuery as exc:
+                print(exc, file=sys.stderr)
+                return 2
+            if set(params) - set(wanted):
+                print(f"query {args.name} takes: {', '.join(wanted) or 'no parameters'}", file=sys.stderr)
+                return 2
+            store.upgrade(db)
+            con = store.reader(db)
+            _print(queries.run(con, args.name, **params), args.format)
+            return 0
+        con = store.reader(db)
+        if args.command == "rejects":
+            _print(queries.run(con, "rejects", import_id=args.import_id), "csv")
+        else:
+            _print(queries.run(con, "imports"), "table")
+        return 0
+    except (ContractError, FileNotFoundError, store.BusyError) as exc:
+        print(str(exc).strip("'\""), file=sys.stderr)
+        return 1
+    except Exception as exc:  # a user error we did not foresee still gets one line, not a traceback
+        if type(exc).__module__.startswith("duckdb") or isinstance(exc, ValueError):
+            print(f"error: {exc}".splitlines()[0], file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+-- kpis: one row, the headline numbers of the period.
+-- $date_from date: first day of the period (default: first day of the data)
+-- $date_to date: last day of the period, the day place-based numbers refer to (default: last day of the data)
+-- $walk_minutes double: walking threshold in minutes, 5, 10 or 15 (default 15)
+with period as (
+    select *, from period($date_from, $date_to)
+),
+open_branches as (
+    select b.*,
+    from branches as b, period as p
+    where b.opened_on <= p.date_to and (b.closed_on is null or b.closed_on > p.date_to)
+),
+loans as (
+    select
+        count(*) filter (where action = 'checkout') as checkouts,
+        count(*) filter (where action = 'transfer') as transfers,
+        count(distinct reader) as active_readers,
+    from loans_in_period($date_from, $date_to)
+),
+drift as (
+    select
+        count(*) filter (where c.started_at < p.end_ts and (c.ended_at is null or c.ended_at >= p.end_ts))
+            as copies_out,
+        count(*) filter (where c.started_at < p.end_ts and (c.ended_at is null or c.ended_at >= p.end_ts)
+            and c.first_transfer_at < p.end_ts) as copies_adrift,
+        count(*) filter (where c.status = 'returned' and c.ended_at >= p.date_from and c.ended_at < p.end_ts)
+            as chains_returned,
+        avg(c.holders) filter (where c.status = 'returned' and c.ended_at >= p.date_from and c.ended_at < p.end_ts)
+            as mean_holders,
+    from chains as c, period as p
+),
+residents as (  -- one row even with no communities (the district row is then missing)
+    select
+        coalesce(max(r.residents_total), 0) as residents_total,
+        coalesce(max(r.residents_covered), 0) as residents_covered,
+        max(r.mean_walk_minutes) as mean_walk_minutes,
+        max(r.mean_walk_minutes_without_micro) as mean_walk_minutes_without_micro,
+    from period as p, residents_by_town(p.date_to, $walk_minutes) as r
+    where r.is_district
+)
+select
+    p.date_from,
+    p.date_to,
+    (select count(*), from open_branches) as branches_open,
+    (select count(*), from open_branches where kind = 'micro') as micro_branches_open,
+    l.checkouts,
+    l.transfers,
+    l.checkouts + l.transfers as loans,
+    l.transfers / nullif(l.checkouts + l.transfers, 0) as transfer_share,
+    l.active_readers,
+    d.copies_out,
+    d.copies_adrift,
+    d.chains_returned,
+    d.mean_holders,
+    r.residents_total,
+    r.residents_covered,
+    r.residents_covered / nullif(r.residents_total, 0) as coverage_rate,
+    r.mean_walk_minutes,
+    r.mean_walk_minutes_without_micro,
+from period as p, loans as l, drift as d, residents as r

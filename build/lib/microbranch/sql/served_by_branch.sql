@@ -1,0 +1,40 @@
+-- served_by_branch: one row per branch open on $date_to: the residents it serves, i.e. the population
+-- of the communities for which it is the nearest open public branch within the threshold (each
+-- community counted once, see community_walks). A branch without public access is listed and serves
+-- nobody. Host members (host_population) are reported beside, never added into residents.
+-- $date_to date: the day whose open branches count (default: last day of the data)
+-- $walk_minutes double: walking threshold in minutes, 5, 10 or 15 (default 15)
+-- $branch_ids varchar[]: only these branches (default: all)
+with period as (
+    select *, from period(null, $date_to)
+),
+walks as (
+    select w.*, from period as p, community_walks(p.date_to) as w
+),
+served as (
+    select
+        nearest_branch_id as branch_id,
+        count(*) as served_communities,
+        sum(population)::bigint as served_residents,
+    from walks
+    where walk_minutes <= walk_threshold($walk_minutes)
+    group by nearest_branch_id
+),
+open_branches as (
+    select b.*,
+    from branches as b, period as p
+    where b.opened_on <= p.date_to and (b.closed_on is null or b.closed_on > p.date_to)
+      and (coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], b.branch_id))
+)
+select
+    b.branch_id,
+    b.name,
+    b.kind,
+    b.host_type,
+    b.public_access,
+    coalesce(s.served_communities, 0) as served_communities,
+    coalesce(s.served_residents, 0)::bigint as served_residents,
+    b.host_population,
+from open_branches as b
+left join served as s using (branch_id)
+order by served_residents desc, b.branch_id

@@ -1,0 +1,249 @@
+"""Figures of the circulation pages: each takes the polars frame of a named query and returns a plotly figure
+with its title, axis units and labels in the current language."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import plotly.express as px
+import plotly.graph_objects as go
+import polars as pl
+
+from ui.shell import label, tr, words
+
+KIND_COLOURS = {"central": "#1b2a49", "branch": "#2f6fdb", "micro": "#7b3fbf", "unknown": "#a0a0a0"}
+LOAN_COLOURS = {"checkouts": "#2f6fdb", "transfers": "#e67700"}
+STATUS_COLOURS = {"returned": "#2b8a3e", "open": "#e67700", "unterminated": "#a0a0a0"}
+
+
+def _layout(fig: go.Figure, title: str, x: str | None = None, y: str | None = None, **more: object) -> go.Figure:
+    fig.update_layout(title=title, xaxis_title=x, yaxis_title=y, legend_title_text="",
+                      margin={"l": 10, "r": 10, "t": 50, "b": 10}, **more)
+    return fig
+
+
+def _kind(frame: pl.DataFrame, column: str = "kind") -> pl.DataFrame:
+    words = {k: tr(f"kind_{k}") for k in ("central", "branch", "micro")}
+    unknown = tr("circ_unknown_branch")
+    return frame.with_columns(pl.col(column).replace_strict(words, default=unknown).alias("kind_label"))
+
+
+def _kind_colours() -> dict[str, str]:
+    out = {tr(f"kind_{k}"): c for k, c in KIND_COLOURS.items() if k != "unknown"}
+    return out | {tr("circ_unknown_branch"): KIND_COLOURS["unknown"]}
+
+
+def _loans_long(frame: pl.DataFrame, by: str) -> pl.DataFrame:
+    """checkouts / transfers columns as rows, named in the current language."""
+    return frame.unpivot(["checkouts", "transfers"], index=by, variable_name="loan_kind", value_name="n").with_columns(
+        pl.col("loan_kind").replace_strict({k: label(k) for k in LOAN_COLOURS}).alias("loan_kind"))
+
+
+def _loan_colours() -> dict[str, str]:
+    return {label(k): c for k, c in LOAN_COLOURS.items()}
+
+
+# --- Overview ---
+
+def loans_by_week_kind(frame: pl.DataFrame, date_from: date, date_to: date) -> go.Figure:
+    data = _kind(frame)
+    fig = px.bar(data, x="week", y="loans", color="kind_label", color_discrete_map=_kind_colours(),
+                 hover_data={"checkouts": True, "transfers": True},
+                 labels={"week": tr("circ_week"), "loans": label("loans"), "kind_label": tr("circ_kind"),
+                         "checkouts": label("checkouts"), "transfers": label("transfers")})
+    _partial(fig, date_from, date_to, "week")
+    return _layout(fig, tr("circ_chart_week_kind"), tr("circ_week"), tr("circ_loans_unit"), barmode="stack")
+
+
+def transfer_share_by_week(frame: pl.DataFrame) -> go.Figure:
+    fig = px.line(frame, x="week", y="transfer_share", markers=True, hover_data={"loans": True},
+                  labels={"week": tr("circ_week"), "transfer_share": label("transfer_share"), "loans": label("loans")})
+    fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+    return _layout(fig, tr("circ_chart_transfer_share"), tr("circ_week"), label("transfer_share"))
+
+
+def top_branches(frame: pl.DataFrame, n: int = 10) -> go.Figure:
+    top = frame.filter(pl.col("loans") > 0).head(n)
+    fig = px.bar(_loans_long(top.select("name", "checkouts", "transfers"), "name"), x="n", y="name",
+                 color="loan_kind", orientation="h", color_discrete_map=_loan_colours(),
+                 labels={"n": tr("circ_loans_unit"), "name": tr("circ_branch"), "loan_kind": tr("circ_loan_kind")})
+    fig.update_yaxes(categoryorder="array", categoryarray=top["name"].reverse().to_list())
+    return _layout(fig, tr("circ_chart_top_branches", n=len(top)), tr("circ_loans_unit"), None, barmode="stack")
+
+
+def adrift_by_branch(frame: pl.DataFrame) -> go.Figure:
+    data = _kind(frame).with_columns(pl.col("name").fill_null(tr("circ_unknown_branch")))
+    fig = px.bar(data, x="copies_adrift", y="name", color="kind_label", orientation="h",
+                 color_discrete_map=_kind_colours(), hover_data={"mean_days_out": ":.0f"},
+                 labels={"copies_adrift": label("copies_adrift"), "name": tr("circ_branch"),
+                         "kind_label": tr("circ_kind"), "mean_days_out": label("mean_days_out")})
+    fig.update_yaxes(categoryorder="total ascending")
+    return _layout(fig, tr("circ_chart_adrift"), tr("circ_copies_unit"), None, height=max(300, 22 * len(data) + 80))
+
+
+# --- Loans ---
+
+def _partial(fig: go.Figure, date_from: date, date_to: date, unit: str = "month") -> go.Figure:
+    """Pale bars, and a note above them, for the months (weeks from Monday) the period covers only in part:
+    a month just begun looks like a drop in loans otherwise."""
+    if unit == "month":
+        start, end = date_from.replace(day=1), date_to.replace(day=1)
+        last_day = (end + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    else:
+        start, end = date_from - timedelta(days=date_from.weekday()), date_to - timedelta(days=date_to.weekday())
+        last_day = end + timedelta(days=6)
+    partial = {m for m, cut in ((start, date_from > start), (end, date_to < last_day)) if cut}
+    days = {m.isoformat() for m in partial}  # bars' x come as numpy datetime64, dates or datetimes
+    for trace in fig.data:
+        trace.marker.opacity = [0.4 if str(x)[:10] in days else 1.0 for x in (trace.x if trace.x is not None else ())]
+    for first in sorted(partial):
+        fig.add_annotation(x=first, y=1, yref="paper", yanchor="bottom", showarrow=False, font={"size": 11},
+                           text=tr(f"circ_partial_{unit}"))
+    return fig
+
+
+def loans_by_month(frame: pl.DataFrame, date_from: date, date_to: date) -> go.Figure:
+    """From loans_by_branch_month: the months' totals over the branches, checkouts and transfers stacked."""
+    months = frame.group_by("month").agg(pl.col("checkouts", "transfers").sum()).sort("month")
+    fig = px.bar(_loans_long(months, "month"), x="month", y="n", color="loan_kind", color_discrete_map=_loan_colours(),
+                 labels={"month": tr("circ_month"), "n": tr("circ_loans_unit"), "loan_kind": tr("circ_loan_kind")})
+    fig.update_xaxes(dtick="M1", tickformat="%Y-%m")
+    _partial(fig, date_from, date_to)
+    return _layout(fig, tr("circ_chart_month"), tr("circ_month"), tr("circ_loans_unit"), barmode="stack")
+
+
+def loans_by_branch(frame: pl.DataFrame, branches: pl.DataFrame) -> go.Figure:
+    """From loans_by_branch_month: each branch's total over the months, checkouts and transfers stacked."""
+    per_branch = (frame.drop_nulls("branch_id").group_by("branch_id").agg(pl.col("checkouts", "transfers").sum())
+                  .join(branches.select("branch_id", "name"), on="branch_id", how="left")
+                  .with_columns(pl.col("name").fill_null(pl.col("branch_id")))
+                  .sort(pl.col("checkouts") + pl.col("transfers"), descending=True))
+    fig = px.bar(_loans_long(per_branch.select("name", "checkouts", "transfers"), "name"), x="n", y="name",
+                 color="loan_kind", orientation="h", color_discrete_map=_loan_colours(),
+                 labels={"n": tr("circ_loans_unit"), "name": tr("circ_branch"), "loan_kind": tr("circ_loan_kind")})
+    fig.update_yaxes(categoryorder="array", categoryarray=per_branch["name"].reverse().to_list())
+    return _layout(fig, tr("circ_chart_branch"), tr("circ_loans_unit"), None, barmode="stack",
+                   height=max(300, 22 * len(per_branch) + 80))
+
+
+def readers_by_month(frame: pl.DataFrame, date_from: date, date_to: date) -> go.Figure:
+    fig = px.bar(frame, x="month", y="active_readers", hover_data={"loans": True, "loans_per_reader": ":.2f"},
+                 labels={"month": tr("circ_month"), "active_readers": label("active_readers"), "loans": label("loans"),
+                         "loans_per_reader": label("loans") + " / " + tr("circ_readers_unit")})
+    fig.update_traces(marker_color="#1a9e77")
+    fig.update_xaxes(dtick="M1", tickformat="%Y-%m")
+    _partial(fig, date_from, date_to)
+    return _layout(fig, tr("circ_chart_readers_month"), tr("circ_month"), tr("circ_readers_unit"))
+
+
+def turnover_by_branch(frame: pl.DataFrame) -> go.Figure:
+    data = _kind(frame.filter(pl.col("turnover").is_not_null()))
+    fig = px.bar(data, x="turnover", y="name", color="kind_label", orientation="h", color_discrete_map=_kind_colours(),
+                 hover_data={"loans": True, "volumes": True},
+                 labels={"turnover": label("turnover"), "name": tr("circ_branch"), "kind_label": tr("circ_kind"),
+                         "loans": label("loans"), "volumes": label("volumes")})
+    fig.update_yaxes(categoryorder="total ascending")
+    return _layout(fig, tr("circ_chart_turnover"), label("turnover"), None, height=max(300, 22 * len(data) + 80))
+
+
+def weekday_hour(frame: pl.DataFrame, value: str = "checkouts") -> go.Figure:
+    busy = frame.filter(pl.col(value) > 0)["hour"]
+    shown = frame.filter(pl.col("hour").is_between(busy.min(), busy.max())) if len(busy) else frame
+    grid = shown.pivot(on="hour", index="weekday", values=value, sort_columns=True).sort("weekday")
+    hours = [c for c in grid.columns if c != "weekday"]
+    fig = go.Figure(go.Heatmap(
+        z=grid.select(hours).to_numpy(), x=[int(h) for h in hours],
+        y=[tr(f"circ_weekday_{d}") for d in grid["weekday"]], colorscale="Blues",
+        colorbar={"title": {"text": label(value)}},
+        hovertemplate="%{y} %{x}:00 — %{z}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(dtick=1)
+    return _layout(fig, tr("circ_chart_weekday_hour"), tr("circ_hour"), tr("circ_weekday"))
+
+
+def clc_name(letter: str | None) -> str:
+    return tr(f"circ_clc_{letter}") if letter else tr("circ_clc_none")
+
+
+def loans_by_clc(frame: pl.DataFrame) -> go.Figure:
+    data = words(frame.with_columns(pl.col("clc_class").alias("class_name")), "class_name", clc_name).with_columns(
+        pl.col("class_name").fill_null(tr("circ_clc_none")))
+    fig = px.bar(data, x="loans", y="class_name", orientation="h",
+                 hover_data={"copies": True, "loans_per_copy": ":.2f"},
+                 labels={"loans": label("loans"), "class_name": tr("circ_clc"), "copies": label("copies"),
+                         "loans_per_copy": label("loans_per_copy")})
+    fig.update_traces(marker_color="#2f6fdb")
+    fig.update_yaxes(categoryorder="total ascending")
+    return _layout(fig, tr("circ_chart_clc"), tr("circ_loans_unit"), None, height=max(300, 24 * len(data) + 80))
+
+
+def loans_by_owner(frame: pl.DataFrame) -> go.Figure:
+    data = words(frame, "owner", lambda o: tr(f"circ_owner_{o}"))
+    fig = px.bar(data, x="owner", y="loans_per_copy", text_auto=".2f", hover_data={"copies": True, "loans": True},
+                 labels={"owner": label("owner"), "loans_per_copy": label("loans_per_copy"), "copies": label("copies"),
+                         "loans": label("loans")})
+    fig.update_traces(marker_color=["#2f6fdb", "#d6336c"][: len(data)])
+    return _layout(fig, tr("circ_chart_owner"), None, label("loans_per_copy"))
+
+
+# --- Drift chains ---
+
+def chains_by_holders(frame: pl.DataFrame) -> go.Figure:
+    long = frame.unpivot(list(STATUS_COLOURS), index="holders", variable_name="status", value_name="n").with_columns(
+        pl.col("status").replace_strict({s: tr(f"circ_status_{s}") for s in STATUS_COLOURS}))
+    fig = px.bar(long, x="holders", y="n", color="status",
+                 color_discrete_map={tr(f"circ_status_{s}"): c for s, c in STATUS_COLOURS.items()},
+                 labels={"holders": label("holders"), "n": tr("circ_chains_unit"), "status": tr("circ_status")})
+    fig.update_xaxes(dtick=1)
+    return _layout(fig, tr("circ_chart_holders"), label("holders"), tr("circ_chains_unit"), barmode="stack")
+
+
+def chains_by_days_per_holder(frame: pl.DataFrame) -> go.Figure:
+    fig = px.bar(frame, x="days_per_holder", y="chains",
+                 labels={"days_per_holder": label("days_per_holder"), "chains": tr("circ_chains_unit")})
+    fig.update_traces(marker_color="#2b8a3e")
+    return _layout(fig, tr("circ_chart_days_per_holder"), tr("circ_days"), tr("circ_chains_unit"))
+
+
+def returns_sankey(frame: pl.DataFrame, n: int = 30) -> go.Figure:
+    """Start branches on the left, return branches on the right (separate nodes, so a pair never loops)."""
+    top = frame.head(n)
+    starts = top["start_branch"].unique(maintain_order=True).to_list()
+    ends = top["end_branch"].unique(maintain_order=True).to_list()
+    fig = go.Figure(go.Sankey(
+        node={"label": starts + ends, "pad": 16, "color": ["#2f6fdb"] * len(starts) + ["#2b8a3e"] * len(ends)},
+        link={"source": [starts.index(s) for s in top["start_branch"]],
+              "target": [len(starts) + ends.index(e) for e in top["end_branch"]],
+              "value": top["chains"].to_list(), "color": "rgba(47,111,219,0.25)"},
+        valueformat=",d", valuesuffix=" " + tr("circ_chains_unit")))
+    return _layout(fig, tr("circ_chart_sankey", n=len(top)), height=max(420, 34 * max(len(starts), len(ends)) + 80))
+
+
+def chain_timeline(steps: pl.DataFrame, item: str, title: str, until: datetime) -> go.Figure:
+    """One bar per holder (checkout or transfer until the next hand-over), coloured by chain; returns as marks."""
+    held = (steps.filter(pl.col("action").is_in(["checkout", "transfer"]))
+            .with_columns(pl.col("held_until").fill_null(until), pl.col("branch").fill_null("—"),
+                          (pl.int_range(pl.len()).over("chain_no") + 1).alias("n")))
+    held = held.with_columns(
+        pl.Series("who", [tr("circ_holder_label", n=n, who=r[:9])
+                          for n, r in zip(held["n"], held["reader"], strict=True)], dtype=pl.String),
+        pl.Series("chain", [tr("circ_chain_label", n=c) for c in held["chain_no"]], dtype=pl.String),
+        pl.Series("at", [tr("circ_checkout_at", branch=b) if a == "checkout" else ""
+                         for a, b in zip(held["action"], held["branch"], strict=True)], dtype=pl.String))
+    held = words(held, "action", lambda a: tr(f"circ_action_{a}"))
+    fig = px.timeline(held, x_start="occurred_at", x_end="held_until", y="who", color="chain", text="at",
+                      hover_data={"action": True, "branch": True, "anomaly": True, "who": False, "at": False},
+                      labels={"who": tr("circ_holder"), "chain": label("chain"), "action": label("action"),
+                              "branch": label("branch"), "anomaly": label("anomaly"),
+                              "occurred_at": label("occurred_at"), "held_until": label("held_until")})
+    last_holder = held.group_by("chain_no").agg(pl.col("who").last())
+    returns = steps.filter(pl.col("action") == "return").join(last_holder, on="chain_no", how="inner")
+    if len(returns):
+        fig.add_trace(go.Scatter(
+            x=returns["occurred_at"].to_list(), y=returns["who"].to_list(), mode="markers+text",
+            text=[tr("circ_return_at", branch=b or "—") for b in returns["branch"]], textposition="middle right",
+            marker={"symbol": "diamond", "size": 11, "color": "#2b8a3e"}, name=tr("circ_action_return")))
+    fig.update_traces(textposition="outside", cliponaxis=False, selector={"type": "bar"})
+    fig.update_yaxes(autorange="reversed")
+    return _layout(fig, tr("circ_chart_timeline", item=item, title=title), label("occurred_at"), tr("circ_holder"),
+                   height=max(300, 34 * held["who"].n_unique() + 120))

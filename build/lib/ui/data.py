@@ -1,0 +1,48 @@
+"""The dashboard's only way to data: named queries on the current read-only snapshot, cached per version."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import streamlit as st
+
+from microbranch import queries, sample, store
+
+
+def db() -> Path:
+    """The database file: $MICROBRANCH_DB or data/microbranch.duckdb (read at each call, so tests can set it)."""
+    return store.default_db().resolve()
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _connection(db_path: Path, version: str):  # noqa: ANN202 - a DuckDB connection; pages never see it
+    return store.reader(db_path, version)
+
+
+def version() -> str:
+    """The current data version (the snapshot's name); loads the sample data on the very first start."""
+    current = store.current_version(db())
+    if current is None:
+        with st.status("首次启动：正在载入南沙示例数据… / First start: loading the Nansha sample data…") as status:
+            sample.ensure(db(), progress=lambda name, f: status.update(label=f"{name} …"))
+            status.update(state="complete")
+        st.rerun()  # start the page again, on the loaded data, without the loading box
+    return _upgraded(db(), current)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _upgraded(db_path: Path, current: str) -> str:
+    """Once per data version: bring a snapshot made by older code up to the current schema."""
+    store.upgrade(db_path)
+    return store.current_version(db_path) or current
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def _run(db_path: Path, data_version: str, name: str, params: tuple[tuple[str, object], ...]) -> pl.DataFrame:
+    return queries.run(_connection(db_path, data_version), name, **dict(params))
+
+
+def q(name: str, **params: object) -> pl.DataFrame:
+    """Run a named query; cached on the data version, so a new import is seen at once."""
+    return _run(db(), version(), name, tuple(sorted(params.items())))
