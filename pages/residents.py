@@ -1,10 +1,10 @@
 """服务居民 Residents served: coverage at 5/10/15 minutes, walk minutes with and without micro-branches,
 served residents per branch, reader penetration (suppressed for officials), the uncovered communities,
-and the next sites (greedy maximal covering) compared with today."""
+and the next sites (maximal covering solved exactly, greedy beside) compared with today."""
 
 import streamlit as st
 
-from microbranch import coverage, privacy_tables
+from microbranch import coverage, privacy_tables, sites
 from ui import data, maps
 from ui.shell import WALKS, as_of_line, filters, role, tr
 
@@ -72,23 +72,53 @@ uncovered = data.q("uncovered_by_community", **place)
 maps.show_table(uncovered, ["rank", "community_code", "name", "town_code", "population", "walk_minutes",
                             "nearest_branch"], "uncovered_by_community.csv")
 
-# Next sites: greedy maximal covering over the community centres; today and today + suggestions.
+# Next sites: the maximal covering problem solved exactly for k = 1..10, the greedy answer beside it.
 st.subheader(tr("places_section_next"))
-st.caption(tr("places_next_method", minutes=f.walk_minutes))
-k = st.slider(tr("places_next_k"), 1, 10, 3, key="next_k")
-communities = data.q("coverage_by_community", **place)
-sites = coverage.next_sites(communities, k, f.walk_minutes)
-if sites.height < k:
-    st.info(tr("places_next_fewer", found=sites.height))
-maps.show_table(sites, ["step", "community_code", "name", "town_code", "population", "walk_minutes", "gain",
-                        "communities_gained", "residents_covered", "coverage_rate"], "next_sites.csv")
-after = coverage.walks_with_sites(communities, sites, f.walk_minutes)
-after_numbers = coverage.summary(after, f.walk_minutes)
-branches = data.q("branches_by_loans", date_from=f.date_from, **place)
+st.caption(tr("sites_method", minutes=f.walk_minutes))
+plan_col, k_col, limit_col = st.columns(3)
+plan_day = plan_col.date_input(tr("sites_plan_day"), value=f.date_to, help=tr("sites_plan_day_help"),
+                               key="sites_plan_day")
+k = k_col.slider(tr("places_next_k"), 1, 10, 3, key="next_k")
+limit = limit_col.number_input(tr("sites_time_limit"), 1, 120, 10, key="sites_limit")
+upload = st.file_uploader(tr("sites_upload"), type=["csv"], key="sites_upload")
+candidates, only_uploaded = None, False
+if upload is not None:
+    try:
+        candidates = sites.read_candidates_csv(upload.getvalue())
+    except sites.CandidateError as exc:
+        st.error(tr("sites_bad_file", reason=exc))
+    only_uploaded = st.checkbox(tr("sites_upload_only"), key="sites_only") and candidates is not None
+communities = data.q("coverage_by_community", date_to=plan_day, walk_minutes=f.walk_minutes)
+plan = data.next_sites(communities, f.walk_minutes, candidates, only_uploaded, float(limit))
+compared = plan.compare.with_columns(solve_status=plan.compare["status"].replace_strict(
+    {s: tr(f"sites_status_{s}") for s in ("optimal", "time_limit")}))
+st.markdown(f"**{tr('sites_compare_title')}**")
+maps.show_table(compared, ["k", "greedy_gain", "exact_gain", "gap", "bound", "solve_status", "residents_covered",
+                           "coverage_rate", "seconds"], "next_sites_compare.csv", key="sites_compare")
+row = plan.compare.row(k - 1, named=True)
+gap_col, exact_col, greedy_col = st.columns(3)
+gap_col.metric(tr("sites_gap_metric", k=k), f"{row['gap']:,}")
+exact_col.metric(tr("places_exact_gain"), f"{row['exact_gain']:,}")
+greedy_col.metric(tr("places_greedy_gain"), f"{row['greedy_gain']:,}")
+if row["status"] == "time_limit":
+    st.warning(tr("sites_time_limit_note", k=k, gain=row["exact_gain"], bound=row["bound"]))
+exact, greedy = plan.exact[k - 1], plan.greedy[k - 1]
+if exact.height < k:
+    st.info(tr("places_next_fewer", found=exact.height))
+site_columns = ["step", "site_id", "name", "gain", "communities_gained", "residents_covered", "coverage_rate"]
+exact_tab, greedy_tab = st.tabs([tr("sites_table_exact"), tr("sites_table_greedy")])
+with exact_tab:
+    maps.show_table(exact, site_columns, "next_sites_exact.csv", key="sites_exact")
+with greedy_tab:
+    maps.show_table(greedy, site_columns, "next_sites_greedy.csv", key="sites_greedy")
+branches = data.q("branches_by_loans", date_from=f.date_from, date_to=plan_day, walk_minutes=f.walk_minutes)
+today_numbers = coverage.summary(communities, f.walk_minutes)
 today_col, after_col = st.columns(2)
+after = coverage.walks_with_sites(communities, exact, f.walk_minutes)
 for col, title, numbers, frame, picked, key in (
-    (today_col, tr("places_today"), district, communities, None, "map_today"),
-    (after_col, tr("places_with_sites", k=sites.height), after_numbers, after, sites, "map_after"),
+    (today_col, tr("places_today"), today_numbers, communities, None, "map_today"),
+    (after_col, tr("sites_exact_title", k=exact.height), coverage.summary(after, f.walk_minutes), after, exact,
+     "map_after"),
 ):
     with col:
         st.markdown(f"**{title}**")
@@ -99,6 +129,6 @@ for col, title, numbers, frame, picked, key in (
                    + tr("places_minutes_value", value=numbers["mean_walk_minutes"] or 0))
         st.plotly_chart(
             maps.branch_map(branches, frame, sites=picked, walk_minutes=f.walk_minutes, tile=maps.tiles(),
-                            height=460, width_hint=440, legend=False, colorbar=picked is not None),
+                            height=460, width_hint=440, colorbar=picked is not None),
             config={"scrollZoom": True, "displaylogo": False}, key=key,
         )

@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from microbranch import queries, sample, store
+from microbranch import queries, sample, sites, store
 
 
 def db() -> Path:
@@ -46,3 +46,10 @@ def _run(db_path: Path, data_version: str, name: str, params: tuple[tuple[str, o
 def q(name: str, **params: object) -> pl.DataFrame:
     """Run a named query; cached on the data version, so a new import is seen at once."""
     return _run(db(), version(), name, tuple(sorted(params.items())))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def next_sites(communities: pl.DataFrame, walk_minutes: float, candidates: pl.DataFrame | None,
+               only_candidates: bool, time_limit: float) -> sites.Plan:
+    """The next sites for k = 1..10, exact and greedy (solving takes seconds: cached on its inputs)."""
+    return sites.plan(communities, walk_minutes, candidates, only_candidates, time_limit)
