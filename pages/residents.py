@@ -44,10 +44,10 @@ maps.show_table(towns, ["town_code", "communities", "residents_total", "resident
 
 # Served residents per branch, host members beside.
 st.subheader(tr("places_section_served"))
-st.caption(tr("places_served_caption"))
+st.caption(tr("places_served_both_caption", minutes=f.walk_minutes))
 served = data.q("served_by_branch", **place, branch_ids=list(f.branch_ids) or None)
-maps.show_table(served, ["branch_id", "name", "kind", "host_type", "served_communities", "served_residents",
-                         "host_population"], "served_by_branch.csv")
+maps.show_table(served, ["branch_id", "name", "kind", "host_type", "residents_within_walk", "communities_within_walk",
+                         "served_residents", "served_communities", "host_population"], "served_by_branch.csv")
 
 # Reader penetration: readers per 1,000 residents; small reader counts suppressed for officials.
 st.subheader(tr("places_section_penetration"))

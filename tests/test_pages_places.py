@@ -130,6 +130,9 @@ def test_residents_page_shows_the_named_queries_numbers(db):
     expected = query(db, "served_by_branch", date_to=DAY, walk_minutes=15)
     assert served[zh("places_branch_id")].tolist() == expected["branch_id"].to_list() == ["C0", "M1", "M4", "M2"]
     assert served[zh("served_residents")].tolist() == [3000, 3000, 600, 0]
+    assert served[zh("residents_within_walk")].tolist() == expected["residents_within_walk"].to_list()
+    assert list(served.columns).index(zh("residents_within_walk")) < list(served.columns).index(
+        zh("served_residents"))  # both ways, named, side by side
     assert served[zh("places_host_population")].fillna(-1).tolist() == [-1, -1, 2500, 800]
 
     uncovered = table(at, zh("places_rank"), zh("places_community_code"))

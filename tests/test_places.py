@@ -244,11 +244,13 @@ def test_served_by_branch_counts_each_community_once_and_only_open_public_branch
         "kind": ["central", "micro", "micro", "micro"],
         "host_type": [None, "community", "enterprise", "school"],
         "public_access": [True, True, True, False],
+        "communities_within_walk": [2, 1, 1, 0],  # here every reach is a nearest (see test_residents_within_walk)
+        "residents_within_walk": [3000, 3000, 600, 0],
         "served_communities": [2, 1, 1, 0],
         "served_residents": [3000, 3000, 600, 0],  # K1+K2 | K3 | K6 | M2 is not public: K4 is not its
         "host_population": [None, None, 2500, 800],
     }, schema_overrides={"host_population": pl.Int32})
-    served = run("served_by_branch", date_to=DAY, walk_minutes=15)
+    served = run("served_by_branch", date_to=DAY, walk_minutes=15).cast({"communities_within_walk": pl.Int64})
     assert_frame_equal(served, expected)
     total = run("coverage_by_threshold", date_to=DAY).filter(pl.col("walk_threshold") == 15)["residents_covered"]
     assert served["served_residents"].sum() == total.item()
