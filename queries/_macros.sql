@@ -7,6 +7,8 @@
 --   loans_in_period(date_from, date_to)   one row per loan of the period
 --   chains_then(date_from, date_to)   one row per chain under way during the period, as it stood at its end
 --   residents_by_town(on_day, threshold)  one row per town and one for the district: residents served
+--   copy_places(date_to)              one row per copy: on which shelf it was at the end of the day, or on loan
+--   dead_stock(date_to, months)       one row per copy of dead stock: on a shelf, not lent for `months` months
 
 -- walk_threshold: the walking threshold in minutes (5, 10 or 15), 15 when not given.
 create or replace macro walk_threshold(minutes) as coalesce(minutes::double, 15);
@@ -131,3 +133,53 @@ select
         as mean_walk_minutes_without_micro,
 from community_walks(on_day)
 group by grouping sets ((town_code), ());
+
+-- copy_places: where each copy was at the end of date_to: on a `shelf` at a branch (where its last chain by then was
+-- returned; its home branch when it had not gone out yet) or `on_loan` (a chain still open then), and since when
+-- it sat there. Copies added after date_to are left out. The one definition the stock queries share.
+create or replace macro copy_places(date_to) as table
+with p as (
+    select * from period(null, date_to)
+),
+last_chain as (  -- a struct keeps the empty end of a chain still open (arg_max skips empty values)
+    select c.item_id, arg_max({'ended_at': c.ended_at, 'end_branch_id': c.end_branch_id}, c.chain_no) as c,
+    from chains as c, p
+    where c.started_at < p.end_ts
+    group by c.item_id
+)
+select
+    i.item_id,
+    i.home_branch_id,
+    i.owner,
+    case when l.item_id is null or l.c.ended_at < p.end_ts then 'shelf' else 'on_loan' end as place,
+    case
+        when l.item_id is null then i.home_branch_id
+        when l.c.ended_at < p.end_ts then l.c.end_branch_id
+    end as branch_id,
+    case when l.c.ended_at < p.end_ts then l.c.ended_at end as since,
+from items as i
+cross join p
+left join last_chain as l using (item_id)
+where i.added_on is null or i.added_on <= p.date_to;
+
+-- dead_stock: dead stock at the end of date_to: library copies on a shelf then, in stock for at least `months` months and
+-- not lent (checkout or transfer) in those months. One row per such copy, with its last loan (empty: never).
+create or replace macro dead_stock(date_to, months) as table
+with p as (
+    select d.*, (d.date_to - to_months(coalesce(months::integer, 6)))::date as cutoff,
+    from period(null, date_to) as d
+),
+last_loan as (
+    select e.item_id, max(e.occurred_at) as last_loan_at,
+    from events as e, p
+    where e.action in ('checkout', 'transfer') and e.occurred_at < p.end_ts
+    group by e.item_id
+)
+select s.item_id, s.home_branch_id, s.branch_id, l.last_loan_at, p.date_to, p.cutoff,
+from copy_places(date_to) as s
+cross join p
+join items as i using (item_id)
+left join last_loan as l using (item_id)
+where s.owner = 'library' and s.place = 'shelf'
+  and (i.added_on is null or i.added_on <= p.cutoff)
+  and (l.last_loan_at is null or l.last_loan_at < p.cutoff);

@@ -1,0 +1,47 @@
+-- loans_by_age_band: one row per age band (age in the year of $date_to, from the birth year; empty: unknown)
+-- with loans in the period: the active readers of that age and their loans. age_from orders the bands.
+-- A checkout belongs to the branch where it was made, a transfer to the branch where its chain started.
+-- $date_from date: first day of the period (default: first day of the data)
+-- $date_to date: last day of the period (default: last day of the data)
+-- $branch_ids varchar[]: only loans of these branches (default: all)
+with period as (
+    select * from period($date_from, $date_to)
+),
+per_reader as (
+    select reader, count(*) as loans,
+    from loans_in_period($date_from, $date_to)
+    where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], branch_id)
+    group by reader
+),
+aged as (
+    select l.loans, year(p.date_to) - r.birth_year as age,
+    from per_reader as l
+    cross join period as p
+    left join readers as r using (reader)
+),
+banded as (
+    select
+        loans,
+        case
+            when age is null then null
+            when age < 7 then 0
+            when age < 13 then 7
+            when age < 18 then 13
+            when age < 35 then 18
+            when age < 60 then 35
+            else 60
+        end as age_from,
+    from aged
+)
+select
+    case age_from
+        when 0 then '0-6' when 7 then '7-12' when 13 then '13-17' when 18 then '18-34' when 35 then '35-59'
+        when 60 then '60+'
+    end as age_band,
+    age_from,
+    count(*) as active_readers,
+    sum(loans)::bigint as loans,
+    sum(loans) / count(*) as loans_per_reader,
+from banded
+group by age_from
+order by age_from nulls last

@@ -1,0 +1,29 @@
+-- moves_by_item: the move list, one row per copy on a shelf at the end of $date_to at a branch other than its home
+-- branch (see copy_places): send it from where it sits to its home branch. Copies whose home branch is closed by
+-- then are left out (nowhere to send them). Longest there first within each route.
+-- $date_to date: the day (default: last day of the data)
+-- $branch_ids varchar[]: only copies sent from or to these branches (default: all)
+with period as (
+    select * from period(null, $date_to)
+)
+select
+    s.item_id,
+    i.title,
+    i.call_number,
+    s.branch_id as from_branch_id,
+    f.name as from_branch,
+    s.home_branch_id as to_branch_id,
+    t.name as to_branch,
+    s.since::date as on_shelf_since,
+    datediff('day', s.since::date, p.date_to) as days_there,
+from copy_places($date_to) as s
+cross join period as p
+join items as i using (item_id)
+join branches as f on f.branch_id = s.branch_id
+join branches as t on t.branch_id = s.home_branch_id
+where s.place = 'shelf' and s.branch_id <> s.home_branch_id
+  and (t.closed_on is null or t.closed_on > p.date_to)
+  and (coalesce(len($branch_ids::varchar[]), 0) = 0
+       or list_contains($branch_ids::varchar[], s.branch_id)
+       or list_contains($branch_ids::varchar[], s.home_branch_id))
+order by s.branch_id, s.home_branch_id, s.since, s.item_id
