@@ -5,6 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from ui import data
+from ui.errors import guarded
 from ui.shell import ROLES, carry_params, deep_link, lang, role, tr
 
 HERE = Path(__file__).parent
@@ -47,4 +48,4 @@ st.session_state["_shell_ran"] = True
 target = next((p for p in pages if link and p.url_path == link[0]), None)
 if target is not None:
     st.switch_page(target, query_params=link[1])
-navigation.run()
+guarded(navigation.run, lang())  # a failing page shows an error id, not a traceback

@@ -1,18 +1,21 @@
 """Command line: `python -m microbranch [--db PATH] import | query | sample | rejects | imports`.
 
-Exit status: 0 when the files were read (even with rejected rows), 1 when a file was refused whole,
-2 on wrong usage.
+Exit status: 0 when the files were read (even with rejected rows), 1 when a file was refused whole or the
+data could not be read, 2 on wrong usage. Every error a user can cause ends in one line on stderr, never a
+traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from microbranch import queries, sample, store
@@ -71,65 +74,101 @@ def _print(frame: pl.DataFrame, fmt: str) -> None:
             print(frame)
 
 
+def _param(key: str, value: str) -> object:
+    """A query parameter from the command line, typed where its name says what it is."""
+    if key.startswith("date_"):
+        return date.fromisoformat(value)  # only a real calendar day: no `inf`, no `infinity`
+    if key == "branch_ids":
+        return [v for v in value.split(",") if v]
+    return value
+
+
+# What a user's input or file can make fail. Anything else is a bug and keeps its traceback.
+USER_ERRORS = (ContractError, FileNotFoundError, store.BusyError, duckdb.Error, pl.exceptions.PolarsError,
+               csv.Error, UnicodeError, ValueError, OverflowError, OSError)
+
+
+def _failed(exc: BaseException) -> int:
+    """One line on stderr for an error a user caused: what failed, not where in the code."""
+    text = str(exc).strip().strip("'\"").splitlines()
+    print((text[0] if text else type(exc).__name__)[:500], file=sys.stderr)
+    return 1
+
+
+def _panicked(exc: BaseException) -> bool:
+    """A Rust panic inside polars or fastexcel surfaces as pyo3's PanicException, a BaseException."""
+    return type(exc).__module__ == "pyo3_runtime" or type(exc).__name__ == "PanicException"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     db = args.db or store.default_db()
     try:
-        if args.command == "import":
-            missing = [f for f in args.files if not f.is_file()]
-            if missing:
-                print(f"no such file: {', '.join(map(str, missing))}", file=sys.stderr)
-                return 2
-            refused = False
-            for f in args.files:
-                r = import_file(db, f, user=args.user)
-                _say(r)
-                refused |= r.status == "refused"
-            return 1 if refused else 0
-        if args.command == "sample":
-            if args.out:
-                from sample_data.generate import generate
-
-                for path in generate(args.out):
-                    print(path)
-                return 0
-            for r in sample.load(db):
-                _say(r)
-            return 0
-        if args.command == "query":
-            params = {}
-            for kv in args.param:
-                key, sep, value = kv.partition("=")
-                if not sep:
-                    print(f"--param takes KEY=VALUE, got {kv!r}", file=sys.stderr)
-                    return 2
-                params[key] = value or None
-            try:
-                wanted = queries.params_of(args.name)
-            except queries.UnknownQuery as exc:
-                print(exc, file=sys.stderr)
-                return 2
-            if set(params) - set(wanted):
-                print(f"query {args.name} takes: {', '.join(wanted) or 'no parameters'}", file=sys.stderr)
-                return 2
-            store.upgrade(db)
-            con = store.reader(db)
-            _print(queries.run(con, args.name, **params), args.format)
-            return 0
-        con = store.reader(db)
-        if args.command == "rejects":
-            _print(queries.run(con, "rejects", import_id=args.import_id), "csv")
-        else:
-            _print(queries.run(con, "imports"), "table")
-        return 0
-    except (ContractError, FileNotFoundError, store.BusyError) as exc:
-        print(str(exc).strip("'\""), file=sys.stderr)
-        return 1
-    except Exception as exc:  # a user error we did not foresee still gets one line, not a traceback
-        if type(exc).__module__.startswith("duckdb") or isinstance(exc, ValueError):
-            print(f"error: {exc}".splitlines()[0], file=sys.stderr)
-            return 1
+        return _run(args, db)
+    except USER_ERRORS as exc:
+        return _failed(exc)
+    except BaseException as exc:
+        if _panicked(exc):
+            return _failed(exc)
         raise
+
+
+def _run(args: argparse.Namespace, db: Path) -> int:
+    if args.command == "import":
+        missing = [f for f in args.files if not f.is_file()]
+        if missing:
+            print(f"no such file: {', '.join(map(str, missing))}", file=sys.stderr)
+            return 2
+        refused = False
+        for f in args.files:
+            r = import_file(db, f, user=args.user)
+            _say(r)
+            refused |= r.status == "refused"
+        return 1 if refused else 0
+    if args.command == "sample":
+        if args.out:
+            from sample_data.generate import generate
+
+            for path in generate(args.out):
+                print(path)
+            return 0
+        for r in sample.load(db):
+            _say(r)
+        return 0
+    if args.command == "query":
+        return _query(args, db)
+    con = store.reader(db)
+    if args.command == "rejects":
+        _print(queries.run(con, "rejects", import_id=args.import_id), "csv")
+    else:
+        _print(queries.run(con, "imports"), "table")
+    return 0
+
+
+def _query(args: argparse.Namespace, db: Path) -> int:
+    try:
+        wanted = queries.params_of(args.name)
+    except queries.UnknownQuery as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    params: dict[str, object] = {}
+    for kv in args.param:
+        key, sep, value = kv.partition("=")
+        if not sep:
+            print(f"--param takes KEY=VALUE, got {kv!r}", file=sys.stderr)
+            return 2
+        if key not in wanted:
+            print(f"query {args.name} takes: {', '.join(wanted) or 'no parameters'}", file=sys.stderr)
+            return 2
+        try:
+            params[key] = _param(key, value) if value else None
+        except ValueError:
+            print(f"--param {key} takes a day as YYYY-MM-DD, got {value!r}"[:300], file=sys.stderr)
+            return 2
+    store.upgrade(db)
+    con = store.reader(db)
+    _print(queries.run(con, args.name, **params), args.format)
+    return 0
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import duckdb
@@ -9,6 +10,9 @@ import pytest
 
 from microbranch import store
 from microbranch.ingest import ImportResult, import_file
+
+# A page's error reaches AppTest's `exception` (in the dashboard it becomes an error id; see ui/errors.py).
+os.environ.setdefault("MICROBRANCH_RAISE_ERRORS", "1")
 
 
 @pytest.fixture

@@ -307,3 +307,14 @@ def test_a_clean_utf8_upload_is_read_by_duckdb_not_line_by_line(db, monkeypatch)
     monkeypatch.setattr(read, "_read_exact", refuse)
     r = import_file(db, ("branches.csv", BRANCHES.encode("utf-8")))
     assert (r.status, r.encoding, r.accepted, r.rejected) == ("imported", "utf-8", 5, 0)
+
+
+@pytest.mark.parametrize("bad", ["NS00\x0000001", "I1\x1b[2J", "I\t1", "I1\x7f"])
+def test_control_characters_in_identifiers_are_rejected_with_a_reason(db, tmp_path, bad):
+    text = EVENTS_HEADER + "1,2024-04-01 09:00,checkout,I1,R1,,C1\n" + f"2,2024-04-01 10:00,checkout,{bad},R1,,C1\n"
+    r = load(db, tmp_path, "e.csv", text)
+    assert (r.accepted, r.rejected) == (1, 1)
+    assert snapshot(db).sql("select column_name, reason from rejects").fetchall()[0][0] == "item_id"
+    assert "control character" in snapshot(db).sql("select reason from rejects").fetchall()[0][0]
+    assert snapshot(db).sql("select count(*) from events where regexp_matches(item_id, '[\\x00-\\x1f]')"
+                            ).fetchall() == [(0,)]

@@ -102,38 +102,74 @@ def _keep(name: str, values: list[str] | str) -> None:
         del st.query_params[name]
 
 
-def _date(name: str, default: date) -> date:
-    try:
-        return date.fromisoformat(st.query_params.get(name, ""))
-    except ValueError:
-        return default
+KINDS = ("central", "branch", "micro")
+HOSTS = ("enterprise", "school", "community", "institution", "other")
+
+
+def _known(name: str, allowed: object, dropped: list[str]) -> list[str]:
+    """The URL's values for `name` that are among `allowed`; the parameter is noted in `dropped` if any was not."""
+    values = _param_list(name)
+    kept = [v for v in dict.fromkeys(values) if v in allowed]  # type: ignore[operator]
+    if len(kept) != len(values):
+        dropped.append(name)
+    return kept
+
+
+def _period(first: date, last: date, dropped: list[str]) -> tuple[date, date, bool]:
+    """The URL's period within the data's days: an unreadable date is dropped, one outside is clamped."""
+    picked = []
+    for name, default in (("from", first), ("to", last)):
+        raw = st.query_params.get(name, "")
+        try:
+            day = date.fromisoformat(raw) if raw else default
+        except ValueError:
+            dropped.append(name)
+            day = default
+        picked.append(day)
+    d_from, d_to = picked
+    clamped = not (first <= d_from <= last and first <= d_to <= last)
+    d_from, d_to = min(max(d_from, first), last), min(max(d_to, first), last)
+    if d_from > d_to:
+        d_from, d_to = first, last
+    return d_from, d_to, clamped
 
 
 def filters() -> Filters:
-    """The sidebar: period, branch kinds, host types, branches, walking threshold; all kept in the URL."""
+    """The sidebar: period, branch kinds, host types, branches, walking threshold; all kept in the URL.
+
+    A link may carry any text: values the data does not have are left out, dates outside it are brought within
+    it, and the sidebar says so (naming the parameter, never echoing the value)."""
     _guard()
     status = data.q("data_status").row(0, named=True)
     first, last = status["first_day"] or date.today(), status["as_of"] or date.today()
     branches = data.q("branch_list")
     sb = st.sidebar
-    picked = sb.date_input(tr("period"), value=(_date("from", first), _date("to", last)),
+    dropped: list[str] = []
+    url_from, url_to, clamped = _period(first, last, dropped)
+    picked = sb.date_input(tr("period"), value=(url_from, url_to),
                            min_value=first, max_value=last, key="f_period")
     d_from, d_to = (picked[0], picked[1]) if isinstance(picked, tuple) and len(picked) == 2 else (first, last)
-    kinds = sb.multiselect(tr("branch_kinds"), ["central", "branch", "micro"], default=_param_list("kinds"),
+    kinds = sb.multiselect(tr("branch_kinds"), KINDS, default=_known("kinds", KINDS, dropped),
                            format_func=lambda k: tr(f"kind_{k}"), placeholder=tr("all"), key="f_kinds")
-    hosts = sb.multiselect(tr("host_types"), ["enterprise", "school", "community", "institution", "other"],
-                           default=_param_list("hosts"), format_func=lambda h: tr(f"host_{h}"),
-                           placeholder=tr("all"), key="f_hosts")
+    hosts = sb.multiselect(tr("host_types"), HOSTS, default=_known("hosts", HOSTS, dropped),
+                           format_func=lambda h: tr(f"host_{h}"), placeholder=tr("all"), key="f_hosts")
     options = branches.filter(
         (pl.lit(not kinds) | pl.col("kind").is_in(kinds)) & (pl.lit(not hosts) | pl.col("host_type").is_in(hosts))
     )
     names = dict(zip(options["branch_id"], options["name"], strict=True))
-    chosen = [b for b in _param_list("branches") if b in names]
+    chosen = _known("branches", names, dropped)
     picked_branches = sb.multiselect(tr("branches"), list(names), default=chosen, format_func=lambda b: names[b],
                                      placeholder=tr("all"), key="f_branches")
-    walk = int(st.query_params.get("walk", "15")) if st.query_params.get("walk") in ("5", "10", "15") else 15
+    raw_walk = st.query_params.get("walk", "15") or "15"
+    if raw_walk not in ("5", "10", "15"):
+        dropped.append("walk")
+    walk = int(raw_walk) if raw_walk in ("5", "10", "15") else 15
     walk = sb.segmented_control(tr("walk_threshold"), WALKS, default=walk, format_func=lambda m: f"{m} min",
                                 key="f_walk") or 15
+    if dropped:
+        sb.warning(tr("url_values_dropped", names=", ".join(dict.fromkeys(dropped))), icon=":material/link_off:")
+    if clamped:
+        sb.info(tr("url_period_clamped", first=first.isoformat(), last=last.isoformat()), icon=":material/date_range:")
     _keep("from", d_from.isoformat() if d_from != first else "")
     _keep("to", d_to.isoformat() if d_to != last else "")
     _keep("kinds", kinds)

@@ -14,9 +14,12 @@ from microbranch.contract import BOOL, KINDS, Column, HeaderMap
 
 DATE_FORMATS = "['%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M:%S.%f', '%Y-%m-%d %H:%M', '%Y-%m-%d']"
 SCI_NOTATION = r"^[0-9]+(\.[0-9]+)?[eE][+-]?[0-9]+$"
+CONTROL = r"[\x00-\x1f\x7f]"  # NUL, tab, line breaks, escape...: never part of a real identifier
 
 REASONS = {
     "missing": "必填项为空 / required value is missing",
+    "control": "编号含有控制字符（如 NUL、制表符或换行），请检查导出文件 / identifier contains a control character "
+    "(such as NUL, a tab or a line break): check the export",
     "sci": "编号被 Excel 改成了科学计数法，请把该列设为文本后重新导出 / identifier mangled by Excel into "
     "scientific notation: export the column as text",
     "date": "日期无法识别（应为 2024-10-14、2024/10/14、2024年10月14日 或 20241014）/ not a date "
@@ -102,6 +105,7 @@ def _column_sql(col: Column, v: str, parsed: str | None = None) -> tuple[str, li
         # Only a value with an `e` can be in scientific notation: the regular expression runs on those alone.
         checks.append((f"case when contains({v}, 'e') or contains({v}, 'E') then regexp_matches({v}, '{SCI_NOTATION}') "
                        "end", REASONS["sci"], "reject"))
+        checks.append((f"regexp_matches({v}, '{CONTROL}')", REASONS["control"], "reject"))
     elif t in ("date", "timestamp"):
         typed = f"{parsed}::date" if t == "date" else parsed
         checks.append((f"{v} is not null and {parsed} is null", REASONS["date"], "reject"))

@@ -1,0 +1,33 @@
+"""A page that fails shows a short message and an error id; the details go to the server's log, never to the page."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import sys
+from collections.abc import Callable
+
+import streamlit as st
+
+from microbranch.i18n import t
+
+LOG = logging.getLogger("microbranch.dashboard")
+if not LOG.handlers:
+    _handler = logging.StreamHandler(sys.stderr)
+    _handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    LOG.addHandler(_handler)
+    LOG.propagate = False
+
+
+def guarded(run: Callable[[], object], lang: str) -> None:
+    """Run a page; on an error, log it with a fresh id and show the id. Streamlit's own stop and rerun signals are
+    not `Exception`s and pass through. `MICROBRANCH_RAISE_ERRORS=1` (the tests) lets the error reach Streamlit."""
+    try:
+        run()
+    except Exception:
+        if os.environ.get("MICROBRANCH_RAISE_ERRORS") == "1":
+            raise
+        error_id = secrets.token_hex(4)
+        LOG.exception("error %s while drawing a page", error_id)
+        st.error(t("error_with_id", lang, id=error_id), icon=":material/error:")
