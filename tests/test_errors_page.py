@@ -19,7 +19,7 @@ def test_streamlit_shows_no_error_details():
     assert config["client"]["showErrorDetails"] == "none"
 
 
-def test_a_failing_page_shows_an_error_id_and_logs_the_details(tmp_path, monkeypatch, capfd):
+def test_a_failing_page_shows_an_error_id_and_logs_the_details(tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("MICROBRANCH_KEY_FILE", str(tmp_path / "secret" / "microbranch.key"))
     monkeypatch.setenv("MICROBRANCH_DB", str(build(tmp_path)))
     monkeypatch.setenv("MICROBRANCH_RAISE_ERRORS", "0")
@@ -38,7 +38,7 @@ def test_a_failing_page_shows_an_error_id_and_logs_the_details(tmp_path, monkeyp
     shown = " ".join(e.value for e in at.error)
     assert "error id" in shown and "/srv/secret" not in shown
     error_id = shown.split("error id ")[1].split(".")[0]
-    log = capfd.readouterr().err
+    log = caplog.text
     assert f"error {error_id}" in log and "/srv/secret/path kpis broke" in log
 
 

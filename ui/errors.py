@@ -5,19 +5,13 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import sys
 from collections.abc import Callable
 
 import streamlit as st
 
 from microbranch.i18n import t
 
-LOG = logging.getLogger("microbranch.dashboard")
-if not LOG.handlers:
-    _handler = logging.StreamHandler(sys.stderr)
-    _handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    LOG.addHandler(_handler)
-    LOG.propagate = False
+LOG = logging.getLogger("microbranch.dashboard")  # unconfigured, errors reach the server's stderr (lastResort)
 
 
 def guarded(run: Callable[[], object], lang: str) -> None:
