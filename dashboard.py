@@ -18,6 +18,7 @@ PAGES = {
     "chains": ("pages/chains.py", ":material/conversion_path:", ("manager", "staff")),
     "branch_map": ("pages/branch_map.py", ":material/map:", ROLES),
     "residents": ("pages/residents.py", ":material/groups:", ROLES),
+    "scorecards": ("pages/scorecards.py", ":material/fact_check:", ("manager", "official")),
     "upload": ("pages/upload.py", ":material/upload_file:", ("staff",)),
     "glossary": ("pages/glossary.py", ":material/help:", ROLES),
 }
