@@ -2,6 +2,9 @@
 -- $date_from date: first day of the period (default: first day of the data)
 -- $date_to date: last day of the period, the day place-based numbers refer to (default: last day of the data)
 -- $walk_minutes double: walking threshold in minutes, 5, 10 or 15 (default 15)
+-- $branch_ids varchar[]: only these branches (default: all): loans of these branches (a checkout's branch, a
+-- transfer's chain start), chains that started at them, these branches open. The residents numbers are always
+-- those of the whole district.
 with period as (
     select *, from period($date_from, $date_to)
 ),
@@ -9,6 +12,7 @@ open_branches as (
     select b.*,
     from branches as b, period as p
     where b.opened_on <= p.date_to and (b.closed_on is null or b.closed_on > p.date_to)
+      and (coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], b.branch_id))
 ),
 loans as (
     select
@@ -16,6 +20,7 @@ loans as (
         count(*) filter (where action = 'transfer') as transfers,
         count(distinct reader) as active_readers,
     from loans_in_period($date_from, $date_to)
+    where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], branch_id)
 ),
 drift as (
     select
@@ -28,6 +33,7 @@ drift as (
         avg(c.holders) filter (where c.status = 'returned' and c.ended_at >= p.date_from and c.ended_at < p.end_ts)
             as mean_holders,
     from chains as c, period as p
+    where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], c.start_branch_id)
 ),
 residents as (  -- one row even with no communities (the district row is then missing)
     select

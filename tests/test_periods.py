@@ -1,0 +1,49 @@
+"""The earlier periods a period is compared with, and how much the data holds of them."""
+
+from datetime import date
+
+import pytest
+
+from microbranch.periods import Earlier, earlier, previous, whole_months, year_earlier
+
+
+@pytest.mark.parametrize(("period", "expected"), [
+    # Whole months: the same number of months before. July-September has 92 days but April-June 91: counted in days
+    # it would start on 31 March, before the sample data (1 April), and the comparison would vanish.
+    ((date(2024, 7, 1), date(2024, 9, 30)), (date(2024, 4, 1), date(2024, 6, 30))),
+    ((date(2024, 3, 1), date(2024, 3, 31)), (date(2024, 2, 1), date(2024, 2, 29))),
+    ((date(2024, 1, 1), date(2024, 12, 31)), (date(2023, 1, 1), date(2023, 12, 31))),
+    # Any other period: the same number of days just before.
+    ((date(2024, 4, 21), date(2024, 5, 8)), (date(2024, 4, 3), date(2024, 4, 20))),
+    ((date(2024, 7, 1), date(2024, 7, 1)), (date(2024, 6, 30), date(2024, 6, 30))),
+])
+def test_previous(period, expected):
+    assert previous(*period) == expected
+
+
+def test_whole_months():
+    assert whole_months(date(2024, 7, 1), date(2024, 9, 30)) == 3
+    assert whole_months(date(2024, 7, 1), date(2024, 9, 29)) == 0
+    assert whole_months(date(2024, 7, 2), date(2024, 9, 30)) == 0
+
+
+def test_year_earlier():
+    assert year_earlier(date(2024, 7, 1), date(2024, 9, 30)) == (date(2023, 7, 1), date(2023, 9, 30))
+    assert year_earlier(date(2024, 2, 1), date(2024, 2, 29)) == (date(2023, 2, 1), date(2023, 2, 28))
+    assert year_earlier(date(2025, 2, 1), date(2025, 2, 28)) == (date(2024, 2, 1), date(2024, 2, 29))
+    assert year_earlier(date(2024, 4, 21), date(2024, 5, 8)) == (date(2023, 4, 21), date(2023, 5, 8))
+
+
+def test_earlier_on_the_sample_span():
+    first, last = date(2024, 4, 1), date(2024, 10, 13)
+    # The default view, the whole span: nothing before it.
+    assert earlier(first, last, first, last) == [
+        Earlier("previous", date(2023, 9, 18), date(2024, 3, 31), "none"),
+        Earlier("year", date(2023, 4, 1), date(2023, 10, 13), "none"),
+    ]
+    # July-September: April-June is whole in the data; a year earlier is not in it.
+    assert earlier(date(2024, 7, 1), date(2024, 9, 30), first, last)[0] == Earlier(
+        "previous", date(2024, 4, 1), date(2024, 6, 30), "whole", date(2024, 4, 1), date(2024, 6, 30))
+    # 15 April - 30 June: the previous 77 days start on 29 January, so the data holds only 1-14 April of them.
+    assert earlier(date(2024, 4, 15), date(2024, 6, 30), first, last)[0] == Earlier(
+        "previous", date(2024, 1, 29), date(2024, 4, 14), "part", date(2024, 4, 1), date(2024, 4, 14))

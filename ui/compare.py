@@ -1,0 +1,71 @@
+"""Cards that compare the period with the previous period and the same period a year earlier, each card saying
+which periods it compares and, in its tooltip, why a comparison is missing."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import streamlit as st
+
+from microbranch.i18n import definition
+from microbranch.periods import Earlier, earlier
+from ui.data import q
+from ui.shell import _entry, change, label, lang, number, role, tr
+
+READER_COUNTS = ("active_readers", "new_readers")
+LOWER_IS_BETTER = ("mean_walk_minutes", "mean_walk_minutes_without_micro", "copies_overdue", "overdue_share",
+                   "mean_days_overdue", "copies_adrift_overdue", "copies_dead", "dead_share")
+
+
+def _span(a: date | None, b: date | None) -> str:
+    return tr("mgr_span", start=a, end=b)
+
+
+def rows(name: str, date_from: date, date_to: date, **params: object) -> list[tuple[Earlier, dict | None]]:
+    """Each earlier period with the query's row for it, when the data holds the whole of it (else None)."""
+    status = q("data_status").row(0, named=True)
+    out = []
+    for e in earlier(date_from, date_to, status["first_day"], status["as_of"]):
+        row = None
+        if e.held == "whole":
+            row = q(name, date_from=e.date_from, date_to=e.date_to, **params).row(0, named=True)
+        out.append((e, row))
+    return out
+
+
+def _why_not(e: Earlier) -> str:
+    what = tr(f"mgr_cmp_{e.kind}_name")
+    if e.held == "part":
+        return tr("mgr_cmp_part", what=what, span=_span(e.date_from, e.date_to), held=_span(e.held_from, e.held_to))
+    return tr("mgr_cmp_none", what=what, span=_span(e.date_from, e.date_to))
+
+
+def note(e: Earlier) -> str:
+    """What a comparison is against, for a card or a chart's caption."""
+    return tr(f"mgr_cmp_{e.kind}", span=_span(e.date_from, e.date_to))
+
+
+def cards(row: dict, keys: tuple[str, ...], compared: list[tuple[Earlier, dict | None]], per_row: int = 6,
+          scope_note: dict[str, str] | None = None) -> None:
+    """One card per key: the value, its change against the first earlier period held (the other one, if also held,
+    in the description beside it), and in the tooltip its definition and why a comparison is missing.
+    `scope_note` adds a word to some cards' labels (e.g. residents of the whole district under a branch filter)."""
+    per_row = min(per_row, len(keys))
+    held = [(e, r) for e, r in compared if r is not None]
+    missing = [_why_not(e) for e, r in compared if r is None]
+    for start in range(0, len(keys), per_row):
+        for col, key in zip(st.columns(per_row), keys[start:start + per_row], strict=False):
+            value = row[key]
+            shown = number(key, value)
+            hidden = role() == "official" and key in READER_COUNTS and isinstance(value, int) and 1 <= value <= 9
+            changes = [] if hidden else [(e, r, change(key, value, r[key])) for e, r in held]
+            changes = [(e, r, c) for e, r, c in changes if c is not None]
+            first = changes[0] if changes else None
+            same = first is not None and shown == number(key, first[1][key])
+            described = "; ".join([note(first[0])] + [f"{note(e)} {c}" for e, _, c in changes[1:]]) if first else None
+            tip = "\n\n".join(t for t in [definition(_entry(key) or key, lang()), *missing] if t)
+            title = label(key) + (f" ({scope_note[key]})" if scope_note and key in scope_note else "")
+            col.metric(title, "<10" if hidden else shown, delta=first[2] if first else None,
+                       delta_color="off" if same else "inverse" if key in LOWER_IS_BETTER else "normal",
+                       delta_arrow="off" if same else "auto", delta_description=described, help=tip or None,
+                       border=True)
