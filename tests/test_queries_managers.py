@@ -310,3 +310,19 @@ def test_retention_by_cohort(con):
     check(con, "retention_by_cohort", frame({"month": [d(1, 1)], "again_3m": [2], "again_6m": [None]},
                                            {"again_6m": pl.Int64}),
           date_to=d(6, 30), branch_ids=["C1"])
+
+
+def test_kpis_follow_the_branch_filter(con):
+    # M1: loans E6 E9 (checkouts) and E8 E10 (transfers of the chain from M1), readers r4 r2 r5 r6. At 08-30 the
+    # chain of I3 (from M1) is out and adrift; I4's chain from M1 (E9) came back in the period (at B1), 1 holder.
+    got = queries.run(con, "kpis", branch_ids=["M1"]).row(0, named=True)
+    assert {k: got[k] for k in ("checkouts", "transfers", "loans", "active_readers", "copies_out", "copies_adrift",
+                                "chains_returned", "mean_holders", "branches_open", "micro_branches_open")} == {
+        "checkouts": 2, "transfers": 2, "loans": 4, "active_readers": 4, "copies_out": 1, "copies_adrift": 1,
+        "chains_returned": 1, "mean_holders": 1.0, "branches_open": 1, "micro_branches_open": 1}
+    # Every loan here has a branch: the branches' loans add up to the whole.
+    whole = queries.run(con, "kpis").row(0, named=True)
+    parts = [queries.run(con, "kpis", branch_ids=[b]).row(0, named=True) for b in ("C1", "B1", "M1", "M2")]
+    for key in ("loans", "checkouts", "transfers", "copies_out", "copies_adrift", "chains_returned"):
+        assert sum(p[key] for p in parts) == whole[key], key
+    assert whole["residents_total"] == parts[0]["residents_total"]  # the whole district, whatever the filter
