@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from microbranch import coverage, geo, queries, store
 from microbranch.i18n import t
 from tests.test_places import build
+from ui import maps
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = str(ROOT / "dashboard.py")
@@ -77,25 +78,39 @@ def test_branch_map_draws_every_branch_offline_with_the_query_numbers(db):
                                                   zh("places_status_open"), zh("places_status_not_open_yet")]
 
     (fig,) = figures(at)
-    layout = fig["layout"]["map"]
-    assert layout["style"] == "white-bg"  # no named style: they need the network
-    assert all(layer["sourcetype"] == "geojson" for layer in layout["layers"])  # no tiles configured
-    fills = [layer for layer in layout["layers"] if layer["type"] == "fill"]
-    assert [f["source"]["features"][0]["properties"]["town_code"] for f in fills] == [
-        "440115001", "440115002", "440115003"]
-    traces = {tr.get("name"): tr for tr in fig["data"]}
-    drawn = {name: len(tr["lat"]) for name, tr in traces.items() if tr.get("mode") == "markers"}
+    layout = fig["layout"]
+    assert "map" not in layout and not layout.get("images")  # plain axes, no tiles configured: offline
+    assert layout["showlegend"] and layout["yaxis"]["scaleanchor"] == "x"
+    traces = {tr.get("name"): tr for tr in fig["data"] if tr.get("showlegend", True)}
+    # town areas: one legend entry, every town's name written on the map
+    names = [t for tr in fig["data"] if tr.get("mode") == "text" for t in tr["text"]]
+    assert {"南沙街道", "珠江街道", "龙穴街道"} <= set(names)
+    assert zh("places_towns_legend") in traces
+    drawn = {tr["name"]: len(tr["x"]) for tr in fig["data"] if tr.get("mode", "").startswith("markers")
+             and tr.get("name") and tr["x"] != [None]}
     assert drawn[zh("places_communities_legend")] == 9
     # every branch is drawn once: C0 central, M1 community, M2 school, M4 enterprise; B3 and M5 in grey
     branch_points = sum(n for name, n in drawn.items() if name != zh("places_communities_legend"))
     assert branch_points == rows.height == 6
     assert drawn[zh("places_branches_closed_legend")] == 2
     assert zh("places_ring_legend").format(minutes=15) in traces  # the threshold's circles by default
-    assert zh("places_scale_bar").format(km="0.5") in traces or any(
-        name and name.startswith(zh("places_scale_bar").split("{")[0]) for name in traces)
+    assert any(name and name.startswith(zh("places_scale_bar").split("{")[0]) for name in traces)
+    assert zh("places_symbol_legend").format(kind=zh("kind_central")) in traces  # shapes by kind, in the legend
     central = traces[zh("kind_central")]
-    assert central["lat"][0] == pytest.approx(22.80) and central["lon"][0] == pytest.approx(113.50)
+    x, y = maps.mercator([22.80], [113.50])
+    assert central["x"][0] == pytest.approx(x[0]) and central["y"][0] == pytest.approx(y[0])
+    assert central["marker"]["symbol"] == ["star"] and central["text"] == ["Central"]
+    assert traces[f"{zh('kind_micro')} · {zh('host_community')}"]["text"] == ["Micro community"]
     assert central["customdata"][0][6] == 2 and central["customdata"][0][7] == 3000  # loans, served residents
+    # no setting's name is shown to the user
+    assert not [c.value for c in at.caption if "MICROBRANCH" in c.value]
+
+
+def test_short_names_drop_the_library_name_and_the_word_for_branch():
+    assert maps.short_name("南沙图书馆鱼窝头社区微分馆", "南沙图书馆") == "鱼窝头社区"
+    assert maps.short_name("南沙图书馆南沙街道分馆", "南沙图书馆") == "南沙街道"
+    assert maps.short_name("南沙图书馆", "南沙图书馆") == "南沙图书馆"
+    assert maps.short_name("鱼窝头社区微分馆", None) == "鱼窝头社区"
 
 
 def test_branch_map_on_gcj02_tiles_shifts_the_points(db, monkeypatch):
@@ -103,11 +118,13 @@ def test_branch_map_on_gcj02_tiles_shifts_the_points(db, monkeypatch):
     monkeypatch.setenv("MICROBRANCH_TILE_CRS", "gcj02")
     at = run("pages/branch_map.py", walk="5")
     (fig,) = figures(at)
-    raster = [layer for layer in fig["layout"]["map"]["layers"] if layer["sourcetype"] == "raster"]
-    assert raster and raster[0]["source"] == ["https://tiles.example/{z}/{x}/{y}.png"]
+    images = fig["layout"]["images"]
+    assert images and all(i["source"].startswith("https://tiles.example/") and i["layer"] == "below"
+                          for i in images)
     central = next(tr for tr in fig["data"] if tr.get("name") == zh("kind_central"))
-    lat, lon = geo.wgs84_to_gcj02(22.80, 113.50)
-    assert central["lat"][0] == pytest.approx(lat, abs=1e-9) and central["lon"][0] == pytest.approx(lon, abs=1e-9)
+    x, y = maps.mercator(*[[v] for v in geo.wgs84_to_gcj02(22.80, 113.50)])
+    assert central["x"][0] == pytest.approx(x[0], abs=1e-6) and central["y"][0] == pytest.approx(y[0], abs=1e-6)
+    assert not [c.value for c in at.caption if "MICROBRANCH" in c.value or "tiles.example" in c.value]
 
 
 def test_residents_page_shows_the_named_queries_numbers(db):
@@ -148,6 +165,7 @@ def test_residents_page_shows_the_named_queries_numbers(db):
     assert len(figures(at)) == 3  # the walk chart and the two maps
     after = figures(at)[2]
     assert any(tr.get("name") == zh("places_sites_legend") for tr in after["data"])
+    assert all(f["layout"]["showlegend"] for f in figures(at)[1:])  # both next-site maps have a legend
 
     at.slider(key="next_k").set_value(5).run()
     assert not at.exception

@@ -1,10 +1,11 @@
-"""Figures of the places pages: the branch map (offline MapLibre, no named style) and the walk chart.
+"""Figures of the places pages: the branch map and the walk chart.
 
-The map needs no network: `map.style` is "white-bg" and everything on it comes with the figure (town
-areas as GeoJSON fill layers, community points, walking circles, a scale bar). Street tiles are added
-only when a tile URL is configured: env `MICROBRANCH_TILE_URL` (or `[microbranch] tile_url` in
-`.streamlit/secrets.toml`). Chinese web-map tiles use GCJ-02: with `MICROBRANCH_TILE_CRS=gcj02` (or
-`tile_crs`) the WGS-84 points are shifted to GCJ-02 for drawing.
+The map needs no network and no map library: it is drawn on plain plotly axes in Web Mercator metres, so
+town names, branch labels, the legend and the scale bar are ordinary text, and the same figure prints as an
+image in the report. Street tiles are an administrator's setting (README, "Street tiles"): env
+`MICROBRANCH_TILE_URL` (or `[microbranch] tile_url` in `.streamlit/secrets.toml`), drawn as images under
+the data; Chinese web-map tiles use GCJ-02: with `MICROBRANCH_TILE_CRS=gcj02` (or `tile_crs`) the WGS-84
+points are shifted to GCJ-02 for drawing. Users never see these settings.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ RING_COLOURS = {5: "#212529", 10: "#495057", 15: "#868e96"}
 WALK_SCALE = "YlOrRd"
 WALK_MAX = 45  # the colour scale's top (minutes); farther communities share the darkest colour
 SITE_COLOUR = "#e8590c"
+SYMBOLS = {"central": "star", "branch": "square", "micro": "circle"}
+MERCATOR_R = 6378137.0
 
 
 @dataclass(frozen=True)
@@ -152,57 +155,66 @@ def _shift(frame: pl.DataFrame, move: Callable[[float, float], tuple[float, floa
     return frame.with_columns(pl.Series("lat", [m[0] for m in moved]), pl.Series("lon", [m[1] for m in moved]))
 
 
-def view(lats: Sequence[float], lons: Sequence[float], width_px: int, height_px: int) -> tuple[dict, float]:
-    """Centre and zoom that fit the points in a map of about this size (MapLibre: 512 px world at zoom 0)."""
-    if not lats:
-        return {"lat": 22.78, "lon": 113.53}, 9.0
+# --- The offline map: Web Mercator metres on plain axes, so that labels, legend and static images need no
+# --- map library, no glyph server and no WebGL; street tiles (when configured) are images on the same axes.
 
-    def merc(lat: float) -> float:
-        return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
-
-    lat0, lat1, lon0, lon1 = min(lats), max(lats), min(lons), max(lons)
-    span_x = max(lon1 - lon0, 1e-4) / 360
-    span_y = max(merc(lat1) - merc(lat0), 1e-6) / (2 * math.pi)
-    zoom = min(math.log2(0.85 * width_px / (512 * span_x)), math.log2(0.8 * height_px / (512 * span_y)))
-    return {"lat": (lat0 + lat1) / 2, "lon": (lon0 + lon1) / 2}, max(3.0, min(16.0, zoom))
+def mercator(lats: Sequence[float | None], lons: Sequence[float | None]) -> tuple[list, list]:
+    """Web Mercator (EPSG:3857) metres of (lat, lon) points; None stays None (gaps between rings)."""
+    xs = [None if o is None else MERCATOR_R * math.radians(o) for o in lons]
+    ys = [None if a is None else MERCATOR_R * math.log(math.tan(math.pi / 4 + math.radians(a) / 2)) for a in lats]
+    return xs, ys
 
 
-def _scale_bar(lats: Sequence[float], lons: Sequence[float]) -> go.Scattermap:
-    """A bar of a round number of kilometres at the lower left of the data, drawn in map coordinates."""
-    lat0, lat1, lon0, lon1 = min(lats), max(lats), min(lons), max(lons)
-    metres_per_deg = math.pi * geo.EARTH_RADIUS_M / 180 * math.cos(math.radians(lat0))
-    target_km = (lon1 - lon0) * metres_per_deg / 1000 / 5
+def short_name(name: str | None, central: str | None) -> str:
+    """A branch's label on the map: its name less the central library's name in front and the word for
+    (micro-)branch at the end ("南沙图书馆鱼窝头社区微分馆" -> "鱼窝头社区"); the central library keeps its name."""
+    text = str(name or "")
+    if central and text.startswith(central) and len(text) > len(central):
+        text = text[len(central):]
+    for suffix in ("微分馆", "分馆"):
+        if text.endswith(suffix) and len(text) > len(suffix):
+            return text[: -len(suffix)]
+    return text
+
+
+def _scale_bar(xs: Sequence[float], ys: Sequence[float], lat0: float) -> list[go.Scatter]:
+    """A bar of a round number of kilometres at the lower left, with its length written above it."""
+    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+    stretch = 1 / math.cos(math.radians(lat0))  # Mercator metres per ground metre at this latitude
+    target_km = (x1 - x0) / stretch / 1000 / 5
     km = next((k for k in (50, 20, 10, 5, 2, 1, 0.5, 0.2, 0.1) if k <= target_km), 0.1)
-    y = lat0 - 0.04 * max(lat1 - lat0, 0.01)
-    tick = 0.012 * max(lat1 - lat0, 0.01)
-    end = lon0 + km * 1000 / metres_per_deg
+    y = y0 - 0.05 * max(y1 - y0, 1000)
+    tick = 0.015 * max(y1 - y0, 1000)
+    end = x0 + km * 1000 * stretch
     name = tr("places_scale_bar", km=f"{km:g}")
-    return go.Scattermap(lat=[y + tick, y, y, y + tick], lon=[lon0, lon0, end, end], mode="lines",
-                         line={"color": "#212529", "width": 3}, name=name, hoverinfo="name",
-                         legendrank=2000)
+    return [go.Scatter(x=[x0, x0, end, end], y=[y + tick, y, y, y + tick], mode="lines", name=name,
+                       line={"color": "#212529", "width": 3}, hoverinfo="name", legendrank=2000),
+            go.Scatter(x=[(x0 + end) / 2], y=[y + 1.8 * tick], mode="text", text=[f"{km:g} km"], hoverinfo="skip",
+                       textfont={"size": 11, "color": "#212529"}, showlegend=False)]
 
 
-def _town_layers(communities: pl.DataFrame) -> list[dict]:
+def _town_traces(communities: pl.DataFrame) -> list[go.Scatter]:
+    """Town areas (pale fills, dotted outlines) with the town's name at the middle of its communities."""
     areas = coverage.town_areas(communities)
-    layers = []
+    traces: list[go.Scatter] = []
     for i, (town, ring) in enumerate(areas.items()):
-        feature = {"type": "Feature", "properties": {"town_code": town},
-                   "geometry": {"type": "Polygon", "coordinates": [[[lon, lat] for lat, lon in ring]]}}
-        layers.append({"sourcetype": "geojson", "source": {"type": "FeatureCollection", "features": [feature]},
-                       "type": "fill", "color": TOWN_FILLS[i % len(TOWN_FILLS)], "opacity": 0.55,
-                       "below": "traces"})
-    outlines = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"town_code": town},
-         "geometry": {"type": "LineString", "coordinates": [[lon, lat] for lat, lon in ring]}}
-        for town, ring in areas.items()
-    ]}
+        xs, ys = mercator([p[0] for p in ring], [p[1] for p in ring])
+        traces.append(go.Scatter(
+            x=xs, y=ys, mode="lines", fill="toself", fillcolor=TOWN_FILLS[i % len(TOWN_FILLS)], opacity=0.7,
+            line={"color": "#7a8ca3", "width": 1, "dash": "dot"}, name=tr("places_towns_legend"),
+            legendgroup="towns", showlegend=i == 0, hoverinfo="text", text=town_name(town), legendrank=1500))
     if areas:
-        layers.append({"sourcetype": "geojson", "source": outlines, "type": "line", "color": "#7a8ca3",
-                       "line": {"width": 1.2, "dash": [2, 2]}, "below": "traces"})
-    return layers
+        middle = communities.filter(pl.col("town_code").is_not_null()).group_by("town_code").agg(
+            pl.col("lat").mean(), pl.col("lon").max()).sort("town_code")
+        xs, ys = mercator(middle["lat"].to_list(), middle["lon"].to_list())
+        traces.append(go.Scatter(
+            x=xs, y=ys, mode="text", text=[town_name(t) for t in middle["town_code"].to_list()],
+            textposition="middle left", textfont={"size": 13, "color": "#3d4f66"}, hoverinfo="skip",
+            showlegend=False, legendgroup="towns"))
+    return traces
 
 
-def _community_trace(communities: pl.DataFrame, colorbar: bool) -> go.Scattermap:
+def _community_trace(communities: pl.DataFrame, colorbar: bool) -> go.Scatter:
     walk = communities["walk_minutes"].fill_null(WALK_MAX).to_list()
     without = communities["walk_minutes_without_micro"].to_list() if (
         "walk_minutes_without_micro" in communities.columns) else [None] * communities.height
@@ -211,11 +223,11 @@ def _community_trace(communities: pl.DataFrame, colorbar: bool) -> go.Scattermap
         communities["walk_minutes"].to_list(), without, strict=True)]
     pops = communities["population"].fill_null(0).to_list()
     top = max(pops, default=0) or 1
-    return go.Scattermap(
-        lat=communities["lat"].to_list(), lon=communities["lon"].to_list(), mode="markers",
-        name=tr("places_communities_legend"), customdata=custom,
+    xs, ys = mercator(communities["lat"].to_list(), communities["lon"].to_list())
+    return go.Scatter(
+        x=xs, y=ys, mode="markers", name=tr("places_communities_legend"), customdata=custom,
         marker={"size": [5 + 7 * math.sqrt(p / top) for p in pops], "color": walk, "colorscale": WALK_SCALE,
-                "cmin": 0, "cmax": WALK_MAX, "opacity": 0.85, "showscale": colorbar,
+                "cmin": 0, "cmax": WALK_MAX, "opacity": 0.85, "showscale": colorbar, "line": {"width": 0},
                 "colorbar": {"title": {"text": tr("walk_minutes")}, "thickness": 12, "len": 0.6, "x": 1.0,
                              "y": 0.5}},
         hovertemplate=(
@@ -229,22 +241,27 @@ def _community_trace(communities: pl.DataFrame, colorbar: bool) -> go.Scattermap
     )
 
 
-def _branch_traces(branches: pl.DataFrame) -> list[go.Scattermap]:
+def _branch_traces(branches: pl.DataFrame, labels: bool) -> list[go.Scatter]:
+    """One trace per colour group (kind, host type, closed), symbols by kind, short names beside."""
     if branches.is_empty():
         return []
     loans = branches["loans"].fill_null(0).to_list()
     top = max(loans, default=0) or 1
+    central = next(iter(branches.filter(pl.col("kind") == "central")["name"].to_list()), None)
     frame = branches.with_columns(
         pl.Series("cat", [category(k, h, s) for k, h, s in zip(
             branches["kind"].to_list(), branches["host_type"].to_list(), branches["status"].to_list(),
             strict=True)]),
-        pl.Series("size", [8 + 24 * math.sqrt(max(v, 0) / top) for v in loans]),
+        pl.Series("size", [9 + 20 * math.sqrt(max(v, 0) / top) for v in loans]),
+        pl.Series("label", [short_name(n, central) for n in branches["name"].to_list()]),
     )
+    within = "residents_within_walk" in branches.columns
     hover = (
         "<b>%{customdata[0]}</b><br>" + tr("places_kind") + ": %{customdata[1]}<br>"
         + tr("places_host_type") + ": %{customdata[2]}<br>" + tr("places_status") + ": %{customdata[3]}<br>"
         + tr("places_opened_on") + ": %{customdata[4]}<br>" + tr("places_volumes") + ": %{customdata[5]:,}<br>"
         + tr("loans") + ": %{customdata[6]:,}<br>" + tr("served_residents") + ": %{customdata[7]:,}"
+        + (("<br>" + tr("residents_within_walk") + ": %{customdata[8]:,}") if within else "")
         + "<extra></extra>"
     )
     traces = []
@@ -254,87 +271,123 @@ def _branch_traces(branches: pl.DataFrame) -> list[go.Scattermap]:
             continue
         custom = [
             [n, tr(f"kind_{k}") if k else "—", tr(f"host_{h}") if h in HOSTS else tr("places_host_none"),
-             tr(f"places_status_{s}"), str(o) if o else "—", v or 0, ln, sr]
-            for n, k, h, s, o, v, ln, sr in zip(
+             tr(f"places_status_{s}"), str(o) if o else "—", v or 0, ln, sr, rw]
+            for n, k, h, s, o, v, ln, sr, rw in zip(
                 part["name"].to_list(), part["kind"].to_list(), part["host_type"].to_list(),
                 part["status"].to_list(), part["opened_on"].to_list(), part["volumes"].to_list(),
-                part["loans"].to_list(), part["served_residents"].to_list(), strict=True)
+                part["loans"].to_list(), part["served_residents"].to_list(),
+                part["residents_within_walk"].to_list() if within else [None] * part.height, strict=True)
         ]
-        opacity = [0.4 if s == "not_public" else 0.95 for s in part["status"].to_list()]
-        traces.append(go.Scattermap(
-            lat=part["lat"].to_list(), lon=part["lon"].to_list(), mode="markers", name=category_label(cat),
-            customdata=custom, hovertemplate=hover, legendrank=100 + list(COLOURS).index(cat),
-            marker={"size": part["size"].to_list(), "color": COLOURS[cat], "opacity": opacity},
+        opacity = [0.45 if s == "not_public" else 0.95 for s in part["status"].to_list()]
+        xs, ys = mercator(part["lat"].to_list(), part["lon"].to_list())
+        traces.append(go.Scatter(
+            x=xs, y=ys, mode="markers+text" if labels else "markers", name=category_label(cat),
+            text=part["label"].to_list(), textposition="top center",
+            textfont={"size": 10, "color": "#212529"}, customdata=custom, hovertemplate=hover,
+            legendrank=100 + list(COLOURS).index(cat),
+            marker={"size": part["size"].to_list(), "color": COLOURS[cat], "opacity": opacity,
+                    "symbol": [SYMBOLS.get(k, "circle") for k in part["kind"].to_list()],
+                    "line": {"color": "#ffffff", "width": 1}},
         ))
+    # the symbols' key: one legend entry per kind present
+    for kind in ("central", "branch", "micro"):
+        if kind in frame["kind"].to_list():
+            traces.append(go.Scatter(x=[None], y=[None], mode="markers", name=tr("places_symbol_legend",
+                                                                                 kind=tr(f"kind_{kind}")),
+                                     marker={"symbol": SYMBOLS[kind], "color": "#6c757d", "size": 10},
+                                     legendrank=300 + list(SYMBOLS).index(kind), hoverinfo="skip"))
     return traces
 
 
-def _ring_traces(branches: pl.DataFrame, rings: Sequence[int]) -> list[go.Scattermap]:
+def _ring_traces(branches: pl.DataFrame, rings: Sequence[int]) -> list[go.Scatter]:
     serving = branches.filter(pl.col("status") == "open") if not branches.is_empty() else branches
     traces = []
     for minutes in sorted(set(rings)):
         lats, lons = coverage.ring_paths(serving["lat"].to_list(), serving["lon"].to_list(), minutes)
-        traces.append(go.Scattermap(lat=lats, lon=lons, mode="lines", name=tr("places_ring_legend", minutes=minutes),
-                                    line={"color": RING_COLOURS.get(minutes, "#495057"), "width": 1.2},
-                                    hoverinfo="skip", legendrank=1000 + minutes))
+        xs, ys = mercator(lats, lons)
+        traces.append(go.Scatter(x=xs, y=ys, mode="lines", name=tr("places_ring_legend", minutes=minutes),
+                                 line={"color": RING_COLOURS.get(minutes, "#495057"), "width": 1.2},
+                                 hoverinfo="skip", legendrank=1000 + minutes))
     return traces
 
 
-def _site_traces(sites: pl.DataFrame, walk_minutes: float) -> list[go.Scattermap]:
+def _site_traces(sites: pl.DataFrame, walk_minutes: float) -> list[go.Scatter]:
     if sites.is_empty():
         return []
     custom = [[s, n, g] for s, n, g in zip(sites["step"].to_list(), sites["name"].to_list(),
                                            sites["gain"].to_list(), strict=True)]
     lats, lons = coverage.ring_paths(sites["lat"].to_list(), sites["lon"].to_list(), walk_minutes)
+    rx, ry = mercator(lats, lons)
+    xs, ys = mercator(sites["lat"].to_list(), sites["lon"].to_list())
     return [
-        go.Scattermap(lat=lats, lon=lons, mode="lines", line={"color": SITE_COLOUR, "width": 2},
-                      hoverinfo="skip", showlegend=False, legendgroup="sites"),
-        go.Scattermap(
-            lat=sites["lat"].to_list(), lon=sites["lon"].to_list(), mode="markers", name=tr("places_sites_legend"),
-            legendgroup="sites", customdata=custom, marker={"size": 14, "color": SITE_COLOUR, "opacity": 0.95},
+        go.Scatter(x=rx, y=ry, mode="lines", line={"color": SITE_COLOUR, "width": 2}, hoverinfo="skip",
+                   name=tr("places_site_ring_legend", minutes=walk_minutes), legendgroup="sites", legendrank=51),
+        go.Scatter(
+            x=xs, y=ys, mode="markers+text", name=tr("places_sites_legend"), legendgroup="sites", customdata=custom,
+            text=[str(s) for s in sites["step"].to_list()], textfont={"color": "#ffffff", "size": 10},
+            marker={"size": 18, "color": SITE_COLOUR, "opacity": 0.95, "symbol": "diamond"},
             hovertemplate=("<b>%{customdata[0]}. %{customdata[1]}</b><br>" + tr("places_gain")
                            + ": %{customdata[2]:,}<extra></extra>"),
             legendrank=50,
         ),
-        go.Scattermap(lat=sites["lat"].to_list(), lon=sites["lon"].to_list(), mode="markers",
-                      marker={"size": 5, "color": "#ffffff"}, hoverinfo="skip", showlegend=False,
-                      legendgroup="sites"),
     ]
+
+
+def _tile_images(t: Tiles, xs: Sequence[float], ys: Sequence[float], width_px: int) -> list[dict]:
+    """The configured street tiles covering the view, as images on the Mercator axes (one zoom level)."""
+    world = 2 * math.pi * MERCATOR_R
+    span = max(max(xs) - min(xs), max(ys) - min(ys), 1.0)
+    zoom = max(0, min(18, math.ceil(math.log2(world * width_px / (256 * span)))))
+    n = 2**zoom
+    size = world / n
+
+    def tile(v: float, flip: bool) -> int:
+        return int(((world / 2 - v) if flip else (v + world / 2)) // size)
+
+    cols = range(tile(min(xs), False), tile(max(xs), False) + 1)
+    rows = range(tile(max(ys), True), tile(min(ys), True) + 1)
+    if len(cols) * len(rows) > 150:
+        return []
+    return [{"source": t.url.replace("{z}", str(zoom)).replace("{x}", str(tx)).replace("{y}", str(ty))
+             .replace("{s}", "a"), "xref": "x", "yref": "y", "x": tx * size - world / 2,
+             "y": world / 2 - ty * size, "sizex": size, "sizey": size, "xanchor": "left", "yanchor": "top",
+             "sizing": "stretch", "layer": "below"} for tx in cols for ty in rows]
 
 
 def branch_map(branches: pl.DataFrame, communities: pl.DataFrame, *, rings: Sequence[int] = (),
                sites: pl.DataFrame | None = None, walk_minutes: float = 15, tile: Tiles | None = None,
-               height: int = 640, width_hint: int = 1100, legend: bool = True, colorbar: bool = True) -> go.Figure:
-    """Branches coloured by kind and host type and sized by loans, over communities shaded by walk minutes
-    and town areas; optional walking circles around the open public branches and suggested sites.
+               height: int = 640, width_hint: int = 1100, legend: bool = True, colorbar: bool = True,
+               labels: bool = True) -> go.Figure:
+    """Branches coloured by host type, shaped by kind, sized by loans and labelled with short names, over
+    communities shaded by walk minutes and named town areas; optional walking circles around the open public
+    branches and suggested sites; a legend and a scale bar. Drawn on plain axes in Web Mercator metres.
 
     `branches`: rows of `branches_by_loans`; `communities`: rows of `coverage_by_community` (or the same
-    with walks recomputed for suggested sites); `sites`: rows of `coverage.next_sites`.
+    with walks recomputed for suggested sites); `sites`: rows of `sites.Problem.picked`.
     """
     move = _shifter(tile)
     branches, communities = _shift(branches, move), _shift(communities, move)
     sites = _shift(sites, move) if sites is not None else pl.DataFrame()
     lats = communities["lat"].to_list() + (branches["lat"].to_list() if not branches.is_empty() else [])
     lons = communities["lon"].to_list() + (branches["lon"].to_list() if not branches.is_empty() else [])
-    traces: list[go.Scattermap] = [_community_trace(communities, colorbar)]
+    traces: list[go.Scatter] = _town_traces(communities) + [_community_trace(communities, colorbar)]
     traces += _ring_traces(branches, rings) if not branches.is_empty() else []
-    traces += _branch_traces(branches)
+    traces += _branch_traces(branches, labels)
     traces += _site_traces(sites, walk_minutes)
+    images: list[dict] = []
     if lats:
-        bar = _scale_bar(lats, lons)
-        traces.append(bar)
-        lats, lons = lats + [v for v in bar.lat if v is not None], lons + [v for v in bar.lon if v is not None]
-    layers = _town_layers(communities)
-    if tile is not None:
-        layers.insert(0, {"sourcetype": "raster", "source": [tile.url], "type": "raster", "below": "traces",
-                          "sourceattribution": tile.attribution or None})
-    center, zoom = view(lats, lons, width_hint, height)
+        xs, ys = mercator(lats, lons)
+        traces += _scale_bar(xs, ys, min(lats))
+        if tile is not None:
+            images = _tile_images(tile, xs, ys, width_hint)
     fig = go.Figure(traces)
     fig.update_layout(
-        map={"style": "white-bg", "layers": layers, "center": center, "zoom": zoom},
         height=height, margin={"l": 0, "r": 0, "t": 0, "b": 0}, uirevision="places-map", showlegend=legend,
-        legend={"orientation": "h", "yanchor": "top", "y": -0.01, "xanchor": "left", "x": 0},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.01, "xanchor": "left", "x": 0,
+                "font": {"size": 11}},
         font={"family": "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"},
+        xaxis={"visible": False}, yaxis={"visible": False, "scaleanchor": "x", "scaleratio": 1},
+        plot_bgcolor="#ffffff", paper_bgcolor="#ffffff", dragmode="pan", images=images,
     )
     return fig
 
