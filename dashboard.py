@@ -16,6 +16,8 @@ PAGES = {
     "overview": ("pages/overview.py", ":material/dashboard:", ROLES),
     "loans": ("pages/loans.py", ":material/menu_book:", ("manager", "staff")),
     "chains": ("pages/chains.py", ":material/conversion_path:", ("manager", "staff")),
+    "stock": ("pages/stock.py", ":material/local_shipping:", ("manager", "staff")),
+    "readers": ("pages/readers.py", ":material/person_add:", ("manager", "official")),
     "branch_map": ("pages/branch_map.py", ":material/map:", ROLES),
     "residents": ("pages/residents.py", ":material/groups:", ROLES),
     "scorecards": ("pages/scorecards.py", ":material/fact_check:", ("manager", "official")),

@@ -3,6 +3,7 @@ with its title, axis units and labels in the current language."""
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime, timedelta
 
 import plotly.express as px
@@ -19,7 +20,42 @@ STATUS_COLOURS = {"returned": "#2b8a3e", "open": "#e67700", "unterminated": "#a0
 def _layout(fig: go.Figure, title: str, x: str | None = None, y: str | None = None, **more: object) -> go.Figure:
     fig.update_layout(title=title, xaxis_title=x, yaxis_title=y, legend_title_text="",
                       margin={"l": 10, "r": 10, "t": 50, "b": 10}, **more)
+    _numeric_dates(fig)
     return fig
+
+
+def _numeric_dates(fig: go.Figure) -> None:
+    """Date axes in numbers (2024-05, 2024-05-06), never plotly's English month names ("May 2024")."""
+    def dated(values: object) -> bool:
+        first = next(iter(values), None) if values is not None else None
+        return isinstance(first, (date, datetime)) or type(first).__name__ == "datetime64"
+
+    for trace in fig.data:
+        if getattr(trace, "x", None) is not None and dated(trace.x):
+            fig.update_xaxes(tickformat=fig.layout.xaxis.tickformat or "%Y-%m-%d", hoverformat="%Y-%m-%d")
+            return
+
+
+PREFIX = "南沙图书馆"
+
+
+def short_name(name: str | None) -> str | None:
+    """A branch's name without the common "南沙图书馆" prefix, for labels where space is short (full name on hover)."""
+    if name and name.startswith(PREFIX) and len(name) > len(PREFIX):
+        return name[len(PREFIX):]
+    return name
+
+
+def _short(frame: pl.DataFrame, column: str = "name", to: str = "short") -> pl.DataFrame:
+    mapping = {n: short_name(n) for n in frame[column].drop_nulls().unique()}
+    return frame.with_columns(pl.col(column).replace_strict(mapping, default=None, return_dtype=pl.String).alias(to))
+
+
+def split_micro(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The central library and town branches, and the micro-branches: charted apart, so a branch ten times the
+    others does not squeeze the micro-branches into slivers."""
+    micro = pl.col("kind") == "micro"
+    return frame.filter(~micro | pl.col("kind").is_null()), frame.filter(micro)
 
 
 def _kind(frame: pl.DataFrame, column: str = "kind") -> pl.DataFrame:
@@ -33,7 +69,7 @@ def _kind_colours() -> dict[str, str]:
     return out | {tr("circ_unknown_branch"): KIND_COLOURS["unknown"]}
 
 
-def _loans_long(frame: pl.DataFrame, by: str) -> pl.DataFrame:
+def _loans_long(frame: pl.DataFrame, by: str | list[str]) -> pl.DataFrame:
     """checkouts / transfers columns as rows, named in the current language."""
     return frame.unpivot(["checkouts", "transfers"], index=by, variable_name="loan_kind", value_name="n").with_columns(
         pl.col("loan_kind").replace_strict({k: label(k) for k in LOAN_COLOURS}).alias("loan_kind"))
@@ -63,19 +99,20 @@ def transfer_share_by_week(frame: pl.DataFrame) -> go.Figure:
 
 
 def top_branches(frame: pl.DataFrame, n: int = 10) -> go.Figure:
-    top = frame.filter(pl.col("loans") > 0).head(n)
-    fig = px.bar(_loans_long(top.select("name", "checkouts", "transfers"), "name"), x="n", y="name",
-                 color="loan_kind", orientation="h", color_discrete_map=_loan_colours(),
-                 labels={"n": tr("circ_loans_unit"), "name": tr("circ_branch"), "loan_kind": tr("circ_loan_kind")})
-    fig.update_yaxes(categoryorder="array", categoryarray=top["name"].reverse().to_list())
+    top = _short(frame.filter(pl.col("loans") > 0).head(n))
+    fig = px.bar(_loans_long(top.select("short", "name", "checkouts", "transfers"), ["short", "name"]), x="n",
+                 y="short", color="loan_kind", orientation="h", color_discrete_map=_loan_colours(), hover_name="name",
+                 hover_data={"short": False},
+                 labels={"n": tr("circ_loans_unit"), "short": tr("circ_branch"), "loan_kind": tr("circ_loan_kind")})
+    fig.update_yaxes(categoryorder="array", categoryarray=top["short"].reverse().to_list())
     return _layout(fig, tr("circ_chart_top_branches", n=len(top)), tr("circ_loans_unit"), None, barmode="stack")
 
 
 def adrift_by_branch(frame: pl.DataFrame) -> go.Figure:
-    data = _kind(frame).with_columns(pl.col("name").fill_null(tr("circ_unknown_branch")))
-    fig = px.bar(data, x="copies_adrift", y="name", color="kind_label", orientation="h",
-                 color_discrete_map=_kind_colours(), hover_data={"mean_days_out": ":.0f"},
-                 labels={"copies_adrift": label("copies_adrift"), "name": tr("circ_branch"),
+    data = _short(_kind(frame).with_columns(pl.col("name").fill_null(tr("circ_unknown_branch"))))
+    fig = px.bar(data, x="copies_adrift", y="short", color="kind_label", orientation="h", hover_name="name",
+                 color_discrete_map=_kind_colours(), hover_data={"mean_days_out": ":.0f", "short": False},
+                 labels={"copies_adrift": label("copies_adrift"), "short": tr("circ_branch"),
                          "kind_label": tr("circ_kind"), "mean_days_out": label("mean_days_out")})
     fig.update_yaxes(categoryorder="total ascending")
     return _layout(fig, tr("circ_chart_adrift"), tr("circ_copies_unit"), None, height=max(300, 22 * len(data) + 80))
@@ -118,10 +155,12 @@ def loans_by_branch(frame: pl.DataFrame, branches: pl.DataFrame) -> go.Figure:
                   .join(branches.select("branch_id", "name"), on="branch_id", how="left")
                   .with_columns(pl.col("name").fill_null(pl.col("branch_id")))
                   .sort(pl.col("checkouts") + pl.col("transfers"), descending=True))
-    fig = px.bar(_loans_long(per_branch.select("name", "checkouts", "transfers"), "name"), x="n", y="name",
-                 color="loan_kind", orientation="h", color_discrete_map=_loan_colours(),
-                 labels={"n": tr("circ_loans_unit"), "name": tr("circ_branch"), "loan_kind": tr("circ_loan_kind")})
-    fig.update_yaxes(categoryorder="array", categoryarray=per_branch["name"].reverse().to_list())
+    per_branch = _short(per_branch)
+    fig = px.bar(_loans_long(per_branch.select("short", "name", "checkouts", "transfers"), ["short", "name"]), x="n",
+                 y="short", color="loan_kind", orientation="h", color_discrete_map=_loan_colours(), hover_name="name",
+                 hover_data={"short": False},
+                 labels={"n": tr("circ_loans_unit"), "short": tr("circ_branch"), "loan_kind": tr("circ_loan_kind")})
+    fig.update_yaxes(categoryorder="array", categoryarray=per_branch["short"].reverse().to_list())
     return _layout(fig, tr("circ_chart_branch"), tr("circ_loans_unit"), None, barmode="stack",
                    height=max(300, 22 * len(per_branch) + 80))
 
@@ -137,10 +176,10 @@ def readers_by_month(frame: pl.DataFrame, date_from: date, date_to: date) -> go.
 
 
 def turnover_by_branch(frame: pl.DataFrame) -> go.Figure:
-    data = _kind(frame.filter(pl.col("turnover").is_not_null()))
-    fig = px.bar(data, x="turnover", y="name", color="kind_label", orientation="h", color_discrete_map=_kind_colours(),
-                 hover_data={"loans": True, "volumes": True},
-                 labels={"turnover": label("turnover"), "name": tr("circ_branch"), "kind_label": tr("circ_kind"),
+    data = _short(_kind(frame.filter(pl.col("turnover").is_not_null())))
+    fig = px.bar(data, x="turnover", y="short", color="kind_label", orientation="h", color_discrete_map=_kind_colours(),
+                 hover_name="name", hover_data={"loans": True, "volumes": True, "short": False},
+                 labels={"turnover": label("turnover"), "short": tr("circ_branch"), "kind_label": tr("circ_kind"),
                          "loans": label("loans"), "volumes": label("volumes")})
     fig.update_yaxes(categoryorder="total ascending")
     return _layout(fig, tr("circ_chart_turnover"), label("turnover"), None, height=max(300, 22 * len(data) + 80))
@@ -208,6 +247,7 @@ def chains_by_days_per_holder(frame: pl.DataFrame) -> go.Figure:
 def returns_sankey(frame: pl.DataFrame, n: int = 30) -> go.Figure:
     """Start branches on the left, return branches on the right (separate nodes, so a pair never loops)."""
     top = frame.head(n)
+    top = _short(_short(top, "start_branch", "start_branch"), "end_branch", "end_branch")
     starts = top["start_branch"].unique(maintain_order=True).to_list()
     ends = top["end_branch"].unique(maintain_order=True).to_list()
     fig = go.Figure(go.Sankey(
@@ -247,3 +287,159 @@ def chain_timeline(steps: pl.DataFrame, item: str, title: str, until: datetime) 
     fig.update_yaxes(autorange="reversed")
     return _layout(fig, tr("circ_chart_timeline", item=item, title=title), label("occurred_at"), tr("circ_holder"),
                    height=max(300, 34 * held["who"].n_unique() + 120))
+
+
+# --- The whole circulation ---
+
+ACTIVITY_COLOURS = {"checkouts": "#2f6fdb", "transfers": "#e67700", "renewals": "#1a9e77", "returns": "#868e96"}
+OVERDUE_COLOURS = {"overdue_1_30": "#fab005", "overdue_31_90": "#f76707", "overdue_over_90": "#c92a2a"}
+
+
+def _height(rows: int) -> int:
+    return max(300, 22 * rows + 100)
+
+
+def circulation_by_period(frame: pl.DataFrame, unit: str = "month") -> go.Figure:
+    """From circulation_by_period_branch: the periods' totals of each kind of event, one line each."""
+    totals = frame.group_by("period").agg(pl.col(list(ACTIVITY_COLOURS)).sum()).sort("period")
+    long = totals.unpivot(list(ACTIVITY_COLOURS), index="period", variable_name="what", value_name="n").with_columns(
+        pl.col("what").replace_strict({k: label(k) for k in ACTIVITY_COLOURS}))
+    fig = px.line(long, x="period", y="n", color="what", markers=True,
+                  color_discrete_map={label(k): c for k, c in ACTIVITY_COLOURS.items()},
+                  labels={"period": tr(f"circ_{unit}"), "n": tr("mgr_events_unit"), "what": ""})
+    if unit == "month":
+        fig.update_xaxes(dtick="M1", tickformat="%Y-%m")
+    return _layout(fig, tr("mgr_chart_circulation"), tr(f"circ_{unit}"), tr("mgr_events_unit"))
+
+
+def branch_bars(frame: pl.DataFrame, value: str, title: str, unit: str | None = None, share: bool = False,
+                hover: tuple[str, ...] = ()) -> go.Figure:
+    """One horizontal bar per branch, coloured by kind, short names on the axis and the full name on hover."""
+    data = _short(_kind(frame.filter(pl.col(value).is_not_null())).with_columns(
+        pl.col("name").fill_null(tr("circ_unknown_branch"))))
+    fig = px.bar(data, x=value, y="short", color="kind_label", orientation="h", color_discrete_map=_kind_colours(),
+                 hover_name="name", hover_data={"short": False, **{h: True for h in hover}},
+                 labels={value: label(value), "short": tr("circ_branch"), "kind_label": tr("circ_kind"),
+                         **{h: label(h) for h in hover}})
+    fig.update_yaxes(categoryorder="total ascending")
+    if share:
+        fig.update_xaxes(tickformat=".0%", range=[0, 1])
+    return _layout(fig, title, unit or label(value), None, height=_height(len(data)))
+
+
+def overdue_by_branch(frame: pl.DataFrame) -> go.Figure:
+    """Copies overdue per lending branch, by how long overdue."""
+    data = _short(frame.filter(pl.col("copies_overdue") > 0).with_columns(
+        pl.col("name").fill_null(tr("circ_unknown_branch"))))
+    long = data.unpivot(list(OVERDUE_COLOURS), index=["short", "name"], variable_name="band", value_name="n")
+    long = long.with_columns(pl.col("band").replace_strict({k: label(k) for k in OVERDUE_COLOURS}))
+    fig = px.bar(long, x="n", y="short", color="band", orientation="h", hover_name="name",
+                 hover_data={"short": False},
+                 color_discrete_map={label(k): c for k, c in OVERDUE_COLOURS.items()},
+                 labels={"n": tr("circ_copies_unit"), "short": tr("circ_branch"), "band": ""})
+    fig.update_yaxes(categoryorder="total ascending")
+    return _layout(fig, tr("mgr_chart_overdue"), tr("circ_copies_unit"), None, barmode="stack",
+                   height=_height(len(data)))
+
+
+def lending_owning(frame: pl.DataFrame) -> go.Figure:
+    """Loans by lending branch (rows) and owning branch (columns); colour on a log scale so the central library's
+    own loans do not wash out the rest, the loans themselves on hover and in the cells."""
+    data = _short(_short(frame.drop_nulls(["lending_branch", "owning_branch"]), "lending_branch", "lending"),
+                  "owning_branch", "owning")
+    order = data.group_by("owning").agg(pl.col("loans").sum()).sort("loans", descending=True)["owning"].to_list()
+    rows = data.group_by("lending").agg(pl.col("loans").sum()).sort("loans", descending=True)["lending"].to_list()
+    grid = {(r["lending"], r["owning"]): r["loans"] for r in data.iter_rows(named=True)}
+    z = [[grid.get((a, b)) for b in order] for a in rows]
+    fig = go.Figure(go.Heatmap(
+        z=[[math.log10(v) if v else None for v in line] for line in z], x=order, y=rows, customdata=z,
+        colorscale="Blues", showscale=False, xgap=1, ygap=1,
+        text=[[f"{v:,}" if v else "" for v in line] for line in z], texttemplate="%{text}", textfont={"size": 9},
+        hovertemplate=tr("mgr_hover_lending_owning") + "<extra></extra>"))
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(tickangle=-45)
+    return _layout(fig, tr("mgr_chart_lending_owning"), label("owning_branch"), label("lending_branch"),
+                   height=max(420, 24 * len(rows) + 200))
+
+
+def readers_by(frame: pl.DataFrame, column: str, title: str) -> go.Figure:
+    """Loans per reader type or age band, with the active readers on hover."""
+    data = frame.with_columns(pl.col(column).cast(pl.String).fill_null(tr("mgr_unknown")))
+    fig = px.bar(data, x=column, y="loans", hover_data={"active_readers": True, "loans_per_reader": ":.2f"},
+                 labels={column: label(column), "loans": label("loans"), "active_readers": label("active_readers"),
+                         "loans_per_reader": label("loans_per_reader")})
+    fig.update_traces(marker_color="#2f6fdb")
+    fig.update_xaxes(type="category")
+    return _layout(fig, title, None, tr("circ_loans_unit"))
+
+
+# --- Stock to move ---
+
+STOCK_COLOURS = {"foreign_here": "#e67700", "own_away": "#2f6fdb"}
+
+
+def stock_to_move(frame: pl.DataFrame, title: str) -> go.Figure:
+    """Per branch: the copies on its shelves that belong elsewhere against its own copies on other shelves."""
+    data = _short(frame.filter((pl.col("foreign_here") + pl.col("own_away")) > 0))
+    long = data.unpivot(list(STOCK_COLOURS), index=["short", "name"], variable_name="what", value_name="n")
+    long = long.with_columns(pl.col("what").replace_strict({k: label(k) for k in STOCK_COLOURS}))
+    fig = px.bar(long, x="n", y="short", color="what", orientation="h", barmode="group", hover_name="name",
+                 hover_data={"short": False}, color_discrete_map={label(k): c for k, c in STOCK_COLOURS.items()},
+                 labels={"n": tr("circ_copies_unit"), "short": tr("circ_branch"), "what": ""})
+    fig.update_yaxes(categoryorder="array", categoryarray=data.sort(pl.col("foreign_here") + pl.col("own_away"))[
+        "short"].to_list())
+    return _layout(fig, title, tr("circ_copies_unit"), None, height=max(300, 34 * len(data) + 100))
+
+
+def move_routes(moves: pl.DataFrame, n: int = 15) -> go.Figure:
+    """The move list's busiest routes: copies to send from one branch to another."""
+    routes = (_short(_short(moves, "from_branch", "from"), "to_branch", "to")
+              .group_by("from", "to", "from_branch", "to_branch").agg(pl.len().alias("copies"))
+              .sort(["copies", "from", "to"], descending=[True, False, False]).head(n)
+              .with_columns((pl.col("from") + " → " + pl.col("to")).alias("route"),
+                            (pl.col("from_branch") + " → " + pl.col("to_branch")).alias("full")))
+    fig = px.bar(routes, x="copies", y="route", orientation="h", hover_name="full", hover_data={"route": False},
+                 labels={"copies": tr("circ_copies_unit"), "route": tr("mgr_route")})
+    fig.update_traces(marker_color="#e67700")
+    fig.update_yaxes(categoryorder="total ascending")
+    return _layout(fig, tr("mgr_chart_routes", n=len(routes)), tr("circ_copies_unit"), None,
+                   height=_height(len(routes)))
+
+
+# --- Readers won and kept ---
+
+GROUP_COLOURS = {"micro": "#7b3fbf", "other": "#2f6fdb"}
+
+
+def new_readers(frame: pl.DataFrame) -> go.Figure:
+    """New readers per month, micro-branches against the other branches (grouped, so the smaller shows)."""
+    data = frame.with_columns(pl.when(pl.col("kind") == "micro").then(pl.lit("micro")).otherwise(pl.lit("other"))
+                              .alias("group")).group_by("month", "group").agg(pl.col("new_readers").sum()).sort(
+        "month", "group")
+    data = data.with_columns(pl.col("group").replace_strict({g: tr(f"mgr_group_{g}") for g in GROUP_COLOURS}))
+    fig = px.bar(data, x="month", y="new_readers", color="group", barmode="group",
+                 color_discrete_map={tr(f"mgr_group_{g}"): c for g, c in GROUP_COLOURS.items()},
+                 labels={"month": tr("circ_month"), "new_readers": label("new_readers"), "group": ""})
+    fig.update_xaxes(dtick="M1", tickformat="%Y-%m")
+    fig.update_yaxes(type="log")
+    return _layout(fig, tr("mgr_chart_new_readers"), tr("circ_month"), tr("circ_readers_unit") + " (log)")
+
+
+def retention(frame: pl.DataFrame) -> go.Figure:
+    """For each cohort month and group, the share who borrowed again within 1, 3 and 6 months (one panel each)."""
+    windows = ("again_1m", "again_3m", "again_6m")
+    long = frame.unpivot(list(windows), index=["month", "branch_group", "new_readers"], variable_name="window",
+                         value_name="again").drop_nulls("again").with_columns(
+        (pl.col("again") / pl.col("new_readers")).alias("share"),
+        pl.col("window").replace_strict({w: label(w) for w in windows}),
+        pl.col("branch_group").replace_strict({g: tr(f"mgr_group_{g}") for g in GROUP_COLOURS}))
+    fig = px.line(long, x="month", y="share", color="branch_group", facet_col="window", markers=True,
+                  category_orders={"window": [label(w) for w in windows]},
+                  color_discrete_map={tr(f"mgr_group_{g}"): c for g, c in GROUP_COLOURS.items()},
+                  hover_data={"new_readers": True, "again": True},
+                  labels={"month": tr("circ_month"), "share": tr("mgr_share_again"), "branch_group": "",
+                          "new_readers": label("new_readers"), "again": tr("mgr_again"), "window": ""})
+    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
+    fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+    fig.update_xaxes(dtick="M1", tickformat="%Y-%m")
+    return _layout(fig, tr("mgr_chart_retention"), None, None)

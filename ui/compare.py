@@ -3,6 +3,7 @@ which periods it compares and, in its tooltip, why a comparison is missing."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import streamlit as st
@@ -21,14 +22,17 @@ def _span(a: date | None, b: date | None) -> str:
     return tr("mgr_span", start=a, end=b)
 
 
-def rows(name: str, date_from: date, date_to: date, **params: object) -> list[tuple[Earlier, dict | None]]:
-    """Each earlier period with the query's row for it, when the data holds the whole of it (else None)."""
+def rows(name: str | Callable[[date, date], dict], date_from: date, date_to: date,
+         **params: object) -> list[tuple[Earlier, dict | None]]:
+    """Each earlier period with its numbers, when the data holds the whole of it (else None): the one-row named
+    query `name` run on it, or `name(date_from, date_to)` when a page sums its numbers from a table."""
     status = q("data_status").row(0, named=True)
     out = []
     for e in earlier(date_from, date_to, status["first_day"], status["as_of"]):
         row = None
         if e.held == "whole":
-            row = q(name, date_from=e.date_from, date_to=e.date_to, **params).row(0, named=True)
+            row = (name(e.date_from, e.date_to) if callable(name)
+                   else q(name, date_from=e.date_from, date_to=e.date_to, **params).row(0, named=True))
         out.append((e, row))
     return out
 

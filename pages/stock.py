@@ -1,0 +1,63 @@
+"""馆藏调配 Stock to move: copies on shelves that belong elsewhere, own copies away, the move list for the van,
+dead stock."""
+
+from datetime import date
+
+import polars as pl
+import streamlit as st
+
+from ui import charts, compare
+from ui.data import q
+from ui.shell import as_of_line, filters, headed, table, tr
+
+MONTHS = (3, 6, 12)
+
+st.title(tr("page_stock"))
+f = filters()
+as_of_line()
+ids = list(f.branch_ids) or None
+months = st.segmented_control(tr("mgr_dead_months"), MONTHS, default=6, key="dead_months",
+                              format_func=lambda n: tr("mgr_months", n=n)) or 6
+
+
+def numbers(_: date, day: date) -> dict:
+    """The cards' numbers at the end of `day`: sums of the tables below."""
+    stock = q("stock_by_branch", date_to=day, branch_ids=ids)
+    dead = q("dead_stock_by_branch", date_to=day, months=months, branch_ids=ids)
+    totals = stock.select(pl.col("foreign_here", "own_away", "own_on_loan").sum()).row(0, named=True)
+    return totals | {"move_list": len(q("moves_by_item", date_to=day, branch_ids=ids)),
+                     "copies_dead": dead["copies_dead"].sum()}
+
+
+st.caption(tr("mgr_stock_caption", day=f.date_to))
+compare.cards(numbers(f.date_from, f.date_to), ("foreign_here", "own_away", "own_on_loan", "move_list", "copies_dead"),
+              compare.rows(numbers, f.date_from, f.date_to), per_row=5)
+
+stock = q("stock_by_branch", date_to=f.date_to, branch_ids=ids)
+others, micro = charts.split_micro(stock)
+left, right = st.columns(2)
+left.plotly_chart(charts.stock_to_move(others, tr("mgr_chart_stock_others")))
+right.plotly_chart(charts.stock_to_move(micro, tr("mgr_chart_stock_micro")))
+with st.expander(tr("mgr_stock_table")):
+    table(headed(stock), "stock_by_branch.csv")
+
+st.subheader(tr("move_list"))
+moves = q("moves_by_item", date_to=f.date_to, branch_ids=ids)
+st.caption(tr("mgr_move_caption", n=f"{len(moves):,}", day=f.date_to))
+if len(moves):
+    left, right = st.columns([2, 3])
+    left.plotly_chart(charts.move_routes(moves))
+    with right:
+        table(headed(moves), f"move_list_{f.date_to}.csv", key="dl_moves", height=420)
+
+st.subheader(tr("copies_dead"))
+dead = q("dead_stock_by_branch", date_to=f.date_to, months=months, branch_ids=ids)
+st.caption(tr("mgr_dead_caption", n=months, day=f.date_to))
+left, right = st.columns(2)
+left.plotly_chart(charts.branch_bars(dead, "dead_share", tr("mgr_chart_dead", n=months), share=True,
+                                     hover=("copies_dead", "copies")))
+with right:
+    table(headed(dead), "dead_stock_by_branch.csv", height=420)
+with st.expander(tr("mgr_dead_items")):
+    table(headed(q("dead_stock_by_item", date_to=f.date_to, months=months, branch_ids=ids)),
+          f"dead_stock_{f.date_to}.csv", key="dl_dead_items", height=380)
