@@ -20,7 +20,8 @@ import polars as pl
 
 from microbranch import queries, sample, store
 from microbranch.contract import ContractError
-from microbranch.ingest import ImportResult, import_file
+from microbranch.ingest import ImportResult
+from microbranch.ingest.isolated import import_isolated
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -121,7 +122,7 @@ def _run(args: argparse.Namespace, db: Path) -> int:
             return 2
         refused = False
         for f in args.files:
-            r = import_file(db, f, user=args.user)
+            r = import_isolated(db, f, user=args.user)  # a child process with a memory cap
             _say(r)
             refused |= r.status == "refused"
         return 1 if refused else 0

@@ -28,7 +28,7 @@ SCHEMA = Path(__file__).with_name("schema.sql")
 SCHEMA_FILES = (SCHEMA, *MACROS)
 SCHEMA_VERSION = hashlib.sha256(b"".join(f.read_bytes() for f in SCHEMA_FILES)).hexdigest()[:12]
 KEEP_SNAPSHOTS = 3
-# DuckDB's memory for an import (default: 80% of RAM). Beyond it DuckDB spills to `<db>.tmp/`, which keeps a
+# DuckDB's memory for an import (default: 80% of RAM). Beyond it DuckDB spills to `<db>.work/spill/`, which keeps a
 # 10M-event import near 3 GB at a cost of a few seconds. $MICROBRANCH_IMPORT_MEMORY overrides it.
 IMPORT_MEMORY = "3GB"
 
@@ -43,6 +43,38 @@ def default_db() -> Path:
 
 def snapshot_dir(db: Path) -> Path:
     return db.with_name(db.name + ".snapshots")
+
+
+def work_dir(db: Path) -> Path:
+    """The owner-only folder beside the database for what an import writes outside it: uploads and decoded
+    copies on their way in, and DuckDB's spill files (`spill/`). Emptied before and after every import."""
+    folder = db.with_name(db.name + ".work")
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    return folder
+
+
+def _empty(db: Path) -> None:
+    """Remove everything an import left outside the database (killed or not), and the spill folder DuckDB used
+    by default before there was a work folder. Only with the writer's lock held."""
+    for folder in (work_dir(db), db.with_name(db.name + ".tmp")):
+        for child in list(folder.iterdir()) if folder.is_dir() else []:
+            shutil.rmtree(child, ignore_errors=True) if child.is_dir() and not child.is_symlink() else \
+                child.unlink(missing_ok=True)
+    shutil.rmtree(db.with_name(db.name + ".tmp"), ignore_errors=True)
+
+
+def clear_work(db: Path) -> bool:
+    """Empty the work folder unless an import is running (it empties it itself); at a start. True if emptied."""
+    if not db.parent.is_dir():
+        return False
+    with open(db.with_name(db.name + ".lock"), "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        _empty(db)
+        return True
 
 
 @contextmanager
@@ -61,10 +93,12 @@ def writer(db: Path, wait_seconds: float = 600, publish_on_exit: bool = True) ->
                     raise BusyError("Another import is running; try again when it has finished. "
                                     "另一个导入正在进行，请稍后再试。") from None
                 time.sleep(0.2)
+        _empty(db)  # what a killed import left behind
         con = duckdb.connect(str(db))
         try:
             memory = os.environ.get("MICROBRANCH_IMPORT_MEMORY") or IMPORT_MEMORY
             con.sql("set memory_limit = '" + memory.replace("'", "''") + "'")
+            con.sql("set temp_directory = '" + str(work_dir(db) / "spill").replace("'", "''") + "'")
             if stored_schema(con) != SCHEMA_VERSION:
                 for f in SCHEMA_FILES:
                     con.sql(f.read_text(encoding="utf-8"))
@@ -73,6 +107,7 @@ def writer(db: Path, wait_seconds: float = 600, publish_on_exit: bool = True) ->
             con.sql("checkpoint")  # the snapshot is a copy of the file alone: fold the WAL in first
         finally:
             con.close()
+            _empty(db)
         if publish_on_exit:
             publish(db)
 

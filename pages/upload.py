@@ -4,7 +4,8 @@ import polars as pl
 import streamlit as st
 
 from microbranch.contract import ContractError
-from microbranch.ingest import import_file, preview
+from microbranch.ingest import preview
+from microbranch.ingest.isolated import import_isolated
 from microbranch.sample import ORDER
 from microbranch.store import BusyError
 from ui import data
@@ -64,7 +65,8 @@ if ready and st.button(tr("circ_upload_button", n=len(ready)), type="primary", k
                 def step(what: str, done: float, i: int = i, name: str = name) -> None:
                     bar.progress(min((i + done) / len(ready), 1.0),
                                  text=tr("circ_upload_step", file=name, step=tr(f"circ_step_{what.split()[0]}")))
-                results.append(import_file(data.db(), (name, content), user="upload", progress=step).as_dict())
+                # in a child process with a memory cap: a file that needs too much ends its import, not the server
+                results.append(import_isolated(data.db(), (name, content), user="upload", progress=step).as_dict())
             status.update(label=tr("circ_upload_done"), state="complete")
         except BusyError:
             status.update(label=tr("circ_upload_failed"), state="error")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +18,7 @@ import duckdb
 
 from microbranch import store
 from microbranch.contract import ContractError, HeaderMap, detect_kind
-from microbranch.ingest import load, read, validate
+from microbranch.ingest import limits, load, read, validate
 from microbranch.ingest.decode import sniff_encoding, to_text
 from microbranch.privacy import load_key
 from microbranch.store import first
@@ -60,32 +61,38 @@ class Preview:
     columns: list[tuple[str, str]]
 
 
-def _stage(con: duckdb.DuckDBPyConnection, data: bytes, path: Path | None) -> tuple[str, read.Raw, HeaderMap]:
-    """Decode and read a file into temp table `raw`; recognise its kind."""
+def _stage(con: duckdb.DuckDBPyConnection, data: bytes, path: Path | None,
+           work: Path | None = None) -> tuple[str, read.Raw, HeaderMap]:
+    """Check the file's size limits, decode and read it into temp table `raw`; recognise its kind. Decoded
+    copies go to the owner-only folder `work`."""
     if not data or data.isspace():  # like `not data.strip()`, without copying a big file
         raise ContractError("The file is empty. 文件是空的。")
     encoding = sniff_encoding(data, whole=False)
     if encoding == "xlsx":
         raw = read.read_xlsx(con, data)
-    elif encoding == "utf-8":
-        try:
-            raw = read.read_csv_text(con, path, None, data)
-        except UnicodeDecodeError:  # valid UTF-8 at the start only: decide on the whole file
-            encoding = sniff_encoding(data)
-            raw = read.read_csv_text(con, None, to_text(data, encoding), data)
     else:
-        raw = read.read_csv_text(con, None, to_text(data, encoding), data)
+        limits.check_text(data)  # lines and their length, on the bytes, before decoding or parsing
+        if encoding == "utf-8":
+            try:
+                raw = read.read_csv_text(con, path, None, data, work)
+            except UnicodeDecodeError:  # valid UTF-8 at the start only: decide on the whole file
+                encoding = sniff_encoding(data)
+                raw = read.read_csv_text(con, None, to_text(data, encoding), data, work)
+        else:
+            raw = read.read_csv_text(con, None, to_text(data, encoding), data, work)
     return encoding, raw, detect_kind(raw.headers)
 
 
 def preview(data: bytes, file_name: str) -> Preview:
-    """What an import would do with a file: kind, encoding, rows, header mapping. Writes nothing."""
-    con = duckdb.connect()
-    try:
-        encoding, raw, header = _stage(con, data, None)
-        return Preview(file_name, header.kind, encoding, raw.records, header.describe())
-    finally:
-        con.close()
+    """What an import would do with a file: kind, encoding, rows, header mapping. Writes nothing to the database;
+    a decoded copy and DuckDB's spill files stay in a folder of their own inside the work folder."""
+    with tempfile.TemporaryDirectory(dir=store.work_dir(store.default_db()), prefix="preview-") as work:
+        con = duckdb.connect(config={"temp_directory": str(Path(work) / "spill")})
+        try:
+            encoding, raw, header = _stage(con, data, None, Path(work))
+            return Preview(file_name, header.kind, encoding, raw.records, header.describe())
+        finally:
+            con.close()
 
 
 def import_file(db: Path, source: Path | tuple[str, bytes], user: str = "cli",
@@ -101,7 +108,8 @@ def import_file(db: Path, source: Path | tuple[str, bytes], user: str = "cli",
         key = load_key(db)
         try:
             step("reading", 0.1)
-            result.encoding, raw, header = _stage(con, data, path)  # temp tables only: nothing stored yet
+            # temp tables only: nothing stored yet
+            result.encoding, raw, header = _stage(con, data, path, store.work_dir(db))
         except ContractError as exc:
             result.sha256 = digest.result()
             result.status, result.message = "refused", str(exc)
@@ -121,7 +129,8 @@ def import_file(db: Path, source: Path | tuple[str, bytes], user: str = "cli",
         con.begin()  # one file, one transaction: killed before COMMIT, the database is as it was
         try:
             result.import_id = first(con, "select nextval('import_seq')")[0]
-            result.rejected, result.warnings = load.record_rejects(con, result.import_id, file_name, raw.broken)
+            result.rejected, result.warnings = load.record_rejects(con, result.import_id, file_name, raw.broken,
+                                                                    raw.broken_total)
             step("loading", 0.5)
             load.build_good(con, header.kind)
             if header.kind == "events":

@@ -10,6 +10,7 @@ import polars as pl
 
 from microbranch import geo
 from microbranch.contract import KINDS
+from microbranch.ingest import limits
 from microbranch.privacy import pseudonym
 from microbranch.store import first
 
@@ -56,8 +57,10 @@ def pseudonymise(con: duckdb.DuckDBPyConnection, kind: str, key: bytes) -> list[
 
 
 def record_rejects(con: duckdb.DuckDBPyConnection, import_id: int, file_name: str,
-                   broken: list[tuple[int, str]]) -> tuple[int, int]:
-    """Store every problem (reader identifiers as pseudonyms); return (rejected rows, warnings)."""
+                   broken: list[tuple[int, str]], broken_total: int | None = None) -> tuple[int, int]:
+    """Store the first MAX_REJECTS_STORED problems (reader identifiers as pseudonyms); return (rejected rows,
+    warnings), all of them counted."""
+    cap = limits.MAX_REJECTS_STORED
     con.sql(
         """
         insert into rejects
@@ -65,22 +68,23 @@ def record_rejects(con: duckdb.DuckDBPyConnection, import_id: int, file_name: st
             case when p.column in ('reader_id', 'from_reader_id', 'owner_reader_id')
                 then (select pseudonym from pseud where raw_id = p.value) else p.value end,
             p.reason, p.severity,
-        from (select line, unnest(problems) as p from checked)
+        from (select line, unnest(problems) as p from checked where problems is not null order by line limit $cap)
         """,
-        params={"id": import_id, "file": file_name},
+        params={"id": import_id, "file": file_name, "cap": cap},
     )
-    if broken:
-        frame = pl.DataFrame({"line": [b[0] for b in broken], "reason": [b[1] for b in broken]})
+    stored = first(con, "select count(*) from rejects where import_id = $id", {"id": import_id})[0]
+    if broken and stored < cap:
+        frame = pl.DataFrame({"line": [b[0] for b in broken], "reason": [b[1] for b in broken]}).head(cap - stored)
         con.register("broken_frame", frame)
         con.sql("insert into rejects select $id, $file, line, null, null, reason, 'reject' from broken_frame",
                 params={"id": import_id, "file": file_name})
         con.unregister("broken_frame")
-    rejected, warnings = first(con,
-        "select count(distinct line) filter (where severity = 'reject'), count(*) filter (where severity = 'warning')"
-        " from rejects where import_id = $id",
-        {"id": import_id},
-    )
-    return rejected, warnings
+    rejected, warnings = first(con, """
+        select count(*) filter (where rejected),
+            coalesce(sum(len(list_filter(problems, lambda p: p.severity = 'warning'))), 0)::bigint
+        from checked
+    """)
+    return rejected + (len(broken) if broken_total is None else broken_total), warnings
 
 
 def build_good(con: duckdb.DuckDBPyConnection, kind: str) -> None:

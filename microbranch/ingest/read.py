@@ -18,7 +18,10 @@ import duckdb
 import polars as pl
 
 from microbranch.contract import ContractError
+from microbranch.ingest import limits
 from microbranch.store import first
+
+csv.field_size_limit(limits.MAX_LINE_BYTES)  # a cell can be as long as a line may be (the default is 128 KiB)
 
 
 @dataclass
@@ -26,6 +29,7 @@ class Raw:
     headers: list[str]
     records: int  # data records read (blank lines are not records)
     broken: list[tuple[int, str]] = field(default_factory=list)  # (line, reason) for rows of the wrong width
+    broken_total: int = 0  # all of them; only the first MAX_REJECTS_STORED are kept in `broken`
 
 
 def _sniff_delimiter(sample: str) -> str:
@@ -36,22 +40,31 @@ def _sniff_delimiter(sample: str) -> str:
 
 
 def _header(text: str, delim: str) -> list[str]:
-    first = next(csv.reader(io.StringIO(text[:65536]), delimiter=delim), [])
-    return [h.strip() for h in first]
+    """The first record, whole (`text` holds at least its first line: lines are at most MAX_LINE_BYTES)."""
+    try:
+        first = next(csv.reader(io.StringIO(text), delimiter=delim), [])
+    except csv.Error:
+        raise ContractError("The header row cannot be read as CSV. 表头行无法按 CSV 读取。") from None
+    headers = [h.strip() for h in first]
+    limits.check_columns(headers)
+    return headers
 
 
-def read_csv_text(con: duckdb.DuckDBPyConnection, path: Path | None, text: str | None, raw_bytes: bytes) -> Raw:
-    """Load a CSV into `raw`. `path` is a UTF-8 file DuckDB may read directly; otherwise `text` is used."""
-    head = text[:65536] if text is not None else raw_bytes[:65536].decode("utf-8", "ignore").lstrip("\ufeff")
+def read_csv_text(con: duckdb.DuckDBPyConnection, path: Path | None, text: str | None, raw_bytes: bytes,
+                  work: Path | None = None) -> Raw:
+    """Load a CSV into `raw`. `path` is a UTF-8 file DuckDB may read directly; otherwise `text` is used, written
+    for DuckDB to a file in the owner-only folder `work`."""
+    size = limits.MAX_LINE_BYTES + 4
+    head = text[:size] if text is not None else raw_bytes[:size].decode("utf-8", "ignore").lstrip("\ufeff")
     if not head.strip():
         raise ContractError("The file is empty. 文件是空的。")
-    delim = _sniff_delimiter(head)
+    delim = _sniff_delimiter(head[:65536])
     headers = _header(head, delim)
     width = len(headers)
     cols = {f"c{i}": "VARCHAR" for i in range(width)}
     tmp = None
     if path is None:  # an upload, or decoded text: DuckDB reads files, so write it to one
-        fd, tmp = tempfile.mkstemp(suffix=".csv")
+        fd, tmp = tempfile.mkstemp(suffix=".csv", dir=work)
         if text is None:
             with os.fdopen(fd, "wb") as fb:
                 fb.write(raw_bytes)
@@ -93,6 +106,7 @@ def _read_exact(con: duckdb.DuckDBPyConnection, text: str, delim: str, width: in
     lines: list[int] = []
     rows: list[list[str]] = []
     broken: list[tuple[int, str]] = []
+    total = 0
     try:
         for rec in reader:
             if rec and any(cell.strip() for cell in rec):
@@ -100,24 +114,29 @@ def _read_exact(con: duckdb.DuckDBPyConnection, text: str, delim: str, width: in
                     lines.append(start)
                     rows.append(rec)
                 else:
-                    broken.append((start, f"the row has {len(rec)} fields, the header has {width}"))
+                    total += 1
+                    if len(broken) < limits.MAX_REJECTS_STORED:
+                        broken.append((start, f"the row has {len(rec)} fields, the header has {width}"))
             start = reader.line_num + 1
     except csv.Error as exc:
+        total += 1
         broken.append((start, f"unreadable CSV from here on ({exc})"))
     frame = pl.DataFrame(
         {"line": lines, **{f"c{i}": [r[i] for r in rows] for i in range(width)}},
         schema={"line": pl.Int64, **{f"c{i}": pl.String for i in range(width)}},
     )
     _store(con, frame)
-    return Raw(headers, len(rows) + len(broken), broken)
+    return Raw(headers, len(rows) + total, broken, total)
 
 
 def read_xlsx(con: duckdb.DuckDBPyConnection, data: bytes) -> Raw:
+    limits.check_xlsx(data)  # measured from its zip directory and parts before it is parsed
     try:
         frame = pl.read_excel(io.BytesIO(data), infer_schema_length=0, raise_if_empty=False)
     except Exception as exc:  # fastexcel raises its own types
         raise ContractError(f"The workbook cannot be read ({exc}). Excel 文件无法读取，请检查文件。") from None
     headers = [str(c).strip() for c in frame.columns]
+    limits.check_columns(headers)
     if not headers:
         raise ContractError("The workbook's first sheet is empty. 工作表是空的。")
     frame = frame.rename({c: f"c{i}" for i, c in enumerate(frame.columns)}).cast(pl.String)

@@ -1,0 +1,108 @@
+"""An import in a child process with a memory cap: a file that needs too much ends its own import, never the
+process that asked for it (the dashboard's server). Progress comes back over a queue as the child reports it."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import multiprocessing as mp
+import os
+import queue
+import resource
+import secrets
+import shutil
+import signal
+from pathlib import Path
+
+from microbranch import store
+from microbranch.ingest import ImportResult, Progress, import_file
+
+# Address space of the child: DuckDB keeps to store.IMPORT_MEMORY and spills beyond; the rest is Python, polars
+# and the file's bytes. $MICROBRANCH_IMPORT_ADDRESS_SPACE (in bytes, or with MB / GB) overrides it.
+ADDRESS_SPACE = "8GB"
+PR_SET_PDEATHSIG = 1
+
+
+def _bytes(text: str) -> int:
+    text = text.strip().upper()
+    for unit, factor in (("GB", 1 << 30), ("MB", 1 << 20)):
+        if text.endswith(unit):
+            return int(float(text[:-len(unit)]) * factor)
+    return int(text)
+
+
+def address_space() -> int:
+    return _bytes(os.environ.get("MICROBRANCH_IMPORT_ADDRESS_SPACE") or ADDRESS_SPACE)
+
+
+def _child(db: Path, path: Path, name: str, user: str, cap: int, out: mp.Queue, kwargs: dict) -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    with contextlib.suppress(OSError, AttributeError):  # Linux: end with the parent, as an import in-process would
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    try:
+        source = path if path.name == name else (name, path.read_bytes())
+        result = import_file(db, source, user=user,
+                             progress=lambda what, done: out.put(("step", what, done)), **kwargs)
+        out.put(("done", result.as_dict()))
+    except MemoryError:
+        out.put(("memory", None))
+    except BaseException as exc:  # reported to the parent, which logs it and refuses the file
+        kind = "memory" if "OutOfMemory" in type(exc).__name__ else "error"
+        out.put((kind, f"{type(exc).__name__}: {exc}"[:2000]))
+
+
+def import_isolated(db: Path, source: Path | tuple[str, bytes], user: str = "cli", progress: Progress | None = None,
+                    **kwargs: object) -> ImportResult:
+    """`import_file` in a spawned child process capped at `address_space()` bytes. A file on disk is read by the
+    child; an upload's bytes reach it through a file in the owner-only work folder, removed with everything else
+    the import left there."""
+    folder = store.work_dir(db) / f"upload-{secrets.token_hex(8)}"
+    if isinstance(source, Path):
+        name, path, size = source.name, source, source.stat().st_size
+    else:
+        name, data = source
+        folder.mkdir(mode=0o700)
+        path, size = folder / "upload", len(data)
+        path.write_bytes(data)
+        del data
+    cap = address_space()
+    ctx = mp.get_context("spawn")  # not fork: the server has threads, and the child starts clean
+    out: mp.Queue = ctx.Queue()
+    child = ctx.Process(target=_child, args=(db, path, name, user, cap, out, kwargs), daemon=True)
+    child.start()
+    outcome: tuple = ("died", None)
+    try:
+        while True:
+            try:
+                message = out.get(timeout=0.5)
+            except queue.Empty:
+                if not child.is_alive():
+                    break
+                continue
+            if message[0] == "step":
+                if progress:
+                    progress(message[1], message[2])
+                continue
+            outcome = message
+            break
+        child.join()
+    finally:
+        if child.is_alive():
+            child.kill()
+            child.join()
+        store.clear_work(db)  # the upload and anything a killed child left (if no other import runs now)
+        shutil.rmtree(folder, ignore_errors=True)
+    if outcome[0] == "done":
+        return ImportResult(**outcome[1])
+    gib = f"{cap / (1 << 30):.1f} GiB"
+    if outcome[0] == "memory":
+        reason = (f"The import needed more than {gib} of memory, the limit for one import, and was stopped; nothing "
+                  f"was stored. Split the file. 导入所需内存超过上限 {gib}，已停止，未写入任何数据，请拆分文件。")
+    elif outcome[0] == "died":
+        reason = (f"The import stopped (exit {child.exitcode}; the limit for one import is {gib} of memory); nothing "
+                  f"was stored. 导入已停止（单次导入内存上限 {gib}），未写入任何数据。")
+    else:
+        logging.getLogger("microbranch.import").error("import of a file failed: %s", outcome[1])
+        reason = "The import failed; nothing was stored. 导入失败，未写入任何数据。"
+    return ImportResult(name, size, "", "refused", message=reason)
