@@ -1,0 +1,366 @@
+"""The branch map and the walk chart as plotly figures, in either language: one drawing for the pages and
+the district report.
+
+The map needs no network and no map library: it is drawn on plain plotly axes in Web Mercator metres, so
+town names, branch labels, the legend and the scale bar are ordinary text, and the same figure prints as an
+image in the report. Street tiles (an administrator's setting, see README "Street tiles") are drawn as
+images under the data; tiles of Chinese web maps are in GCJ-02, so the WGS-84 points are shifted for them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+import plotly.graph_objects as go
+import polars as pl
+
+from microbranch import coverage, geo
+from microbranch.i18n import entries, t
+
+_LANG: ContextVar[str] = ContextVar("figure_lang", default="zh")
+
+
+def tr(key: str, **fmt: object) -> str:
+    """A word in the language of the figure being drawn."""
+    return t(key, _LANG.get(), **fmt)
+
+
+@contextmanager
+def _language(lang: str) -> Iterator[None]:
+    token = _LANG.set(lang)
+    try:
+        yield
+    finally:
+        _LANG.reset(token)
+
+
+HOSTS = ("enterprise", "school", "community", "institution", "other")
+COLOURS = {
+    "central": "#1b2a49",
+    "branch": "#2f6fdb",
+    "micro_enterprise": "#7b3fbf",
+    "micro_school": "#1a9e77",
+    "micro_community": "#d6336c",
+    "micro_institution": "#0f8ea8",
+    "micro_other": "#8d6e63",
+    "closed": "#a0a0a0",
+}
+TOWN_FILLS = ("#dbe8f7", "#e6f2df", "#f6e7d8", "#ece0f4", "#f9f1cf", "#dcefee", "#f6dfe4", "#e4e4ef", "#efe9df")
+RING_COLOURS = {5: "#212529", 10: "#495057", 15: "#868e96"}
+WALK_SCALE = "YlOrRd"
+WALK_MAX = 45  # the colour scale's top (minutes); farther communities share the darkest colour
+SITE_COLOUR = "#e8590c"
+SYMBOLS = {"central": "star", "branch": "square", "micro": "circle"}
+MERCATOR_R = 6378137.0
+
+
+@dataclass(frozen=True)
+class Tiles:
+    url: str
+    crs: str = "wgs84"
+    attribution: str = ""
+
+
+def town_name(code: object) -> str:
+    """The town's name from the catalogue (`town_<code>`), or the code itself for a town not listed."""
+    key = f"town_{code}"
+    return tr(key) if key in entries() else str(code or "—")
+
+
+def category(kind: str | None, host_type: str | None, status: str | None) -> str:
+    """The colour group of a branch: closed (or not yet open), central, branch, or micro by host type."""
+    if status in ("closed", "not_open_yet"):
+        return "closed"
+    if kind == "micro":
+        return f"micro_{host_type if host_type in HOSTS else 'other'}"
+    return kind if kind in ("central", "branch") else "branch"
+
+
+def category_label(cat: str) -> str:
+    if cat == "closed":
+        return tr("places_branches_closed_legend")
+    if cat.startswith("micro_"):
+        return f"{tr('kind_micro')} · {tr('host_' + cat.removeprefix('micro_'))}"
+    return tr(f"kind_{cat}")
+
+
+def _shifter(t: Tiles | None) -> Callable[[float, float], tuple[float, float]]:
+    if t is not None and t.crs == "gcj02":
+        return geo.wgs84_to_gcj02
+    return lambda lat, lon: (lat, lon)
+
+
+def _shift(frame: pl.DataFrame, move: Callable[[float, float], tuple[float, float]]) -> pl.DataFrame:
+    if frame.is_empty():
+        return frame
+    moved = [move(a, o) for a, o in zip(frame["lat"].to_list(), frame["lon"].to_list(), strict=True)]
+    return frame.with_columns(pl.Series("lat", [m[0] for m in moved]), pl.Series("lon", [m[1] for m in moved]))
+
+
+# --- The offline map: Web Mercator metres on plain axes, so that labels, legend and static images need no
+# --- map library, no glyph server and no WebGL; street tiles (when configured) are images on the same axes.
+
+def mercator(lats: Sequence[float | None], lons: Sequence[float | None]) -> tuple[list, list]:
+    """Web Mercator (EPSG:3857) metres of (lat, lon) points; None stays None (gaps between rings)."""
+    xs = [None if o is None else MERCATOR_R * math.radians(o) for o in lons]
+    ys = [None if a is None else MERCATOR_R * math.log(math.tan(math.pi / 4 + math.radians(a) / 2)) for a in lats]
+    return xs, ys
+
+
+def short_name(name: str | None, central: str | None) -> str:
+    """A branch's label on the map: its name less the central library's name in front and the word for
+    (micro-)branch at the end ("南沙图书馆鱼窝头社区微分馆" -> "鱼窝头社区"); the central library keeps its name."""
+    text = str(name or "")
+    if central and text.startswith(central) and len(text) > len(central):
+        text = text[len(central):]
+    for suffix in ("微分馆", "分馆"):
+        if text.endswith(suffix) and len(text) > len(suffix):
+            return text[: -len(suffix)]
+    return text
+
+
+def _scale_bar(xs: Sequence[float], ys: Sequence[float], lat0: float) -> list[go.Scatter]:
+    """A bar of a round number of kilometres at the lower left, with its length written above it."""
+    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+    stretch = 1 / math.cos(math.radians(lat0))  # Mercator metres per ground metre at this latitude
+    target_km = (x1 - x0) / stretch / 1000 / 5
+    km = next((k for k in (50, 20, 10, 5, 2, 1, 0.5, 0.2, 0.1) if k <= target_km), 0.1)
+    y = y0 - 0.05 * max(y1 - y0, 1000)
+    tick = 0.015 * max(y1 - y0, 1000)
+    end = x0 + km * 1000 * stretch
+    name = tr("places_scale_bar", km=f"{km:g}")
+    return [go.Scatter(x=[x0, x0, end, end], y=[y + tick, y, y, y + tick], mode="lines", name=name,
+                       line={"color": "#212529", "width": 3}, hoverinfo="name", legendrank=2000),
+            go.Scatter(x=[(x0 + end) / 2], y=[y + 1.8 * tick], mode="text", text=[f"{km:g} km"], hoverinfo="skip",
+                       textfont={"size": 11, "color": "#212529"}, showlegend=False)]
+
+
+def _town_traces(communities: pl.DataFrame) -> list[go.Scatter]:
+    """Town areas (pale fills, dotted outlines) with the town's name at the middle of its communities."""
+    areas = coverage.town_areas(communities)
+    traces: list[go.Scatter] = []
+    for i, (town, ring) in enumerate(areas.items()):
+        xs, ys = mercator([p[0] for p in ring], [p[1] for p in ring])
+        traces.append(go.Scatter(
+            x=xs, y=ys, mode="lines", fill="toself", fillcolor=TOWN_FILLS[i % len(TOWN_FILLS)], opacity=0.7,
+            line={"color": "#7a8ca3", "width": 1, "dash": "dot"}, name=tr("places_towns_legend"),
+            legendgroup="towns", showlegend=i == 0, hoverinfo="text", text=town_name(town), legendrank=1500))
+    if areas:
+        middle = communities.filter(pl.col("town_code").is_not_null()).group_by("town_code").agg(
+            pl.col("lat").mean(), pl.col("lon").max()).sort("town_code")
+        xs, ys = mercator(middle["lat"].to_list(), middle["lon"].to_list())
+        traces.append(go.Scatter(
+            x=xs, y=ys, mode="text", text=[town_name(t) for t in middle["town_code"].to_list()],
+            textposition="middle left", textfont={"size": 13, "color": "#3d4f66"}, hoverinfo="skip",
+            showlegend=False, legendgroup="towns"))
+    return traces
+
+
+def _community_trace(communities: pl.DataFrame, colorbar: bool) -> go.Scatter:
+    walk = communities["walk_minutes"].fill_null(WALK_MAX).to_list()
+    without = communities["walk_minutes_without_micro"].to_list() if (
+        "walk_minutes_without_micro" in communities.columns) else [None] * communities.height
+    custom = [[n, town_name(t), p, w, wo] for n, t, p, w, wo in zip(
+        communities["name"].to_list(), communities["town_code"].to_list(), communities["population"].to_list(),
+        communities["walk_minutes"].to_list(), without, strict=True)]
+    pops = communities["population"].fill_null(0).to_list()
+    top = max(pops, default=0) or 1
+    xs, ys = mercator(communities["lat"].to_list(), communities["lon"].to_list())
+    return go.Scatter(
+        x=xs, y=ys, mode="markers", name=tr("places_communities_legend"), customdata=custom,
+        marker={"size": [5 + 7 * math.sqrt(p / top) for p in pops], "color": walk, "colorscale": WALK_SCALE,
+                "cmin": 0, "cmax": WALK_MAX, "opacity": 0.85, "showscale": colorbar, "line": {"width": 0},
+                "colorbar": {"title": {"text": tr("walk_minutes")}, "thickness": 12, "len": 0.6, "x": 1.0,
+                             "y": 0.5}},
+        hovertemplate=(
+            "<b>%{customdata[0]}</b><br>" + tr("places_town") + ": %{customdata[1]}<br>"
+            + tr("places_population") + ": %{customdata[2]:,}<br>"
+            + tr("walk_minutes") + ": %{customdata[3]:.1f}<br>"
+            + tr("places_walk_without_micro") + ": %{customdata[4]:.1f}"
+            + "<extra></extra>"
+        ),
+        legendrank=900,
+    )
+
+
+def _branch_traces(branches: pl.DataFrame, labels: bool) -> list[go.Scatter]:
+    """One trace per colour group (kind, host type, closed), symbols by kind, short names beside."""
+    if branches.is_empty():
+        return []
+    loans = branches["loans"].fill_null(0).to_list()
+    top = max(loans, default=0) or 1
+    central = next(iter(branches.filter(pl.col("kind") == "central")["name"].to_list()), None)
+    frame = branches.with_columns(
+        pl.Series("cat", [category(k, h, s) for k, h, s in zip(
+            branches["kind"].to_list(), branches["host_type"].to_list(), branches["status"].to_list(),
+            strict=True)]),
+        pl.Series("size", [9 + 20 * math.sqrt(max(v, 0) / top) for v in loans]),
+        pl.Series("label", [short_name(n, central) for n in branches["name"].to_list()]),
+    )
+    within = "residents_within_walk" in branches.columns
+    hover = (
+        "<b>%{customdata[0]}</b><br>" + tr("places_kind") + ": %{customdata[1]}<br>"
+        + tr("places_host_type") + ": %{customdata[2]}<br>" + tr("places_status") + ": %{customdata[3]}<br>"
+        + tr("places_opened_on") + ": %{customdata[4]}<br>" + tr("places_volumes") + ": %{customdata[5]:,}<br>"
+        + tr("loans") + ": %{customdata[6]:,}<br>" + tr("served_residents") + ": %{customdata[7]:,}"
+        + (("<br>" + tr("residents_within_walk") + ": %{customdata[8]:,}") if within else "")
+        + "<extra></extra>"
+    )
+    traces = []
+    for cat in COLOURS:
+        part = frame.filter(pl.col("cat") == cat)
+        if part.is_empty():
+            continue
+        custom = [
+            [n, tr(f"kind_{k}") if k else "—", tr(f"host_{h}") if h in HOSTS else tr("places_host_none"),
+             tr(f"places_status_{s}"), str(o) if o else "—", v or 0, ln, sr, rw]
+            for n, k, h, s, o, v, ln, sr, rw in zip(
+                part["name"].to_list(), part["kind"].to_list(), part["host_type"].to_list(),
+                part["status"].to_list(), part["opened_on"].to_list(), part["volumes"].to_list(),
+                part["loans"].to_list(), part["served_residents"].to_list(),
+                part["residents_within_walk"].to_list() if within else [None] * part.height, strict=True)
+        ]
+        opacity = [0.45 if s == "not_public" else 0.95 for s in part["status"].to_list()]
+        xs, ys = mercator(part["lat"].to_list(), part["lon"].to_list())
+        traces.append(go.Scatter(
+            x=xs, y=ys, mode="markers+text" if labels else "markers", name=category_label(cat),
+            text=part["label"].to_list(), textposition="top center",
+            textfont={"size": 10, "color": "#212529"}, customdata=custom, hovertemplate=hover,
+            legendrank=100 + list(COLOURS).index(cat),
+            marker={"size": part["size"].to_list(), "color": COLOURS[cat], "opacity": opacity,
+                    "symbol": [SYMBOLS.get(k, "circle") for k in part["kind"].to_list()],
+                    "line": {"color": "#ffffff", "width": 1}},
+        ))
+    # the symbols' key: one legend entry per kind present
+    for kind in ("central", "branch", "micro"):
+        if kind in frame["kind"].to_list():
+            traces.append(go.Scatter(x=[None], y=[None], mode="markers", name=tr("places_symbol_legend",
+                                                                                 kind=tr(f"kind_{kind}")),
+                                     marker={"symbol": SYMBOLS[kind], "color": "#6c757d", "size": 10},
+                                     legendrank=300 + list(SYMBOLS).index(kind), hoverinfo="skip"))
+    return traces
+
+
+def _ring_traces(branches: pl.DataFrame, rings: Sequence[int]) -> list[go.Scatter]:
+    serving = branches.filter(pl.col("status") == "open") if not branches.is_empty() else branches
+    traces = []
+    for minutes in sorted(set(rings)):
+        lats, lons = coverage.ring_paths(serving["lat"].to_list(), serving["lon"].to_list(), minutes)
+        xs, ys = mercator(lats, lons)
+        traces.append(go.Scatter(x=xs, y=ys, mode="lines", name=tr("places_ring_legend", minutes=minutes),
+                                 line={"color": RING_COLOURS.get(minutes, "#495057"), "width": 1.2},
+                                 hoverinfo="skip", legendrank=1000 + minutes))
+    return traces
+
+
+def _site_traces(sites: pl.DataFrame, walk_minutes: float) -> list[go.Scatter]:
+    if sites.is_empty():
+        return []
+    custom = [[s, n, g] for s, n, g in zip(sites["step"].to_list(), sites["name"].to_list(),
+                                           sites["gain"].to_list(), strict=True)]
+    lats, lons = coverage.ring_paths(sites["lat"].to_list(), sites["lon"].to_list(), walk_minutes)
+    rx, ry = mercator(lats, lons)
+    xs, ys = mercator(sites["lat"].to_list(), sites["lon"].to_list())
+    return [
+        go.Scatter(x=rx, y=ry, mode="lines", line={"color": SITE_COLOUR, "width": 2}, hoverinfo="skip",
+                   name=tr("places_site_ring_legend", minutes=walk_minutes), legendgroup="sites", legendrank=51),
+        go.Scatter(
+            x=xs, y=ys, mode="markers+text", name=tr("places_sites_legend"), legendgroup="sites", customdata=custom,
+            text=[str(s) for s in sites["step"].to_list()], textfont={"color": "#ffffff", "size": 10},
+            marker={"size": 18, "color": SITE_COLOUR, "opacity": 0.95, "symbol": "diamond"},
+            hovertemplate=("<b>%{customdata[0]}. %{customdata[1]}</b><br>" + tr("places_gain")
+                           + ": %{customdata[2]:,}<extra></extra>"),
+            legendrank=50,
+        ),
+    ]
+
+
+def _tile_images(t: Tiles, xs: Sequence[float], ys: Sequence[float], width_px: int) -> list[dict]:
+    """The configured street tiles covering the view, as images on the Mercator axes (one zoom level)."""
+    world = 2 * math.pi * MERCATOR_R
+    span = max(max(xs) - min(xs), max(ys) - min(ys), 1.0)
+    zoom = max(0, min(18, math.ceil(math.log2(world * width_px / (256 * span)))))
+    n = 2**zoom
+    size = world / n
+
+    def tile(v: float, flip: bool) -> int:
+        return int(((world / 2 - v) if flip else (v + world / 2)) // size)
+
+    cols = range(tile(min(xs), False), tile(max(xs), False) + 1)
+    rows = range(tile(max(ys), True), tile(min(ys), True) + 1)
+    if len(cols) * len(rows) > 150:
+        return []
+    return [{"source": t.url.replace("{z}", str(zoom)).replace("{x}", str(tx)).replace("{y}", str(ty))
+             .replace("{s}", "a"), "xref": "x", "yref": "y", "x": tx * size - world / 2,
+             "y": world / 2 - ty * size, "sizex": size, "sizey": size, "xanchor": "left", "yanchor": "top",
+             "sizing": "stretch", "layer": "below"} for tx in cols for ty in rows]
+
+
+def branch_map(branches: pl.DataFrame, communities: pl.DataFrame, *, rings: Sequence[int] = (),
+               sites: pl.DataFrame | None = None, walk_minutes: float = 15, tile: Tiles | None = None,
+               height: int = 640, width_hint: int = 1100, legend: bool = True, colorbar: bool = True,
+               labels: bool = True, lang: str = "zh") -> go.Figure:
+    """Branches coloured by host type, shaped by kind, sized by loans and labelled with short names, over
+    communities shaded by walk minutes and named town areas; optional walking circles around the open public
+    branches and suggested sites; a legend and a scale bar. Drawn on plain axes in Web Mercator metres.
+
+    `branches`: rows of `branches_by_loans`; `communities`: rows of `coverage_by_community` (or the same
+    with walks recomputed for suggested sites); `sites`: rows of `sites.Problem.picked`.
+    """
+    with _language(lang):
+        return _branch_map(branches, communities, rings, sites, walk_minutes, tile, height, width_hint, legend,
+                           colorbar, labels)
+
+
+def _branch_map(branches: pl.DataFrame, communities: pl.DataFrame, rings: Sequence[int],
+                sites: pl.DataFrame | None, walk_minutes: float, tile: Tiles | None, height: int, width_hint: int,
+                legend: bool, colorbar: bool, labels: bool) -> go.Figure:
+    move = _shifter(tile)
+    branches, communities = _shift(branches, move), _shift(communities, move)
+    sites = _shift(sites, move) if sites is not None else pl.DataFrame()
+    lats = communities["lat"].to_list() + (branches["lat"].to_list() if not branches.is_empty() else [])
+    lons = communities["lon"].to_list() + (branches["lon"].to_list() if not branches.is_empty() else [])
+    traces: list[go.Scatter] = _town_traces(communities) + [_community_trace(communities, colorbar)]
+    traces += _ring_traces(branches, rings) if not branches.is_empty() else []
+    traces += _branch_traces(branches, labels)
+    traces += _site_traces(sites, walk_minutes)
+    images: list[dict] = []
+    if lats:
+        xs, ys = mercator(lats, lons)
+        traces += _scale_bar(xs, ys, min(lats))
+        if tile is not None:
+            images = _tile_images(tile, xs, ys, width_hint)
+    fig = go.Figure(traces)
+    fig.update_layout(
+        height=height, margin={"l": 0, "r": 0, "t": 0, "b": 0}, uirevision="places-map", showlegend=legend,
+        legend={"orientation": "h", "yanchor": "top", "y": -0.01, "xanchor": "left", "x": 0,
+                "font": {"size": 11}},
+        font={"family": "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"},
+        xaxis={"visible": False}, yaxis={"visible": False, "scaleanchor": "x", "scaleratio": 1},
+        plot_bgcolor="#ffffff", paper_bgcolor="#ffffff", dragmode="pan", images=images,
+    )
+    return fig
+
+
+def walk_by_town_chart(towns: pl.DataFrame, lang: str = "zh") -> go.Figure:
+    """Mean walk minutes per town, with and without micro-branches (rows of `walk_by_town`, towns only)."""
+    with _language(lang):
+        return _walk_by_town_chart(towns)
+
+
+def _walk_by_town_chart(towns: pl.DataFrame) -> go.Figure:
+    names = [town_name(t) for t in towns["town_code"].to_list()]
+    fig = go.Figure([
+        go.Bar(x=names, y=towns["mean_walk_minutes_without_micro"].to_list(), name=tr("places_walk_before"),
+               marker_color="#adb5bd", hovertemplate="%{x}: %{y:.1f}<extra></extra>"),
+        go.Bar(x=names, y=towns["mean_walk_minutes"].to_list(), name=tr("places_walk_now"),
+               marker_color=COLOURS["micro_community"], hovertemplate="%{x}: %{y:.1f}<extra></extra>"),
+    ])
+    fig.update_layout(barmode="group", height=360, margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                      yaxis={"title": {"text": tr("mean_walk_minutes")}},
+                      legend={"orientation": "h", "y": 1.08, "x": 0})
+    return fig
