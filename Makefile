@@ -16,7 +16,10 @@ run: $(STAMP)
 	$(VENV)/bin/streamlit run dashboard.py
 
 browser:
-	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+	@# chromium prints the PDF report and runs the browser tests; fonts-noto-cjk embeds Chinese in the PDF;
+	@# poppler-utils (pdftotext, pdffonts, pdftoppm) reads the PDF back in the tests.
+	@command -v chromium >/dev/null && command -v pdftotext >/dev/null && fc-list | grep -qi "Noto Sans CJK" || \
+		{ apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk poppler-utils >/dev/null; }
 
 test: $(STAMP) browser
 	$(PY) -m pytest

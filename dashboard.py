@@ -21,6 +21,7 @@ PAGES = {
     "branch_map": ("pages/branch_map.py", ":material/map:", ROLES),
     "residents": ("pages/residents.py", ":material/groups:", ROLES),
     "scorecards": ("pages/scorecards.py", ":material/fact_check:", ("manager", "official")),
+    "report": ("pages/report.py", ":material/description:", ("manager", "official")),
     "upload": ("pages/upload.py", ":material/upload_file:", ("staff",)),
     "glossary": ("pages/glossary.py", ":material/help:", ROLES),
 }

@@ -41,6 +41,16 @@ def _parser() -> argparse.ArgumentParser:
     rej = sub.add_parser("rejects", help="list rejected rows (CSV on stdout)")
     rej.add_argument("--import-id", type=int, help="only this import")
     sub.add_parser("imports", help="the import log")
+    rep = sub.add_parser("report", help="the district report for a month (or any period), as HTML or PDF")
+    when = rep.add_mutually_exclusive_group(required=True)
+    when.add_argument("--month", help="the month, YYYY-MM")
+    when.add_argument("--from", dest="date_from", type=date.fromisoformat, help="first day, YYYY-MM-DD (with --to)")
+    rep.add_argument("--to", dest="date_to", type=date.fromisoformat, help="last day, YYYY-MM-DD")
+    rep.add_argument("--lang", choices=("zh", "en"), default="zh")
+    rep.add_argument("--format", choices=("html", "pdf"), default="pdf")
+    rep.add_argument("--walk", type=int, choices=(5, 10, 15), default=15, help="walking threshold in minutes")
+    rep.add_argument("--time-limit", type=float, default=10.0, help="seconds per next-site solve (default 10)")
+    rep.add_argument("--out", type=Path, required=True, help="the file to write")
     return p
 
 
@@ -138,6 +148,8 @@ def _run(args: argparse.Namespace, db: Path) -> int:
         return 0
     if args.command == "query":
         return _query(args, db)
+    if args.command == "report":
+        return _report(args, db)
     con = store.reader(db)
     if args.command == "rejects":
         _print(queries.run(con, "rejects", import_id=args.import_id), "csv")
@@ -169,6 +181,29 @@ def _query(args: argparse.Namespace, db: Path) -> int:
     store.upgrade(db)
     con = store.reader(db)
     _print(queries.run(con, args.name, **params), args.format)
+    return 0
+
+
+def _report(args: argparse.Namespace, db: Path) -> int:
+    from microbranch import report
+
+    if args.month is None and (args.date_to is None or args.date_to < args.date_from):
+        print("--from takes --to, a day on or after it", file=sys.stderr)
+        return 2
+    try:
+        period = report.Period.month(args.month) if args.month else report.Period(args.date_from, args.date_to)
+    except report.ReportError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    store.upgrade(db)
+    con = store.reader(db)
+    try:
+        out = report.write(con, period, args.out, args.lang, args.format, args.walk, args.time_limit)
+    except report.ReportError as exc:
+        return _failed(exc)
+    finally:
+        con.close()
+    print(out)
     return 0
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import tempfile
+from datetime import date
 from pathlib import Path
 
 import polars as pl
 import streamlit as st
 
-from microbranch import queries, sample, sites, store
+from microbranch import queries, report, sample, sites, store
 
 
 def db() -> Path:
@@ -53,3 +55,17 @@ def next_sites(communities: pl.DataFrame, walk_minutes: float, candidates: pl.Da
                only_candidates: bool, time_limit: float) -> sites.Plan:
     """The next sites for k = 1..10, exact and greedy (solving takes seconds: cached on its inputs)."""
     return sites.plan(communities, walk_minutes, candidates, only_candidates, time_limit)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _report(db_path: Path, data_version: str, date_from: date, date_to: date, lang: str, fmt: str,
+            walk_minutes: float) -> bytes:
+    with tempfile.TemporaryDirectory(prefix="microbranch_report_") as tmp:
+        out = report.write(_connection(db_path, data_version), report.Period(date_from, date_to),
+                           Path(tmp) / f"report.{fmt}", lang, fmt, walk_minutes)
+        return out.read_bytes()
+
+
+def district_report(date_from: date, date_to: date, lang: str, fmt: str, walk_minutes: float) -> bytes:
+    """The district report's file (HTML or PDF) for the period; cached on the data version."""
+    return _report(db(), version(), date_from, date_to, lang, fmt, walk_minutes)

@@ -1,0 +1,205 @@
+"""The district report on the hand-made geography of test_places, for March 2024: its numbers are the named
+queries' numbers for the same period, in both forms (HTML parsed; PDF read back with pdftotext from
+poppler-utils); no reader pseudonym appears; reader counts from 1 to 9 are shown as <10; the PDF is A4,
+holds Chinese text and embeds its fonts; the command line writes both forms.
+
+March 2024 in that data: C0 lends I1 to R1 (checkout) who hands it to R2 (transfer), M1 lends I2 to R3:
+2 checkouts + 1 transfer = 3 loans by 3 readers (shown <10); February 2024 and March 2023 have no loans.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from microbranch import queries, report, scorecard, store
+from tests.test_places import build
+
+ROOT = Path(__file__).resolve().parent.parent
+MARCH = report.Period.month("2024-03")
+
+
+class Cells(HTMLParser):
+    """Every cell marked with data-key, as {(key, when or branch or k or community): text}."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cells: dict[tuple[str, str], str] = {}
+        self._open: tuple[str, str] | None = None
+        self.scripts_with_src: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "script" and a.get("src"):
+            self.scripts_with_src.append(a["src"] or "")
+        if "data-key" in a:
+            where = next(a[k] for k in ("data-when", "data-branch", "data-k", "data-community") if k in a)
+            self._open = (a["data-key"] or "", where or "")
+            self.cells[self._open] = ""
+
+    def handle_data(self, data: str) -> None:
+        if self._open:
+            self.cells[self._open] += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "td":
+            self._open = None
+
+
+@pytest.fixture(scope="module")
+def report_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("report")
+    key = folder / "secret" / "microbranch.key"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MICROBRANCH_KEY_FILE", str(key))
+        db = folder / "data" / "microbranch.duckdb"
+        build(db, folder)
+    return db
+
+
+@pytest.fixture(scope="module")
+def con(report_db: Path):
+    connection = store.reader(report_db)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture(scope="module")
+def html(con) -> str:
+    return report.render_html(report.collect(con, MARCH, "zh", 15, time_limit=20))
+
+
+@pytest.fixture(scope="module")
+def pdf_text(html: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("pdf") / "report.pdf"
+    report.render_pdf(html, out)
+    text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    return out, text
+
+
+def pseudonyms(con) -> set[str]:
+    rows = con.sql("select reader from readers union select reader from events "
+                   "union select from_reader from events where from_reader is not null").fetchall()
+    return {r[0] for r in rows}
+
+
+def test_the_periods_compared_are_the_month_before_and_the_same_month_a_year_earlier():
+    assert MARCH.date_to == date(2024, 3, 31)
+    assert MARCH.previous() == report.Period(date(2024, 2, 1), date(2024, 2, 29))
+    assert MARCH.year_before() == report.Period(date(2023, 3, 1), date(2023, 3, 31))
+    span = report.Period(date(2024, 3, 10), date(2024, 3, 19))
+    assert span.previous() == report.Period(date(2024, 2, 29), date(2024, 3, 9))
+    with pytest.raises(report.ReportError, match="YYYY-MM"):
+        report.Period.month("March")
+
+
+def test_html_numbers_are_the_named_queries_numbers(con, html):
+    parser = Cells()
+    parser.feed(html)
+    cells = parser.cells
+    kpis = queries.run(con, "kpis", date_from=MARCH.date_from, date_to=MARCH.date_to, walk_minutes=15).row(
+        0, named=True)
+    assert (kpis["checkouts"], kpis["transfers"], kpis["loans"]) == (2, 1, 3)
+    for key in ("branches_open", "micro_branches_open", "loans", "checkouts", "transfers", "residents_covered"):
+        assert cells[(key, "now")] == f"{kpis[key]:,}", key
+    assert cells[("returns_avoided", "now")] == f"{kpis['transfers']:,}"
+    assert cells[("transfer_share", "now")] == f"{kpis['transfer_share']:.1%}" == "33.3%"
+    assert cells[("mean_walk_minutes", "now")] == f"{kpis['mean_walk_minutes']:.1f} 分钟"
+    before = queries.run(con, "kpis", date_from=date(2024, 2, 1), date_to=date(2024, 2, 29), walk_minutes=15)
+    assert cells[("loans", "before")] == f"{before['loans'].item():,}" == "0"
+    assert cells[("loans", "year")] == "0"
+    for row in queries.run(con, "coverage_by_threshold", date_to=MARCH.date_to).iter_rows(named=True):
+        minutes = str(row["walk_threshold"])
+        assert cells[("residents_covered", minutes)] == f"{row['residents_covered']:,}"
+        assert cells[("residents_covered_without_micro", minutes)] == f"{row['residents_covered_without_micro']:,}"
+    cards = queries.run(con, "scorecard_by_branch", date_to=MARCH.date_to, **scorecard.targets().params())
+    for row in cards.iter_rows(named=True):
+        assert cells[("transfers", row["branch_id"])] == f"{row['transfers']:,}"
+        assert cells[("status", row["branch_id"])] in ("已达标", "进度正常", "落后")
+    uncovered = queries.run(con, "uncovered_by_community", date_to=MARCH.date_to, walk_minutes=15)
+    for row in uncovered.iter_rows(named=True):
+        assert cells[("population", row["community_code"])] == f"{row['population']:,}"
+    assert cells[("exact_gain", "1")] and cells[("gap", "1")] == "0"
+    assert not parser.scripts_with_src  # plotly.js is inside the file: it works offline
+    assert "Plotly.newPlot" in html and html.count("plotly-graph-div") == 3
+
+
+def test_reader_counts_under_10_are_suppressed_and_no_pseudonym_is_shown(con, html, pdf_text):
+    parser = Cells()
+    parser.feed(html)
+    assert parser.cells[("active_readers", "now")] == "<10"  # 3 readers in March
+    assert parser.cells[("readers", "M1")] == "<10"  # R3
+    _, text = pdf_text
+    names = pseudonyms(con)
+    assert len(names) > 160
+    assert not [n for n in names if n in html or n in text]
+    assert "RD00001" not in html and "R1" not in {w for w in text.split()}
+
+
+def test_pdf_is_a4_with_chinese_text_embedded_fonts_and_the_same_numbers(con, pdf_text):
+    out, text = pdf_text
+    info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True, check=True).stdout
+    assert "595.92 x 842.88 pts (A4)" in info
+    assert "南沙图书馆微分馆运营报告" in text and "网络概览" in text and "覆盖地图" in text
+    fonts = subprocess.run(["pdffonts", str(out)], capture_output=True, text=True, check=True).stdout.splitlines()[2:]
+    assert fonts and all(line.split()[-5] == "yes" for line in fonts)  # the "emb" column
+    kpis = queries.run(con, "kpis", date_from=MARCH.date_from, date_to=MARCH.date_to, walk_minutes=15).row(
+        0, named=True)
+    loans_line = next(line for line in text.splitlines() if line.strip().startswith("借阅人次"))
+    assert loans_line.split()[1] == f"{kpis['loans']:,}"
+    covered = queries.run(con, "coverage_by_threshold", date_to=MARCH.date_to).filter(walk_threshold=15).row(
+        0, named=True)
+    assert f"{covered['residents_covered']:,}" in text
+    assert "<10" in text
+    # the charts are images in the PDF
+    images = subprocess.run(["pdfimages", "-list", str(out)], capture_output=True, text=True, check=True).stdout
+    assert len(images.splitlines()) - 2 >= 3
+
+
+def test_the_english_report_has_every_word(con):
+    html = report.render_html(report.collect(con, MARCH, "en", 15, time_limit=20))
+    assert "The network at a glance" in html and "Coverage map" in html
+    assert "report_" not in html.replace("microbranch_report", "") and "places_" not in html
+    with pytest.raises(report.ReportError, match="zh or en"):
+        report.collect(con, MARCH, "fr")
+
+
+def test_the_command_line_writes_both_forms(report_db, tmp_path):
+    env = {**os.environ, "MICROBRANCH_KEY_FILE": str(report_db.parent.parent / "secret" / "microbranch.key")}
+    for form in ("pdf", "html"):
+        out = tmp_path / f"report.{form}"
+        done = subprocess.run([sys.executable, "-m", "microbranch", "--db", str(report_db), "report", "--month",
+                               "2024-03", "--lang", "zh", "--format", form, "--out", str(out), "--time-limit", "5"],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == str(out)
+    assert (tmp_path / "report.pdf").read_bytes().startswith(b"%PDF")
+    assert "南沙图书馆微分馆运营报告" in (tmp_path / "report.html").read_text(encoding="utf-8")
+    bad = subprocess.run([sys.executable, "-m", "microbranch", "--db", str(report_db), "report", "--month", "2024-13",
+                          "--out", str(tmp_path / "x.pdf")], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=120, check=False)
+    assert bad.returncode == 2 and "YYYY-MM" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_the_report_page_offers_the_download_to_the_official(report_db, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("MICROBRANCH_DB", str(report_db))
+    monkeypatch.setenv("MICROBRANCH_KEY_FILE", str(report_db.parent.parent / "secret" / "microbranch.key"))
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=300)
+    at.query_params.update({"to": "2024-06-30", "role": "official"})
+    at.switch_page("pages/report.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.selectbox(key="report_month").set_value(date(2024, 3, 1))
+    at.radio(key="report_form").set_value("html")
+    at.button(key="report_make").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    (download,) = at.get("download_button")
+    assert download.proto.label == "下载报告"
