@@ -5,9 +5,9 @@ from datetime import datetime, time, timedelta
 import polars as pl
 import streamlit as st
 
-from ui import charts
+from ui import charts, compare
 from ui.data import q
-from ui.shell import as_of_line, filters, headed, metric_cards, role, table, tr, words
+from ui.shell import as_of_line, filters, headed, role, table, tr, words
 
 KPIS = ("chains_returned", "copies_out", "copies_adrift", "chains_unterminated", "chains_partial",
         "cross_branch_returns", "mean_holders", "days_per_holder", "returns_avoided")
@@ -25,7 +25,8 @@ as_of_line()
 ids = list(f.branch_ids) or None
 scope = {**f.period, "branch_ids": ids}
 
-metric_cards(q("chain_kpis", **scope).row(0, named=True), KPIS, per_row=5)
+compare.cards(q("chain_kpis", **scope).row(0, named=True), KPIS, compare.rows("chain_kpis", f.date_from, f.date_to,
+                                                                           branch_ids=ids), per_row=5)
 st.caption(tr("circ_chains_caption"))
 
 left, right = st.columns(2)

@@ -1,32 +1,108 @@
-"""借阅 Loans: loans per month and branch, readers, turnover, when copies are taken, what is read, what is not."""
+"""借阅 Loans: the whole circulation (checkouts, transfers, renewals, returns) per month and branch, overdue copies,
+where each branch's copies are borrowed, who borrows (reader type, age), how much of each collection circulated,
+turnover, when copies are taken, what is read and what is not."""
+
+from datetime import date
 
 import polars as pl
 import streamlit as st
 
-from ui import charts
+from ui import charts, compare
 from ui.data import q
-from ui.shell import as_of_line, filters, headed, label, metric_cards, table, tr, words
+from ui.shell import as_of_line, filters, headed, label, readers_for_role, table, tr, words
 
 TOP_TITLES = 20
+CARDS = ("loans", "checkouts", "transfers", "transfer_share", "active_readers", "renewals", "returns")
+OVERDUE = ("copies_out", "copies_overdue", "overdue_share", "copies_adrift_overdue")
 
 st.title(tr("page_loans"))
 f = filters()
 as_of_line()
 ids = list(f.branch_ids) or None
 scope = {**f.period, "branch_ids": ids}
+branch_list = q("branch_list")
 
-metric_cards(q("kpis", **f.period, walk_minutes=f.walk_minutes).row(0, named=True),
-             ("loans", "checkouts", "transfers", "transfer_share", "active_readers"), per_row=5)
-if ids:
-    st.caption(tr("circ_kpi_scope"))
 
+def per_branch(date_from: date, date_to: date) -> pl.DataFrame:
+    """circulation_by_period_branch summed over the months: one row per branch (the table beside the cards)."""
+    months = q("circulation_by_period_branch", date_from=date_from, date_to=date_to, branch_ids=ids)
+    return (months.group_by("branch_id", "name", "kind").agg(pl.col("checkouts", "transfers", "loans", "renewals",
+                                                                    "returns").sum())
+            .sort("loans", "branch_id", descending=[True, False], nulls_last=True))
+
+
+def numbers(date_from: date, date_to: date) -> dict:
+    kpis = q("kpis", date_from=date_from, date_to=date_to, branch_ids=ids).row(0, named=True)
+    sums = per_branch(date_from, date_to).select(pl.col("renewals", "returns").sum()).row(0, named=True)
+    return kpis | sums
+
+
+compare.cards(numbers(f.date_from, f.date_to), CARDS, compare.rows(numbers, f.date_from, f.date_to), per_row=7)
+
+months = q("circulation_by_period_branch", **scope)
 monthly = q("loans_by_branch_month", **f.period)
 if ids:
     monthly = monthly.filter(pl.col("branch_id").is_in(ids))
 left, right = st.columns(2)
 left.plotly_chart(charts.loans_by_month(monthly, f.date_from, f.date_to))
-left.plotly_chart(charts.readers_by_month(q("readers_by_month", **scope), f.date_from, f.date_to))
-right.plotly_chart(charts.loans_by_branch(monthly, q("branch_list")))
+right.plotly_chart(charts.circulation_by_period(months))
+micro_ids = branch_list.filter(pl.col("kind") == "micro")["branch_id"].to_list()
+left, right = st.columns(2)
+left.plotly_chart(charts.loans_by_branch(monthly.filter(~pl.col("branch_id").is_in(micro_ids)), branch_list)
+                  .update_layout(title=tr("mgr_chart_branch_others")))
+right.plotly_chart(charts.loans_by_branch(monthly.filter(pl.col("branch_id").is_in(micro_ids)), branch_list)
+                   .update_layout(title=tr("mgr_chart_branch_micro")))
+with st.expander(tr("mgr_circulation_table"), expanded=bool(ids)):
+    table(headed(per_branch(f.date_from, f.date_to)), "circulation_by_branch.csv")
+st.plotly_chart(charts.readers_by_month(q("readers_by_month", **scope), f.date_from, f.date_to))
+
+st.subheader(tr("mgr_overdue"))
+overdue = q("overdue_by_branch", date_to=f.date_to, branch_ids=ids)
+totals = overdue.select(pl.col("copies_out", "copies_overdue", "copies_adrift_overdue").sum()).row(0, named=True)
+totals["overdue_share"] = totals["copies_overdue"] / totals["copies_out"] if totals["copies_out"] else None
+
+
+def overdue_numbers(_: date, day: date) -> dict:
+    rows = q("overdue_by_branch", date_to=day, branch_ids=ids)
+    out = rows.select(pl.col("copies_out", "copies_overdue", "copies_adrift_overdue").sum()).row(0, named=True)
+    return out | {"overdue_share": out["copies_overdue"] / out["copies_out"] if out["copies_out"] else None}
+
+
+compare.cards(totals, OVERDUE, compare.rows(overdue_numbers, f.date_from, f.date_to), per_row=4)
+st.caption(tr("mgr_overdue_caption", day=f.date_to))
+left, right = st.columns(2)
+if totals["copies_overdue"]:
+    left.plotly_chart(charts.overdue_by_branch(overdue))
+else:
+    left.info(tr("mgr_no_overdue", day=f.date_to))
+with right:
+    table(headed(overdue), "overdue_by_branch.csv", height=360)
+
+st.subheader(tr("mgr_lending_owning"))
+pairs = q("loans_by_lending_owning", **scope)
+st.plotly_chart(charts.lending_owning(pairs))
+with st.expander(tr("mgr_lending_owning_table")):
+    table(headed(pairs), "loans_by_lending_owning.csv")
+
+st.subheader(tr("mgr_who"))
+types = words(q("loans_by_reader_type", **scope), "reader_type", lambda v: v)
+ages = q("loans_by_age_band", **scope)
+left, right = st.columns(2)
+left.plotly_chart(charts.readers_by(types, "reader_type", tr("mgr_chart_reader_type")))
+left.caption(tr("mgr_readers_caption"))
+with left:
+    table(headed(readers_for_role(types, "active_readers")), "loans_by_reader_type.csv")
+right.plotly_chart(charts.readers_by(ages, "age_band", tr("mgr_chart_age_band", year=f.date_to.year)))
+with right:
+    table(headed(readers_for_role(ages.drop("age_from"), "active_readers")), "loans_by_age_band.csv")
+
+st.subheader(tr("share_circulated"))
+circulated = q("circulated_by_branch", **scope)
+left, right = st.columns(2)
+left.plotly_chart(charts.branch_bars(circulated, "share_circulated", tr("mgr_chart_circulated"), share=True,
+                                     hover=("copies_circulated", "copies")))
+with right:
+    table(headed(circulated), "circulated_by_branch.csv", height=420)
 
 left, right = st.columns(2)
 turnover = q("turnover_by_branch", **scope)

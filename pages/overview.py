@@ -1,12 +1,11 @@
-"""总览 Overview: the period's headline numbers against the previous period, weekly loans, top branches, drift."""
-
-from datetime import timedelta
+"""总览 Overview: the period's headline numbers against the previous period and a year earlier, weekly loans, top
+branches, drift. Every number follows the filters; the residents numbers are the whole district's."""
 
 import streamlit as st
 
-from ui import charts
+from ui import charts, compare
 from ui.data import q
-from ui.shell import as_of_line, filters, headed, metric_cards, readers_for_role, table, tr
+from ui.shell import as_of_line, filters, headed, readers_for_role, table, tr
 
 CIRCULATION = ("loans", "checkouts", "transfers", "transfer_share", "active_readers")
 DRIFT = ("copies_out", "copies_adrift", "chains_returned", "mean_holders", "branches_open", "micro_branches_open")
@@ -15,26 +14,19 @@ RESIDENTS = ("residents_covered", "coverage_rate", "mean_walk_minutes", "mean_wa
 st.title(tr("page_overview"))
 f = filters()
 as_of_line()
-scope = {**f.period, "branch_ids": list(f.branch_ids) or None}
+ids = list(f.branch_ids) or None
+scope = {**f.period, "branch_ids": ids}
 
-now = q("kpis", **f.period, walk_minutes=f.walk_minutes).row(0, named=True)
-prev_to = f.date_from - timedelta(days=1)
-prev_from = prev_to - (f.date_to - f.date_from)
-first_day = q("data_status")["first_day"][0]
-before = None
-if first_day and prev_from >= first_day:
-    before = q("kpis", date_from=prev_from, date_to=prev_to, walk_minutes=f.walk_minutes).row(0, named=True)
+now = q("kpis", **scope, walk_minutes=f.walk_minutes).row(0, named=True)
+before = compare.rows("kpis", f.date_from, f.date_to, walk_minutes=f.walk_minutes, branch_ids=ids)
+district = {k: tr("mgr_whole_district") for k in RESIDENTS} if ids else None
 
 st.subheader(tr("circ_section_circulation"))
-metric_cards(now, CIRCULATION, before)
+compare.cards(now, CIRCULATION, before)
 st.subheader(tr("circ_section_drift"))
-metric_cards(now, DRIFT, before)
+compare.cards(now, DRIFT, before)
 st.subheader(tr("circ_section_residents"))
-metric_cards(now, RESIDENTS, before)
-notes = [tr("circ_change_caption", prev_from=prev_from, prev_to=prev_to) if before else tr("circ_no_previous")]
-if f.branch_ids:
-    notes.append(tr("circ_kpi_scope"))
-st.caption(" ".join(notes))
+compare.cards(now, RESIDENTS, before, scope_note=district)
 
 left, right = st.columns(2)
 left.plotly_chart(charts.loans_by_week_kind(q("loans_by_week_kind", **scope), f.date_from, f.date_to))
@@ -43,8 +35,8 @@ right.plotly_chart(charts.transfer_share_by_week(q("loans_by_week", **scope)))
 branches = q("loans_by_branch", **scope)
 left, right = st.columns(2)
 left.plotly_chart(charts.top_branches(branches))
-right.plotly_chart(charts.adrift_by_branch(q("adrift_by_branch", date_to=f.date_to, branch_ids=scope["branch_ids"])))
-with st.expander(tr("circ_top_branches_table")):
+right.plotly_chart(charts.adrift_by_branch(q("adrift_by_branch", date_to=f.date_to, branch_ids=ids)))
+with st.expander(tr("circ_top_branches_table"), expanded=bool(ids)):
     shown = branches.select("branch_id", "name", "checkouts", "transfers", "loans", "transfer_share", "active_readers")
     table(headed(readers_for_role(shown, "active_readers")), "loans_by_branch.csv",
           column_config={tr("transfer_share"): st.column_config.NumberColumn(format="percent")})

@@ -68,7 +68,8 @@ def cards(row: dict, keys: tuple[str, ...], compared: list[tuple[Earlier, dict |
             same = first is not None and shown == number(key, first[1][key])
             described = "; ".join([note(first[0])] + [f"{note(e)} {c}" for e, _, c in changes[1:]]) if first else None
             tip = "\n\n".join(t for t in [definition(_entry(key) or key, lang()), *missing] if t)
-            title = label(key) + (f" ({scope_note[key]})" if scope_note and key in scope_note else "")
+            title = tr("mgr_scoped", label=label(key), note=scope_note[key]) if scope_note and key in scope_note \
+                else label(key)
             col.metric(title, "<10" if hidden else shown, delta=first[2] if first else None,
                        delta_color="off" if same else "inverse" if key in LOWER_IS_BETTER else "normal",
                        delta_arrow="off" if same else "auto", delta_description=described, help=tip or None,

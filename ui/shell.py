@@ -209,7 +209,9 @@ def table(frame: pl.DataFrame, file_name: str, key: str | None = None, **kwargs:
 # --- Shared by the circulation pages: headings, number formats, metric cards, reader-count suppression. ---
 
 FORMATS = {"transfer_share": "{:.1%}", "coverage_rate": "{:.1%}", "mean_holders": "{:.2f}", "days_per_holder": "{:.1f}",
-           "mean_walk_minutes": "{:.1f}", "mean_walk_minutes_without_micro": "{:.1f}", "turnover": "{:.3f}"}
+           "mean_walk_minutes": "{:.1f}", "mean_walk_minutes_without_micro": "{:.1f}", "turnover": "{:.3f}",
+           "overdue_share": "{:.1%}", "share_circulated": "{:.1%}", "dead_share": "{:.1%}",
+           "mean_days_overdue": "{:.1f}"}
 LOWER_IS_BETTER = ("mean_walk_minutes", "mean_walk_minutes_without_micro")
 
 

@@ -1,0 +1,153 @@
+"""The managers' views in Streamlit's AppTest: with one branch selected every card is the sum of that branch's rows
+in the table beside it; cards compare with the previous period and a year earlier when the data holds them, and
+say why not in their tooltip when it does not (on the story of test_queries_managers, and on the sample data)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from microbranch import sample
+from microbranch.ingest import import_file
+from tests.test_queries_managers import build
+
+ROOT = Path(__file__).resolve().parent.parent
+DASHBOARD = str(ROOT / "dashboard.py")
+# A year earlier: I5 lent and returned at B1 in August 2023, so the data begins on 2023-08-10.
+YEAR_BEFORE = """event_id,occurred_at,action,item_id,reader_id,from_reader_id,branch_id,channel,due_at
+X1,2023-08-10 10:00:00,checkout,I5,r4,,B1,counter,2023-09-09
+X2,2023-08-25 10:00:00,return,I5,r4,,B1,counter,
+"""
+
+
+@pytest.fixture
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("MICROBRANCH_KEY_FILE", str(tmp_path / "secret" / "microbranch.key"))
+    path = build(tmp_path)
+    import_file(path, ("events_2023.csv", YEAR_BEFORE.encode()), user="test")
+    monkeypatch.setenv("MICROBRANCH_DB", str(path))
+    return path
+
+
+def run(page: str, **params: str) -> AppTest:
+    at = AppTest.from_file(DASHBOARD, default_timeout=120)
+    at.query_params.update(params)
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def card(at: AppTest, label: str):  # noqa: ANN201 - AppTest's Metric
+    return next(m for m in at.metric if m.label == label)
+
+
+def value(at: AppTest, label: str) -> int:
+    return int(card(at, label).value.replace(",", ""))
+
+
+def table_with(at: AppTest, *columns: str) -> pl.DataFrame:
+    return pl.from_pandas(next(d.value for d in at.dataframe if set(columns) <= set(d.value.columns)))
+
+
+def test_overview_cards_are_the_branch_rows(db):
+    at = run("pages/overview.py", branches="M1")
+    rows = table_with(at, "分馆编号", "借阅人次").filter(pl.col("分馆编号") == "M1")
+    for word in ("借阅人次", "借出", "转借", "活跃读者"):
+        assert value(at, word) == rows[word].sum(), word
+    assert value(at, "借阅人次") == 4  # E6 E8 E9 E10
+    assert card(at, "覆盖居民（全区）")  # residents cannot follow a branch: the label says whose they are
+
+
+def test_loans_cards_are_the_branch_rows(db):
+    at = run("pages/loans.py", branches="B1")
+    rows = table_with(at, "分馆编号", "续借", "归还")
+    assert rows["分馆编号"].to_list() == ["B1"]
+    for word in ("借阅人次", "借出", "转借", "续借", "归还"):
+        assert value(at, word) == rows[word].sum(), word
+    assert (value(at, "借出"), value(at, "归还")) == (3, 3)  # X1 E12 E17 | X2 E11 E18
+    overdue = table_with(at, "逾期在借", "在借")
+    for word in ("在借", "逾期在借", "漂流中逾期"):
+        assert value(at, word) == overdue[word].sum(), word
+
+
+def test_loans_overdue_cards_whole_network(db):
+    at = run("pages/loans.py")
+    # At 08-30: I2 (C1, 51 days) and I3 (M1, adrift, 133 days) overdue; I7 (M2) not yet.
+    assert (value(at, "在借"), value(at, "逾期在借"), value(at, "漂流中逾期")) == (3, 2, 1)
+    assert card(at, "逾期占比").value == "66.7%"
+
+
+def test_stock_cards_are_the_branch_rows(db):
+    at = run("pages/stock.py", branches="M1")
+    rows = table_with(at, "分馆编号", "架上他馆书")
+    assert rows["分馆编号"].to_list() == ["M1"]
+    for word in ("架上他馆书", "在他馆架上", "借出在外"):
+        assert value(at, word) == rows[word].sum(), word
+    moves = table_with(at, "调出馆编号", "调入馆编号")
+    assert value(at, "调拨清单") == len(moves) == 2  # I1 from M1 to C1, I4 from B1 to M1
+    assert sorted(moves["条码号"].to_list()) == ["I1", "I4"]
+
+
+def test_readers_cards_are_the_table_rows(db):
+    at = run("pages/readers.py", branches="M1")
+    rows = table_with(at, "分馆编号", "新读者")
+    # r5 r6 (March); r4 first borrowed at B1, in 2023 (X1)
+    assert value(at, "新读者") == rows["新读者"].sum() == 2
+    assert value(at, "其中微分馆") == 2
+
+
+def test_comparison_with_both_earlier_periods(db):
+    # 2024-08-15..08-30 (16 days): the previous 16 days and the same days of 2023 are both in the data.
+    # Loans: E19 now; none in 07-30..08-14; none in 2023-08-15..08-30 (X2 is a return).
+    at = run("pages/overview.py", **{"from": "2024-08-15", "to": "2024-08-30"})
+    loans = card(at, "借阅人次")
+    assert (loans.value, loans.delta) == ("1", "+1")
+    assert loans.proto.delta_description == (
+        "较上期（2024-07-30 至 2024-08-14）; 较去年同期（2023-08-15 至 2023-08-30） +1")
+    assert "不比较" not in loans.help
+
+
+def test_comparison_with_part_of_the_year_earlier_in_the_data(db):
+    # August 2024 (whole month): the previous month is July; August 2023 is in the data only from 08-10.
+    at = run("pages/overview.py", **{"from": "2024-08-01", "to": "2024-08-30"})
+    loans = card(at, "借阅人次")
+    assert loans.proto.delta_description == "较上期（2024-07-02 至 2024-07-31）"
+    assert "去年同期（2023-08-01 至 2023-08-30）只有 2023-08-10 至 2023-08-30 在数据中，不完整，不比较。" in loans.help
+    # The loans and chains pages compare too.
+    # Loans: E19 against none in July 2-31 (E17 was on 07-01).
+    assert card(run("pages/loans.py", **{"from": "2024-08-01", "to": "2024-08-30"}), "借阅人次").delta == "+1"
+    chains = run("pages/chains.py", **{"from": "2024-08-01", "to": "2024-08-30"})
+    assert card(chains, "在借").proto.delta_description == "较上期（2024-07-02 至 2024-07-31）"
+
+
+@pytest.fixture(scope="module")
+def sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("sample")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MICROBRANCH_KEY_FILE", str(folder / "secret" / "microbranch.key"))
+        db = folder / "data" / "microbranch.duckdb"
+        sample.ensure(db)
+    return folder
+
+
+@pytest.fixture
+def on_sample(sample_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MICROBRANCH_KEY_FILE", str(sample_db / "secret" / "microbranch.key"))
+    monkeypatch.setenv("MICROBRANCH_DB", str(sample_db / "data" / "microbranch.duckdb"))
+
+
+def test_the_boundary_that_hid_the_comparison(on_sample):
+    # The sample begins on 2024-04-01. July-September is compared with April-June (whole months), which counted in
+    # days (92 before July) would have started on 03-31, before the data, and shown nothing.
+    at = run("pages/overview.py", **{"from": "2024-07-01", "to": "2024-09-30"})
+    loans = card(at, "借阅人次")
+    assert loans.delta and loans.proto.delta_description == "较上期（2024-04-01 至 2024-06-30）"
+    assert "去年同期（2023-07-01 至 2023-09-30）不在数据中，不比较。" in loans.help
+    # The default view, the whole span: nothing to compare with, and each card says why in its tooltip.
+    at = run("pages/overview.py")
+    assert all(not m.delta for m in at.metric)
+    assert "上一个同长期间（2023-09-18 至 2024-03-31）不在数据中，不比较。" in card(at, "借阅人次").help
