@@ -204,10 +204,13 @@ def detect_kind(headers: list[str]) -> HeaderMap:
             f"{k.name} ({k.label_zh}): " + ", ".join(f"{c}/{k.column(c).aliases[0]}" for c in k.required)
             for k in KINDS.values()
         )
-        found = ", ".join(headers)
+        # Described, never quoted: in a file without a header row, the "headers" are a reader's data.
+        spellings = {normalise_header(s) for k in KINDS.values() for c in k.columns for s in (c.name, *c.aliases)}
+        known = [h for h in headers if normalise_header(h) in spellings]
+        found = f"{len(headers)} columns, {len(known)} with a known name" + (f" ({', '.join(known)})" if known else "")
         raise ContractError(
-            f"The headers match no kind of file. Found: {found}. Expected the required columns of one of: "
-            f"{expected}. 表头不符合任何一种文件类型，请检查列名。"
+            f"The headers match no kind of file (or the file has no header row). Found {found}. Expected the "
+            f"required columns of one of: {expected}. 表头不符合任何一种文件类型（或文件没有表头行），请检查列名。"
         )
     kind, mapping = fits[0]
     dropped = [h for i, h in enumerate(headers) if i not in mapping and is_personal(h, kind.name)]

@@ -1,31 +1,66 @@
-"""Reader pseudonyms: HMAC-SHA-256 with a key kept outside the database and the repository."""
+"""Reader pseudonyms: HMAC-SHA-256 with a key kept outside the database and the repository.
+
+The key file holds 32 random bytes written as 64 hexadecimal digits (one line), readable by its owner only
+(mode 600). It is made on the first import into an empty database. Once data exists, a missing, empty or
+malformed key is an error: a new key would give every reader a second pseudonym.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import os
+import re
 import secrets
+import stat
 from pathlib import Path
+
+from microbranch.contract import ContractError
+
+KEY_BYTES = 32
+
+
+class KeyFileError(ContractError):
+    """The pseudonymisation key cannot be used; the message says how to mend it."""
 
 
 def key_path(db_path: Path) -> Path:
     return Path(os.environ.get("MICROBRANCH_KEY_FILE") or db_path.parent / "microbranch.key")
 
 
+def _has_data(db_path: Path) -> bool:
+    from microbranch import store
+
+    return store.current_version(db_path) is not None
+
+
 def load_key(db_path: Path) -> bytes:
-    """Read the key, creating it (owner-only permissions) on first use."""
+    """Read the key; create it (owner-only) only while the database has no published data."""
     path = key_path(db_path)
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if _has_data(db_path):
+            raise KeyFileError(
+                f"The pseudonymisation key {path} is missing while {db_path} already holds data. Restore the key "
+                "file from your backup (or set MICROBRANCH_KEY_FILE to it); a new key would give every reader a "
+                f"second pseudonym. 假名密钥文件 {path} 不见了，而数据库已有数据：请从备份恢复该文件（或用 "
+                "MICROBRANCH_KEY_FILE 指向它），切勿新建密钥。")
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
             pass
         else:
             with os.fdopen(fd, "w") as f:
-                f.write(secrets.token_hex(32))
-    return bytes.fromhex(path.read_text().strip())
+                f.write(secrets.token_hex(KEY_BYTES) + "\n")
+    if stat.S_IMODE(path.stat().st_mode) & 0o077:
+        raise KeyFileError(f"The key file {path} can be read by others; make it owner-only: chmod 600 {path}. "
+                           f"密钥文件 {path} 权限过宽，请执行 chmod 600。")
+    text = path.read_text(encoding="ascii", errors="replace").strip()
+    if not re.fullmatch(f"[0-9a-fA-F]{{{2 * KEY_BYTES}}}", text):
+        raise KeyFileError(f"The key file {path} must hold {KEY_BYTES} random bytes as {2 * KEY_BYTES} hexadecimal "
+                           f"digits; it holds {len(text)} characters that are not. Restore it from your backup. "
+                           f"密钥文件 {path} 格式不对（应为 {2 * KEY_BYTES} 位十六进制数字），请从备份恢复。")
+    return bytes.fromhex(text)
 
 
 def pseudonym(key: bytes, reader_id: str) -> str:

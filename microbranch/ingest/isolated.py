@@ -16,6 +16,7 @@ import signal
 from pathlib import Path
 
 from microbranch import store
+from microbranch.contract import ContractError
 from microbranch.ingest import ImportResult, Progress, import_file
 
 # Address space of the child: DuckDB keeps to store.IMPORT_MEMORY and spills beyond; the rest is Python, polars
@@ -45,6 +46,8 @@ def _child(db: Path, path: Path, name: str, user: str, cap: int, out: mp.Queue, 
         result = import_file(db, source, user=user,
                              progress=lambda what, done: out.put(("step", what, done)), **kwargs)
         out.put(("done", result.as_dict()))
+    except ContractError as exc:  # e.g. the pseudonymisation key: its message says what to do
+        out.put(("refused", str(exc)))
     except MemoryError:
         out.put(("memory", None))
     except BaseException as exc:  # reported to the parent, which logs it and refuses the file
@@ -99,6 +102,8 @@ def import_isolated(db: Path, source: Path | tuple[str, bytes], user: str = "cli
     if outcome[0] == "memory":
         reason = (f"The import needed more than {gib} of memory, the limit for one import, and was stopped; nothing "
                   f"was stored. Split the file. 导入所需内存超过上限 {gib}，已停止，未写入任何数据，请拆分文件。")
+    elif outcome[0] == "refused":
+        reason = outcome[1]
     elif outcome[0] == "died":
         reason = (f"The import stopped (exit {child.exitcode}; the limit for one import is {gib} of memory); nothing "
                   f"was stored. 导入已停止（单次导入内存上限 {gib}），未写入任何数据。")

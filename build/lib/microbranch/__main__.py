@@ -1,5 +1,0 @@
-import sys
-
-from microbranch.cli import main
-
-sys.exit(main())

@@ -1,1 +1,0 @@
-"""Streamlit-side helpers shared by the pages: data access, language, filters, downloads."""
