@@ -150,12 +150,13 @@ def _town_traces(communities: pl.DataFrame) -> list[go.Scatter]:
             line={"color": "#7a8ca3", "width": 1, "dash": "dot"}, name=tr("places_towns_legend"),
             legendgroup="towns", showlegend=i == 0, hoverinfo="text", text=town_name(town), legendrank=1500))
     if areas:
-        middle = communities.filter(pl.col("town_code").is_not_null()).group_by("town_code").agg(
-            pl.col("lat").mean(), pl.col("lon").max()).sort("town_code")
-        xs, ys = mercator(middle["lat"].to_list(), middle["lon"].to_list())
+        # the name above the town's northernmost community, clear of the branches in the middle
+        top = communities.filter(pl.col("town_code").is_not_null()).sort("lat", descending=True).group_by(
+            "town_code", maintain_order=True).first().sort("town_code")
+        xs, ys = mercator(top["lat"].to_list(), top["lon"].to_list())
         traces.append(go.Scatter(
-            x=xs, y=ys, mode="text", text=[town_name(t) for t in middle["town_code"].to_list()],
-            textposition="middle left", textfont={"size": 13, "color": "#3d4f66"}, hoverinfo="skip",
+            x=xs, y=ys, mode="text", text=[f"<b>{town_name(t)}</b>" for t in top["town_code"].to_list()],
+            textposition="top center", textfont={"size": 13, "color": "#3d4f66"}, hoverinfo="skip",
             showlegend=False, legendgroup="towns"))
     return traces
 

@@ -18,7 +18,8 @@ rings = st.pills(tr("places_rings"), WALKS, selection_mode="multi", default=[f.w
                  format_func=lambda m: tr("places_minutes", minutes=m), help=tr("places_rings_help"),
                  key="map_rings") or []
 st.plotly_chart(
-    maps.branch_map(branches, communities, rings=rings, walk_minutes=f.walk_minutes, tile=maps.tiles()),
+    maps.branch_map(branches, communities, rings=rings, walk_minutes=f.walk_minutes, tile=maps.tiles(),
+                    height=860),
     config={"scrollZoom": True, "displaylogo": False}, key="branch_map",
 )
 st.caption(tr("places_map_note"))

@@ -31,12 +31,16 @@ if cards.is_empty():
 for col, status in zip(st.columns(len(STATUSES)), STATUSES, strict=True):
     col.metric(tr(f"card_status_{status}"), f"{cards.filter(pl.col('status') == status).height:,}", border=True)
 
-shown = cards.select(list(COLUMNS)).with_columns(pl.col("^.*_(target|due)$").round(1))
+shown = cards.select(list(COLUMNS)).with_columns(pl.col("^.*_(target|due)$").round(1),
+                                                 pl.col("opened_on").cast(pl.Date))
 for column in ("status", "transfers_status", "readers_status"):
     shown = words(shown, column, lambda s: tr(f"card_status_{s}"))
 shown = words(shown, "host_type", lambda h: tr(f"host_{h}") if h in HOSTS else str(h))
 shown = readers_for_role(shown, "readers")
-table(shown.rename({c: tr(k) for c, k in COLUMNS.items()}), "scorecards.csv", key="scorecards")
+formats = {tr(COLUMNS[c]): st.column_config.NumberColumn(format="%.1f" if dtype.is_float() else "localized")
+           for c, dtype in shown.schema.items() if dtype.is_numeric()}
+formats[tr("places_opened_on")] = st.column_config.DateColumn(format="YYYY-MM-DD")
+table(shown.rename({c: tr(k) for c, k in COLUMNS.items()}), "scorecards.csv", key="scorecards", column_config=formats)
 if role() == "official":
     st.caption(tr("card_suppressed_note"))
 st.caption(tr("card_events_note", events=targets.reading_events))
