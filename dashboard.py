@@ -6,7 +6,7 @@ import streamlit as st
 
 from ui import data
 from ui.errors import guarded
-from ui.shell import ROLES, carry_params, deep_link, lang, role, tr
+from ui.shell import ROLES, carry_params, deep_link, lang, role, tr, widget_words
 
 HERE = Path(__file__).parent
 st.set_page_config(page_title="南沙微分馆 Micro-branches", page_icon="📚", layout="wide")
@@ -30,6 +30,7 @@ link = deep_link()
 if link:
     st.query_params.from_dict(link[1])
 carry_params()
+widget_words()
 
 with st.sidebar:
     if st.button(tr("language_switch"), key="lang_switch", icon=":material/translate:"):

@@ -60,8 +60,19 @@ FLOORS = {
         f"select branch_id, date_trunc('week', occurred_at) as w, count(*) {LOANS} group by all",
         "loans_by_week_kind"),
     "loans per copy": (f"select item_id, count(*) {LOANS} group by item_id",
-                       "titles_by_loans, loans_by_clc, loans_by_owner, turnover_by_branch, items_never_borrowed"),
+                       "titles_by_loans, loans_by_clc, loans_by_owner, turnover_by_branch, items_never_borrowed, "
+                       "loans_by_lending_owning, circulated_by_branch"),
     "every chain, fetched": ("select * from chains", "chains"),
+    "events by branch, month and action": (
+        "select branch_id, date_trunc('month', occurred_at) as m, action, count(*) from events group by all",
+        "circulation_by_period_branch"),
+    "first loan per reader": (f"select reader, min(occurred_at) {LOANS} group by reader",
+                              "new_readers_by_month_branch, retention_by_cohort, loans_by_reader_type, "
+                              "loans_by_age_band"),
+    "last loan per copy": (f"select item_id, max(occurred_at) {LOANS} group by item_id",
+                           "dead_stock_by_branch, dead_stock_by_item, overdue_by_branch"),
+    "last chain per copy": ("select item_id, max(chain_no) from chains group by item_id",
+                            "stock_by_branch, moves_by_item (copy_places)"),
     "one sort of the events by copy and time": (
         "select item_id, sum((action = 'checkout')::integer) over (partition by item_id order by occurred_at) "
         "from events where action <> 'renew'", "the chain rebuild of the import"),

@@ -37,7 +37,7 @@ def numbers(date_from: date, date_to: date) -> dict:
     return kpis | sums
 
 
-compare.cards(numbers(f.date_from, f.date_to), CARDS, compare.rows(numbers, f.date_from, f.date_to), per_row=7)
+compare.cards(numbers(f.date_from, f.date_to), CARDS, compare.rows(numbers, f.date_from, f.date_to), per_row=4)
 
 months = q("circulation_by_period_branch", **scope)
 monthly = q("loans_by_branch_month", **f.period)

@@ -33,9 +33,11 @@ left.plotly_chart(charts.loans_by_week_kind(q("loans_by_week_kind", **scope), f.
 right.plotly_chart(charts.transfer_share_by_week(q("loans_by_week", **scope)))
 
 branches = q("loans_by_branch", **scope)
+others, micro = charts.split_micro(branches)
 left, right = st.columns(2)
-left.plotly_chart(charts.top_branches(branches))
-right.plotly_chart(charts.adrift_by_branch(q("adrift_by_branch", date_to=f.date_to, branch_ids=ids)))
+left.plotly_chart(charts.top_branches(others).update_layout(title=tr("mgr_chart_top_others", n=min(10, len(others)))))
+right.plotly_chart(charts.top_branches(micro).update_layout(title=tr("mgr_chart_top_micro", n=min(10, len(micro)))))
+st.plotly_chart(charts.adrift_by_branch(q("adrift_by_branch", date_to=f.date_to, branch_ids=ids)))
 with st.expander(tr("circ_top_branches_table"), expanded=bool(ids)):
     shown = branches.select("branch_id", "name", "checkouts", "transfers", "loans", "transfer_share", "active_readers")
     table(headed(readers_for_role(shown, "active_readers")), "loans_by_branch.csv",

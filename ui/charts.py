@@ -10,7 +10,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import polars as pl
 
-from ui.shell import label, tr, words
+from ui.shell import label, short_name, tr, words
 
 KIND_COLOURS = {"central": "#1b2a49", "branch": "#2f6fdb", "micro": "#7b3fbf", "unknown": "#a0a0a0"}
 LOAN_COLOURS = {"checkouts": "#2f6fdb", "transfers": "#e67700"}
@@ -34,16 +34,6 @@ def _numeric_dates(fig: go.Figure) -> None:
         if getattr(trace, "x", None) is not None and dated(trace.x):
             fig.update_xaxes(tickformat=fig.layout.xaxis.tickformat or "%Y-%m-%d", hoverformat="%Y-%m-%d")
             return
-
-
-PREFIX = "南沙图书馆"
-
-
-def short_name(name: str | None) -> str | None:
-    """A branch's name without the common "南沙图书馆" prefix, for labels where space is short (full name on hover)."""
-    if name and name.startswith(PREFIX) and len(name) > len(PREFIX):
-        return name[len(PREFIX):]
-    return name
 
 
 def _short(frame: pl.DataFrame, column: str = "name", to: str = "short") -> pl.DataFrame:
@@ -115,7 +105,9 @@ def adrift_by_branch(frame: pl.DataFrame) -> go.Figure:
                  labels={"copies_adrift": label("copies_adrift"), "short": tr("circ_branch"),
                          "kind_label": tr("circ_kind"), "mean_days_out": label("mean_days_out")})
     fig.update_yaxes(categoryorder="total ascending")
-    return _layout(fig, tr("circ_chart_adrift"), tr("circ_copies_unit"), None, height=max(300, 22 * len(data) + 80))
+    fig.update_xaxes(type="log")  # the central library's copies would squeeze the micro-branches' into slivers
+    return _layout(fig, tr("circ_chart_adrift"), tr("circ_copies_unit") + tr("mgr_log_axis"), None,
+                   height=max(300, 22 * len(data) + 80))
 
 
 # --- Loans ---

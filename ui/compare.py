@@ -45,7 +45,7 @@ def _why_not(e: Earlier) -> str:
 
 
 def note(e: Earlier) -> str:
-    """What a comparison is against, for a card or a chart's caption."""
+    """What a comparison is against, with its days: for a card's tooltip or a caption."""
     return tr(f"mgr_cmp_{e.kind}", span=_span(e.date_from, e.date_to))
 
 
@@ -66,8 +66,11 @@ def cards(row: dict, keys: tuple[str, ...], compared: list[tuple[Earlier, dict |
             changes = [(e, r, c) for e, r, c in changes if c is not None]
             first = changes[0] if changes else None
             same = first is not None and shown == number(key, first[1][key])
-            described = "; ".join([note(first[0])] + [f"{note(e)} {c}" for e, _, c in changes[1:]]) if first else None
-            tip = "\n\n".join(t for t in [definition(_entry(key) or key, lang()), *missing] if t)
+            # Short on the card (it is narrow); the days compared are in the tooltip.
+            described = "; ".join([tr(f"mgr_vs_{first[0].kind}")] + [f"{tr(f'mgr_vs_{e.kind}')} {c}"
+                                                                     for e, _, c in changes[1:]]) if first else None
+            compared_days = [note(e) for e, _, _ in changes]
+            tip = "\n\n".join(t for t in [definition(_entry(key) or key, lang()), *compared_days, *missing] if t)
             title = tr("mgr_scoped", label=label(key), note=scope_note[key]) if scope_note and key in scope_note \
                 else label(key)
             col.metric(title, "<10" if hidden else shown, delta=first[2] if first else None,

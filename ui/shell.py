@@ -134,6 +134,31 @@ def _period(first: date, last: date, dropped: list[str]) -> tuple[date, date, bo
     return d_from, d_to, clamped
 
 
+PREFIX = "南沙图书馆"
+
+
+def short_name(name: str | None) -> str | None:
+    """A branch's name without the common "南沙图书馆" prefix, where space is short (full name on hover)."""
+    if name and name.startswith(PREFIX) and len(name) > len(PREFIX):
+        return name[len(PREFIX):]
+    return name
+
+
+def widget_words() -> None:
+    """The file uploader's own words (drop here, size limit, browse) in the UI language: Streamlit writes them in
+    English only, so they are hidden and written again from the catalogue."""
+    limit = st.get_option("server.maxUploadSize")
+    hint = tr("mgr_uploader_hint", mb=limit).replace('"', "'")
+    browse = tr("mgr_uploader_browse").replace('"', "'")
+    st.html(f"""<style>
+[data-testid="stFileUploaderDropzoneInstructions"] > div > span,
+[data-testid="stFileUploaderDropzoneInstructions"] > div > small {{display: none;}}
+[data-testid="stFileUploaderDropzoneInstructions"] > div::after {{content: "{hint}"; font-size: 0.9rem;}}
+[data-testid="stFileUploaderDropzone"] button {{font-size: 0;}}
+[data-testid="stFileUploaderDropzone"] button::after {{content: "{browse}"; font-size: 0.9rem;}}
+</style>""")
+
+
 def filters() -> Filters:
     """The sidebar: period, branch kinds, host types, branches, walking threshold; all kept in the URL.
 
@@ -158,14 +183,15 @@ def filters() -> Filters:
     )
     names = dict(zip(options["branch_id"], options["name"], strict=True))
     chosen = _known("branches", names, dropped)
-    picked_branches = sb.multiselect(tr("branches"), list(names), default=chosen, format_func=lambda b: names[b],
-                                     placeholder=tr("all"), key="f_branches")
+    picked_branches = sb.multiselect(tr("branches"), list(names), default=chosen,
+                                     format_func=lambda b: short_name(names[b]), placeholder=tr("all"),
+                                     key="f_branches")
     raw_walk = st.query_params.get("walk", "15") or "15"
     if raw_walk not in ("5", "10", "15"):
         dropped.append("walk")
     walk = int(raw_walk) if raw_walk in ("5", "10", "15") else 15
-    walk = sb.segmented_control(tr("walk_threshold"), WALKS, default=walk, format_func=lambda m: f"{m} min",
-                                key="f_walk") or 15
+    walk = sb.segmented_control(tr("walk_threshold"), WALKS, default=walk,
+                                format_func=lambda m: tr("mgr_minutes_chip", m=m), key="f_walk") or 15
     if dropped:
         sb.warning(tr("url_values_dropped", names=", ".join(dict.fromkeys(dropped))), icon=":material/link_off:")
     if clamped:

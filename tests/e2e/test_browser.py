@@ -29,6 +29,8 @@ PAGES = {
     "overview": "manager",
     "loans": "manager",
     "chains": "manager",
+    "stock": "manager",
+    "readers": "manager",
     "branch_map": "manager",
     "residents": "manager",
     "glossary": "manager",
