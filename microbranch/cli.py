@@ -1,4 +1,4 @@
-"""Command line: `python -m microbranch [--db PATH] import | query | sample | rejects | imports`.
+"""Command line: `python -m microbranch [--db PATH] import | undo | profile | query | sample | rejects | imports`.
 
 Exit status: 0 when the files were read (even with rejected rows), 1 when a file was refused whole or the
 data could not be read, 2 on wrong usage. Every error a user can cause ends in one line on stderr, never a
@@ -18,10 +18,12 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from microbranch import queries, sample, store
+from microbranch import profiles, queries, sample, store
 from microbranch.contract import ContractError
-from microbranch.ingest import ImportResult
+from microbranch.i18n import LANGS, t
+from microbranch.ingest import ImportResult, reason_text
 from microbranch.ingest.isolated import import_isolated
+from microbranch.ingest.undo import undo_import
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,14 +34,26 @@ def _parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="import export files (CSV or .xlsx), one transaction each")
     imp.add_argument("files", nargs="+", type=Path)
     imp.add_argument("--user", default="cli", help="who imports (recorded in the import log)")
+    imp.add_argument("--profile", help="a saved column mapping to read the files with (see `profile list`)")
+    imp.add_argument("--lang", choices=LANGS, default="en", help="language of refusals")
+    und = sub.add_parser("undo", help="undo an import: its rows go, derived data is rebuilt")
+    und.add_argument("import_id", type=int)
+    und.add_argument("--user", default="cli", help="who undoes it (recorded in the import log)")
+    und.add_argument("--yes", action="store_true", help="undo even when later data depends on it (orphans)")
+    und.add_argument("--lang", choices=LANGS, default="en")
+    prof = sub.add_parser("profile", help="saved column mappings: list, export, import")
+    prof.add_argument("action", choices=("list", "export", "import"))
+    prof.add_argument("name_or_file", nargs="?", help="the profile's name (export) or a profile file (import)")
     qry = sub.add_parser("query", help="run a named query from queries/")
     qry.add_argument("name", help="one of: " + ", ".join(queries.names()))
     qry.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     qry.add_argument("--format", choices=("table", "csv", "json"), default="table")
     smp = sub.add_parser("sample", help="generate the Nansha sample exports, and import them")
     smp.add_argument("--out", type=Path, help="only write the sample files to this folder")
+    smp.add_argument("--remove", action="store_true", help="remove the sample data, keeping uploaded data")
     rej = sub.add_parser("rejects", help="list rejected rows (CSV on stdout)")
     rej.add_argument("--import-id", type=int, help="only this import")
+    rej.add_argument("--lang", choices=LANGS, default="zh", help="language of the reasons (default zh)")
     sub.add_parser("imports", help="the import log")
     rep = sub.add_parser("report", help="the district report for a month (or any period), as HTML or PDF")
     when = rep.add_mutually_exclusive_group(required=True)
@@ -99,9 +113,9 @@ USER_ERRORS = (ContractError, FileNotFoundError, store.BusyError, duckdb.Error, 
                csv.Error, UnicodeError, ValueError, OverflowError, OSError)
 
 
-def _failed(exc: BaseException) -> int:
+def _failed(exc: BaseException, lang: str = "en") -> int:
     """One line on stderr for an error a user caused: what failed, not where in the code."""
-    text = str(exc).strip().strip("'\"").splitlines()
+    text = (exc.text(lang) if isinstance(exc, ContractError) else str(exc)).strip().strip("'\"").splitlines()
     print((text[0] if text else type(exc).__name__)[:500], file=sys.stderr)
     return 1
 
@@ -111,13 +125,29 @@ def _panicked(exc: BaseException) -> bool:
     return type(exc).__module__ == "pyo3_runtime" or type(exc).__name__ == "PanicException"
 
 
+def _profile(db: Path, action: str, name_or_file: str | None) -> int:
+    if action == "list":
+        for name, m in sorted(profiles.all_profiles(db).items()):
+            print(f"{name}\t{m.kind}\t{m.signature}\t{m.built_from}")
+        return 0
+    if not name_or_file:
+        print(f"profile {action} needs a {'name' if action == 'export' else 'file'}", file=sys.stderr)
+        return 2
+    if action == "export":
+        sys.stdout.write(profiles.find(db, name_or_file).to_json() + "\n")
+        return 0
+    m = profiles.import_text(db, Path(name_or_file).read_text(encoding="utf-8"))
+    print(f"profile saved: {m.name}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     db = args.db or store.default_db()
     try:
         return _run(args, db)
     except USER_ERRORS as exc:
-        return _failed(exc)
+        return _failed(exc, getattr(args, "lang", "en"))
     except BaseException as exc:
         if _panicked(exc):
             return _failed(exc)
@@ -130,13 +160,27 @@ def _run(args: argparse.Namespace, db: Path) -> int:
         if missing:
             print(f"no such file: {', '.join(map(str, missing))}", file=sys.stderr)
             return 2
+        mapping = profiles.find(db, args.profile) if args.profile else None
         refused = False
         for f in args.files:
-            r = import_isolated(db, f, user=args.user)  # a child process with a memory cap
+            r = import_isolated(db, f, user=args.user, mapping=mapping, lang=args.lang)  # a child process with a memory cap
             _say(r)
             refused |= r.status == "refused"
         return 1 if refused else 0
+    if args.command == "undo":
+        u = undo_import(db, args.import_id, user=args.user, confirm=args.yes)
+        if u.status == "needs_confirmation":
+            what = ", ".join(t(f"imp_orphans_{k}", args.lang, n=n) for k, n in u.orphans.items())
+            print(t("imp_undo_orphans", args.lang, what=what) + " (--yes)", file=sys.stderr)
+            return 1
+        print(t("imp_undone", args.lang, import_id=u.import_id, file=u.file_name, removed=u.removed))
+        return 0
+    if args.command == "profile":
+        return _profile(db, args.action, args.name_or_file)
     if args.command == "sample":
+        if args.remove:
+            print(f"sample data removed: {sample.remove(db)} imports undone")
+            return 0
         if args.out:
             from sample_data.generate import generate
 
@@ -152,7 +196,9 @@ def _run(args: argparse.Namespace, db: Path) -> int:
         return _report(args, db)
     con = store.reader(db)
     if args.command == "rejects":
-        _print(queries.run(con, "rejects", import_id=args.import_id), "csv")
+        frame = queries.run(con, "rejects", import_id=args.import_id)
+        reasons = [reason_text(r, d, s, args.lang) for r, d, s in frame.select("reason", "detail", "severity").rows()]
+        _print(frame.with_columns(pl.Series("reason", reasons, dtype=pl.String)).drop("detail"), "csv")
     else:
         _print(queries.run(con, "imports"), "table")
     return 0

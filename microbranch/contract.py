@@ -14,6 +14,8 @@ class Column:
     aliases: tuple[str, ...] = ()
     required: bool = False
     values: dict[str, str] = field(default_factory=dict)  # enum: accepted spelling -> stored value
+    # An optional cell: a value that breaks its rule is a warning, and the row is kept with the cell empty.
+    lenient: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,8 +71,8 @@ KINDS: dict[str, Kind] = {
             Column("branch_id", "id", ("分馆编号", "馆代码", "馆藏地代码", "分馆代码"), True),
             Column("name", "text", ("分馆名称", "馆名", "名称"), True),
             Column("kind", "enum", ("类型", "分馆类型"), True, BRANCH_KIND),
-            Column("host_type", "enum", ("合作单位类型", "共建单位类型"), False, HOST_TYPE),
-            Column("town_code", "code9", ("街镇代码",)),
+            Column("host_type", "enum", ("合作单位类型", "共建单位类型"), False, HOST_TYPE, lenient=True),
+            Column("town_code", "code9", ("街镇代码",), lenient=True),
             Column("address", "text", ("地址",)),
             Column("lat", "lat", ("纬度",), True),
             Column("lon", "lon", ("经度",), True),
@@ -78,26 +80,26 @@ KINDS: dict[str, Kind] = {
             Column("opened_on", "date", ("开馆日期", "成立日期"), True),
             Column("closed_on", "date", ("闭馆日期",)),
             Column("public_access", "bool", ("对外开放", "是否对公众开放")),
-            Column("host_population", "int", ("服务单位人数", "职工人数", "在校人数")),
-            Column("volumes", "int", ("藏书量", "馆藏册数")),
+            Column("host_population", "int", ("服务单位人数", "职工人数", "在校人数"), lenient=True),
+            Column("volumes", "int", ("藏书量", "馆藏册数"), lenient=True),
         )),
         Kind("items", "馆藏", ("item_id",), (
             Column("item_id", "id", ("条码号", "册条码号", "条码", "图书条码"), True),
             Column("title", "text", ("题名", "书名", "正题名"), True),
             Column("author", "text", ("责任者", "著者", "作者")),
-            Column("isbn", "isbn", ("ISBN", "国际标准书号")),
+            Column("isbn", "isbn", ("ISBN", "国际标准书号"), lenient=True),
             Column("call_number", "text", ("索书号", "分类号", "中图分类号")),
             Column("home_branch_id", "id", ("馆藏地", "所属馆", "所属分馆")),
             Column("owner", "enum", ("来源", "所有者"), False, OWNER),
             Column("owner_reader_id", "reader", ("共享读者证号",)),
-            Column("added_on", "date", ("入藏日期", "登记日期")),
-            Column("price", "number", ("价格", "单价")),
+            Column("added_on", "date", ("入藏日期", "登记日期"), lenient=True),
+            Column("price", "number", ("价格", "单价"), lenient=True),
         )),
         Kind("readers", "读者", ("reader_id",), (
             Column("reader_id", "reader", ("读者证号", "读者证条码号", "借书证号", "证号"), True),
-            Column("registered_on", "date", ("办证日期", "注册日期")),
+            Column("registered_on", "date", ("办证日期", "注册日期"), lenient=True),
             Column("home_branch_id", "id", ("办证馆", "注册馆")),
-            Column("community_code", "code12", ("社区代码", "居委会代码")),
+            Column("community_code", "code12", ("社区代码", "居委会代码"), lenient=True),
             Column("birth_year", "int", ("出生年份",)),
             Column("reader_type", "text", ("读者类型", "读者类别")),
         )),
@@ -109,8 +111,8 @@ KINDS: dict[str, Kind] = {
             Column("reader_id", "reader", ("读者证号",), True),
             Column("from_reader_id", "reader", ("转出读者证号", "转借人")),
             Column("branch_id", "id", ("操作馆", "借阅馆", "分馆编号")),
-            Column("channel", "enum", ("渠道", "方式"), False, CHANNEL),
-            Column("due_at", "date", ("应还日期",)),
+            Column("channel", "enum", ("渠道", "方式"), False, CHANNEL, lenient=True),
+            Column("due_at", "date", ("应还日期",), lenient=True),
         )),
         Kind("communities", "社区", ("community_code",), (
             Column("community_code", "code12", ("社区代码", "居委会代码", "村居代码"), True),
@@ -130,6 +132,15 @@ PERSONAL = ("姓名", "名字", "读者姓名", "手机", "电话", "联系电�
             "tel", "telephone", "email", "idcard", "idnumber", "idno", "readername", "fullname", "homeaddress")
 
 
+def field_label(kind: str, name: str, lang: str = "zh") -> str:
+    """A field in the user's words: its first Chinese alias, or its own name in English."""
+    try:
+        col = KINDS[kind].column(name)
+    except (KeyError, StopIteration):
+        return name
+    return col.aliases[0] if lang == "zh" and col.aliases else name
+
+
 def normalise_header(text: str) -> str:
     """Fold case, width, spaces, underscores, hyphens and a BOM away: `读者 证号`, `Reader_ID` match."""
     folded = unicodedata.normalize("NFKC", text).replace("\ufeff", "").casefold()
@@ -143,13 +154,46 @@ def is_personal(header: str, kind: str) -> bool:
     return any(normalise_header(p) in h for p in PERSONAL)
 
 
+class ContractError(ValueError):
+    """A whole file does not fit the contract. `key` names a catalogue message (`imp_*`), filled with `params`,
+    so the sentence is said in the user's language; any other text is shown as it is."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        super().__init__(key)
+        self.key, self.params = key, params
+
+    def text(self, lang: str = "en") -> str:
+        """The whole sentence in `lang`: kinds and fields named in the user's words."""
+        from microbranch.i18n import entries, t
+
+        if self.key not in entries():
+            return self.key
+        params = dict(self.params)
+        kind = params.get("kind")
+        if kind in KINDS:
+            for name in ("field", "fields", "missing"):
+                if isinstance(params.get(name), str) and name in params:
+                    words = [field_label(str(kind), f.strip(), lang) for f in str(params[name]).split(",")]
+                    params[name] = "、".join(words) if lang == "zh" else ", ".join(words)
+            params["kind"] = t(f"circ_kind_{kind}", lang)
+        return t(self.key, lang, **params)
+
+    def __str__(self) -> str:
+        return self.text("en")
+
+
 @dataclass
 class HeaderMap:
+    """How a file's columns become the contract's: which column holds which field, and what the user added."""
+
     kind: str
     mapping: dict[int, str]  # file column index -> canonical column
     dropped: list[str]  # personal columns, never stored
     extra: list[str]  # unknown columns, reported but not stored
     headers: list[str]
+    constants: dict[str, str] = field(default_factory=dict)  # field -> text every row gets
+    values: dict[str, dict[str, str]] = field(default_factory=dict)  # field -> {file's value: contract value}
+    date_order: str = ""  # "dmy" or "mdy" for dates like 01/02/2024; "" = only year-first dates
 
     def describe(self) -> list[tuple[str, str]]:
         """(header in the file, what became of it) for every column."""
@@ -163,16 +207,22 @@ class HeaderMap:
                 out.append((h, "ignored: unknown column"))
         return out
 
+    def file_column(self, name: str) -> str:
+        """The file's own header for a contract field (the field's name when a constant or absent)."""
+        return next((self.headers[i] for i, n in self.mapping.items() if n == name), name)
 
-class ContractError(ValueError):
-    """A whole file does not fit the contract; the message says what to do."""
 
-
-def _match(kind: Kind, headers: list[str]) -> dict[int, str]:
+def field_lookup(kind: Kind) -> dict[str, str]:
+    """Normalised spelling -> field, for every name and alias of a kind's columns."""
     lookup: dict[str, str] = {}
     for col in kind.columns:
         for spelling in (col.name, *col.aliases):
             lookup.setdefault(normalise_header(spelling), col.name)
+    return lookup
+
+
+def _match(kind: Kind, headers: list[str]) -> dict[int, str]:
+    lookup = field_lookup(kind)
     mapping: dict[int, str] = {}
     for i, h in enumerate(headers):
         name = lookup.get(normalise_header(h))
@@ -181,38 +231,72 @@ def _match(kind: Kind, headers: list[str]) -> dict[int, str]:
     return mapping
 
 
-def detect_kind(headers: list[str]) -> HeaderMap:
-    """Recognise the kind of a file from its headers; refuse one that matches none, or two."""
-    if not any(h.strip() for h in headers):
-        raise ContractError("The file has no header row. 文件没有表头行。")
-    fits = []
-    for kind in KINDS.values():
-        mapping = _match(kind, headers)
-        if set(kind.required) <= set(mapping.values()):
-            fits.append((kind, mapping))
-    if len(fits) > 1:
-        # A file with more of one kind's columns is that kind (an events file names its branch too).
-        fits.sort(key=lambda f: len(f[1]) - len(f[0].columns) / 100, reverse=True)
-        if len(fits[0][1]) == len(fits[1][1]):
-            names = " / ".join(f[0].name for f in fits[:2])
-            raise ContractError(
-                f"The headers fit more than one kind of file ({names}); rename the columns to one kind's names. "
-                f"表头同时符合多种文件类型（{names}），请按其中一种改列名。"
-            )
-    if not fits:
-        expected = "; ".join(
-            f"{k.name} ({k.label_zh}): " + ", ".join(f"{c}/{k.column(c).aliases[0]}" for c in k.required)
-            for k in KINDS.values()
-        )
-        # Described, never quoted: in a file without a header row, the "headers" are a reader's data.
-        spellings = {normalise_header(s) for k in KINDS.values() for c in k.columns for s in (c.name, *c.aliases)}
-        known = [h for h in headers if normalise_header(h) in spellings]
-        found = f"{len(headers)} columns, {len(known)} with a known name" + (f" ({', '.join(known)})" if known else "")
-        raise ContractError(
-            f"The headers match no kind of file (or the file has no header row). Found {found}. Expected the "
-            f"required columns of one of: {expected}. 表头不符合任何一种文件类型（或文件没有表头行），请检查列名。"
-        )
-    kind, mapping = fits[0]
+@dataclass
+class Detection:
+    """What the headers alone say: the likeliest kind, how sure that is, and why a file is not importable as it is.
+
+    `reason` is a catalogue key (None: the file fits the contract and imports with one click)."""
+
+    header: HeaderMap | None
+    required_found: list[str]
+    required_missing: list[str]
+    matched: list[str]  # the file's headers that name a field
+    unmatched: list[str]  # the file's headers that name none (personal columns excluded)
+    reason: str | None = None
+    params: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str | None:
+        return self.header.kind if self.header else None
+
+    @property
+    def importable(self) -> bool:
+        return self.reason is None
+
+    def error(self) -> ContractError:
+        return ContractError(self.reason or "", **self.params)
+
+
+def _header_map(kind: Kind, headers: list[str], mapping: dict[int, str]) -> HeaderMap:
     dropped = [h for i, h in enumerate(headers) if i not in mapping and is_personal(h, kind.name)]
     extra = [h for i, h in enumerate(headers) if i not in mapping and h not in dropped]
     return HeaderMap(kind.name, mapping, dropped, extra, headers)
+
+
+def detect(headers: list[str]) -> Detection:
+    """Recognise the kind of a file from its headers, with how sure it is. Never guesses: a file is importable
+    only when one kind's required fields are all found and most of its columns are known."""
+    if not any(h.strip() for h in headers):
+        raise ContractError("imp_no_header")
+    scored = []
+    for kind in KINDS.values():
+        mapping = _match(kind, headers)
+        fits = set(kind.required) <= set(mapping.values())
+        scored.append((fits, len(mapping) - len(kind.columns) / 100, kind, mapping))
+    scored.sort(key=lambda s: (s[0], s[1]), reverse=True)
+    fits, _, kind, mapping = scored[0]
+    header = _header_map(kind, headers, mapping)
+    found = [c for c in kind.required if c in mapping.values()]
+    missing = [c for c in kind.required if c not in mapping.values()]
+    matched = [headers[i] for i in sorted(mapping)]
+    d = Detection(header if mapping else None, found, missing, matched, header.extra)
+    if not mapping:
+        # Described, never quoted: in a file without a header row, the "headers" are a reader's data.
+        d.reason, d.params = "imp_reason_nothing_known", {"count": len(headers)}
+    elif not fits:
+        d.reason = "imp_reason_required_missing"
+        d.params = {"kind": kind.name, "missing": ", ".join(missing)}
+    elif scored[1][0] and len(scored[1][3]) == len(mapping):
+        d.reason, d.params = "imp_reason_two_kinds", {"kinds": f"{kind.name} / {scored[1][2].name}"}
+    elif len(header.extra) > len(mapping):
+        d.reason = "imp_reason_mostly_unknown"
+        d.params = {"kind": kind.name, "known": ", ".join(matched), "count": len(headers)}
+    return d
+
+
+def detect_kind(headers: list[str]) -> HeaderMap:
+    """The kind of a file that fits the contract as it is; refuse any other, saying why."""
+    d = detect(headers)
+    if not d.importable or d.header is None:
+        raise d.error()
+    return d.header

@@ -5,8 +5,11 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import duckdb
+
 from microbranch import store
 from microbranch.ingest import ImportResult, Progress, import_file
+from microbranch.ingest.undo import undo_in
 
 ORDER = ("branches", "communities", "readers", "items", "events")
 
@@ -22,16 +25,53 @@ def load(db: Path, progress: Progress | None = None) -> list[ImportResult]:
             if progress:
                 progress(path.name, i / len(files))
             results.append(import_file(db, path, user="sample"))
-        return results
+    with store.writer(db, publish_on_exit=False) as con:  # the mark that every file of the sample went in
+        con.sql("insert or replace into meta values ('sample_complete', 'yes')")
+    return results
 
 
 def ensure(db: Path, progress: Progress | None = None) -> bool:
-    """Load the sample on first start (no snapshot yet); return whether it did."""
-    if store.current_version(db) is not None:
+    """Load the sample on first start (no snapshot yet), or load it again when a start was stopped halfway through
+    loading it (sample imports without the mark that all went in); return whether it loaded."""
+    if store.current_version(db) is not None and not incomplete(db):
         return False
-    with store.writer(db, publish_on_exit=False):
-        pass  # creates the schema; the lock makes a second starter wait for the first
-    if store.current_version(db) is not None:
+    with store.writer(db, publish_on_exit=False) as con:  # the lock makes a second starter wait for the first
+        half = _incomplete(con)
+    if store.current_version(db) is not None and not half:
         return False
+    if half:
+        remove(db)
     load(db, progress)
     return True
+
+
+def _incomplete(con: duckdb.DuckDBPyConnection) -> bool:
+    sample_imports = con.sql("select count(*) from imports where user_name = 'sample' and status = 'imported' "
+                             "and undone_at is null").fetchall()[0][0]
+    marked = con.sql("select count(*) from meta where key = 'sample_complete'").fetchall()[0][0]
+    return bool(sample_imports) and not marked
+
+
+def incomplete(db: Path) -> bool:
+    """Whether the published data holds part of the sample only (its loading was stopped)."""
+    try:
+        con = store.reader(db)
+    except FileNotFoundError:
+        return False
+    try:
+        return _incomplete(con)
+    except duckdb.Error:  # a snapshot made before the import log had `undone_at`
+        return False
+    finally:
+        con.close()
+
+
+def remove(db: Path) -> int:
+    """Remove the sample data (undo its imports, newest first), keeping uploaded data; return how many."""
+    with store.writer(db) as con:
+        ids = [r[0] for r in con.sql("select import_id from imports where user_name = 'sample' and status = 'imported'"
+                                     " and undone_at is null order by import_id desc").fetchall()]
+        for import_id in ids:
+            undo_in(con, import_id, user="sample", confirm=True)
+        con.sql("delete from meta where key = 'sample_complete'")
+    return len(ids)

@@ -124,3 +124,21 @@ create table if not exists rejects (
 );
 
 create table if not exists meta (key varchar primary key, value varchar);
+
+-- Added by the column mapping and undo of imports: the file's own column and the reason's detail on each reject
+-- (the reason is a catalogue key, said in the reader's language); the mapping an import used, and its undo.
+alter table rejects add column if not exists file_column varchar;
+alter table rejects add column if not exists detail varchar;
+alter table imports add column if not exists mapping varchar;
+alter table imports add column if not exists undone_at timestamptz;
+alter table imports add column if not exists undone_by varchar;
+
+-- What an import of branches, items, readers or communities did to each row it stored: the row before
+-- (null: the row was new) and after, as JSON; so undoing it puts back what was there.
+create table if not exists entity_changes (
+    import_id integer not null,
+    kind varchar not null,
+    row_key varchar not null,
+    before json,
+    after json not null,
+);

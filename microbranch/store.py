@@ -14,7 +14,7 @@ import hashlib
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -78,9 +78,11 @@ def clear_work(db: Path) -> bool:
 
 
 @contextmanager
-def writer(db: Path, wait_seconds: float = 600, publish_on_exit: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+def writer(db: Path, wait_seconds: float = 600,
+           publish_on_exit: bool | Callable[[], bool] = True) -> Iterator[duckdb.DuckDBPyConnection]:
     """The only read-write connection: waits for another import to finish, opens the file, and once it is
-    closed again publishes it as the new snapshot (still holding the lock)."""
+    closed again publishes it as the new snapshot (still holding the lock). `publish_on_exit` may be a function
+    asked at the end, so a writer that changed nothing publishes no new version."""
     db.parent.mkdir(parents=True, exist_ok=True)
     with open(db.with_name(db.name + ".lock"), "w") as lock:
         deadline = time.monotonic() + wait_seconds
@@ -108,7 +110,7 @@ def writer(db: Path, wait_seconds: float = 600, publish_on_exit: bool = True) ->
         finally:
             con.close()
             _empty(db)
-        if publish_on_exit:
+        if publish_on_exit() if callable(publish_on_exit) else publish_on_exit:
             publish(db)
 
 

@@ -16,7 +16,7 @@ import pytest
 import xlsxwriter
 
 from microbranch import geo
-from microbranch.ingest import import_file, preview
+from microbranch.ingest import import_file, preview, reason_text
 from microbranch.ingest.read import read_csv_text
 from tests.conftest import BRANCHES, load, snapshot, write
 
@@ -128,9 +128,9 @@ def test_each_reject_rule(db, tmp_path, row, column, reason_part):
     good = "1,2024-04-01 09:00,checkout,I1,R1,,C1"
     r = load(db, tmp_path, "e.csv", EVENTS_HEADER + good + "\n" + row + "\n")
     assert (r.lines_read, r.accepted, r.rejected, r.duplicates) == (2, 1, 1, 0)
-    rejects = snapshot(db).sql("select line, column_name, reason from rejects").fetchall()
-    assert [(line, col) for line, col, _ in rejects] == [(3, column)]
-    assert reason_part in rejects[0][2]
+    rejects = snapshot(db).sql("select line, column_name, reason, detail, severity from rejects").fetchall()
+    assert [(line, col) for line, col, *_ in rejects] == [(3, column)]
+    assert reason_part in reason_text(*rejects[0][2:], "en")
 
 
 @pytest.mark.parametrize(
@@ -144,8 +144,8 @@ def test_each_reject_rule(db, tmp_path, row, column, reason_part):
 def test_branch_rules(db, tmp_path, text, column, reason_part):
     r = load(db, tmp_path, "b.csv", "branch_id,name,kind,host_type,lat,lon,opened_on\n" + text + "\n")
     assert (r.accepted, r.rejected) == (0, 1)
-    rejects = snapshot(db).sql("select column_name, reason from rejects").fetchall()
-    assert rejects[0][0] == column and reason_part in rejects[0][1]
+    rejects = snapshot(db).sql("select column_name, reason, detail, severity from rejects").fetchall()
+    assert rejects[0][0] == column and reason_part in reason_text(*rejects[0][1:], "en")
 
 
 def test_item_rules_isbn_owner_and_known_branch(db, tmp_path):
@@ -154,16 +154,17 @@ def test_item_rules_isbn_owner_and_known_branch(db, tmp_path):
         "item_id,title,isbn,home_branch_id,owner,owner_reader_id\n"
         "I1,好书,978-7-111-54742-6,C1,,\n"  # valid ISBN-13
         "I2,校验位错,978-7-111-54742-5,C1,,\n"  # bad check digit: a warning, still imported
-        "I3,太短,12345,C1,,\n"
+        "I3,太短,12345,C1,,\n"  # an optional cell that breaks its rule: a warning, kept with the cell empty
         "I4,家藏,,C1,读者,\n"
         "I5,未知馆,,ZZ,,\n"
         "I6,家藏好书,,C1,读者,000777\n"
     )
     r = load(db, tmp_path, "i.csv", text)
-    assert (r.lines_read, r.accepted, r.rejected, r.warnings) == (6, 3, 3, 1)
+    assert (r.lines_read, r.accepted, r.rejected, r.warnings) == (6, 4, 2, 2)
     got = snapshot(db).sql("select line, column_name, severity from rejects order by line").fetchall()
-    assert got == [(3, "isbn", "warning"), (4, "isbn", "reject"), (5, "owner_reader_id", "reject"),
+    assert got == [(3, "isbn", "warning"), (4, "isbn", "warning"), (5, "owner_reader_id", "reject"),
                    (6, "home_branch_id", "reject")]
+    assert snapshot(db).sql("select isbn from items where item_id = 'I3'").fetchall() == [(None,)]
     owner = snapshot(db).sql("select owner, owner_reader from items where item_id = 'I6'").fetchall()[0]
     assert owner[0] == "reader" and owner[1].startswith("R") and "000777" not in owner[1]
 
@@ -244,7 +245,8 @@ def test_gcj02_and_bd09_points_are_stored_as_wgs84(db, tmp_path):
 
 @pytest.mark.parametrize(
     ("content", "message_part"),
-    [(b"", "empty"), ("名称,数量\n甲,1\n".encode(), "match no kind"), (b"\x81\x30\xff\xfe\x00abc\xff", "neither")],
+    [(b"", "empty"), ("名称,数量\n甲,1\n".encode(), "required fields"), ("甲,乙\n1,2\n".encode(), "cannot be recognised"),
+     (b"\x81\x30\xff\xfe\x00abc\xff", "neither")],
 )
 def test_a_file_that_fits_no_kind_is_refused_with_a_sentence(db, content, message_part):
     r = import_file(db, ("bad.csv", content))
@@ -264,7 +266,7 @@ def test_cli_exit_codes_and_json(db, tmp_path):
     ok = cli("import", str(good))
     assert ok.returncode == 0 and "5 lines read = 5 accepted + 0 rejected + 0 duplicates skipped" in ok.stdout
     refused = cli("import", str(bad))
-    assert refused.returncode == 1 and "Traceback" not in refused.stderr and "match no kind" in refused.stderr
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr and "cannot be recognised" in refused.stderr
     assert cli("query", "nope").returncode == 2
     assert cli("query", "kpis", "--param", "bogus=1").returncode == 2
     assert cli("frobnicate").returncode == 2

@@ -32,8 +32,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from microbranch import queries, store
-from microbranch.ingest import import_file
-from microbranch.ingest.validate import REASONS
+from microbranch.ingest import import_file, reason_text
 from microbranch.privacy import load_key, pseudonym
 
 BRANCHES = """branch_id,name,kind,host_type,lat,lon,opened_on,closed_on,public_access,volumes,host_population
@@ -410,7 +409,7 @@ def test_imports(con):
         "user_name": ["test"] * 6,
         "file_name": ["notes.csv", "events_bad.csv", "events.csv", "items.csv", "communities.csv", "branches.csv"],
         "kind": [None, "events", "events", "items", "communities", "branches"],
-        "encoding": [None, "utf-8", "utf-8", "utf-8", "utf-8", "utf-8"],
+        "encoding": ["utf-8"] * 6,  # a refused file was read: its encoding is known
         "lines_read": [0, 4, 17, 6, 2, 4],
         "accepted": [0, 0, 17, 6, 2, 4],
         "rejected": [0, 3, 0, 0, 0, 0],
@@ -419,7 +418,7 @@ def test_imports(con):
         "status": ["refused", "imported", "imported", "imported", "imported", "imported"],
     })
     assert_frame_equal(got.drop("message"), expected)
-    assert got["message"][0].startswith("The headers match no kind of file")
+    assert got["message"][0].startswith("This file's kind cannot be recognised")
     assert got["message"][1:].to_list() == [""] * 5
 
 
@@ -427,11 +426,13 @@ def test_rejects_by_import(con):
     got = queries.run(con, "rejects_by_import", import_id=5)
     expected = pl.DataFrame({
         "line": [3, 4, 5],
+        "file_column": ["action", "occurred_at", "from_reader_id"],
         "column_name": ["action", "occurred_at", "from_reader_id"],
         "value": ["lend", "not a date", None],
-        "reason": [got["reason"][0], REASONS["date"], REASONS["from_reader"]],
+        "reason": ["enum", "date", "from_reader"],
+        "detail": [got["detail"][0], None, None],
         "severity": ["reject"] * 3,
     }, schema_overrides={"value": pl.String})
     assert_frame_equal(got, expected)
-    assert got["reason"][0].startswith("取值不在允许范围内")
+    assert reason_text("enum", got["detail"][0], "reject", "zh").startswith("取值不在允许范围内：checkout/借出")
     assert queries.run(con, "rejects_by_import", import_id=4).is_empty()

@@ -35,8 +35,11 @@ def version() -> str:
 
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _upgraded(db_path: Path, current: str) -> str:
-    """Once per data version: bring a snapshot made by older code up to the current schema."""
+    """Once per data version: bring a snapshot made by older code up to the current schema, and finish loading the
+    sample if a first start was stopped halfway through it."""
     store.upgrade(db_path)
+    if sample.incomplete(db_path):
+        sample.ensure(db_path)
     return store.current_version(db_path) or current
 
 

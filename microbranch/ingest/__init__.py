@@ -16,10 +16,16 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
+import polars as pl
+
 from microbranch import store
-from microbranch.contract import ContractError, HeaderMap, detect_kind
+
+from microbranch.contract import ContractError, Detection, HeaderMap, detect
+from microbranch.i18n import entries, t
 from microbranch.ingest import limits, load, read, validate
-from microbranch.ingest.decode import sniff_encoding, to_text
+from microbranch.ingest.decode import lone_cr, sniff_encoding, to_text
+from microbranch.ingest.mapping import Mapping, signature
+from microbranch.ingest.undo import set_meta
 from microbranch.privacy import load_key
 from microbranch.store import first
 
@@ -47,6 +53,7 @@ class ImportResult:
     message: str = ""
     import_id: int | None = None
     seconds: float = 0.0
+    published: bool = False  # a new data version was published (False: nothing changed)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -54,67 +61,168 @@ class ImportResult:
 
 @dataclass
 class Preview:
+    """What an import would do with a file, before anything is written."""
+
     file_name: str
-    kind: str
+    kind: str | None
     encoding: str
     records: int
-    columns: list[tuple[str, str]]
+    columns: list[tuple[str, str]]  # (the file's header, the field it becomes or what becomes of it)
+    headers: list[str] = field(default_factory=list)
+    signature: str = ""
+    detection: Detection | None = None  # what the headers alone say (None when a mapping was given)
+    reason: str = ""  # why it is not importable as it is, in the user's language ("" = importable)
+    rows: pl.DataFrame | None = None  # the first rows as they will be stored
+    problems: pl.DataFrame | None = None  # the rejects and warnings those rows would produce
+
+    @property
+    def importable(self) -> bool:
+        return not self.reason
 
 
 def _stage(con: duckdb.DuckDBPyConnection, data: bytes, path: Path | None,
-           work: Path | None = None) -> tuple[str, read.Raw, HeaderMap]:
-    """Check the file's size limits, decode and read it into temp table `raw`; recognise its kind. Decoded
-    copies go to the owner-only folder `work`."""
+           work: Path | None = None) -> tuple[str, read.Raw]:
+    """Check the file's size limits, decode and read it into temp table `raw`. Decoded copies go to the owner-only
+    folder `work`."""
     if not data or data.isspace():  # like `not data.strip()`, without copying a big file
-        raise ContractError("The file is empty. 文件是空的。")
+        raise ContractError("imp_empty")
     encoding = sniff_encoding(data, whole=False)
     if encoding == "xlsx":
-        raw = read.read_xlsx(con, data)
+        return encoding, read.read_xlsx(con, data)
+    if (encoding.startswith("utf-8") or encoding == "gb18030") and lone_cr(data[:65536]):
+        data, path = data.replace(b"\r", b"\n"), None  # old Mac line ends: 0x0D is in no multi-byte character here
+    limits.check_text(data)  # lines and their length, on the bytes, before decoding or parsing
+    if encoding == "utf-8":
+        try:
+            return encoding, read.read_csv_text(con, path, None, data, work)
+        except UnicodeDecodeError:  # valid UTF-8 at the start only: decide on the whole file
+            encoding = sniff_encoding(data)
+    text = to_text(data, encoding)
+    if lone_cr(text[:65536]):
+        text = text.replace("\r", "\n")
+    return encoding, read.read_csv_text(con, None, text, data, work)
+
+
+def _header(con: duckdb.DuckDBPyConnection, raw: read.Raw, mapping: Mapping | None) -> tuple[HeaderMap, Detection | None]:
+    """The header map the import uses: the user's mapping, or recognition that is sure; else a refusal."""
+    if mapping is not None:
+        header, detection = mapping.header_map(raw.headers), None
     else:
-        limits.check_text(data)  # lines and their length, on the bytes, before decoding or parsing
-        if encoding == "utf-8":
-            try:
-                raw = read.read_csv_text(con, path, None, data, work)
-            except UnicodeDecodeError:  # valid UTF-8 at the start only: decide on the whole file
-                encoding = sniff_encoding(data)
-                raw = read.read_csv_text(con, None, to_text(data, encoding), data, work)
-        else:
-            raw = read.read_csv_text(con, None, to_text(data, encoding), data, work)
-    return encoding, raw, detect_kind(raw.headers)
+        detection = detect(raw.headers)
+        if not detection.importable or detection.header is None:
+            raise detection.error()
+        header = detection.header
+    ambiguous = validate.ambiguous_dates(con, header)
+    if ambiguous:
+        raise ContractError("imp_reason_date_order", column=ambiguous[0], example=ambiguous[1])
+    return header, detection
 
 
-def preview(data: bytes, file_name: str) -> Preview:
-    """What an import would do with a file: kind, encoding, rows, header mapping. Writes nothing to the database;
-    a decoded copy and DuckDB's spill files stay in a folder of their own inside the work folder."""
-    with tempfile.TemporaryDirectory(dir=store.work_dir(store.default_db()), prefix="preview-") as work:
+def preview(data: bytes, file_name: str, mapping: Mapping | None = None, lang: str = "en", db: Path | None = None,
+            rows: int = 10) -> Preview:
+    """What an import would do with a file: kind, how sure, the mapping, and its first rows as they will be stored
+    with the rejects they would produce. Writes nothing to the database; a decoded copy and DuckDB's spill files stay
+    in a folder of their own inside the work folder. Raises ContractError only for a file that cannot be read."""
+    with tempfile.TemporaryDirectory(dir=store.work_dir(db or store.default_db()), prefix="preview-") as work:
         con = duckdb.connect(config={"temp_directory": str(Path(work) / "spill")})
         try:
-            encoding, raw, header = _stage(con, data, None, Path(work))
-            return Preview(file_name, header.kind, encoding, raw.records, header.describe())
+            return _preview(con, data, file_name, mapping, lang, db, rows, Path(work))
         finally:
             con.close()
 
 
+def _preview(con: duckdb.DuckDBPyConnection, data: bytes, file_name: str, mapping: Mapping | None, lang: str,
+             db: Path | None, rows: int, work: Path) -> Preview:
+    encoding, raw = _stage(con, data, None, work)
+    sig = signature(raw.headers)
+    try:
+        header, detection = _header(con, raw, mapping)
+    except ContractError as exc:
+        d = detect(raw.headers) if mapping is None else None
+        h = d.header if d else None
+        return Preview(file_name, mapping.kind if mapping else d.kind if d else None, encoding, raw.records,
+                       h.describe() if h else [(x, "") for x in raw.headers], raw.headers, sig, d, exc.text(lang))
+    out = Preview(file_name, header.kind, encoding, raw.records, header.describe(), raw.headers, sig, detection)
+    out.rows, out.problems = _first_rows(con, header, raw, db, rows, lang)
+    return out
+
+
+def _first_rows(con: duckdb.DuckDBPyConnection, header: HeaderMap, raw: read.Raw, db: Path | None, n: int,
+                lang: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The first `n` rows checked and shaped as the store step would store them, and their problems."""
+    con.sql(store.SCHEMA.read_text())  # empty tables, so the rules that look at stored data run
+    current = store.current_version(db) if db else None
+    if db and current:
+        try:
+            con.sql(f"attach '{store.snapshot_dir(db) / current}' as snap (read_only)")
+            con.sql("insert into branches by name select * from snap.branches")
+            con.sql("detach snap")
+        except duckdb.Error:
+            pass  # the rows are still shown; only the check against known branches is left out
+    con.sql("create temp table raw_head as select * from raw order by line limit $n", params={"n": n})
+    read.drop(con)
+    con.sql("alter table raw_head rename to raw")
+    validate.check(con, header, datetime.now(LOCAL).replace(tzinfo=None))
+    load.pseudonymise(con, header.kind, load_key(db) if db else b"preview")
+    load.build_good(con, header.kind)
+    shape = EVENT_COLUMNS if header.kind == "events" else load.STORED[header.kind]
+    stored = con.sql(f"select * from ({shape}) order by line").pl()
+    last = stored["line"].max() if stored.height == n else None  # broken rows among (or before) these rows
+    problems = con.sql("""
+        select line, p.column as field, p.value, p.reason, p.detail, p.severity,
+        from (select line, unnest(problems) as p from checked) order by line
+    """).pl()
+    pseud = dict(con.sql("select raw_id, pseudonym from pseud").fetchall())
+    shown = [
+        {"line": r["line"], "column": header.file_column(r["field"]),
+         "value": pseud.get(r["value"], r["value"]) if r["field"].endswith("reader_id") else r["value"],
+         "reason": reason_text(r["reason"], r["detail"], r["severity"], lang), "severity": r["severity"]}
+        for r in problems.to_dicts()
+    ] + [{"line": line, "column": None, "value": None, "reason": reason_text(key, detail, "reject", lang),
+          "severity": "reject"} for line, key, detail in raw.broken if last is None or line < last]
+    schema = {"line": pl.Int64, "column": pl.String, "value": pl.String, "reason": pl.String, "severity": pl.String}
+    return stored, pl.DataFrame(shown, schema=schema, orient="row") if shown else pl.DataFrame(schema=schema)
+
+
+EVENT_COLUMNS = "select line, occurred_at, action, item_id, reader, from_reader, branch_id, channel, due_at from good"
+
+
+def reason_text(key: str, detail: str | None, severity: str, lang: str) -> str:
+    """A reject's reason, whole, in `lang`; a warning on an optional cell says the row went in with it empty.
+    Reasons stored by older versions (whole sentences) are shown as they are."""
+    entry = f"reject_{key}"
+    if entry not in entries():
+        return key
+    text = t(entry, lang, detail=detail or "")
+    if severity == "warning" and key != "isbn_check":
+        text = t("reject_emptied", lang, reason=text)
+    return text
+
+
 def import_file(db: Path, source: Path | tuple[str, bytes], user: str = "cli",
-                progress: Progress | None = None) -> ImportResult:
-    """Import one file in one transaction, then publish a snapshot. Never raises for a bad file."""
+                progress: Progress | None = None, mapping: Mapping | None = None, lang: str = "en") -> ImportResult:
+    """Import one file in one transaction, then publish a snapshot if it changed anything. Never raises for a bad
+    file: a refusal is a result whose message (in `lang`) says why and what to do. `mapping` is the user's column
+    mapping (or a saved profile); without it the file must fit the contract as it is."""
     started = time.perf_counter()
     file_name, data = (source.name, source.read_bytes()) if isinstance(source, Path) else source
     path = source if isinstance(source, Path) else None
     result = ImportResult(file_name, len(data), "", "imported")
     step = progress or (lambda _msg, _f: None)
-    with ThreadPoolExecutor(1) as pool, store.writer(db) as con:
+    changed = [False]
+    with ThreadPoolExecutor(1) as pool, store.writer(db, publish_on_exit=lambda: changed[0]) as con:
         digest = pool.submit(lambda d: hashlib.sha256(d).hexdigest(), data)  # beside the reading (no GIL held)
         key = load_key(db)
         try:
             step("reading", 0.1)
-            # temp tables only: nothing stored yet
-            result.encoding, raw, header = _stage(con, data, path, store.work_dir(db))
+            result.encoding, raw = _stage(con, data, path, store.work_dir(db))  # temp tables only: nothing stored yet
+            header, _ = _header(con, raw, mapping)
         except ContractError as exc:
             result.sha256 = digest.result()
-            result.status, result.message = "refused", str(exc)
+            result.status, result.message = "refused", exc.text(lang)
             result.import_id = first(con, "select nextval('import_seq')")[0]
-            _log(con, result, user)
+            _log(con, result, user, mapping)
+            changed[0] = result.published = True  # the refusal is in the import history staff look at
             return _done(result, started, step)
         result.kind = header.kind
         result.columns = header.describe()
@@ -129,18 +237,19 @@ def import_file(db: Path, source: Path | tuple[str, bytes], user: str = "cli",
         con.begin()  # one file, one transaction: killed before COMMIT, the database is as it was
         try:
             result.import_id = first(con, "select nextval('import_seq')")[0]
+            file_columns = {n: header.file_column(n) for n in header.mapping.values()}
             result.rejected, result.warnings = load.record_rejects(con, result.import_id, file_name, raw.broken,
-                                                                    raw.broken_total)
+                                                                   raw.broken_total, file_columns)
             step("loading", 0.5)
             load.build_good(con, header.kind)
             if header.kind == "events":
                 step("rebuilding drift chains", 0.7)
                 result.accepted, result.duplicates, result.orphans = load.store_events(con, result.import_id)
             else:
-                result.accepted, result.duplicates = load.store_entities(con, header.kind)
+                result.accepted, result.duplicates = load.store_entities(con, header.kind, result.import_id)
             con.sql("drop view good; drop table checked; drop table pseud")
-            _set_meta(con, user)
-            _log(con, result, user)
+            _log(con, result, user, mapping)
+            set_meta(con)
             if os.environ.get("MICROBRANCH_PAUSE_BEFORE_COMMIT"):  # lets a test kill the process mid-import
                 print("PAUSED-BEFORE-COMMIT", file=sys.stderr, flush=True)
                 time.sleep(float(os.environ["MICROBRANCH_PAUSE_BEFORE_COMMIT"]))
@@ -148,6 +257,10 @@ def import_file(db: Path, source: Path | tuple[str, bytes], user: str = "cli",
         except BaseException:
             con.rollback()
             raise
+        # An import that changes nothing (a re-import: every row a duplicate) publishes no new version, so the
+        # dashboard's caches stay warm; it is in the import log of the next version.
+        changed[0] = bool(result.accepted or result.rejected or result.warnings)
+        result.published = changed[0]
         step("publishing", 0.9)
     return _done(result, started, step)
 
@@ -158,28 +271,19 @@ def _done(result: ImportResult, started: float, step: Progress) -> ImportResult:
     return result
 
 
-def _set_meta(con: duckdb.DuckDBPyConnection, user: str) -> None:
-    data_set = "sample" if user == "sample" else "uploaded"
+def _log(con: duckdb.DuckDBPyConnection, r: ImportResult, user: str, mapping: Mapping | None = None) -> None:
     con.sql(
         """
-        insert or replace into meta values ('data_set', case
-            when (select value from meta where key = 'data_set') = 'uploaded' then 'uploaded' else $ds end)
-        """,
-        params={"ds": data_set},
-    )
-    con.sql("insert or replace into meta select 'as_of', coalesce(max(occurred_at)::date::varchar, '') from events")
-
-
-def _log(con: duckdb.DuckDBPyConnection, r: ImportResult, user: str) -> None:
-    con.sql(
-        """
-        insert into imports values ($id, now(), $user, $file, $size, $sha, $kind, $enc, $lines, $acc, $rej, $dup,
-            $orph, $dropped, $ignored, $status, $msg)
+        insert into imports by name
+        select $id as import_id, now() as imported_at, $user as user_name, $file as file_name, $size as size_bytes,
+            $sha as sha256, $kind as kind, $enc as encoding, $lines as lines_read, $acc as accepted,
+            $rej as rejected, $dup as duplicates, $orph as orphans, $dropped as columns_dropped,
+            $ignored as columns_ignored, $status as status, $msg as message, $mapping as mapping
         """,
         params={
             "id": r.import_id, "user": user, "file": r.file_name, "size": r.size_bytes, "sha": r.sha256,
             "kind": r.kind, "enc": r.encoding, "lines": r.lines_read, "acc": r.accepted, "rej": r.rejected,
             "dup": r.duplicates, "orph": r.orphans, "dropped": r.columns_dropped, "ignored": r.columns_ignored,
-            "status": r.status, "msg": r.message,
+            "status": r.status, "msg": r.message, "mapping": mapping.to_json() if mapping else None,
         },
     )

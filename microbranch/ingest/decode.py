@@ -33,11 +33,13 @@ def sniff_encoding(data: bytes, whole: bool = True) -> str:
         data.decode("gb18030")
         return "gb18030"
     except UnicodeDecodeError as exc:
-        msg = (
-            f"The file is neither UTF-8, UTF-16 nor GB18030 (unreadable byte at position {exc.start}). "
-            "Save it again as CSV UTF-8 or Excel .xlsx. 文件编码无法识别，请另存为 UTF-8 CSV 或 .xlsx。"
-        )
-        raise ContractError(msg) from None
+        raise ContractError("imp_bad_encoding", position=exc.start) from None
+
+
+def lone_cr(head: bytes | str) -> bool:
+    """Old Mac line ends: records end in a lone carriage return (CR without LF anywhere in the head)."""
+    cr, lf = ("\r", "\n") if isinstance(head, str) else (b"\r", b"\n")
+    return cr in head and lf not in head  # type: ignore[operator]
 
 
 def to_text(data: bytes, encoding: str) -> str:

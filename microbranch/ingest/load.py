@@ -57,27 +57,37 @@ def pseudonymise(con: duckdb.DuckDBPyConnection, kind: str, key: bytes) -> list[
 
 
 def record_rejects(con: duckdb.DuckDBPyConnection, import_id: int, file_name: str,
-                   broken: list[tuple[int, str]], broken_total: int | None = None) -> tuple[int, int]:
-    """Store the first MAX_REJECTS_STORED problems (reader identifiers as pseudonyms); return (rejected rows,
-    warnings), all of them counted."""
+                   broken: list[tuple[int, str, str]], broken_total: int | None = None,
+                   file_columns: dict[str, str] | None = None) -> tuple[int, int]:
+    """Store the first MAX_REJECTS_STORED problems (reader identifiers as pseudonyms), named by the file's own column
+    (`file_columns`: field -> header); return (rejected rows, warnings), all of them counted. `broken`: (line,
+    reason key, detail) of unreadable rows."""
     cap = limits.MAX_REJECTS_STORED
+    names = file_columns or {}
+    frame = pl.DataFrame({"field": list(names), "header": list(names.values())},
+                         schema={"field": pl.String, "header": pl.String})
+    con.register("file_columns", frame)
     con.sql(
         """
-        insert into rejects
-        select $id, $file, line, p.column,
+        insert into rejects by name
+        select $id as import_id, $file as file_name, line, p.column as column_name,
             case when p.column in ('reader_id', 'from_reader_id', 'owner_reader_id')
-                then (select pseudonym from pseud where raw_id = p.value) else p.value end,
-            p.reason, p.severity,
+                then (select pseudonym from pseud where raw_id = p.value) else p.value end as value,
+            p.reason as reason, p.severity as severity, coalesce(f.header, p.column) as file_column,
+            nullif(p.detail, '') as detail,
         from (select line, unnest(problems) as p from checked where problems is not null order by line limit $cap)
+        left join file_columns as f on f.field = p.column
         """,
         params={"id": import_id, "file": file_name, "cap": cap},
     )
+    con.unregister("file_columns")
     stored = first(con, "select count(*) from rejects where import_id = $id", {"id": import_id})[0]
     if broken and stored < cap:
-        frame = pl.DataFrame({"line": [b[0] for b in broken], "reason": [b[1] for b in broken]}).head(cap - stored)
+        frame = pl.DataFrame({"line": [b[0] for b in broken], "reason": [b[1] for b in broken],
+                              "detail": [b[2] for b in broken]}).head(cap - stored)
         con.register("broken_frame", frame)
-        con.sql("insert into rejects select $id, $file, line, null, null, reason, 'reject' from broken_frame",
-                params={"id": import_id, "file": file_name})
+        con.sql("insert into rejects by name select $id as import_id, $file as file_name, line, reason, detail, "
+                "'reject' as severity from broken_frame", params={"id": import_id, "file": file_name})
         con.unregister("broken_frame")
     rejected, warnings = first(con, """
         select count(*) filter (where rejected),
@@ -181,8 +191,9 @@ def _rebuild_touched(con: duckdb.DuckDBPyConnection) -> None:
     con.sql("drop table touched")
 
 
-def store_entities(con: duckdb.DuckDBPyConnection, kind: str) -> tuple[int, int]:
-    """Upsert: a later row updates a stored one; a row identical to what is stored is a duplicate."""
+def store_entities(con: duckdb.DuckDBPyConnection, kind: str, import_id: int | None = None) -> tuple[int, int]:
+    """Upsert: a later row updates a stored one; a row identical to what is stored is a duplicate. What each stored
+    row replaced is kept in `entity_changes`, so the import can be undone."""
     table, key = kind, KEYS[kind]
     con.sql(f"create or replace temp table incoming as {STORED[kind]}")
     columns = [r[0] for r in con.sql(f"select column_name from (describe {table})").fetchall()]  # stored columns
@@ -200,6 +211,12 @@ def store_entities(con: duckdb.DuckDBPyConnection, kind: str) -> tuple[int, int]
         create or replace temp table latest as
         select * exclude (line) from incoming qualify row_number() over (partition by {key} order by line desc) = 1
     """)
+    if import_id is not None:
+        con.sql(f"""
+            insert into entity_changes
+            select $id, $kind, l.{key}::varchar, case when t.{key} is not null then to_json(t) end, to_json(l)
+            from latest as l left join {table} as t on t.{key} = l.{key}
+        """, params={"id": import_id, "kind": kind})
     con.sql(f"delete from {table} where {key} in (select {key} from latest)")
     con.sql(f"insert into {table} by name select * from latest")
     con.sql("drop table incoming; drop table latest")

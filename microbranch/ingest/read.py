@@ -28,7 +28,7 @@ csv.field_size_limit(limits.MAX_LINE_BYTES)  # a cell can be as long as a line m
 class Raw:
     headers: list[str]
     records: int  # data records read (blank lines are not records)
-    broken: list[tuple[int, str]] = field(default_factory=list)  # (line, reason) for rows of the wrong width
+    broken: list[tuple[int, str, str]] = field(default_factory=list)  # (line, reason key, detail): unreadable rows
     broken_total: int = 0  # all of them; only the first MAX_REJECTS_STORED are kept in `broken`
 
 
@@ -44,7 +44,7 @@ def _header(text: str, delim: str) -> list[str]:
     try:
         first = next(csv.reader(io.StringIO(text), delimiter=delim), [])
     except csv.Error:
-        raise ContractError("The header row cannot be read as CSV. 表头行无法按 CSV 读取。") from None
+        raise ContractError("imp_header_unreadable") from None
     headers = [h.strip() for h in first]
     limits.check_columns(headers)
     return headers
@@ -57,7 +57,7 @@ def read_csv_text(con: duckdb.DuckDBPyConnection, path: Path | None, text: str |
     size = limits.MAX_LINE_BYTES + 4
     head = text[:size] if text is not None else raw_bytes[:size].decode("utf-8", "ignore").lstrip("\ufeff")
     if not head.strip():
-        raise ContractError("The file is empty. 文件是空的。")
+        raise ContractError("imp_empty")
     delim = _sniff_delimiter(head[:65536])
     headers = _header(head, delim)
     width = len(headers)
@@ -105,7 +105,7 @@ def _read_exact(con: duckdb.DuckDBPyConnection, text: str, delim: str, width: in
     start = reader.line_num + 1
     lines: list[int] = []
     rows: list[list[str]] = []
-    broken: list[tuple[int, str]] = []
+    broken: list[tuple[int, str, str]] = []
     total = 0
     try:
         for rec in reader:
@@ -116,11 +116,11 @@ def _read_exact(con: duckdb.DuckDBPyConnection, text: str, delim: str, width: in
                 else:
                     total += 1
                     if len(broken) < limits.MAX_REJECTS_STORED:
-                        broken.append((start, f"the row has {len(rec)} fields, the header has {width}"))
+                        broken.append((start, "wrong_width", str(len(rec))))
             start = reader.line_num + 1
     except csv.Error as exc:
         total += 1
-        broken.append((start, f"unreadable CSV from here on ({exc})"))
+        broken.append((start, "unreadable_csv", str(exc)))
     frame = pl.DataFrame(
         {"line": lines, **{f"c{i}": [r[i] for r in rows] for i in range(width)}},
         schema={"line": pl.Int64, **{f"c{i}": pl.String for i in range(width)}},
@@ -134,11 +134,11 @@ def read_xlsx(con: duckdb.DuckDBPyConnection, data: bytes) -> Raw:
     try:
         frame = pl.read_excel(io.BytesIO(data), infer_schema_length=0, raise_if_empty=False)
     except Exception as exc:  # fastexcel raises its own types
-        raise ContractError(f"The workbook cannot be read ({exc}). Excel 文件无法读取，请检查文件。") from None
+        raise ContractError("imp_unreadable_workbook", detail=str(exc).splitlines()[0] if str(exc) else "") from None
     headers = [str(c).strip() for c in frame.columns]
     limits.check_columns(headers)
     if not headers:
-        raise ContractError("The workbook's first sheet is empty. 工作表是空的。")
+        raise ContractError("imp_empty_sheet")
     frame = frame.rename({c: f"c{i}" for i, c in enumerate(frame.columns)}).cast(pl.String)
     frame = frame.with_row_index("line", offset=2).with_columns(pl.col("line").cast(pl.Int64))
     blank = pl.all_horizontal(pl.exclude("line").is_null() | (pl.exclude("line").str.strip_chars() == ""))

@@ -16,32 +16,17 @@ DATE_FORMATS = "['%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M:%S.%f', '%Y-%m-%d %H:%M', 
 SCI_NOTATION = r"^[0-9]+(\.[0-9]+)?[eE][+-]?[0-9]+$"
 CONTROL = r"[\x00-\x1f\x7f]"  # NUL, tab, line breaks, escape...: never part of a real identifier
 
-REASONS = {
-    "missing": "必填项为空 / required value is missing",
-    "control": "编号含有控制字符（如 NUL、制表符或换行），请检查导出文件 / identifier contains a control character "
-    "(such as NUL, a tab or a line break): check the export",
-    "sci": "编号被 Excel 改成了科学计数法，请把该列设为文本后重新导出 / identifier mangled by Excel into "
-    "scientific notation: export the column as text",
-    "date": "日期无法识别（应为 2024-10-14、2024/10/14、2024年10月14日 或 20241014）/ not a date "
-    "(expected 2024-10-14, 2024/10/14, 2024年10月14日 or 20241014)",
-    "future": "时间晚于导入时间 / time is after the import",
-    "number": "不是数字 / not a number",
-    "int": "不是非负整数 / not a whole number of 0 or more",
-    "enum": "取值不在允许范围内：{allowed} / value not allowed, expected one of: {allowed}",
-    "code9": "街镇代码应为 9 位数字 / town code must be 9 digits",
-    "code12": "社区代码应为 12 位数字 / community code must be 12 digits",
-    "lat": "纬度应在 -90 到 90 之间 / latitude must be a number from -90 to 90",
-    "lon": "经度应在 -180 到 180 之间 / longitude must be a number from -180 to 180",
-    "isbn": "ISBN 去掉连字符后应为 10 或 13 位 / ISBN must have 10 or 13 digits after removing hyphens",
-    "isbn_check": "ISBN 校验位不对（仍已导入）/ ISBN check digit is wrong (imported anyway)",
-    "owner_reader": "来源为读者时必须填写共享读者证号 / a reader-owned copy needs the sharing reader's card number",
-    "branch_unknown": "馆藏地不是已知分馆，请先导入分馆文件 / home branch is not a known branch: import the "
-    "branches file first",
-    "from_reader": "转借必须填写转出读者证号 / a transfer needs the reader who handed the copy on",
-    "self_transfer": "不能转借给自己 / a transfer to oneself",
-    "branch_needed": "借出和归还必须填写操作馆 / a checkout or return needs the branch",
-    "birth_year": "出生年份不合理 / birth year out of range",
+# Reject reasons are stored as catalogue keys (`reject_<reason>` in catalogue/imports.toml, with the `detail`
+# filled in), so the list of rejects is read in the reader's language.
+REASONS = ("missing", "control", "sci", "date", "future", "number", "int", "enum", "code9", "code12", "lat", "lon", "isbn",
+           "isbn_check", "owner_reader", "branch_unknown", "from_reader", "self_transfer", "branch_needed",
+           "birth_year", "wrong_width", "unreadable_csv")
+# Day-first or month-first dates (`01/02/2024`), read only when the user has said which.
+DATE_ORDERS = {
+    "dmy": "['%d-%m-%Y %H:%M:%S', '%d-%m-%Y %H:%M', '%d-%m-%Y']",
+    "mdy": "['%m-%d-%Y %H:%M:%S', '%m-%d-%Y %H:%M', '%m-%d-%Y']",
 }
+AMBIGUOUS_DATE = r"^\s*[0-9]{1,2}[/.-][0-9]{1,2}[/.-][0-9]{4}"
 
 
 def _lit(text: str) -> str:
@@ -67,63 +52,80 @@ def _number(v: str) -> str:
     return f"try_cast(replace(replace(replace({v}, ',', ''), '，', ''), ' ', '') as double)"
 
 
-def _timestamp(v: str) -> str:
+def _timestamp(v: str, date_order: str = "") -> str:
     """The canonical spellings parsed directly (what the general path gives them, at a fraction of the cost);
     anything else through the general path."""
     fast = f"(case length({v}) when 19 then try_strptime({v}, '%Y-%m-%d %H:%M:%S') " \
            f"when 10 then try_strptime({v}, '%Y-%m-%d') end)"
-    return f"coalesce({fast}, case when {v} is not null then {_timestamp_any(v)} end)"
+    return f"coalesce({fast}, case when {v} is not null then {_timestamp_any(v, date_order)} end)"
 
 
-def _timestamp_any(v: str) -> str:
+def _timestamp_any(v: str, date_order: str = "") -> str:
     norm = (
-        f"regexp_replace(replace(replace(replace(replace(replace({v}, '年', '-'), '月', '-'), '日', ' '), '/', '-'),"
-        f" 'T', ' '), '^([0-9]{{4}})([0-9]{{2}})([0-9]{{2}})', '\\1-\\2-\\3')"
+        f"regexp_replace(replace(replace(replace(replace(replace(replace({v}, '年', '-'), '月', '-'), '日', ' '),"
+        f" '/', '-'), '.', '-'), 'T', ' '), '^([0-9]{{4}})([0-9]{{2}})([0-9]{{2}})', '\\1-\\2-\\3')"
     )
-    return f"try_strptime(trim(regexp_replace({norm}, '\\s+', ' ', 'g')), {DATE_FORMATS})"
+    clean = f"trim(regexp_replace({norm}, '\\s+', ' ', 'g'))"
+    parsed = f"try_strptime({clean}, {DATE_FORMATS})"
+    if date_order in DATE_ORDERS:
+        parsed = f"coalesce({parsed}, try_strptime({clean}, {DATE_ORDERS[date_order]}))"
+    return parsed
 
 
-def _parse_sql(col: Column, v: str) -> str | None:
+def _parse_sql(col: Column, v: str, date_order: str = "") -> str | None:
     """The parse of a column's text that its typed value and its checks share, computed once per cell."""
     if col.type in ("date", "timestamp"):
-        return _timestamp(v)
+        return _timestamp(v, date_order)
     if col.type in ("number", "int", "lat", "lon"):
         return _number(v)
     return None
 
 
-def _column_sql(col: Column, v: str, parsed: str | None = None) -> tuple[str, list[tuple[str, str, str]]]:
-    """(typed expression, [(failure condition, reason, severity)]) for one column; `v` is the trimmed text and
-    `parsed` names the column holding `_parse_sql(col, v)`, if it was computed beforehand."""
-    parsed = parsed or _parse_sql(col, v)
-    checks: list[tuple[str, str, str]] = []
+Check = tuple[str, str, str, str]  # (failure condition, reason key, severity, detail)
+
+
+def _column_sql(col: Column, v: str, parsed: str | None = None) -> tuple[str, list[Check]]:
+    """(typed expression, [(failure condition, reason, severity, detail)]) for one column; `v` is the trimmed text
+    and `parsed` names the column holding `_parse_sql(col, v)`, if it was computed beforehand. An optional
+    (lenient) cell that breaks its rule is a warning, and its typed value is empty."""
+    typed, checks = _column_checks(col, v, parsed or _parse_sql(col, v))
+    if col.lenient:
+        bad = [c for c in checks if c[2] == "reject"]
+        checks = [(cond, reason, "warning", detail) for cond, reason, _, detail in checks]
+        if bad:
+            typed = f"case when {' or '.join(f'coalesce({c[0]}, false)' for c in bad)} then null else {typed} end"
+    return typed, checks
+
+
+def _column_checks(col: Column, v: str, parsed: str | None) -> tuple[str, list[Check]]:
+    checks: list[Check] = []
     if col.required:
-        checks.append((f"{v} is null", REASONS["missing"], "reject"))
+        checks.append((f"{v} is null", "missing", "reject", ""))
     t = col.type
     if t in ("id", "reader"):
         typed = v
         # Only a value with an `e` can be in scientific notation: the regular expression runs on those alone.
         checks.append((f"case when contains({v}, 'e') or contains({v}, 'E') then regexp_matches({v}, '{SCI_NOTATION}') "
-                       "end", REASONS["sci"], "reject"))
-        checks.append((f"regexp_matches({v}, '{CONTROL}')", REASONS["control"], "reject"))
+                       "end", "sci", "reject", ""))
+        checks.append((f"regexp_matches({v}, '{CONTROL}')", "control", "reject", ""))
     elif t in ("date", "timestamp"):
         typed = f"{parsed}::date" if t == "date" else parsed
-        checks.append((f"{v} is not null and {parsed} is null", REASONS["date"], "reject"))
+        checks.append((f"{v} is not null and {parsed} is null", "date", "reject", ""))
         if t == "timestamp":
-            checks.append((f"{parsed} > $now", REASONS["future"], "reject"))
+            checks.append((f"{parsed} > $now", "future", "reject", ""))
     elif t == "number":
         typed = parsed
-        checks.append((f"{v} is not null and {typed} is null", REASONS["number"], "reject"))
+        checks.append((f"{v} is not null and {typed} is null", "number", "reject", ""))
     elif t == "int":
         num = parsed
         typed = f"try_cast({num} as bigint)"
         checks.append((f"{v} is not null and ({num} is null or {num} < 0 or {num} <> floor({num}))",
-                       REASONS["int"], "reject"))
+                       "int", "reject", ""))
     elif t in ("enum", "coord", "bool"):
         mapping = BOOL if t == "bool" else col.values
         typed = _case(mapping, v)
         allowed = "是/yes, 否/no" if t == "bool" else ", ".join(_allowed(mapping))
-        checks.append((f"{v} is not null and {typed} is null", REASONS["enum"].format(allowed=allowed), "reject"))
+        checks.append((f"{v} is not null and {typed} is null", "enum", "reject", allowed))
         if t == "bool":
             typed = f"coalesce({typed}::boolean, true)"
         elif t == "coord":
@@ -131,18 +133,18 @@ def _column_sql(col: Column, v: str, parsed: str | None = None) -> tuple[str, li
     elif t in ("code9", "code12"):
         n = 9 if t == "code9" else 12
         typed = v
-        checks.append((f"not regexp_matches({v}, '^[0-9]{{{n}}}$')", REASONS[t], "reject"))
+        checks.append((f"not regexp_matches({v}, '^[0-9]{{{n}}}$')", t, "reject", ""))
     elif t in ("lat", "lon"):
         typed = parsed
         bound = 90 if t == "lat" else 180
-        checks.append((f"{v} is not null and ({typed} is null or abs({typed}) > {bound})", REASONS[t], "reject"))
+        checks.append((f"{v} is not null and ({typed} is null or abs({typed}) > {bound})", t, "reject", ""))
     elif t == "isbn":
         digits = f"upper(regexp_replace({v}, '[-\\s]', '', 'g'))"
         typed = digits
         checks.append((f"{v} is not null and not regexp_matches({digits}, '^([0-9]{{9}}[0-9X]|[0-9]{{13}})$')",
-                       REASONS["isbn"], "reject"))
+                       "isbn", "reject", ""))
         checks.append((f"{v} is not null and regexp_matches({digits}, '^([0-9]{{9}}[0-9X]|[0-9]{{13}})$') "
-                       f"and not isbn_ok({digits})", REASONS["isbn_check"], "warning"))
+                       f"and not isbn_ok({digits})", "isbn_check", "warning", ""))
     else:
         typed = v
     return typed, checks
@@ -152,20 +154,20 @@ def _row_rules(kind: str) -> list[tuple[str, str, str, str]]:
     """Rules across columns: (column, condition, reason, severity) on the typed values."""
     if kind == "items":
         return [
-            ("owner_reader_id", "owner = 'reader' and owner_reader_id is null", REASONS["owner_reader"], "reject"),
+            ("owner_reader_id", "owner = 'reader' and owner_reader_id is null", "owner_reader", "reject"),
             ("home_branch_id", "home_branch_id is not null and home_branch_id not in (select branch_id from branches)",
-             REASONS["branch_unknown"], "reject"),
+             "branch_unknown", "reject"),
         ]
     if kind == "events":
         return [
-            ("from_reader_id", "action = 'transfer' and from_reader_id is null", REASONS["from_reader"], "reject"),
-            ("from_reader_id", "action = 'transfer' and from_reader_id = reader_id", REASONS["self_transfer"],
+            ("from_reader_id", "action = 'transfer' and from_reader_id is null", "from_reader", "reject"),
+            ("from_reader_id", "action = 'transfer' and from_reader_id = reader_id", "self_transfer",
              "reject"),
-            ("branch_id", "action in ('checkout', 'return') and branch_id is null", REASONS["branch_needed"],
+            ("branch_id", "action in ('checkout', 'return') and branch_id is null", "branch_needed",
              "reject"),
         ]
     if kind == "readers":
-        return [("birth_year", "birth_year not between 1900 and year(current_date)", REASONS["birth_year"], "reject")]
+        return [("birth_year", "birth_year not between 1900 and year(current_date)", "birth_year", "reject")]
     return []
 
 
@@ -179,14 +181,43 @@ end
 """
 
 
-def _problem(flag: str, column: str, value: str, reason: str, severity: str) -> str:
+def _problem(flag: str, column: str, value: str, reason: str, severity: str, detail: str = "") -> str:
     return (f"case when {flag} then {{'column': {_lit(column)}, 'value': {value}, 'reason': {_lit(reason)}, "
-            f"'severity': {_lit(severity)}}} end")
+            f"'severity': {_lit(severity)}, 'detail': {_lit(detail)}}} end")
 
 
 def _trimmed(cell: str) -> str:
     """The cell without surrounding spaces, empty as null; trim() only where there is something to trim."""
     return f"nullif(case when {cell} like ' %' or {cell} like '% ' then trim({cell}) else {cell} end, '')"
+
+
+def _source(col: Column, by_name: dict[str, int], header: HeaderMap) -> str:
+    """The trimmed text of a field: its column's cell (through the user's value mapping), or the constant."""
+    if col.name in by_name:
+        text = _trimmed(f"c{by_name[col.name]}")
+        values = header.values.get(col.name)
+        if values:
+            whens = " ".join(f"when {_lit(k.strip().casefold())} then {_lit(v)}" for k, v in values.items())
+            text = f"coalesce(case lower({text}) {whens} end, {text})"
+        return text
+    if header.constants.get(col.name, "").strip():
+        return f"{_lit(header.constants[col.name].strip())}::varchar"
+    return "null::varchar"
+
+
+def ambiguous_dates(con: duckdb.DuckDBPyConnection, header: HeaderMap) -> tuple[str, str] | None:
+    """(the file's column, an example) when a date column holds day/month/year or month/day/year dates (`01/02/2024`)
+    and the user has not said which; None otherwise. Looks at the rows in `raw`."""
+    if header.date_order in DATE_ORDERS:
+        return None
+    kind = KINDS[header.kind]
+    for i, name in sorted(header.mapping.items()):
+        if kind.column(name).type in ("date", "timestamp"):
+            hit = con.sql(f"select any_value(c{i}) from raw where regexp_matches(c{i}, $p)",
+                          params={"p": AMBIGUOUS_DATE}).fetchall()[0][0]
+            if hit is not None:
+                return header.headers[i], hit.strip()
+    return None
 
 
 def check(con: duckdb.DuckDBPyConnection, header: HeaderMap, now: datetime) -> None:
@@ -199,17 +230,17 @@ def check(con: duckdb.DuckDBPyConnection, header: HeaderMap, now: datetime) -> N
     by_name = {name: i for i, name in header.mapping.items()}
     texts, parses, typed, flags, cell_problems, cell_rejects = [], [], [], [], [], []
     for col in kind.columns:
-        src = _trimmed(f"c{by_name[col.name]}") if col.name in by_name else "null::varchar"
+        src = _source(col, by_name, header)
         texts.append(f"{src} as {col.name}")
-        parse = _parse_sql(col, f"t0.{col.name}")
+        parse = _parse_sql(col, f"t0.{col.name}", header.date_order)
         if parse:
             parses.append(f"{parse} as __parsed_{col.name}")
         expr, checks = _column_sql(col, f"t.{col.name}", f"t.__parsed_{col.name}" if parse else None)
         typed.append(f"{expr} as {col.name}")
-        for cond, reason, severity in checks:
+        for cond, reason, severity, detail in checks:
             flag = f"__f{len(flags)}"
             flags.append(f"coalesce({cond}, false) as {flag}")
-            cell_problems.append(_problem(flag, col.name, f"__text_{col.name}", reason, severity))
+            cell_problems.append(_problem(flag, col.name, f"__text_{col.name}", reason, severity, detail))
             if severity == "reject":
                 cell_rejects.append(flag)
     texts_kept = ", ".join(f"t.{c.name} as __text_{c.name}" for c in kind.columns)
@@ -219,7 +250,7 @@ def check(con: duckdb.DuckDBPyConnection, header: HeaderMap, now: datetime) -> N
     for col, cond, reason, severity in _row_rules(kind.name):
         flag = f"({cells_ok} and coalesce({cond}, false))"
         rule_flags.append(flag)
-        rule_problems.append(_problem(flag, col, f"{col}::varchar", reason, severity))
+        rule_problems.append(_problem(flag, col, f"__text_{col}", reason, severity))
         if severity == "reject":
             rule_rejects.append(flag)
     any_problem = " or ".join([f"__f{i}" for i in range(len(flags))] + rule_flags) or "false"

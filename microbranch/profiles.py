@@ -1,0 +1,72 @@
+"""Saved column mappings ("profiles"): shipped ones in `microbranch/profiles/`, the staff's own beside the database
+(`<db>.profiles/`), one small JSON file each, so a profile can be exported and imported by a colleague elsewhere.
+
+A profile is offered for a file whose header signature is the one it was made for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from microbranch.contract import ContractError
+from microbranch.ingest.mapping import Mapping, signature
+
+SHIPPED = Path(__file__).with_name("profiles")
+
+
+def folder(db: Path) -> Path:
+    return db.with_name(db.name + ".profiles")
+
+
+def _read(path: Path) -> Mapping:
+    return Mapping.from_json(path.read_text(encoding="utf-8"))
+
+
+def all_profiles(db: Path | None) -> dict[str, Mapping]:
+    """Every profile by name: the shipped ones, then the saved ones (a saved profile replaces one of its name)."""
+    paths = sorted(SHIPPED.glob("*.json"))
+    if db is not None and folder(db).is_dir():
+        paths += sorted(folder(db).glob("*.json"))
+    out: dict[str, Mapping] = {}
+    for path in paths:
+        try:
+            m = _read(path)
+        except ContractError:
+            continue  # a damaged file is not offered; the others still are
+        out[m.name or path.stem] = m
+    return out
+
+
+def find(db: Path | None, name: str) -> Mapping:
+    profiles = all_profiles(db)
+    if name not in profiles:
+        raise ContractError("imp_no_profile", name=name, known=", ".join(sorted(profiles)) or "—")
+    return profiles[name]
+
+
+def for_headers(db: Path | None, headers: list[str]) -> list[Mapping]:
+    """The profiles made for files with these headers (same signature), saved ones first."""
+    sig = signature(headers)
+    found = [m for m in all_profiles(db).values() if m.signature == sig]
+    return sorted(found, key=lambda m: m.built_from != "")
+
+
+def save(db: Path, mapping: Mapping) -> Path:
+    """Save (or replace) a profile under its name; the file's name is a hash of it, so any name will do."""
+    if not mapping.name.strip():
+        raise ContractError("imp_profile_needs_name")
+    folder(db).mkdir(parents=True, exist_ok=True)
+    path = folder(db) / (hashlib.sha256(mapping.name.encode("utf-8")).hexdigest()[:16] + ".json")
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(mapping.to_json(), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def import_text(db: Path, text: str) -> Mapping:
+    """Save a profile exported by a colleague (the JSON of `Mapping.to_json`)."""
+    mapping = Mapping.from_json(text)
+    save(db, mapping)
+    return mapping
