@@ -1,16 +1,23 @@
-"""数据导入 Upload: preview exports, import them with progress, then what was accepted, rejected and skipped."""
+"""数据导入 Upload: recognise each export (or map its columns), preview its first rows as stored, import with
+progress, then what was accepted, rejected and skipped; the import history with undo, and events waiting for
+their branch or copy."""
+
+import hashlib
 
 import polars as pl
 import streamlit as st
 
-from microbranch.contract import ContractError
-from microbranch.ingest import preview
+from microbranch import profiles, sample
+from microbranch.contract import ACTION, KINDS, ContractError, field_label
+from microbranch.ingest import preview, reason_text
 from microbranch.ingest.isolated import import_isolated
+from microbranch.ingest.mapping import IGNORE, Mapping, from_header
+from microbranch.ingest.undo import undo_import
 from microbranch.sample import ORDER
 from microbranch.store import BusyError
 from ui import data
 from ui.data import q
-from ui.shell import as_of_line, headed, role, table, tr, words
+from ui.shell import as_of_line, headed, lang, role, safe_csv, table, tr, words
 
 st.title(tr("page_upload"))
 as_of_line()
@@ -18,11 +25,143 @@ if role() != "staff":
     st.info(tr("circ_upload_staff_only"))
     st.stop()
 st.markdown(tr("circ_upload_intro", mb=st.get_option("server.maxUploadSize")))
+DATE_ORDERS = ("", "dmy", "mdy")
 
 
-@st.cache_data(max_entries=20, show_spinner=False)
-def _preview(name: str, content: bytes):  # noqa: ANN202 - microbranch.ingest.Preview
-    return preview(content, name)
+@st.cache_data(max_entries=40, show_spinner=False)
+def _preview(name: str, content: bytes, mapping_json: str | None, language: str):  # noqa: ANN202 - Preview
+    mapping = Mapping.from_json(mapping_json) if mapping_json else None
+    return preview(content, name, mapping, lang=language, db=data.db())
+
+
+def _field_word(kind: str, name: str) -> str:
+    if name == IGNORE:
+        return tr("imp_ui_ignore")
+    key = "imp_ui_field_required" if name in KINDS[kind].required else "imp_ui_field"
+    return tr(key, label=field_label(kind, name, "zh"), name=name)
+
+
+def _mapping_editor(key: str, p, start: Mapping) -> Mapping:  # noqa: ANN001 - Preview
+    """Widgets for every choice of a mapping; returns the mapping they say."""
+    kinds = list(KINDS)
+    kind = st.selectbox(tr("imp_ui_kind"), kinds, index=kinds.index(start.kind), key=f"{key}_kind",
+                        format_func=lambda k: tr(f"circ_kind_{k}"))
+    fields = [IGNORE] + [c.name for c in KINDS[kind].columns]
+    columns: dict[str, str] = {}
+    grid = st.columns(3)
+    for i, h in enumerate(p.headers):
+        default = start.columns.get(h, IGNORE) if kind == start.kind else IGNORE
+        columns[h] = grid[i % 3].selectbox(tr("imp_ui_column", header=h), fields,
+                                           index=fields.index(default) if default in fields else 0,
+                                           key=f"{key}_col_{kind}_{i}", format_func=lambda f: _field_word(kind, f),
+                                           help=", ".join(p.values.get(h, [])[:6]) or None)
+    mapped = set(columns.values())
+    lacking = [c.name for c in KINDS[kind].columns
+               if c.name not in mapped and (c.required or (kind == "events" and c.name == "branch_id"))]
+    constants: dict[str, str] = {}
+    if lacking:
+        st.markdown(f"**{tr('imp_ui_constants')}**")
+        grid = st.columns(3)
+        for i, f in enumerate(lacking):
+            default = start.constants.get(f, "") if kind == start.kind else ""
+            constants[f] = grid[i % 3].text_input(tr("imp_ui_constant", field=_field_word(kind, f)), default,
+                                                  key=f"{key}_const_{kind}_{f}").strip()
+    values: dict[str, dict[str, str]] = {}
+    for h, f in columns.items():
+        col = KINDS[kind].column(f) if f != IGNORE else None
+        if col is None or col.type != "enum" or f != "action":
+            continue
+        st.markdown(f"**{tr('imp_ui_values', header=h)}**")
+        choices = ["", *dict.fromkeys(ACTION.values())]
+        given = start.values.get(f, {}) if kind == start.kind else {}
+        grid = st.columns(4)
+        values[f] = {}
+        for j, v in enumerate(p.values.get(h, [])):
+            default = given.get(v) or ACTION.get(v.casefold(), ACTION.get(v, ""))
+            values[f][v] = grid[j % 4].selectbox(v, choices, index=choices.index(default) if default in choices else 0,
+                                                 key=f"{key}_val_{j}",
+                                                 format_func=lambda a: tr(f"circ_action_{a}") if a else tr("imp_ui_value_keep"))
+    order = st.radio(tr("imp_ui_date_order"), DATE_ORDERS, horizontal=True, key=f"{key}_dates",
+                     index=DATE_ORDERS.index(start.date_order) if start.date_order in DATE_ORDERS else 0,
+                     format_func=lambda o: tr(f"imp_ui_date_{o or 'auto'}"))
+    return Mapping(kind, columns, {k: v for k, v in constants.items() if v}, values, order, start.name,
+                   start.built_from, list(p.headers))
+
+
+def _profile_tools(key: str, mapping: Mapping) -> None:
+    name_col, save_col, export_col = st.columns([3, 1, 1], vertical_alignment="bottom")
+    name = name_col.text_input(tr("imp_ui_profile_name"), mapping.name, key=f"{key}_pname")
+    if save_col.button(tr("imp_ui_profile_save"), key=f"{key}_psave", icon=":material/save:"):
+        mapping.name = name.strip()
+        try:
+            profiles.save(data.db(), mapping)
+            st.session_state[f"{key}_profile"] = mapping.name
+            st.success(tr("imp_ui_profile_saved", name=mapping.name))
+        except ContractError as exc:
+            st.error(exc.text(lang()))
+    export = Mapping(**{**mapping.__dict__, "name": name.strip() or mapping.name})
+    export_col.download_button(tr("imp_ui_profile_export"), export.to_json().encode("utf-8"),
+                               file_name=f"{export.name or 'profile'}.json", mime="application/json",
+                               key=f"{key}_pexport", icon=":material/download:")
+
+
+def _file(name: str, content: bytes) -> tuple[int, str, bytes, Mapping | None] | None:
+    """One uploaded file: what it is, the mapping if one is needed, its preview. Returns what to import, if ready."""
+    key = "f" + hashlib.sha256(name.encode() + content).hexdigest()[:12]
+    try:
+        auto = _preview(name, content, None, lang())
+    except ContractError as exc:
+        st.error(tr("circ_upload_refused", file=name, message=exc.text(lang())))
+        return None
+    known = profiles.all_profiles(data.db())
+    offered = [m.name for m in profiles.for_headers(data.db(), auto.headers)]
+    names = ["", *offered, *sorted(n for n in known if n not in offered)]
+    if f"{key}_profile" not in st.session_state:
+        st.session_state[f"{key}_profile"] = offered[0] if offered else ""
+    label = tr(f"circ_kind_{auto.kind}") if auto.kind else "?"
+    icon = ":material/check_circle:" if auto.importable or offered else ":material/help:"
+    with st.expander(f"{name} · {tr('circ_upload_kind')}: {label} · {tr('circ_upload_encoding')}: {auto.encoding} · "
+                     f"{tr('circ_upload_rows')}: {auto.records:,}", expanded=not auto.importable, icon=icon):
+        d = auto.detection
+        if d is not None and d.kind:
+            st.caption(tr("imp_ui_detected", kind=tr(f"circ_kind_{d.kind}"), found=len(d.required_found),
+                          total=len(d.required_found) + len(d.required_missing), matched=len(d.matched),
+                          unmatched=len(d.unmatched)))
+        chosen = st.selectbox(tr("imp_ui_profile"), names, key=f"{key}_profile",
+                              format_func=lambda n: n or tr("imp_ui_profile_none"))
+        if chosen and chosen in offered:
+            st.info(tr("imp_ui_profile_offered", name=chosen))
+        if not auto.importable and not chosen:
+            st.warning(auto.reason + " " + tr("imp_ui_not_importable"))
+        if chosen:
+            start = known[chosen]
+        elif d is not None and d.header is not None:
+            start = from_header(d.header)
+        else:
+            start = Mapping("events", {h: IGNORE for h in auto.headers}, headers=list(auto.headers))
+        edit = not auto.importable or bool(chosen) or st.toggle(tr("imp_ui_change_mapping"), key=f"{key}_edit")
+        mapping = None
+        if edit:
+            st.markdown(f"#### {tr('imp_ui_mapping')}")
+            mapping = _mapping_editor(f"{key}_{chosen}", auto, start)
+            _profile_tools(key, mapping)
+        p = _preview(name, content, mapping.to_json() if mapping else None, lang())
+        if not p.importable:
+            st.warning(p.reason, icon=":material/block:")  # what the mapping still lacks
+            return None
+        if mapping is None:
+            st.dataframe(pl.DataFrame(p.columns, schema=[tr("circ_upload_header"), tr("circ_upload_mapped")],
+                                      orient="row"), hide_index=True, placeholder="—")
+        n = 0 if p.rows is None else p.rows.height
+        st.markdown(f"**{tr('imp_ui_stored_rows', n=n)}**")
+        st.dataframe(p.rows, hide_index=True, placeholder="—", key=f"{key}_rows")
+        if p.problems is not None and not p.problems.is_empty():
+            st.markdown(f"**{tr('imp_ui_row_problems')}**")
+            shown = words(p.problems, "severity", lambda s: tr(f"circ_severity_{s}"))
+            st.table(headed(shown.rename({"column": "file_column"})))
+        else:
+            st.caption(tr("imp_ui_no_problems", n=n))
+    return ORDER.index(p.kind), name, content, mapping
 
 
 def show_result(r: dict) -> None:
@@ -32,41 +171,61 @@ def show_result(r: dict) -> None:
     kind = tr(f"circ_kind_{r['kind']}")
     st.success(tr("circ_upload_result", file=r["file_name"], kind=kind, lines=f"{r['lines_read']:,}",
                   accepted=f"{r['accepted']:,}", rejected=f"{r['rejected']:,}", duplicates=f"{r['duplicates']:,}"))
+    if not r["published"]:
+        st.info(tr("imp_ui_nothing_new", file=r["file_name"]))
     if r["orphans"]:
         st.info(tr("circ_upload_orphans", n=f"{r['orphans']:,}"))
+    if r["warnings"]:
+        st.caption(tr("imp_ui_warnings", n=f"{r['warnings']:,}"))
     if r["rejected"] or r["warnings"]:
         st.markdown(f"**{tr('circ_upload_rejects', file=r['file_name'])}**")
         problems = q("rejects_by_import", import_id=r["import_id"])
-        problems = words(problems, "severity", lambda s: tr(f"circ_severity_{s}"))
-        table(headed(problems), f"rejects_{r['import_id']}.csv")
+        problems = rejects_in_words(problems)
+        st.table(headed(problems.head(200)))
+        st.download_button(tr("download_csv"), safe_csv(headed(problems)), file_name=f"rejects_{r['import_id']}.csv",
+                           mime="text/csv", key=f"dl_rejects_{r['import_id']}", icon=":material/download:")
 
+
+def rejects_in_words(problems: pl.DataFrame) -> pl.DataFrame:
+    """Reasons whole in the page's language, named by the file's own column."""
+    reasons = [reason_text(r, d, s, lang()) for r, d, s in problems.select("reason", "detail", "severity").rows()]
+    problems = problems.with_columns(pl.Series("reason", reasons, dtype=pl.String))
+    problems = words(problems, "severity", lambda s: tr(f"circ_severity_{s}"))
+    return problems.select("line", "file_column", "value", "reason", "severity")
+
+
+profile_file = st.file_uploader(tr("imp_ui_profile_import"), type=["json"], key="profile_upload")
+if profile_file is not None and st.session_state.get("_profile_done") != profile_file.file_id:
+    try:
+        saved = profiles.import_text(data.db(), profile_file.getvalue().decode("utf-8", "replace"))
+        st.session_state["_profile_done"] = profile_file.file_id
+        st.success(tr("imp_ui_profile_imported", name=saved.name))
+    except ContractError as exc:
+        st.error(exc.text(lang()))
 
 files = st.file_uploader(tr("circ_upload_files"), type=["csv", "xlsx"], accept_multiple_files=True, key="upload_files")
-ready = []
-for file in files or []:
-    content = file.getvalue()
-    try:
-        p = _preview(file.name, content)
-    except ContractError as exc:
-        st.error(tr("circ_upload_refused", file=file.name, message=str(exc)))
-        continue
-    ready.append((ORDER.index(p.kind), file.name, content))
-    with st.expander(f"{file.name} · {tr('circ_upload_kind')}: {tr(f'circ_kind_{p.kind}')} · "
-                     f"{tr('circ_upload_encoding')}: {p.encoding} · {tr('circ_upload_rows')}: {p.records:,}"):
-        mapping = pl.DataFrame(p.columns, schema=[tr("circ_upload_header"), tr("circ_upload_mapped")], orient="row")
-        st.dataframe(mapping, hide_index=True, placeholder="—")
+ready = [f for f in (_file(file.name, file.getvalue()) for file in files or []) if f is not None]
 
-if ready and st.button(tr("circ_upload_button", n=len(ready)), type="primary", key="upload_go"):
+only_sample = q("data_status").row(0, named=True)["data_set"] == "sample"
+remove_sample = None
+if ready and only_sample:
+    remove_sample = st.radio(tr("imp_ui_sample_question"), ("remove", "keep"), index=None, key="sample_choice",
+                             format_func=lambda c: tr(f"imp_ui_sample_{c}"))
+blocked = only_sample and remove_sample is None
+if ready and st.button(tr("circ_upload_button", n=len(ready)), type="primary", key="upload_go", disabled=blocked):
     results = []
     with st.status(tr("circ_upload_running"), expanded=True) as status:
         bar = st.progress(0.0)
         try:
-            for i, (_, name, content) in enumerate(sorted(ready)):
+            if remove_sample == "remove":
+                st.session_state["sample_removed"] = sample.remove(data.db())
+            for i, (_, name, content, mapping) in enumerate(sorted(ready, key=lambda r: (r[0], r[1]))):
                 def step(what: str, done: float, i: int = i, name: str = name) -> None:
                     bar.progress(min((i + done) / len(ready), 1.0),
                                  text=tr("circ_upload_step", file=name, step=tr(f"circ_step_{what.split()[0]}")))
                 # in a child process with a memory cap: a file that needs too much ends its import, not the server
-                results.append(import_isolated(data.db(), (name, content), user="upload", progress=step).as_dict())
+                results.append(import_isolated(data.db(), (name, content), user="upload", progress=step,
+                                               mapping=mapping, lang=lang()).as_dict())
             status.update(label=tr("circ_upload_done"), state="complete")
         except BusyError:
             status.update(label=tr("circ_upload_failed"), state="error")
@@ -74,12 +233,57 @@ if ready and st.button(tr("circ_upload_button", n=len(ready)), type="primary", k
     st.session_state["upload_results"] = results
     st.rerun()  # so the "as of" line above shows the new data version too
 
+if st.session_state.get("sample_removed") is not None:
+    st.info(tr("imp_ui_sample_removed", n=st.session_state["sample_removed"]))
 for r in st.session_state.get("upload_results", []):
     show_result(r)
 if st.session_state.get("upload_results"):
     st.caption(tr("circ_upload_version", version=data.version().removesuffix(".duckdb")))
 
 st.subheader(tr("circ_upload_history"))
-history = words(words(q("imports").rename({"kind": "file_kind"}), "file_kind", lambda k: tr(f"circ_kind_{k}")),
+imports = q("imports")
+history = words(words(imports.rename({"kind": "file_kind"}), "file_kind", lambda k: tr(f"circ_kind_{k}")),
                 "status", lambda s: tr(f"circ_status_{s}"))
 table(headed(history), "imports.csv")
+
+undoable = imports.filter((pl.col("status") == "imported") & pl.col("undone_at").is_null())
+if not undoable.is_empty():
+    st.markdown(f"#### {tr('imp_ui_undo')}")
+    files_by_id = dict(zip(undoable["import_id"], undoable["file_name"], strict=True))
+    pick_col, button_col = st.columns([4, 1], vertical_alignment="bottom")
+    picked = pick_col.selectbox(tr("imp_ui_undo_pick"), list(files_by_id), key="undo_pick",
+                                format_func=lambda i: f"{i} · {files_by_id[i]}")
+    asked = st.session_state.get("undo_asked")
+    if button_col.button(tr("imp_ui_undo_button"), key="undo_go", icon=":material/undo:"):
+        st.session_state["undo_asked"] = None
+        try:
+            u = undo_import(data.db(), int(picked), user="upload")
+        except (ContractError, BusyError) as exc:
+            st.error(exc.text(lang()) if isinstance(exc, ContractError) else tr("circ_upload_busy"))
+        else:
+            if u.status == "needs_confirmation":
+                st.session_state["undo_asked"] = u
+            else:
+                st.session_state["undo_done"] = u
+            st.rerun()
+    if asked is not None and asked.import_id == picked:
+        what = "、".join(tr(f"imp_orphans_{k}", n=f"{n:,}") for k, n in asked.orphans.items())
+        st.warning(tr("imp_undo_orphans", what=what))
+        if st.button(tr("imp_ui_undo_anyway"), key="undo_anyway", type="primary"):
+            u = undo_import(data.db(), asked.import_id, user="upload", confirm=True)
+            st.session_state["undo_asked"], st.session_state["undo_done"] = None, u
+            st.rerun()
+done = st.session_state.get("undo_done")
+if done is not None:
+    st.success(tr("imp_undone", import_id=done.import_id, file=done.file_name, removed=f"{done.removed:,}"))
+
+st.markdown(f"#### {tr('imp_ui_orphans')}")
+orphans = q("orphans_by_import")
+if orphans.is_empty():
+    st.caption(tr("imp_ui_no_orphans"))
+else:
+    names = dict(zip(imports["import_id"], imports["file_name"], strict=True))
+    orphans = orphans.with_columns(pl.Series("file_name", [names.get(i) for i in orphans["import_id"]],
+                                             dtype=pl.String))
+    table(headed(orphans.select("import_id", "file_name", "orphans", "copies_missing", "branches_missing")),
+          "orphans.csv")

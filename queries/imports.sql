@@ -13,5 +13,7 @@ select
     orphans,
     status,
     message,
+    timezone('Asia/Shanghai', undone_at) as undone_at,
+    undone_by,
 from imports
 order by import_id desc

@@ -245,7 +245,8 @@ def test_gcj02_and_bd09_points_are_stored_as_wgs84(db, tmp_path):
 
 @pytest.mark.parametrize(
     ("content", "message_part"),
-    [(b"", "empty"), ("名称,数量\n甲,1\n".encode(), "required fields"), ("甲,乙\n1,2\n".encode(), "cannot be recognised"),
+    [(b"", "empty"), ("名称,数量\n甲,1\n".encode(), "required fields"),
+     ("甲,乙\n1,2\n".encode(), "cannot be recognised"),
      (b"\x81\x30\xff\xfe\x00abc\xff", "neither")],
 )
 def test_a_file_that_fits_no_kind_is_refused_with_a_sentence(db, content, message_part):
@@ -317,6 +318,7 @@ def test_control_characters_in_identifiers_are_rejected_with_a_reason(db, tmp_pa
     r = load(db, tmp_path, "e.csv", text)
     assert (r.accepted, r.rejected) == (1, 1)
     assert snapshot(db).sql("select column_name, reason from rejects").fetchall()[0][0] == "item_id"
-    assert "control character" in snapshot(db).sql("select reason from rejects").fetchall()[0][0]
+    reason, detail, severity = snapshot(db).sql("select reason, detail, severity from rejects").fetchall()[0]
+    assert "control character" in reason_text(reason, detail, severity, "en")
     assert snapshot(db).sql("select count(*) from events where regexp_matches(item_id, '[\\x00-\\x1f]')"
                             ).fetchall() == [(0,)]

@@ -202,7 +202,7 @@ def test_the_cli_lists_rejects_and_imports_through_named_queries(db, tmp_path, c
     capsys.readouterr()
     assert main(["--db", str(db), "rejects", "--import-id", "2"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "import_id,file_name,line,column_name,value,reason,severity"
-    assert out[1].startswith("2,e.csv,2,action,lend,")
+    assert out[0] == "import_id,file_name,line,file_column,column_name,value,reason,severity"
+    assert out[1].startswith("2,e.csv,2,action,action,lend,\"取值不在允许范围内：checkout/借出")
     assert main(["--db", str(db), "imports"]) == 0
     assert "e.csv" in capsys.readouterr().out

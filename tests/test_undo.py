@@ -146,8 +146,8 @@ def test_undo_while_a_reader_process_reads(db, tmp_path):
 
 def test_sample_remove_keeps_uploaded_data(db, tmp_path):
     sample.load(db)
-    mine = import_file(db, ("mine.csv", b"branch_id,name,kind,lat,lon,opened_on\nX1,Mine,micro,22.8,113.5,2024-04-01\n"),
-                       user="upload")
+    mine_csv = b"branch_id,name,kind,lat,lon,opened_on\nX1,Mine,micro,22.8,113.5,2024-04-01\n"
+    mine = import_file(db, ("mine.csv", mine_csv), user="upload")
     assert mine.accepted == 1
     assert snapshot(db).sql("select value from meta where key = 'data_set'").fetchall() == [("mixed",)]
     assert sample.remove(db) == 5

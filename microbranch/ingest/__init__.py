@@ -15,11 +15,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import duckdb
-
 import polars as pl
 
 from microbranch import store
-
 from microbranch.contract import ContractError, Detection, HeaderMap, detect
 from microbranch.i18n import entries, t
 from microbranch.ingest import limits, load, read, validate
@@ -74,6 +72,7 @@ class Preview:
     reason: str = ""  # why it is not importable as it is, in the user's language ("" = importable)
     rows: pl.DataFrame | None = None  # the first rows as they will be stored
     problems: pl.DataFrame | None = None  # the rejects and warnings those rows would produce
+    values: dict[str, list[str]] = field(default_factory=dict)  # a column's values (first rows), for value mapping
 
     @property
     def importable(self) -> bool:
@@ -103,7 +102,8 @@ def _stage(con: duckdb.DuckDBPyConnection, data: bytes, path: Path | None,
     return encoding, read.read_csv_text(con, None, text, data, work)
 
 
-def _header(con: duckdb.DuckDBPyConnection, raw: read.Raw, mapping: Mapping | None) -> tuple[HeaderMap, Detection | None]:
+def _header(con: duckdb.DuckDBPyConnection, raw: read.Raw,
+            mapping: Mapping | None) -> tuple[HeaderMap, Detection | None]:
     """The header map the import uses: the user's mapping, or recognition that is sure; else a refusal."""
     if mapping is not None:
         header, detection = mapping.header_map(raw.headers), None
@@ -135,15 +135,30 @@ def _preview(con: duckdb.DuckDBPyConnection, data: bytes, file_name: str, mappin
              db: Path | None, rows: int, work: Path) -> Preview:
     encoding, raw = _stage(con, data, None, work)
     sig = signature(raw.headers)
+    values = _values(con, raw.headers)
     try:
         header, detection = _header(con, raw, mapping)
     except ContractError as exc:
         d = detect(raw.headers) if mapping is None else None
         h = d.header if d else None
         return Preview(file_name, mapping.kind if mapping else d.kind if d else None, encoding, raw.records,
-                       h.describe() if h else [(x, "") for x in raw.headers], raw.headers, sig, d, exc.text(lang))
-    out = Preview(file_name, header.kind, encoding, raw.records, header.describe(), raw.headers, sig, detection)
+                       h.describe() if h else [(x, "") for x in raw.headers], raw.headers, sig, d, exc.text(lang),
+                       values=values)
+    out = Preview(file_name, header.kind, encoding, raw.records, header.describe(), raw.headers, sig, detection,
+                  values=values)
     out.rows, out.problems = _first_rows(con, header, raw, db, rows, lang)
+    return out
+
+
+def _values(con: duckdb.DuckDBPyConnection, headers: list[str], rows: int = 5000, most: int = 12) -> dict[str, list[str]]:
+    """The commonest values of each column in the first `rows` rows (what a value mapping is made from)."""
+    out = {}
+    for i, h in enumerate(headers):
+        found = con.sql(f"""
+            select v from (select trim(c{i}) as v from raw order by line limit {rows})
+            where v <> '' group by v order by count(*) desc, v limit {most + 1}
+        """).fetchall()
+        out[h] = [r[0] for r in found]
     return out
 
 
