@@ -163,7 +163,8 @@ def _run(args: argparse.Namespace, db: Path) -> int:
         mapping = profiles.find(db, args.profile) if args.profile else None
         refused = False
         for f in args.files:
-            r = import_isolated(db, f, user=args.user, mapping=mapping, lang=args.lang)  # a child process with a memory cap
+            # a child process with a memory cap
+            r = import_isolated(db, f, user=args.user, mapping=mapping, lang=args.lang)
             _say(r)
             refused |= r.status == "refused"
         return 1 if refused else 0

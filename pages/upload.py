@@ -41,6 +41,10 @@ def _field_word(kind: str, name: str) -> str:
     return tr(key, label=field_label(kind, name, "zh"), name=name)
 
 
+def _action_word(action: str) -> str:
+    return tr(f"circ_action_{action}") if action else tr("imp_ui_value_keep")
+
+
 def _mapping_editor(key: str, p, start: Mapping) -> Mapping:  # noqa: ANN001 - Preview
     """Widgets for every choice of a mapping; returns the mapping they say."""
     kinds = list(KINDS)
@@ -80,7 +84,7 @@ def _mapping_editor(key: str, p, start: Mapping) -> Mapping:  # noqa: ANN001 - P
             default = given.get(v) or ACTION.get(v.casefold(), ACTION.get(v, ""))
             values[f][v] = grid[j % 4].selectbox(v, choices, index=choices.index(default) if default in choices else 0,
                                                  key=f"{key}_val_{j}",
-                                                 format_func=lambda a: tr(f"circ_action_{a}") if a else tr("imp_ui_value_keep"))
+                                                 format_func=_action_word)
     order = st.radio(tr("imp_ui_date_order"), DATE_ORDERS, horizontal=True, key=f"{key}_dates",
                      index=DATE_ORDERS.index(start.date_order) if start.date_order in DATE_ORDERS else 0,
                      format_func=lambda o: tr(f"imp_ui_date_{o or 'auto'}"))

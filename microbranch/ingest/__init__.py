@@ -150,7 +150,8 @@ def _preview(con: duckdb.DuckDBPyConnection, data: bytes, file_name: str, mappin
     return out
 
 
-def _values(con: duckdb.DuckDBPyConnection, headers: list[str], rows: int = 5000, most: int = 12) -> dict[str, list[str]]:
+def _values(con: duckdb.DuckDBPyConnection, headers: list[str], rows: int = 5000,
+            most: int = 12) -> dict[str, list[str]]:
     """The commonest values of each column in the first `rows` rows (what a value mapping is made from)."""
     out = {}
     for i, h in enumerate(headers):
