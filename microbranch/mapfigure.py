@@ -304,7 +304,7 @@ def _tile_images(t: Tiles, xs: Sequence[float], ys: Sequence[float], width_px: i
 def branch_map(branches: pl.DataFrame, communities: pl.DataFrame, *, rings: Sequence[int] = (),
                sites: pl.DataFrame | None = None, walk_minutes: float = 15, tile: Tiles | None = None,
                height: int = 640, width_hint: int = 1100, legend: bool = True, colorbar: bool = True,
-               labels: bool = True, lang: str = "zh") -> go.Figure:
+               labels: bool | None = None, lang: str = "zh") -> go.Figure:
     """Branches coloured by host type, shaped by kind, sized by loans and labelled with short names, over
     communities shaded by walk minutes and named town areas; optional walking circles around the open public
     branches and suggested sites; a legend and a scale bar. Drawn on plain axes in Web Mercator metres.
@@ -312,9 +312,9 @@ def branch_map(branches: pl.DataFrame, communities: pl.DataFrame, *, rings: Sequ
     `branches`: rows of `branches_by_loans`; `communities`: rows of `coverage_by_community` (or the same
     with walks recomputed for suggested sites); `sites`: rows of `sites.Problem.picked`.
     """
-    with _language(lang):
+    with _language(lang):  # branch labels by default only where there is room for them
         return _branch_map(branches, communities, rings, sites, walk_minutes, tile, height, width_hint, legend,
-                           colorbar, labels)
+                           colorbar, height >= 600 if labels is None else labels)
 
 
 def _branch_map(branches: pl.DataFrame, communities: pl.DataFrame, rings: Sequence[int],
