@@ -147,3 +147,23 @@ def test_the_residents_page_shows_the_gap(line_db):
     exact = next(f.value for f in at.dataframe if list(f.value.columns[:2]) == [t("places_step", "zh"),
                                                                                  t("places_site_id", "zh")])
     assert set(exact[t("places_name", "zh")].tolist()) in BEST_PAIRS
+
+
+def test_the_page_shows_best_found_and_bound_when_a_solve_stops_on_time(line_db, monkeypatch):
+    # CBC proves these tiny problems at once; a solve stopped on time is stood in for by its result.
+    def stopped(self, k, time_limit=20.0, start=None):
+        start = start or self.greedy(k)
+        return sites.Solution(k, start.picks, start.gain, start.gain + 500, "time_limit", time_limit)
+
+    monkeypatch.setattr(sites.Problem, "exact", stopped)
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
+    at.query_params.update({"to": DAY.isoformat()})
+    at.switch_page("pages/residents.py")
+    at.run()
+    at.number_input(key="sites_limit").set_value(7).run()  # a limit of its own: not the cached plan
+    assert not at.exception, [e.value for e in at.exception]
+    warnings = [w.value for w in at.warning]
+    assert t("sites_time_limit_note", "zh", k=3, gain=40000, bound=40500) in warnings
+    compare = next(f.value for f in at.dataframe if t("places_gap", "zh") in f.value.columns)
+    assert compare[t("places_solve_status", "zh")].tolist()[0] == t("sites_status_time_limit", "zh")
+    assert compare[t("places_bound", "zh")].tolist()[:2] == [22500, 31500]
