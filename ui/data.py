@@ -43,7 +43,9 @@ def _upgraded(db_path: Path, current: str) -> str:
     return store.current_version(db_path) or current
 
 
-@st.cache_data(max_entries=512, show_spinner=False)
+# One frame per (version, query, parameters), shared by every session as it is: st.cache_data would hand each
+# call a fresh unpickled copy, which costs every page view of every viewer; a polars frame is not changed in place.
+@st.cache_resource(max_entries=512, show_spinner=False)
 def _run(db_path: Path, data_version: str, name: str, params: tuple[tuple[str, object], ...]) -> pl.DataFrame:
     return queries.run(_connection(db_path, data_version), name, **dict(params))
 
