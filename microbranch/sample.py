@@ -25,7 +25,7 @@ def load(db: Path, progress: Progress | None = None) -> list[ImportResult]:
             if progress:
                 progress(path.name, i / len(files))
             results.append(import_file(db, path, user="sample"))
-    with store.writer(db, publish_on_exit=False) as con:  # the mark that every file of the sample went in
+    with store.writer(db) as con:  # the mark that every file of the sample went in (published: readers look)
         con.sql("insert or replace into meta values ('sample_complete', 'yes')")
     return results
 

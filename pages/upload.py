@@ -20,7 +20,7 @@ from ui.data import q
 from ui.shell import as_of_line, headed, lang, role, safe_csv, table, tr, words
 
 st.title(tr("page_upload"))
-as_of_line()
+as_of_line(needs_events=False)
 if role() != "staff":
     st.info(tr("circ_upload_staff_only"))
     st.stop()

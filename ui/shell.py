@@ -206,13 +206,18 @@ def filters() -> Filters:
     return Filters(d_from, d_to, tuple(kinds), tuple(hosts), ids, walk)
 
 
-def as_of_line() -> None:
-    """The data's "as of" date and the data set's name, on every page."""
+def as_of_line(needs_events: bool = True) -> None:
+    """The data's "as of" date and the data set's name, on every page. Without any events, the page says so and
+    (unless it works without them, as the upload does) ends there, rather than showing zeros for today's date."""
     _guard()
     status = data.q("data_status").row(0, named=True)
-    data_set = tr("data_set_sample") if status["data_set"] == "sample" else tr("data_set_uploaded")
+    data_set = tr("data_set_" + (status["data_set"] if status["data_set"] in ("sample", "mixed") else "uploaded"))
     version = data.version().removesuffix(".duckdb")
     st.caption(tr("as_of_line", as_of=status["as_of"] or "—", data_set=data_set, version=version))
+    if not status["events"]:
+        st.info(tr("no_events_yet"), icon=":material/info:")
+        if needs_events:
+            st.stop()
 
 
 def safe_csv(frame: pl.DataFrame) -> bytes:
