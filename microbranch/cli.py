@@ -1,4 +1,5 @@
-"""Command line: `python -m microbranch [--db PATH] import | undo | profile | query | sample | rejects | imports`.
+"""Command line: `python -m microbranch [--db PATH] import | undo | profile | query | sample | rejects | imports |
+export | recover`.
 
 Exit status: 0 when the files were read (even with rejected rows), 1 when a file was refused whole or the
 data could not be read, 2 on wrong usage. Every error a user can cause ends in one line on stderr, never a
@@ -18,7 +19,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from microbranch import profiles, queries, sample, store
+from microbranch import export, profiles, queries, sample, store
 from microbranch.contract import ContractError
 from microbranch.i18n import LANGS, t
 from microbranch.ingest import ImportResult, reason_text
@@ -48,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     qry.add_argument("name", help="one of: " + ", ".join(queries.names()))
     qry.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     qry.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    qry.add_argument("--parquet", type=Path, metavar="DIR", help="run it on a Parquet export instead of the database")
     smp = sub.add_parser("sample", help="generate the Nansha sample exports, and import them")
     smp.add_argument("--out", type=Path, help="only write the sample files to this folder")
     smp.add_argument("--remove", action="store_true", help="remove the sample data, keeping uploaded data")
@@ -65,6 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--walk", type=int, choices=(5, 10, 15), default=15, help="walking threshold in minutes")
     rep.add_argument("--time-limit", type=float, default=10.0, help="seconds per next-site solve (default 10)")
     rep.add_argument("--out", type=Path, required=True, help="the file to write")
+    exp = sub.add_parser("export", help="write the published data as Parquet, partitioned by month")
+    exp.add_argument("--parquet", type=Path, metavar="DIR", required=True, help="folder to write (views.sql inside)")
+    sub.add_parser("recover", help="put the database and its published snapshot back in step (also done at start)")
     return p
 
 
@@ -109,7 +114,7 @@ def _param(key: str, value: str) -> object:
 
 
 # What a user's input or file can make fail. Anything else is a bug and keeps its traceback.
-USER_ERRORS = (ContractError, FileNotFoundError, store.BusyError, duckdb.Error, pl.exceptions.PolarsError,
+USER_ERRORS = (ContractError, FileNotFoundError, store.StoreError, duckdb.Error, pl.exceptions.PolarsError,
                csv.Error, UnicodeError, ValueError, OverflowError, OSError)
 
 
@@ -195,6 +200,14 @@ def _run(args: argparse.Namespace, db: Path) -> int:
         return _query(args, db)
     if args.command == "report":
         return _report(args, db)
+    _recover(db)
+    if args.command == "recover":
+        print(f"published: {store.current_version(db) or '-'}")
+        return 0
+    if args.command == "export":
+        tables = export.export(db, args.parquet)
+        print(f"{len(tables)} tables written to {args.parquet} (views.sql recreates them over the files)")
+        return 0
     con = store.reader(db)
     if args.command == "rejects":
         frame = queries.run(con, "rejects", import_id=args.import_id)
@@ -225,8 +238,12 @@ def _query(args: argparse.Namespace, db: Path) -> int:
         except ValueError:
             print(f"--param {key} takes a day as YYYY-MM-DD, got {value!r}"[:300], file=sys.stderr)
             return 2
-    store.upgrade(db)
-    con = store.reader(db)
+    if args.parquet:
+        con = export.open_export(args.parquet)
+    else:
+        _recover(db)
+        store.upgrade(db)
+        con = store.reader(db)
     _print(queries.run(con, args.name, **params), args.format)
     return 0
 
@@ -252,6 +269,14 @@ def _report(args: argparse.Namespace, db: Path) -> int:
         con.close()
     print(out)
     return 0
+
+
+def _recover(db: Path) -> None:
+    """At start: repair an interrupted or damaged publish; a running import publishes on its own."""
+    try:
+        store.recover(db, wait_seconds=5)
+    except store.BusyError:
+        pass
 
 
 if __name__ == "__main__":

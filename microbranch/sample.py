@@ -31,13 +31,18 @@ def load(db: Path, progress: Progress | None = None) -> list[ImportResult]:
 
 
 def ensure(db: Path, progress: Progress | None = None) -> bool:
-    """Load the sample on first start (no snapshot yet), or load it again when a start was stopped halfway through
-    loading it (sample imports without the mark that all went in); return whether it loaded."""
+    """Load the sample on first start, into a database that has had no upload at all, or load it again when a start
+    was stopped halfway through loading it (sample imports without the mark that all went in); return whether it
+    loaded. A database with uploads but nothing published (CURRENT lost, say) is republished, never given the
+    sample."""
+    store.recover(db)
     if store.current_version(db) is not None and not incomplete(db):
         return False
     with store.writer(db, publish_on_exit=False) as con:  # the lock makes a second starter wait for the first
         half = _incomplete(con)
-    if store.current_version(db) is not None and not half:
+        uploaded = store.first(con, "select count(*) from imports where user_name <> 'sample'")[0]
+    if uploaded or (store.current_version(db) is not None and not half):
+        store.recover(db)
         return False
     if half:
         remove(db)

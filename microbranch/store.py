@@ -1,18 +1,34 @@
 """The database on disk: one writer file, published read-only snapshots for everyone who reads.
 
-`data/microbranch.duckdb` is written only by imports, one at a time (a lock file serialises them, across
-processes). After each committed import the file is copied to `<db>.snapshots/vNNNNNN.duckdb` and the
-name is written atomically to `<db>.snapshots/CURRENT`. Readers (the dashboard, `query`) open the
-current snapshot read-only, so they see the data before or after an import, never half of it, and
-never meet the writer's lock.
+`data/microbranch.duckdb` (the writer file) is written only by imports, one at a time (`<db>.lock`
+serialises them across processes). Readers (the dashboard, `query`, several server processes) open the
+current snapshot read-only, so they see the data before or after an import, never half of it, and never
+meet the writer's lock. The snapshots live in `<db>.snapshots/`:
+
+    vNNNNNN/microbranch.duckdb       the base: a byte copy of the writer file as last folded (hard-linked
+                                     from one version to the next while the writer file is unchanged)
+    vNNNNNN/microbranch.duckdb.wal   a copy of the writer's write-ahead log: every commit since that fold
+    vNNNNNN/SOURCE                   JSON: which writer file and log it was made from, and the log's sha256
+    CURRENT                          the name of the version readers open
+
+The writer never folds its log into the file by itself (no automatic checkpoint, none at shutdown), so the
+file stays byte for byte the base and publishing an import costs a copy of the log, not of the database;
+DuckDB replays the log in memory when a reader opens the snapshot. When the log passes `FOLD_AT` of the
+base (or the file changed: a large insert writes row groups straight into it), the writer is folded
+(checkpointed) and copied whole as a new base. Every step is made in a `.tmp` folder and renamed, then
+CURRENT is replaced atomically; `recover` puts any interrupted or damaged state right (see its docstring).
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
+import json
+import logging
 import os
 import shutil
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +36,7 @@ from pathlib import Path
 
 import duckdb
 
+from microbranch import i18n
 from microbranch.queries import MACROS
 
 SCHEMA = Path(__file__).with_name("schema.sql")
@@ -28,13 +45,36 @@ SCHEMA = Path(__file__).with_name("schema.sql")
 SCHEMA_FILES = (SCHEMA, *MACROS)
 SCHEMA_VERSION = hashlib.sha256(b"".join(f.read_bytes() for f in SCHEMA_FILES)).hexdigest()[:12]
 KEEP_SNAPSHOTS = 3
+FOLD_AT = 0.10  # fold the log into a new base once it is this share of the base (and at least FOLD_MIN bytes)
+FOLD_MIN = 64 * 2**20  # $MICROBRANCH_FOLD_AT_BYTES, when set, is the threshold instead of both
+FILE = "microbranch.duckdb"  # the database file's name inside a snapshot folder
 # DuckDB's memory for an import (default: 80% of RAM). Beyond it DuckDB spills to `<db>.work/spill/`, which keeps a
 # 10M-event import near 3 GB at a cost of a few seconds. $MICROBRANCH_IMPORT_MEMORY overrides it.
 IMPORT_MEMORY = "3GB"
+WRITER_CONFIG = {"checkpoint_threshold": "1TB"}  # the log is folded only by `fold`, never on the way
+log = logging.getLogger(__name__)
 
 
-class BusyError(RuntimeError):
+class StoreError(RuntimeError):
+    """A state of the files on disk a user must act on; the text comes from the catalogue."""
+
+    def __init__(self, key: str, **fmt: object) -> None:
+        super().__init__(key)
+        self.key, self.fmt = key, fmt
+
+    def text(self, lang: str = "zh") -> str:
+        return i18n.t(self.key, lang, **self.fmt)
+
+    def __str__(self) -> str:
+        return self.text(os.environ.get("MICROBRANCH_LANG", "zh"))
+
+
+class BusyError(StoreError):
     """Another import holds the database."""
+
+
+class PublishError(StoreError):
+    """The import is stored but could not be published (e.g. the disk is full); the last snapshot serves."""
 
 
 def default_db() -> Path:
@@ -77,12 +117,12 @@ def clear_work(db: Path) -> bool:
         return True
 
 
+def _wal(path: Path) -> Path:
+    return path.with_name(path.name + ".wal")
+
+
 @contextmanager
-def writer(db: Path, wait_seconds: float = 600,
-           publish_on_exit: bool | Callable[[], bool] = True) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The only read-write connection: waits for another import to finish, opens the file, and once it is
-    closed again publishes it as the new snapshot (still holding the lock). `publish_on_exit` may be a function
-    asked at the end, so a writer that changed nothing publishes no new version."""
+def _locked(db: Path, wait_seconds: float) -> Iterator[None]:
     db.parent.mkdir(parents=True, exist_ok=True)
     with open(db.with_name(db.name + ".lock"), "w") as lock:
         deadline = time.monotonic() + wait_seconds
@@ -92,12 +132,31 @@ def writer(db: Path, wait_seconds: float = 600,
                 break
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    raise BusyError("Another import is running; try again when it has finished. "
-                                    "另一个导入正在进行，请稍后再试。") from None
+                    raise BusyError("store_busy") from None
                 time.sleep(0.2)
+        yield
+
+
+def _pause(step: str) -> None:
+    """Lets a test kill the process at a step of publishing: $MICROBRANCH_PAUSE_AT names the step."""
+    if os.environ.get("MICROBRANCH_PAUSE_AT") == step:
+        print(f"PAUSED-AT-{step}", file=sys.stderr, flush=True)
+        time.sleep(60)
+
+
+@contextmanager
+def writer(db: Path, wait_seconds: float = 600,
+           publish_on_exit: bool | Callable[[], bool] = True) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The only read-write connection: waits for another import to finish, puts an interrupted publish
+    right, opens the file, and once it is closed again publishes it as the new snapshot (still locked).
+    `publish_on_exit` may be a function asked at the end, so a writer that changed nothing publishes no new
+    version."""
+    with _locked(db, wait_seconds):
         _empty(db)  # what a killed import left behind
-        con = duckdb.connect(str(db))
+        _reconcile(db, check_base=False)
+        con = duckdb.connect(str(db), config=WRITER_CONFIG)
         try:
+            con.sql("pragma disable_checkpoint_on_shutdown")
             memory = os.environ.get("MICROBRANCH_IMPORT_MEMORY") or IMPORT_MEMORY
             con.sql("set memory_limit = '" + memory.replace("'", "''") + "'")
             con.sql("set temp_directory = '" + str(work_dir(db) / "spill").replace("'", "''") + "'")
@@ -106,30 +165,233 @@ def writer(db: Path, wait_seconds: float = 600,
                     con.sql(f.read_text(encoding="utf-8"))
                 con.sql("insert or replace into meta values ('schema', $v)", params={"v": SCHEMA_VERSION})
             yield con
-            con.sql("checkpoint")  # the snapshot is a copy of the file alone: fold the WAL in first
         finally:
             con.close()
             _empty(db)
+        _pause("committed")
         if publish_on_exit() if callable(publish_on_exit) else publish_on_exit:
             publish(db)
 
 
+def _source(db: Path) -> dict:
+    """What identifies the writer's state: its file (unchanged while only the log grows) and its log."""
+    st, wal = db.stat(), _wal(db)
+    ws = wal.stat() if wal.exists() else None
+    return {"file": [st.st_ino, st.st_size, st.st_mtime_ns],
+            "wal": [ws.st_size, ws.st_mtime_ns] if ws and ws.st_size else None}
+
+
+def _read_source(folder: Path) -> dict | None:
+    try:
+        return json.loads((folder / "SOURCE").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _sha256(path: Path) -> str | None:
+    if not path.exists():
+        return None
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(2**20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def versions(db: Path) -> list[str]:
+    """Published versions, oldest first (folders; and files left by older code)."""
+    folder = snapshot_dir(db)
+    names = [p.name for p in folder.glob("v[0-9]*") if not p.name.endswith(".tmp")] if folder.exists() else []
+    return sorted(names, key=lambda n: int(n[1:].split(".")[0]))
+
+
+def path_of(db: Path, version: str) -> Path:
+    """The database file of a published version."""
+    p = snapshot_dir(db) / version
+    return p / FILE if p.is_dir() else p
+
+
 def publish(db: Path) -> str:
-    """Copy the (closed) writer file to a new snapshot and make it current. Call with the lock held."""
+    """Publish the (closed) writer file: its log beside the current base, or a new base when the file changed
+    or the log has grown past FOLD_AT. Call with the lock held. Returns the version readers now open."""
+    current = current_version(db)
+    base = snapshot_dir(db) / current if current else None
+    made = _read_source(base) if base and base.is_dir() else None
+    state = _source(db)
+    if made and made["source"] == state:
+        return current  # nothing new since it was published
+    if made and made["source"]["file"] == state["file"]:
+        name = _make(db, link_from=base / FILE)
+        wal = _wal(db)
+        limit = os.environ.get("MICROBRANCH_FOLD_AT_BYTES")
+        if wal.exists() and wal.stat().st_size > (int(limit) if limit else max(FOLD_MIN, FOLD_AT * db.stat().st_size)):
+            try:
+                name = fold(db)
+            except (PublishError, duckdb.Error) as exc:  # the log snapshot serves meanwhile; the next one folds
+                log.warning("folding %s failed: %s", db, exc)
+        return name
+    return fold(db)
+
+
+def fold(db: Path) -> str:
+    """Fold the writer's log into its file (checkpoint) and publish a full copy as a new base."""
+    _pause("folding")
+    try:
+        con = duckdb.connect(str(db))
+        try:
+            con.sql("checkpoint")
+        finally:
+            con.close()
+    except duckdb.IOException as exc:
+        if "No space left" not in str(exc):
+            raise
+        raise PublishError("store_disk_full", folder=db.parent, mb=_mb(db.stat().st_size)) from None
+    return _make(db, link_from=None)
+
+
+def _make(db: Path, link_from: Path | None) -> str:
+    """Write a snapshot folder under a temporary name, rename it into place, point CURRENT at it."""
     folder = snapshot_dir(db)
     folder.mkdir(exist_ok=True)
-    versions = sorted(folder.glob("v*.duckdb"))
-    number = int(versions[-1].stem[1:]) + 1 if versions else 1
-    name = f"v{number:06d}.duckdb"
+    published = versions(db)
+    number = int(published[-1][1:].split(".")[0]) + 1 if published else 1
+    name = f"v{number:06d}"
     tmp = folder / (name + ".tmp")
-    shutil.copyfile(db, tmp)
-    os.replace(tmp, folder / name)
+    wal = _wal(db)
+    state = _source(db)
+    needed = (wal.stat().st_size if wal.exists() else 0) + (0 if link_from else db.stat().st_size)
+    free = shutil.disk_usage(folder).free
+    if needed + 2**20 > free:
+        raise PublishError("store_disk_full", folder=folder, mb=_mb(needed + 2**20 - free))
+    try:
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        kind = "log" if link_from else "full"
+        _pause(f"{kind}-started")
+        if link_from:
+            os.link(link_from, tmp / FILE)
+        else:
+            shutil.copyfile(db, tmp / FILE)
+            _fsync(tmp / FILE)
+        if state["wal"]:
+            shutil.copyfile(wal, tmp / (FILE + ".wal"))
+            _fsync(tmp / (FILE + ".wal"))
+        made = {"source": state, "wal_sha256": _sha256(tmp / (FILE + ".wal"))}
+        (tmp / "SOURCE").write_text(json.dumps(made))
+        _fsync(tmp / "SOURCE")
+        _fsync(tmp)
+        _pause(f"{kind}-written")
+        os.rename(tmp, folder / name)
+        _fsync(folder)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise PublishError("store_disk_full", folder=folder, mb=_mb(needed + 2**20 - free)) from None
+        raise
+    _pause(f"{kind}-renamed")
+    _point(db, name)
+    _pause(f"{kind}-pointed")
+    for old in versions(db)[:-KEEP_SNAPSHOTS]:  # a reader that still has one open keeps reading it
+        _remove(folder / old)
+    return name
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _mb(n: float) -> int:
+    return max(1, -(-int(n) // 2**20))
+
+
+def _point(db: Path, name: str | None) -> None:
+    folder = snapshot_dir(db)
+    if name is None:
+        (folder / "CURRENT").unlink(missing_ok=True)
+        return
     pointer = folder / "CURRENT.tmp"
     pointer.write_text(name)
+    _fsync(pointer)
     os.replace(pointer, folder / "CURRENT")
-    for old in versions[:-KEEP_SNAPSHOTS + 1]:
-        old.unlink(missing_ok=True)  # a reader that still has it open keeps reading it
-    return name
+    _fsync(folder)
+
+
+def _valid(db: Path, name: str, open_it: bool = True) -> bool:
+    """A version is valid when its log is the one it recorded and DuckDB opens it and reads `meta`."""
+    folder = snapshot_dir(db) / name
+    if folder.is_dir():
+        made = _read_source(folder)
+        if made is None or _sha256(folder / (FILE + ".wal")) != made.get("wal_sha256"):
+            return False
+    elif not folder.is_file():
+        return False
+    if not open_it:
+        return True
+    try:
+        con = duckdb.connect(str(path_of(db, name)), read_only=True)
+        try:
+            con.sql("select count(*) from meta").fetchall()
+        finally:
+            con.close()
+        return True
+    except duckdb.Error:
+        return False
+
+
+def recover(db: Path, wait_seconds: float = 600) -> None:
+    """Put the writer file and the published snapshot back in step; run at start (before each import,
+    `writer` does the same). Removes half-written snapshot folders; publishes a commit that was not
+    published; a missing or garbage CURRENT, or one naming a missing or damaged snapshot, points again at
+    the newest valid snapshot made from the writer's present state, or a new one is published from the
+    writer; without a usable writer file, at the newest valid snapshot."""
+    if not db.exists() and not snapshot_dir(db).exists():
+        return
+    with _locked(db, wait_seconds):
+        _reconcile(db, check_base=True)
+
+
+def _reconcile(db: Path, check_base: bool) -> None:
+    folder = snapshot_dir(db)
+    if folder.exists():
+        for left in folder.glob("*.tmp"):
+            _remove(left)
+    current = current_version(db)
+    state = _source(db) if db.exists() else None
+    known = current in versions(db)
+    if known and not check_base and state and (_read_source(folder / current) or {}).get("source") == state:
+        return  # before an import: published as the writer stands (checked in full at start)
+    good = known and _valid(db, current, open_it=check_base)
+    if good and (state is None or (_read_source(folder / current) or {}).get("source") == state):
+        return
+    # Another version made from this very writer state (e.g. published, then killed before CURRENT moved)?
+    for name in reversed(versions(db)):
+        made = _read_source(folder / name)
+        if state and made and made["source"] == state and _valid(db, name):
+            _point(db, name)
+            return
+    if state:
+        try:
+            if good or not folder.exists() or not versions(db):
+                publish(db)
+            else:
+                _point(db, None)  # the base of a new log snapshot must be valid: fold from the writer
+                fold(db)
+            return
+        except duckdb.Error as exc:  # the writer file itself is unreadable: serve what was published
+            log.warning("writer file %s unreadable: %s", db, exc)
+    if not good:
+        _point(db, next((n for n in reversed(versions(db)) if _valid(db, n)), None))
 
 
 def upgrade(db: Path) -> None:
@@ -156,24 +418,30 @@ def stored_schema(con: duckdb.DuckDBPyConnection) -> str | None:
 
 def current_version(db: Path) -> str | None:
     try:
-        return (snapshot_dir(db) / "CURRENT").read_text().strip() or None
-    except FileNotFoundError:
+        name = (snapshot_dir(db) / "CURRENT").read_text().strip()
+    except (FileNotFoundError, UnicodeDecodeError):
         return None
+    return name if name.startswith("v") and name[1:].split(".")[0].isdigit() else None
 
 
 def reader(db: Path, version: str | None = None) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the current (or given) snapshot. Use `.cursor()` per thread."""
-    for _ in range(5):
-        name = version or current_version(db)
-        if name is None:
-            raise FileNotFoundError(f"No data has been imported into {db} yet. 数据库中还没有数据。")
+    """A read-only connection to the current (or given) snapshot. Use `.cursor()` per thread. When the current
+    one cannot be opened (damaged, or removed while CURRENT was being read), an earlier one serves."""
+    if version:
+        return duckdb.connect(str(path_of(db, version)), read_only=True)
+    current = current_version(db)
+    if current is None:
+        raise FileNotFoundError(i18n.t("store_no_data", os.environ.get("MICROBRANCH_LANG", "zh"), db=db))
+    tried = [current, *(n for n in reversed(versions(db)) if n != current)]
+    for name in tried:
         try:
-            return duckdb.connect(str(snapshot_dir(db) / name), read_only=True)
-        except duckdb.IOException:
-            if version or (snapshot_dir(db) / name).exists():
-                raise
-            # the snapshot was replaced between reading CURRENT and opening it: read CURRENT again
-    raise BusyError("The data is being replaced too often to open; try again. 数据正在更新，请重试。")
+            if name != current and not _valid(db, name, open_it=False):
+                continue
+            return duckdb.connect(str(path_of(db, name)), read_only=True)
+        except duckdb.Error:
+            if name == current and current_version(db) != current:  # replaced meanwhile: read CURRENT again
+                return reader(db)
+    raise StoreError("store_no_valid_snapshot", db=db)
 
 
 def first(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> tuple:

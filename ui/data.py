@@ -22,8 +22,20 @@ def _connection(db_path: Path, version: str):  # noqa: ANN202 - a DuckDB connect
     return store.reader(db_path, version)
 
 
+@st.cache_resource(show_spinner=False)
+def _recovered(db_path: Path) -> bool:
+    """Once per server process: put the writer and the published snapshot back in step (unless an import
+    is running: it publishes when it ends)."""
+    try:
+        store.recover(db_path, wait_seconds=0)
+    except store.BusyError:
+        pass
+    return True
+
+
 def version() -> str:
     """The current data version (the snapshot's name); loads the sample data on the very first start."""
+    _recovered(db())
     current = store.current_version(db())
     if current is None:
         with st.status("首次启动：正在载入南沙示例数据… / First start: loading the Nansha sample data…") as status:

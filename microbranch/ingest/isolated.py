@@ -48,6 +48,8 @@ def _child(db: Path, path: Path, name: str, user: str, cap: int, out: mp.Queue, 
         out.put(("done", result.as_dict()))
     except ContractError as exc:  # e.g. the pseudonymisation key: its message says what to do
         out.put(("refused", str(exc)))
+    except store.PublishError as exc:  # stored, not published (a full disk): raised again in the parent
+        out.put(("unpublished", exc.key, exc.fmt))
     except MemoryError:
         out.put(("memory", None))
     except BaseException as exc:  # reported to the parent, which logs it and refuses the file
@@ -98,6 +100,8 @@ def import_isolated(db: Path, source: Path | tuple[str, bytes], user: str = "cli
         shutil.rmtree(folder, ignore_errors=True)
     if outcome[0] == "done":
         return ImportResult(**outcome[1])
+    if outcome[0] == "unpublished":
+        raise store.PublishError(outcome[1], **outcome[2])
     gib = f"{cap / (1 << 30):.1f} GiB"
     if outcome[0] == "memory":
         reason = (f"The import needed more than {gib} of memory, the limit for one import, and was stopped; nothing "

@@ -1,0 +1,80 @@
+"""The published data as Parquet for engines past one machine (Spark, Trino, DuckDB elsewhere).
+
+`export(db, folder)` writes every table of the current snapshot to `folder/<table>/`: a table of facts
+over time (a NOT NULL date or time column named occurred_at, started_at, day or month) is partitioned by its
+month (`export_month=YYYY-MM/`, Hive style), the others are one file. `folder/views.sql` recreates, over
+those files (paths relative to the folder), the tables as views of the same names, then the snapshot's own
+views and macros, so every named query in `queries/` runs unchanged on the export:
+
+    duckdb -c ".read views.sql" -c "$(cat queries/kpis.sql)"      (from inside the export folder)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from microbranch import store
+
+PARTITION = "export_month"
+TIME_TYPES = ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE")
+PREFERRED = ("occurred_at", "started_at", "day", "month")  # the columns of facts over time, in order of preference
+
+
+def _time_column(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
+    rows = con.sql(
+        "select column_name from duckdb_columns() where schema_name = 'main' and table_name = $t"
+        " and not is_nullable and data_type in $types order by column_index",
+        params={"t": table, "types": list(TIME_TYPES)},
+    ).fetchall()
+    names = [r[0] for r in rows]
+    return next((n for n in PREFERRED if n in names), None)
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def export(db: Path, folder: Path) -> list[str]:
+    """Write the current snapshot to `folder`; return the tables written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    con = store.reader(db)
+    try:
+        tables = [r[0] for r in con.sql("select table_name from duckdb_tables()"
+                                        " where schema_name = 'main' and not temporary order by 1").fetchall()]
+        lines = ["-- Views over the Parquet export (paths relative to this folder), then the data's own views and"
+                 " macros."]
+        for table in tables:
+            out = folder / table
+            out.mkdir(exist_ok=True)
+            column = _time_column(con, table)
+            if column:
+                con.sql(f"copy (select *, strftime({_q(column)}, '%Y-%m') as {PARTITION} from {_q(table)}) "
+                        f"to '{out}' (format parquet, partition_by ({PARTITION}), overwrite_or_ignore true)")
+                source = f"read_parquet('{table}/*/*.parquet', hive_partitioning = true)"
+                lines.append(f"create or replace view {_q(table)} as select * exclude ({PARTITION}) from {source};")
+            else:
+                con.sql(f"copy {_q(table)} to '{out / 'data.parquet'}' (format parquet)")
+                source = f"read_parquet('{table}/data.parquet')"
+                lines.append(f"create or replace view {_q(table)} as select * from {source};")
+        lines += [sql.rstrip(";") + ";" for (sql,) in con.sql(
+            "select sql from duckdb_views() where schema_name = 'main' and not internal and not temporary").fetchall()]
+        for name, kind, params, body in con.sql(
+            "select function_name, function_type, parameters, macro_definition from duckdb_functions()"
+            " where schema_name = 'main' and not internal and function_type in ('macro', 'table_macro')"
+            " order by function_oid").fetchall():  # the order they were made in: each after those it calls
+            table = "table " if kind == "table_macro" else ""
+            lines.append(f"create or replace macro {_q(name)}({', '.join(params)}) as {table}{body};")
+        (folder / "views.sql").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return tables
+    finally:
+        con.close()
+
+
+def open_export(folder: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection on an export, with its tables, views and macros."""
+    con = duckdb.connect()
+    where = str(folder.resolve()).replace("'", "''")
+    con.sql((folder / "views.sql").read_text(encoding="utf-8").replace("read_parquet('", f"read_parquet('{where}/"))
+    return con
