@@ -11,6 +11,7 @@ views and macros, so every named query in `queries/` runs unchanged on the expor
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import duckdb
@@ -34,6 +35,17 @@ def _time_column(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
 
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def _called_first(macros: dict[str, tuple[str, list[str], str]]) -> list[str]:
+    """Macro names in an order where each comes after the macros it calls (DuckDB binds them when made)."""
+    calls = {name: {other for other in macros if other != name and re.search(rf"\b{other}\s*\(", body)}
+             for name, (_kind, _params, body) in macros.items()}
+    ordered: list[str] = []
+    while len(ordered) < len(macros):
+        ready = sorted(n for n in macros if n not in ordered and calls[n] <= set(ordered))
+        ordered += ready or sorted(n for n in macros if n not in ordered)  # a cycle: DuckDB will say so
+    return ordered
 
 
 def export(db: Path, folder: Path) -> list[str]:
@@ -60,10 +72,11 @@ def export(db: Path, folder: Path) -> list[str]:
                 lines.append(f"create or replace view {_q(table)} as select * from {source};")
         lines += [sql.rstrip(";") + ";" for (sql,) in con.sql(
             "select sql from duckdb_views() where schema_name = 'main' and not internal and not temporary").fetchall()]
-        for name, kind, params, body in con.sql(
+        macros = {name: (kind, params, body) for name, kind, params, body in con.sql(
             "select function_name, function_type, parameters, macro_definition from duckdb_functions()"
-            " where schema_name = 'main' and not internal and function_type in ('macro', 'table_macro')"
-            " order by function_oid").fetchall():  # the order they were made in: each after those it calls
+            " where schema_name = 'main' and not internal and function_type in ('macro', 'table_macro')").fetchall()}
+        for name in _called_first(macros):
+            kind, params, body = macros[name]
             table = "table " if kind == "table_macro" else ""
             lines.append(f"create or replace macro {_q(name)}({', '.join(params)}) as {table}{body};")
         (folder / "views.sql").write_text("\n".join(lines) + "\n", encoding="utf-8")
