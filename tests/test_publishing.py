@@ -212,6 +212,13 @@ def test_a_full_disk_keeps_the_previous_snapshot_and_says_how_much_space_is_need
     assert not list(store.snapshot_dir(db).glob("*.tmp"))  # no partial file left
     assert store.current_version(db) == before and _count(db) == 3000  # the previous snapshot serves
 
+    env = {**_env(tmp_path), "MICROBRANCH_LANG": "en"}
+    cli = _cli(db, env, "import", str(write(tmp_path, "events2.csv", EVENTS_2)))  # from the command line: one line
+    assert cli.returncode == 1 and "Traceback" not in cli.stderr, cli.stderr
+    assert cli.stderr.count("\n") == 1 and "MB more free space" in cli.stderr
+    assert not list(store.snapshot_dir(db).glob("*.tmp"))
+    assert store.current_version(db) == before and _count(db) == 3000
+
     filler.unlink()  # space freed: the next start publishes the committed import
     store.recover(db)
-    assert _count(db) == 3005
+    assert _count(db) == 3009
