@@ -62,35 +62,6 @@ create table if not exists events (
     import_id integer not null
 );
 
--- Derived from events by microbranch/chains.sql after every import of events.
-create table if not exists chains (
-    item_id varchar not null,
-    chain_no integer not null,
-    started_at timestamp not null,
-    ended_at timestamp,
-    start_branch_id varchar,
-    end_branch_id varchar,
-    transfers integer not null,
-    holders integer not null,
-    status varchar not null,
-    partial boolean not null,
-    first_transfer_at timestamp,
-    last_event_at timestamp not null,
-    holder varchar
-);
-
-create table if not exists chain_transfers (
-    event_key varchar not null,
-    item_id varchar not null,
-    chain_no integer not null,
-    occurred_at timestamp not null,
-    reader varchar not null,
-    from_reader varchar,
-    expected_holder varchar,
-    start_branch_id varchar,
-    anomaly boolean not null
-);
-
 create sequence if not exists import_seq;
 
 create table if not exists imports (
@@ -140,5 +111,94 @@ create table if not exists entity_changes (
     kind varchar not null,
     row_key varchar not null,
     before json,
-    after json not null,
+    after json not null
 );
+
+-- Derived from the events (microbranch/derived.py), kept for the copies each import touches. Created anew
+-- when the schema version changes, then rebuilt from the events.
+
+-- The drift chains (microbranch/chains.sql).
+create or replace table chains (
+    item_id varchar not null,
+    chain_no integer not null,
+    started_at timestamp not null,
+    ended_at timestamp,
+    start_branch_id varchar,
+    end_branch_id varchar,
+    transfers integer not null,
+    holders integer not null,
+    status varchar not null,
+    partial boolean not null,
+    first_transfer_at timestamp,
+    last_event_at timestamp not null,
+    holder varchar
+);
+
+create or replace table chain_transfers (
+    event_key varchar not null,
+    item_id varchar not null,
+    chain_no integer not null,
+    occurred_at timestamp not null,
+    reader varchar not null,
+    from_reader varchar,
+    expected_holder varchar,
+    start_branch_id varchar,
+    anomaly boolean not null
+);
+
+-- Integer keys for the text identifiers the hot tables below group and join on: the number of a reader
+-- (pseudonym), a copy (item_id) and a branch (branch_id); numbered anew only when the schema changes.
+create or replace table reader_keys (reader_no integer not null, reader varchar not null);
+create or replace table item_keys (item_no integer not null, item_id varchar not null);
+create or replace table branch_keys (branch_no integer not null, branch_id varchar not null);
+
+-- Every loan, one row each, stored in time order: a checkout belongs to the branch where it was made, a
+-- transfer to the branch where its chain started (empty when that start lies before the data).
+create or replace table loans (
+    day date not null,
+    occurred_at timestamp not null,
+    is_transfer boolean not null,
+    branch_no integer,
+    item_no integer not null,
+    reader_no integer not null
+);
+
+-- Exact counts kept per day, and per month with the month's distinct readers (all branches: branch_no and
+-- all_branches; a branch's: all_branches false).
+create or replace table loans_day (
+    day date not null,
+    branch_no integer,
+    checkouts bigint not null,
+    transfers bigint not null
+);
+
+create or replace table loans_month (
+    month date not null,
+    all_branches boolean not null,
+    branch_no integer,
+    checkouts bigint not null,
+    transfers bigint not null,
+    readers bigint not null
+);
+
+-- Loans per month of the copies of a home branch, class and owner (attributes of the copies as they are now:
+-- rebuilt after an import of items).
+create or replace table loans_home_month (
+    month date not null,
+    home_branch_id varchar,
+    clc_class varchar,
+    owner varchar,
+    checkouts bigint not null,
+    transfers bigint not null
+);
+
+-- Activity bitmaps: bit (month_no % 120) of `months` is set when the reader (at the branch; the copy) had a
+-- loan in that month of the 120-month block (month_no // 120). One row per key and block.
+create or replace table reader_months (reader_no integer not null, block integer not null, months hugeint not null);
+create or replace table reader_branch_months (
+    branch_no integer not null,  -- 0: transfers of chains that started before the data
+    reader_no integer not null,
+    block integer not null,
+    months hugeint not null
+);
+create or replace table item_months (item_no integer not null, block integer not null, months hugeint not null);

@@ -163,9 +163,14 @@ def writer(db: Path, wait_seconds: float = 600,
             memory = os.environ.get("MICROBRANCH_IMPORT_MEMORY") or IMPORT_MEMORY
             con.sql("set memory_limit = '" + memory.replace("'", "''") + "'")
             con.sql("set temp_directory = '" + str(work_dir(db) / "spill").replace("'", "''") + "'")
-            if stored_schema(con) != SCHEMA_VERSION:
+            stored = stored_schema(con)
+            if stored != SCHEMA_VERSION:
                 for f in SCHEMA_FILES:
                     con.sql(f.read_text(encoding="utf-8"))
+                if stored is not None:  # the derived tables were made anew: rebuild them from the events
+                    from microbranch.ingest.load import refresh_derived
+
+                    refresh_derived(con)
                 con.sql("insert or replace into meta values ('schema', $v)", params={"v": SCHEMA_VERSION})
             yield con
         finally:

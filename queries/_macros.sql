@@ -5,6 +5,9 @@
 --   community_walks(on_day)           one row per community: its walk to the nearest open public branch
 --   period(date_from, date_to)        one row: the period, defaulting to the span of the data
 --   loans_in_period(date_from, date_to)   one row per loan of the period
+--   month_no(d), month_mask(first_no, last_no, blk)   months as integers and as bits of the activity bitmaps
+--   period_parts(date_from, date_to)  one row: the whole months of the period and its ragged edges
+--   edge_loans(date_from, date_to)    one row per loan of the ragged edges, with integer keys
 --   chains_then(date_from, date_to)   one row per chain under way during the period, as it stood at its end
 --   residents_by_town(on_day, threshold)  one row per town and one for the district: residents served
 --   copy_places(date_to)              one row per copy: on which shelf it was at the end of the day, or on loan
@@ -77,21 +80,26 @@ left join without_micro as w using (community_code);
 -- The period every event-based query uses: defaults to the whole span of the data.
 create or replace macro period(date_from, date_to) as table
 select
-    coalesce(date_from::date, (select min(occurred_at)::date, from events), current_date) as date_from,
-    coalesce(date_to::date, (select max(occurred_at)::date, from events), current_date) as date_to,
-    coalesce(date_to::date, (select max(occurred_at)::date, from events), current_date) + interval 1 day as end_ts,
-;
+    coalesce(date_from::date, first_day, current_date) as date_from,
+    coalesce(date_to::date, last_day, current_date) as date_to,
+    coalesce(date_to::date, last_day, current_date) + interval 1 day as end_ts,
+from (select min(occurred_at)::date as first_day, max(occurred_at)::date as last_day, from events) as d;
 
 -- Every loan of the period, one row each: a checkout belongs to the branch where it was made, a transfer
--- to the branch where its chain started (empty when that start lies before the data).
+-- to the branch where its chain started (empty when that start lies before the data). From the stored loans.
 create or replace macro loans_in_period(date_from, date_to) as table
-select e.branch_id, e.item_id, e.reader, e.occurred_at, 'checkout' as action,
-from events as e, period(date_from, date_to) as p
-where e.action = 'checkout' and e.occurred_at >= p.date_from and e.occurred_at < p.end_ts
-union all
-select t.start_branch_id, t.item_id, t.reader, t.occurred_at, 'transfer',
-from chain_transfers as t, period(date_from, date_to) as p
-where t.occurred_at >= p.date_from and t.occurred_at < p.end_ts;
+select
+    b.branch_id,
+    i.item_id,
+    r.reader,
+    l.occurred_at,
+    case when l.is_transfer then 'transfer' else 'checkout' end as action,
+from loans as l
+cross join period(date_from, date_to) as p
+left join branch_keys as b on l.branch_no = b.branch_no
+inner join item_keys as i on l.item_no = i.item_no
+inner join reader_keys as r on l.reader_no = r.reader_no
+where l.day >= p.date_from and l.day <= p.date_to;
 
 -- The drift chains under way during the period, as they stood at the end of date_to: status then
 -- (a chain returned later was still open), holders then, end then.
@@ -139,10 +147,10 @@ group by grouping sets ((town_code), ());
 -- it sat there. Copies added after date_to are left out. The one definition the stock queries share.
 create or replace macro copy_places(date_to) as table
 with p as (
-    select * from period(null, date_to)
+    select *, from period(null, date_to)
 ),
 last_chain as (  -- a struct keeps the empty end of a chain still open (arg_max skips empty values)
-    select c.item_id, arg_max({'ended_at': c.ended_at, 'end_branch_id': c.end_branch_id}, c.chain_no) as c,
+    select c.item_id, arg_max({ 'ended_at': c.ended_at, 'end_branch_id': c.end_branch_id }, c.chain_no) as c,
     from chains as c, p
     where c.started_at < p.end_ts
     group by c.item_id
@@ -162,8 +170,8 @@ cross join p
 left join last_chain as l using (item_id)
 where i.added_on is null or i.added_on <= p.date_to;
 
--- dead_stock: dead stock at the end of date_to: library copies on a shelf then, in stock for at least `months` months and
--- not lent (checkout or transfer) in those months. One row per such copy, with its last loan (empty: never).
+-- dead_stock: dead stock at the end of date_to: library copies on a shelf then, in stock for at least `months`
+-- months and not lent (checkout or transfer) in those months. One row per such copy, with its last loan (empty: never).
 create or replace macro dead_stock(date_to, months) as table
 with p as (
     select d.*, (d.date_to - to_months(coalesce(months::integer, 6)))::date as cutoff,
@@ -178,8 +186,181 @@ last_loan as (
 select s.item_id, s.home_branch_id, s.branch_id, l.last_loan_at, p.date_to, p.cutoff,
 from copy_places(date_to) as s
 cross join p
-join items as i using (item_id)
+inner join items as i using (item_id)
 left join last_loan as l using (item_id)
 where s.owner = 'library' and s.place = 'shelf'
   and (i.added_on is null or i.added_on <= p.cutoff)
   and (l.last_loan_at is null or l.last_loan_at < p.cutoff);
+
+-- month_no: a month as one integer (year * 12 + month - 1), the unit of the activity bitmaps.
+create or replace macro month_no(d) as year(d) * 12 + month(d) - 1;
+
+-- month_mask: the bits of months first_no..last_no (month numbers) within 120-month block `blk` of a bitmap.
+create or replace macro month_mask(first_no, last_no, blk) as
+    case
+        when greatest(first_no - blk * 120, 0) <= least(last_no - blk * 120, 119)
+            then (1::hugeint << (least(last_no - blk * 120, 119) + 1))
+            - (1::hugeint << greatest(first_no - blk * 120, 0))
+        else 0::hugeint
+    end;
+
+-- period_parts: one row, the period cut where the stored monthly numbers can answer it exactly. Whole
+-- months [full_from, full_to) come from the rollups (months first_no..last_no, none when last_no < first_no);
+-- the loan days of the period outside them (the ragged edges) from the loans. A month counts as whole when
+-- the period holds every day of it that has loans: the data's first and last months are whole from the data's
+-- first and last day.
+create or replace macro period_parts(date_from, date_to) as table
+with span as (
+    select
+        p.date_from,
+        p.date_to,
+        p.end_ts,
+        greatest(p.date_from, coalesce(min(d.day), p.date_from)) as lo,
+        least(p.date_to, coalesce(max(d.day), p.date_to)) as hi,
+        coalesce(min(d.day), p.date_from) as first_day,
+        coalesce(max(d.day), p.date_to) as last_day,
+    from period(date_from, date_to) as p
+    left join loans_day as d on true
+    group by p.date_from, p.date_to, p.end_ts
+),
+cut as (
+    select
+        *,
+        case
+            when lo = date_trunc('month', lo) or lo = first_day then date_trunc('month', lo)
+            else date_trunc('month', lo) + interval 1 month
+        end::date as full_from,
+        case
+            when hi = last_day(hi) or hi = last_day then date_trunc('month', hi) + interval 1 month
+            else date_trunc('month', hi)
+        end::date as full_until,
+    from span
+)
+select
+    date_from,
+    date_to,
+    end_ts,
+    lo,
+    hi,
+    full_from,
+    greatest(full_until, full_from) as full_to,
+    month_no(full_from) as first_no,
+    month_no(greatest(full_until, full_from)) - 1 as last_no,
+    month_no(full_from) // 120 as first_block,
+    (month_no(greatest(full_until, full_from)) - 1) // 120 as last_block,
+from cut;
+
+-- edge_loans: the loans of the period outside its whole months (see period_parts), with integer keys.
+create or replace macro edge_loans(date_from, date_to) as table
+select l.*,
+from loans as l, period_parts(date_from, date_to) as p
+where l.day >= p.lo and l.day <= p.hi and (l.day < p.full_from or l.day >= p.full_to);
+
+-- readers_in_period: one row per reader (reader_no) who took a copy in the period, at any branch or (branch_ids)
+-- at these branches: whole months from the activity bitmaps of readers (of readers at branches), the ragged
+-- edges from the loans.
+create or replace macro readers_in_period(date_from, date_to, branch_ids) as table
+with chosen as (
+    select coalesce(len(branch_ids::varchar[]), 0) = 0 as every_branch,
+),
+branch_nos as (
+    select k.branch_no,
+    from branch_keys as k
+    where list_contains(branch_ids::varchar[], k.branch_id)
+)
+select r.reader_no,
+from reader_months as r, period_parts(date_from, date_to) as p, chosen as c
+where c.every_branch
+  and r.block between p.first_block and p.last_block and r.months & month_mask(p.first_no, p.last_no, r.block) <> 0
+union
+select r.reader_no,
+from reader_branch_months as r, period_parts(date_from, date_to) as p, chosen as c
+where not c.every_branch and r.branch_no in (select b.branch_no, from branch_nos as b)
+  and r.block between p.first_block and p.last_block and r.months & month_mask(p.first_no, p.last_no, r.block) <> 0
+union
+select l.reader_no,
+from edge_loans(date_from, date_to) as l, chosen as c
+where c.every_branch or l.branch_no in (select b.branch_no, from branch_nos as b);
+
+-- readers_by_branch_in_period: one row per branch (branch_no; 0 for transfers of chains that started before the
+-- data) with the distinct readers who took a copy there in the period. Whole months from the bitmaps of readers
+-- at branches (one row per branch and reader unless the months span two 120-month blocks), then the readers of
+-- the ragged edges not already counted.
+create or replace macro readers_by_branch_in_period(date_from, date_to) as table
+with parts as (
+    select *, from period_parts(date_from, date_to)
+),
+whole as (
+    select r.branch_no, r.reader_no, p.first_block = p.last_block as one_block,
+    from reader_branch_months as r, parts as p
+    where r.block between p.first_block and p.last_block
+      and r.months & month_mask(p.first_no, p.last_no, r.block) <> 0
+),
+edge as (
+    select distinct coalesce(branch_no, 0) as branch_no, reader_no,
+    from edge_loans(date_from, date_to)
+),
+counted as (
+    select
+        branch_no,
+        count(*) filter (where one_block) + count(distinct reader_no) filter (where not one_block) as readers,
+    from whole
+    group by branch_no
+    union all
+    select e.branch_no, count(*),
+    from edge as e
+    anti join whole as w on e.branch_no = w.branch_no and e.reader_no = w.reader_no
+    group by e.branch_no
+)
+select branch_no, sum(readers)::bigint as readers,
+from counted
+group by branch_no;
+
+-- home_loans_in_period: one row per home branch, class and owner of copies with loans in the period (loans of
+-- copies not in the items table are left out): whole months as stored, the ragged edges from the loans.
+create or replace macro home_loans_in_period(date_from, date_to) as table
+with parts as (
+    select
+        m.home_branch_id,
+        m.clc_class,
+        m.owner,
+        m.checkouts,
+        m.transfers,
+    from loans_home_month as m, period_parts(date_from, date_to) as p
+    where m.month >= p.full_from and m.month < p.full_to
+    union all
+    select
+        i.home_branch_id,
+        i.clc_class,
+        i.owner,
+        count(*) filter (where not l.is_transfer),
+        count(*) filter (where l.is_transfer),
+    from edge_loans(date_from, date_to) as l
+    inner join item_keys as k on l.item_no = k.item_no
+    inner join items as i on k.item_id = i.item_id
+    group by all
+)
+select
+    home_branch_id,
+    clc_class,
+    owner,
+    sum(checkouts)::bigint as checkouts,
+    sum(transfers)::bigint as transfers,
+    sum(checkouts + transfers)::bigint as loans,
+from parts
+group by all;
+
+-- items_in_period: one row per copy (item_id) borrowed in the period: whole months from the copies' activity
+-- bitmaps, the ragged edges from the loans.
+create or replace macro items_in_period(date_from, date_to) as table
+with borrowed as (
+    select m.item_no,
+    from item_months as m, period_parts(date_from, date_to) as p
+    where m.block between p.first_block and p.last_block
+      and m.months & month_mask(p.first_no, p.last_no, m.block) <> 0
+    union
+    select item_no, from edge_loans(date_from, date_to)
+)
+select k.item_id,
+from item_keys as k
+semi join borrowed as b on k.item_no = b.item_no;

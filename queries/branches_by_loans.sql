@@ -11,13 +11,16 @@
 with period as (
     select *, from period($date_from, $date_to)
 ),
-loans as (
+loans as (  -- the period's loans (loans_in_period), counted per day and branch when they were stored
     select
-        branch_id,
-        count(*) filter (where action = 'checkout') as checkouts,
-        count(*) filter (where action = 'transfer') as transfers,
-    from loans_in_period($date_from, $date_to)
-    group by branch_id
+        k.branch_id,
+        sum(d.checkouts) as checkouts,
+        sum(d.transfers) as transfers,
+    from loans_day as d
+    cross join period as p
+    inner join branch_keys as k using (branch_no)
+    where d.day >= p.date_from and d.day <= p.date_to
+    group by k.branch_id
 ),
 walks as (
     select w.*, from period as p, community_walks(p.date_to) as w

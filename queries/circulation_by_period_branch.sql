@@ -7,7 +7,7 @@
 -- $unit varchar: 'month' (default), 'week' or 'day'
 -- $branch_ids varchar[]: only these branches (default: all)
 with period as (
-    select * from period($date_from, $date_to)
+    select *, from period($date_from, $date_to)
 ),
 renewed as (
     select e.item_id, e.occurred_at,

@@ -4,7 +4,7 @@
 -- $months integer: months without a loan (default 6)
 -- $branch_ids varchar[]: only these branches (default: all)
 with period as (
-    select * from period(null, $date_to)
+    select *, from period(null, $date_to)
 ),
 copies as (
     select i.home_branch_id as branch_id, count(*) as copies,

@@ -16,7 +16,7 @@ select
     i.added_on,
     d.last_loan_at::date as last_loan_on,
 from dead_stock($date_to, $months) as d
-join items as i using (item_id)
+inner join items as i using (item_id)
 left join branches as h on h.branch_id = d.home_branch_id
 left join branches as s on s.branch_id = d.branch_id
 where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], d.home_branch_id)

@@ -6,8 +6,8 @@ with period as (
     select *, from period(null, $date_to)
 ),
 borrowed as (  -- every loan up to the day
-    select distinct item_id,
-    from loans_in_period(null, $date_to)
+    select item_id,
+    from items_in_period(null, $date_to)
 )
 select
     i.item_id,

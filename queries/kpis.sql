@@ -14,13 +14,16 @@ open_branches as (
     where b.opened_on <= p.date_to and (b.closed_on is null or b.closed_on > p.date_to)
       and (coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], b.branch_id))
 ),
-loans as (
+loans as (  -- the period's loans (loans_in_period), counted per day when they were stored
     select
-        count(*) filter (where action = 'checkout') as checkouts,
-        count(*) filter (where action = 'transfer') as transfers,
-        count(distinct reader) as active_readers,
-    from loans_in_period($date_from, $date_to)
-    where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], branch_id)
+        coalesce(sum(d.checkouts), 0)::bigint as checkouts,
+        coalesce(sum(d.transfers), 0)::bigint as transfers,
+        (select count(*), from readers_in_period($date_from, $date_to, $branch_ids)) as active_readers,
+    from loans_day as d
+    cross join period as p
+    left join branch_keys as k using (branch_no)
+    where d.day >= p.date_from and d.day <= p.date_to
+      and (coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], k.branch_id))
 ),
 drift as (
     select

@@ -5,7 +5,7 @@
 -- $date_to date: last day of the period (default: last day of the data)
 -- $branch_ids varchar[]: only loans of these branches (default: all)
 with period as (
-    select * from period($date_from, $date_to)
+    select *, from period($date_from, $date_to)
 ),
 per_reader as (
     select reader, count(*) as loans,

@@ -7,18 +7,21 @@
 with period as (
     select *, from period($date_from, $date_to)
 ),
-taken as (
-    select *, from loans_in_period($date_from, $date_to)
+counted as (  -- the period's loans (loans_in_period), counted per day and branch when they were stored
+    select
+        d.branch_no,
+        sum(d.checkouts)::bigint as checkouts,
+        sum(d.transfers)::bigint as transfers,
+        sum(d.checkouts + d.transfers)::bigint as loans,
+    from loans_day as d, period as p
+    where d.day >= p.date_from and d.day <= p.date_to
+    group by d.branch_no
 ),
 per_branch as (
-    select
-        branch_id,
-        count(*) filter (where action = 'checkout') as checkouts,
-        count(*) filter (where action = 'transfer') as transfers,
-        count(*) as loans,
-        count(distinct reader) as active_readers,
-    from taken
-    group by branch_id
+    select k.branch_id, c.checkouts, c.transfers, c.loans, r.readers as active_readers,
+    from counted as c
+    inner join branch_keys as k using (branch_no)
+    left join readers_by_branch_in_period($date_from, $date_to) as r using (branch_no)
 )
 select
     b.branch_id,

@@ -12,7 +12,7 @@ with pairs as (
         count(*) filter (where l.action = 'transfer') as transfers,
         count(*) as loans,
     from loans_in_period($date_from, $date_to) as l
-    join items as i using (item_id)
+    inner join items as i using (item_id)
     where coalesce(len($branch_ids::varchar[]), 0) = 0
        or list_contains($branch_ids::varchar[], l.branch_id)
        or list_contains($branch_ids::varchar[], i.home_branch_id)

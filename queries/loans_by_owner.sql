@@ -4,27 +4,26 @@
 -- $date_to date: last day of the period (default: last day of the data)
 -- $branch_ids varchar[]: only copies whose home branch is one of these (default: all)
 with copies as (
-    select item_id, owner,
-    from items
-    where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], home_branch_id)
+    select i.owner, count(*) as copies, count(b.item_id) as copies_borrowed,
+    from items as i
+    left join items_in_period($date_from, $date_to) as b using (item_id)
+    where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], i.home_branch_id)
+    group by i.owner
 ),
-loans_per_item as (
-    select
-        item_id,
-        count(*) filter (where action = 'checkout') as checkouts,
-        count(*) filter (where action = 'transfer') as transfers,
-    from loans_in_period($date_from, $date_to)
-    group by item_id
+loans as (  -- the loans of the period (loans_in_period) of each owner's copies
+    select owner, sum(checkouts) as checkouts, sum(transfers) as transfers,
+    from home_loans_in_period($date_from, $date_to)
+    where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], home_branch_id)
+    group by owner
 )
 select
     c.owner,
-    count(*) as copies,
-    count(l.item_id) as copies_borrowed,
-    coalesce(sum(l.checkouts), 0)::bigint as checkouts,
-    coalesce(sum(l.transfers), 0)::bigint as transfers,
-    coalesce(sum(l.checkouts + l.transfers), 0)::bigint as loans,
-    coalesce(sum(l.checkouts + l.transfers), 0) / count(*) as loans_per_copy,
+    c.copies,
+    c.copies_borrowed,
+    coalesce(l.checkouts, 0)::bigint as checkouts,
+    coalesce(l.transfers, 0)::bigint as transfers,
+    coalesce(l.checkouts + l.transfers, 0)::bigint as loans,
+    coalesce(l.checkouts + l.transfers, 0) / c.copies as loans_per_copy,
 from copies as c
-left join loans_per_item as l using (item_id)
-group by c.owner
+left join loans as l using (owner)
 order by c.owner

@@ -3,21 +3,17 @@
 -- $date_from date: first day of the period (default: first day of the data)
 -- $date_to date: last day of the period (default: last day of the data)
 -- $branch_ids varchar[]: only loans of these branches (default: all)
-with taken as (
-    select *, from loans_in_period($date_from, $date_to)
-),
-scoped as (
-    select *,
-    from taken
-    where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], branch_id)
-),
-weekly as (
+with weekly as (  -- the period's loans (loans_in_period), counted per day and branch when they were stored
     select
-        date_trunc('week', occurred_at)::date as week,
-        count(*) filter (where action = 'checkout') as checkouts,
-        count(*) filter (where action = 'transfer') as transfers,
-        count(*) as loans,
-    from scoped
+        date_trunc('week', d.day)::date as week,
+        sum(d.checkouts)::bigint as checkouts,
+        sum(d.transfers)::bigint as transfers,
+        sum(d.checkouts + d.transfers)::bigint as loans,
+    from loans_day as d
+    cross join period($date_from, $date_to) as p
+    left join branch_keys as k using (branch_no)
+    where d.day >= p.date_from and d.day <= p.date_to
+      and (coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], k.branch_id))
     group by week
 )
 select

@@ -4,19 +4,19 @@
 -- $date_from date: first day of the period (default: first day of the data)
 -- $date_to date: last day of the period (default: last day of the data)
 -- $branch_ids varchar[]: only loans of these branches (default: all)
-with taken as (
-    select *, from loans_in_period($date_from, $date_to)
-),
-weekly as (  -- per branch first: the join to branches is then over few rows
+with weekly as (  -- the period's loans (loans_in_period), counted per day and branch when they were stored
     select
-        date_trunc('week', occurred_at)::date as week,
-        branch_id,
-        count(*) filter (where action = 'checkout') as checkouts,
-        count(*) filter (where action = 'transfer') as transfers,
-        count(*) as loans,
-    from taken
-    where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], branch_id)
-    group by week, branch_id
+        date_trunc('week', d.day)::date as week,
+        k.branch_id,
+        sum(d.checkouts) as checkouts,
+        sum(d.transfers) as transfers,
+        sum(d.checkouts + d.transfers) as loans,
+    from loans_day as d
+    cross join period($date_from, $date_to) as p
+    left join branch_keys as k using (branch_no)
+    where d.day >= p.date_from and d.day <= p.date_to
+      and (coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], k.branch_id))
+    group by week, k.branch_id
 )
 select
     w.week,

@@ -4,17 +4,17 @@
 -- $date_from date: first day of the period (default: first day of the data)
 -- $date_to date: last day of the period (default: last day of the data)
 -- $branch_ids varchar[]: only loans of these branches (default: all)
-with taken as (
-    select *, from loans_in_period($date_from, $date_to)
-),
-counted as (
+with counted as (  -- the period's loans (loans_in_period), from the stored loans with integer keys
     select
-        isodow(occurred_at) as weekday,
-        hour(occurred_at) as hour,
-        count(*) filter (where action = 'checkout') as checkouts,
-        count(*) filter (where action = 'transfer') as transfers,
-    from taken
-    where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], branch_id)
+        isodow(l.occurred_at) as weekday,
+        hour(l.occurred_at) as hour,
+        count(*) filter (where not l.is_transfer) as checkouts,
+        count(*) filter (where l.is_transfer) as transfers,
+    from loans as l
+    cross join period($date_from, $date_to) as p
+    left join branch_keys as k using (branch_no)
+    where l.day >= p.date_from and l.day <= p.date_to
+      and (coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], k.branch_id))
     group by weekday, hour
 ),
 grid as (

@@ -4,7 +4,7 @@
 -- $date_to date: the day (default: last day of the data)
 -- $branch_ids varchar[]: only copies sent from or to these branches (default: all)
 with period as (
-    select * from period(null, $date_to)
+    select *, from period(null, $date_to)
 )
 select
     s.item_id,
@@ -18,9 +18,9 @@ select
     datediff('day', s.since::date, p.date_to) as days_there,
 from copy_places($date_to) as s
 cross join period as p
-join items as i using (item_id)
-join branches as f on f.branch_id = s.branch_id
-join branches as t on t.branch_id = s.home_branch_id
+inner join items as i using (item_id)
+inner join branches as f on f.branch_id = s.branch_id
+inner join branches as t on t.branch_id = s.home_branch_id
 where s.place = 'shelf' and s.branch_id <> s.home_branch_id
   and (t.closed_on is null or t.closed_on > p.date_to)
   and (coalesce(len($branch_ids::varchar[]), 0) = 0

@@ -6,10 +6,10 @@
 -- $date_to date: last day (default: last day of the data)
 -- $branch_ids varchar[]: only readers whose first loan was at these branches (default: all)
 with period as (
-    select * from period($date_from, $date_to)
+    select *, from period($date_from, $date_to)
 ),
 firsts as (  -- a struct keeps an empty branch (arg_min skips empty values)
-    select reader, arg_min({'branch_id': branch_id}, (occurred_at, action)).branch_id as branch_id,
+    select reader, arg_min({ 'branch_id': branch_id }, (occurred_at, action)).branch_id as branch_id,
         min(occurred_at) as first_at,
     from loans_in_period(null, $date_to)
     group by reader

@@ -6,8 +6,8 @@ with orphan_events as (
         e.import_id,
         e.item_id,
         e.branch_id,
-        e.item_id not in (select item_id from items) as copy_missing,
-        e.branch_id is not null and e.branch_id not in (select branch_id from branches) as branch_missing,
+        e.item_id not in (select item_id, from items) as copy_missing,
+        e.branch_id is not null and e.branch_id not in (select branch_id, from branches) as branch_missing,
     from events as e
 ),
 
@@ -22,5 +22,5 @@ final as (
     group by import_id
 )
 
-select * from final
+select *, from final
 order by import_id desc

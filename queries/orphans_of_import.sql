@@ -10,18 +10,18 @@ with events_of_import as (
 missing_copies as (
     select 'item' as missing, item_id as id, count(*) as events,
     from events_of_import
-    where item_id not in (select item_id from items)
+    where item_id not in (select item_id, from items)
     group by item_id
 ),
 
 missing_branches as (
     select 'branch' as missing, branch_id as id, count(*) as events,
     from events_of_import
-    where branch_id is not null and branch_id not in (select branch_id from branches)
+    where branch_id is not null and branch_id not in (select branch_id, from branches)
     group by branch_id
 )
 
-select * from missing_branches
+select *, from missing_branches
 union all
-select * from missing_copies
+select *, from missing_copies
 order by missing, events desc, id

@@ -5,7 +5,7 @@
 -- $date_to date: the day (default: last day of the data)
 -- $branch_ids varchar[]: only copies lent by these branches (default: all)
 with period as (
-    select * from period(null, $date_to)
+    select *, from period(null, $date_to)
 ),
 out_then as (
     select c.item_id, c.start_branch_id as branch_id, coalesce(c.first_transfer_at < p.end_ts, false) as adrift,
@@ -17,7 +17,7 @@ due as (
     select e.item_id, arg_max(e.due_at, e.occurred_at) as due_at,
     from events as e, period as p
     where e.action in ('checkout', 'transfer', 'renew') and e.due_at is not null and e.occurred_at < p.end_ts
-      and e.item_id in (select item_id from out_then)
+      and e.item_id in (select item_id, from out_then)
     group by e.item_id
 ),
 late as (

@@ -7,14 +7,14 @@
 -- $date_to date: the day the data is read up to (default: last day of the data)
 -- $branch_ids varchar[]: only readers whose first loan was at these branches (default: all)
 with period as (
-    select * from period($date_from, $date_to)
+    select *, from period($date_from, $date_to)
 ),
 loans as (
     select reader, occurred_at::date as day, branch_id, occurred_at, action,
     from loans_in_period(null, $date_to)
 ),
 firsts as (
-    select reader, arg_min({'branch_id': branch_id}, (occurred_at, action)).branch_id as branch_id,
+    select reader, arg_min({ 'branch_id': branch_id }, (occurred_at, action)).branch_id as branch_id,
         min(day) as first_day,
     from loans
     group by reader
@@ -22,7 +22,7 @@ firsts as (
 again as (
     select f.reader, min(l.day) as next_day,
     from firsts as f
-    join loans as l on l.reader = f.reader and l.day > f.first_day
+    inner join loans as l on l.reader = f.reader and l.day > f.first_day
     group by f.reader
 ),
 cohorts as (

@@ -4,7 +4,7 @@
 -- $date_to date: the day (default: last day of the data)
 -- $branch_ids varchar[]: only these branches (default: all)
 with places as (
-    select * from copy_places($date_to)
+    select *, from copy_places($date_to)
 ),
 own as (
     select

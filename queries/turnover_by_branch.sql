@@ -3,19 +3,20 @@
 -- $date_from date: first day of the period (default: first day of the data)
 -- $date_to date: last day of the period (default: last day of the data)
 -- $branch_ids varchar[]: only these branches (default: all)
-with loans_per_item as (
-    select item_id, count(*) as loans,
-    from loans_in_period($date_from, $date_to)
-    group by item_id
+with copies as (
+    select home_branch_id as branch_id, count(*) as copies,
+    from items
+    group by home_branch_id
+),
+loans as (  -- the loans of the period (loans_in_period) of each home branch's copies
+    select home_branch_id as branch_id, sum(loans)::bigint as loans,
+    from home_loans_in_period($date_from, $date_to)
+    group by home_branch_id
 ),
 per_branch as (
-    select
-        i.home_branch_id as branch_id,
-        count(*) as copies,
-        coalesce(sum(l.loans), 0)::bigint as loans,
-    from items as i
-    left join loans_per_item as l using (item_id)
-    group by i.home_branch_id
+    select c.branch_id, c.copies, coalesce(l.loans, 0)::bigint as loans,
+    from copies as c
+    left join loans as l using (branch_id)
 )
 select
     b.branch_id,

@@ -173,9 +173,9 @@ def test_a_snapshot_made_by_older_code_is_brought_up_to_the_current_schema(db, t
 
     load(db, tmp_path, "b.csv", BRANCHES)
     load(db, tmp_path, "e.csv", EVENTS)
-    with store.writer(db) as con:  # what an older release left: no loans macro, another schema version
-        con.sql("drop macro table loans_in_period; update meta set value = 'old' where key = 'schema'")
-    with pytest.raises(Exception, match="loans_in_period"):
+    with store.writer(db) as con:  # what an older release left: no monthly rollup, another schema version
+        con.sql("drop table loans_month; update meta set value = 'old' where key = 'schema'")
+    with pytest.raises(Exception, match="loans_month"):
         queries.run(snapshot(db), "loans_by_branch_month")
     before = store.current_version(db)
     store.upgrade(db)

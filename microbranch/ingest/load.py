@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from microbranch import geo
+from microbranch import derived, geo
 from microbranch.contract import KINDS
 from microbranch.ingest import limits
 from microbranch.privacy import pseudonym
 from microbranch.store import first
-
-CHAINS_SQL = Path(__file__).parent.parent / "chains.sql"
 
 # What each kind stores, computed from the typed, pseudonymised columns of `good`.
 STORED = {
@@ -171,12 +168,13 @@ def store_events(con: duckdb.DuckDBPyConnection, import_id: int) -> tuple[int, i
 
 
 def refresh_derived(con: duckdb.DuckDBPyConnection, item_ids: Iterable[str] | None = None) -> None:
-    """Rebuild what is derived from the events (the drift chains) for these copies, None for every copy.
+    """Rebuild what is derived from the events (drift chains, loans, rollups) for these copies, None for every copy.
 
     Call it in the writer's transaction after events were added or deleted (an undone import: the copies of its
     events); the derived rows of the copies are then those of a database that only ever had the events left."""
-    if item_ids is None:
-        con.sql("create or replace temp table touched as select item_id from events union select item_id from chains")
+    if item_ids is None:  # everything anew (the copies' attributes too)
+        derived.clear(con)
+        con.sql("create or replace temp table touched as select distinct item_id from events")
     else:
         frame = pl.DataFrame({"item_id": list(item_ids)}, schema={"item_id": pl.String})
         con.register("touched_frame", frame)
@@ -186,9 +184,8 @@ def refresh_derived(con: duckdb.DuckDBPyConnection, item_ids: Iterable[str] | No
 
 
 def _rebuild_touched(con: duckdb.DuckDBPyConnection) -> None:
-    """Rebuild the chains of the copies in temp table `touched(item_id)`, then drop it."""
-    con.sql(CHAINS_SQL.read_text(encoding="utf-8"))
-    con.sql("drop table touched")
+    """Rebuild what is derived for the copies in temp table `touched(item_id)`, then drop it."""
+    derived.refresh(con)
 
 
 def store_entities(con: duckdb.DuckDBPyConnection, kind: str, import_id: int | None = None) -> tuple[int, int]:
@@ -220,4 +217,6 @@ def store_entities(con: duckdb.DuckDBPyConnection, kind: str, import_id: int | N
     con.sql(f"delete from {table} where {key} in (select {key} from latest)")
     con.sql(f"insert into {table} by name select * from latest")
     con.sql("drop table incoming; drop table latest")
+    if kind == "items" and accepted:
+        derived.refresh_attributes(con)
     return accepted, good - accepted

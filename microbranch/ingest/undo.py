@@ -128,19 +128,8 @@ def _undo_entities(con: duckdb.DuckDBPyConnection, import_id: int, kind: str) ->
 
 
 def _refresh(con: duckdb.DuckDBPyConnection, item_ids: list[str] | None) -> None:
-    """Rebuild the derived tables (drift chains, and whatever else is derived) for the copies touched."""
-    refresh = getattr(load, "refresh_derived", None)
-    if refresh is not None:
-        refresh(con, item_ids)
-        return
-    if item_ids is None:
-        con.sql("create or replace temp table touched as select distinct item_id from events "
-                "union select distinct item_id from chains")
-    else:
-        con.sql("create or replace temp table touched as select unnest($ids::varchar[]) as item_id",
-                params={"ids": item_ids})
-    con.sql(load.CHAINS_SQL.read_text())
-    con.sql("drop table touched")
+    """Rebuild the derived tables (drift chains, loans, rollups) for the copies touched (None: all)."""
+    load.refresh_derived(con, item_ids)
 
 
 def set_meta(con: duckdb.DuckDBPyConnection) -> None:

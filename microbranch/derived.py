@@ -1,0 +1,213 @@
+"""What is derived from the events, kept current for the copies an import (or an undo) touches.
+
+From temp table `touched(item_id)`: the drift chains of those copies (chains.sql), their loans (one row per loan,
+integer keys, in time order; only the loans that changed are deleted and added), and the rollups of every month
+in which a loan was deleted or added: counts per day and branch, counts and distinct readers per month (and
+branch), loans per month of a home branch, class and owner, and the activity bitmaps of readers and of readers at
+a branch; the copies' own bitmaps from all their loans. A month's rollups are recomputed
+whole from the loans of that month, so they equal a rebuild from scratch whatever was added or deleted.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+CHAINS_SQL = Path(__file__).with_name("chains.sql")
+
+# New text identifiers get the next free integer key.
+_NEW_KEYS = """
+insert into {table}
+select coalesce((select max({no}) from {table}), 0) + row_number() over (order by {id}), {id},
+from (select distinct {id} from {source} where {id} is not null except select {id} from {table})
+"""
+
+DERIVED = ("chains", "chain_transfers", "loans", "loans_day", "loans_month", "loans_home_month", "reader_months",
+           "reader_branch_months", "item_months")
+LOAN = "day, occurred_at, is_transfer, branch_no, item_no, reader_no"  # the columns of table loans
+
+# The loans of the recomputed months: the bounds let the scan skip what the months' days are not in.
+_MONTHS = "l.day >= $lo and l.day < $hi and month_no(l.day) in (select month_no from months)"
+
+
+def refresh(con: duckdb.DuckDBPyConnection) -> None:
+    """Rebuild everything derived for the copies in temp table `touched(item_id)`, then drop it."""
+    con.sql(_NEW_KEYS.format(table="item_keys", no="item_no", id="item_id", source="touched"))
+    con.sql("create or replace temp table touched_nos as "
+            "select item_no from item_keys semi join touched using (item_id)")
+    # The copies' loans as stored, each with its number among identical rows (to compare with the new ones).
+    con.sql(f"""
+        create or replace temp table old_loans as
+        select rowid as row_id, {LOAN}, row_number() over (partition by {LOAN}) as n,
+        from loans semi join touched_nos using (item_no)
+    """)
+    con.sql(CHAINS_SQL.read_text(encoding="utf-8"))
+    con.sql("""
+        create or replace temp table new_loans as
+        select e.occurred_at, false as is_transfer, e.branch_id, e.item_id, e.reader,
+        from events as e semi join touched using (item_id)
+        where e.action = 'checkout'
+        union all
+        select t.occurred_at, true, t.start_branch_id, t.item_id, t.reader,
+        from chain_transfers as t semi join touched using (item_id)
+    """)
+    con.sql(_NEW_KEYS.format(table="reader_keys", no="reader_no", id="reader", source="new_loans"))
+    con.sql(_NEW_KEYS.format(table="branch_keys", no="branch_no", id="branch_id", source="new_loans"))
+    keyed = """
+        select n.occurred_at::date as day, n.occurred_at, n.is_transfer, b.branch_no, i.item_no, r.reader_no,
+        from new_loans as n
+        left join branch_keys as b using (branch_id)
+        inner join item_keys as i using (item_id)
+        inner join reader_keys as r using (reader)
+    """
+    if con.sql("select count(*) from old_loans").fetchall()[0][0] == 0:  # new copies (a first import): add all
+        con.sql(f"create or replace temp table added as {keyed}")
+        con.sql("create or replace temp table gone as select null::bigint as row_id, null::date as day, limit 0")
+    else:
+        # Only the loans that changed are deleted and added (an import of new events mostly adds to a copy's
+        # loans), so only the months they fall in are recomputed.
+        con.sql(f"create or replace temp table fresh_loans as select *, row_number() over (partition by {LOAN}) as n,"
+                f" from ({keyed})")
+        same = " and ".join(f"o.{c} is not distinct from f.{c}" for c in [*LOAN.split(", "), "n"])
+        con.sql(f"create or replace temp table gone as select o.row_id, o.day, from old_loans as o "
+                f"anti join fresh_loans as f on {same}")
+        con.sql(f"create or replace temp table added as select f.* exclude (n), from fresh_loans as f "
+                f"anti join old_loans as o on {same}")
+        con.sql("drop table fresh_loans")
+    con.sql("drop table new_loans; drop table old_loans")
+    con.sql("delete from loans where rowid in (select row_id from gone)")
+    con.sql(f"insert into loans select {LOAN}, from added order by occurred_at")
+    con.sql("""
+        create or replace temp table months as
+        select month_no(day) as month_no, from gone
+        union
+        select month_no(day), from added
+    """)
+    con.sql("drop table gone; drop table added")
+    _items(con)
+    lo_no, hi_no = con.sql("select min(month_no), max(month_no) from months").fetchall()[0]
+    if lo_no is not None:
+        bounds = {"lo": _month_start(lo_no), "hi": _month_start(hi_no + 1)}
+        _months(con, bounds)
+    con.sql("drop table months; drop table touched_nos; drop table touched")
+
+
+def clear(con: duckdb.DuckDBPyConnection) -> None:
+    """Empty every derived table (the integer keys stay), before a rebuild of everything."""
+    for table in DERIVED:
+        con.sql(f"delete from {table}")
+
+
+def refresh_attributes(con: duckdb.DuckDBPyConnection) -> None:
+    """Loans per home branch, class and owner after the copies' attributes changed (an import of items)."""
+    con.sql("delete from loans_home_month")
+    con.sql(f"insert into loans_home_month {_HOME_MONTH.format(where='true')}")
+
+
+_HOME_MONTH = """
+select
+    date_trunc('month', l.day)::date as month,
+    i.home_branch_id,
+    i.clc_class,
+    i.owner,
+    count(*) filter (where not l.is_transfer) as checkouts,
+    count(*) filter (where l.is_transfer) as transfers,
+from loans as l
+inner join item_keys as k using (item_no)
+inner join items as i using (item_id)
+where {where}
+group by all
+"""
+
+
+def _items(con: duckdb.DuckDBPyConnection) -> None:
+    """The copies' activity bitmaps, from all their loans."""
+    con.sql("delete from item_months where item_no in (select item_no from touched_nos)")
+    con.sql("""
+        insert into item_months
+        select l.item_no, month_no(l.day) // 120 as block, bit_or(1::hugeint << (month_no(l.day) % 120)) as months,
+        from loans as l semi join touched_nos using (item_no)
+        group by all
+    """)
+
+
+def _months(con: duckdb.DuckDBPyConnection, bounds: dict[str, date]) -> None:
+    """Recompute the rollups of the months in temp table `months(month_no)` from their loans."""
+    in_months = "month_no({col}) in (select month_no from months)"
+    con.sql(f"delete from loans_day where {in_months.format(col='day')}")
+    con.sql(f"""
+        insert into loans_day
+        select l.day, l.branch_no, count(*) filter (where not l.is_transfer), count(*) filter (where l.is_transfer),
+        from loans as l
+        where {_MONTHS}
+        group by all
+        order by l.day
+    """, params=bounds)
+    con.sql(f"delete from loans_month where {in_months.format(col='month')}")
+    con.sql(f"""
+        insert into loans_month
+        select
+            date_trunc('month', l.day)::date as month,
+            grouping(l.branch_no) = 1,
+            l.branch_no,
+            count(*) filter (where not l.is_transfer),
+            count(*) filter (where l.is_transfer),
+            count(distinct l.reader_no),
+        from loans as l
+        where {_MONTHS}
+        group by grouping sets ((month, l.branch_no), (month))
+    """, params=bounds)
+    con.sql(f"delete from loans_home_month where {in_months.format(col='month')}")
+    con.sql(f"insert into loans_home_month {_HOME_MONTH.format(where=_MONTHS)}", params=bounds)
+    con.sql("""
+        create or replace temp table month_masks as
+        select month_no // 120 as block, bit_or(1::hugeint << (month_no % 120)) as mask, from months group by all
+    """)
+    _bitmap(con, "reader_months", ["reader_no"], "l.reader_no", bounds)
+    _bitmap(con, "reader_branch_months", ["branch_no", "reader_no"],
+            "coalesce(l.branch_no, 0) as branch_no, l.reader_no", bounds)
+    con.sql("drop table month_masks")
+
+
+def _bitmap(con: duckdb.DuckDBPyConnection, table: str, keys: list[str], key_exprs: str,
+            bounds: dict[str, date]) -> None:
+    """Rewrite the rows of an activity bitmap whose bits in the recomputed months change: their bits outside
+    those months as stored, inside them from the loans."""
+    on = " and ".join(f"t.{k} = h.{k}" for k in keys + ["block"])
+    cols = ", ".join(keys)
+    con.sql(f"""
+        create or replace temp table bits as
+        select {key_exprs}, month_no(l.day) // 120 as block, bit_or(1::hugeint << (month_no(l.day) % 120)) as months,
+        from loans as l
+        where {_MONTHS}
+        group by all
+    """, params=bounds)
+    con.sql(f"""
+        create or replace temp table hit as
+        select {cols}, block, from bits
+        union
+        select t.{', t.'.join(keys)}, t.block, from {table} as t inner join month_masks as m using (block)
+        where t.months & m.mask <> 0
+    """)
+    con.sql(f"""
+        create or replace temp table merged as
+        select {cols}, block, bit_or(months) as months,
+        from (
+            select t.{', t.'.join(keys)}, t.block, t.months & ~coalesce(m.mask, 0::hugeint) as months,
+            from {table} as t
+            semi join hit as h using ({cols}, block)
+            left join month_masks as m using (block)
+            union all
+            select * from bits
+        )
+        group by {cols}, block
+    """)
+    con.sql(f"delete from {table} as t using hit as h where {on}")
+    con.sql(f"insert into {table} select * from merged where months <> 0 order by {cols}")
+    con.sql("drop table bits; drop table hit; drop table merged")
+
+
+def _month_start(month_no: int) -> date:
+    return date(month_no // 12, month_no % 12 + 1, 1)
