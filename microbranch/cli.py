@@ -69,7 +69,8 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", type=Path, required=True, help="the file to write")
     exp = sub.add_parser("export", help="write the published data as Parquet, partitioned by month")
     exp.add_argument("--parquet", type=Path, metavar="DIR", required=True, help="folder to write (views.sql inside)")
-    sub.add_parser("recover", help="put the database and its published snapshot back in step (also done at start)")
+    rec = sub.add_parser("recover", help="put the database and its published snapshot back in step (done at start)")
+    rec.add_argument("--fold", action="store_true", help="then fold the log into a new base if it is due")
     return p
 
 
@@ -200,10 +201,11 @@ def _run(args: argparse.Namespace, db: Path) -> int:
         return _query(args, db)
     if args.command == "report":
         return _report(args, db)
-    _recover(db)
     if args.command == "recover":
+        store.recover(db, fold_due=args.fold)
         print(f"published: {store.current_version(db) or '-'}")
         return 0
+    _recover(db)
     if args.command == "export":
         tables = export.export(db, args.parquet)
         print(f"{len(tables)} tables written to {args.parquet} (views.sql recreates them over the files)")

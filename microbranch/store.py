@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -206,6 +207,18 @@ def _sha256(path: Path) -> str | None:
     return h.hexdigest()
 
 
+def _copy_hashed(source: Path, target: Path) -> str:
+    """Copy a file, flushed to disk, and return the sha256 of what was copied (one pass)."""
+    h = hashlib.sha256()
+    with open(source, "rb") as f, open(target, "wb") as out:
+        while chunk := f.read(2**20):
+            h.update(chunk)
+            out.write(chunk)
+        out.flush()
+        os.fsync(out.fileno())
+    return h.hexdigest()
+
+
 def _fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -238,15 +251,37 @@ def publish(db: Path) -> str:
         return current  # nothing new since it was published
     if made and made["source"]["file"] == state["file"]:
         name = _make(db, link_from=base / FILE)
-        wal = _wal(db)
-        limit = os.environ.get("MICROBRANCH_FOLD_AT_BYTES")
-        if wal.exists() and wal.stat().st_size > (int(limit) if limit else max(FOLD_MIN, FOLD_AT * db.stat().st_size)):
-            try:
-                name = fold(db)
-            except (PublishError, duckdb.Error) as exc:  # the log snapshot serves meanwhile; the next one folds
-                log.warning("folding %s failed: %s", db, exc)
+        if _fold_due(db):
+            if os.environ.get("MICROBRANCH_FOLD_INLINE"):
+                name = _fold_if_due(db)
+            else:  # a process of its own, which waits for this lock: the import returns at once
+                _folders.append(subprocess.Popen(
+                    [sys.executable, "-m", "microbranch", "--db", str(db), "recover", "--fold"],
+                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                    start_new_session=True))
         return name
     return fold(db)
+
+
+_folders: list[subprocess.Popen] = []  # kept, so that their ends are not reported as leaked
+
+
+def _fold_due(db: Path) -> bool:
+    """Whether the writer's log has grown past the threshold for folding it into a new base."""
+    wal = _wal(db)
+    limit = os.environ.get("MICROBRANCH_FOLD_AT_BYTES")
+    return wal.exists() and wal.stat().st_size > (int(limit) if limit else max(FOLD_MIN, FOLD_AT * db.stat().st_size))
+
+
+def _fold_if_due(db: Path) -> str | None:
+    """Fold when due; a failure leaves the log snapshot serving (the next publish tries again)."""
+    if not _fold_due(db):
+        return current_version(db)
+    try:
+        return fold(db)
+    except (PublishError, duckdb.Error) as exc:
+        log.warning("folding %s failed: %s", db, exc)
+        return current_version(db)
 
 
 def fold(db: Path) -> str:
@@ -289,10 +324,7 @@ def _make(db: Path, link_from: Path | None) -> str:
         else:
             shutil.copyfile(db, tmp / FILE)
             _fsync(tmp / FILE)
-        if state["wal"]:
-            shutil.copyfile(wal, tmp / (FILE + ".wal"))
-            _fsync(tmp / (FILE + ".wal"))
-        made = {"source": state, "wal_sha256": _sha256(tmp / (FILE + ".wal"))}
+        made = {"source": state, "wal_sha256": _copy_hashed(wal, tmp / (FILE + ".wal")) if state["wal"] else None}
         (tmp / "SOURCE").write_text(json.dumps(made))
         _fsync(tmp / "SOURCE")
         _fsync(tmp)
@@ -357,16 +389,19 @@ def _valid(db: Path, name: str, open_it: bool = True) -> bool:
         return False
 
 
-def recover(db: Path, wait_seconds: float = 600) -> None:
+def recover(db: Path, wait_seconds: float = 600, fold_due: bool = False) -> None:
     """Put the writer file and the published snapshot back in step; run at start (before each import,
     `writer` does the same). Removes half-written snapshot folders; publishes a commit that was not
     published; a missing or garbage CURRENT, or one naming a missing or damaged snapshot, points again at
     the newest valid snapshot made from the writer's present state, or a new one is published from the
-    writer; without a usable writer file, at the newest valid snapshot."""
+    writer; without a usable writer file, at the newest valid snapshot. With `fold_due`, then folds the
+    writer's log into a new base if it has passed the threshold (what a publish starts in the background)."""
     if not db.exists() and not snapshot_dir(db).exists():
         return
     with _locked(db, wait_seconds):
         _reconcile(db, check_base=True)
+        if fold_due and db.exists():
+            _fold_if_due(db)
 
 
 def _reconcile(db: Path, check_base: bool) -> None:

@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pytest
 from microbranch import sample, store
 from microbranch.ingest import import_file
 from tests.conftest import BRANCHES, write
-from tests.test_concurrency import EVENTS_1, EVENTS_2, ROOT, _cli_import, _env, _finish, _wait_for_line
+from tests.test_concurrency import EVENTS_1, EVENTS_2, ROOT, WAIT, _cli_import, _env, _finish, _wait_for_line
 
 
 def _count(db: Path, table: str = "events") -> int:
@@ -57,11 +58,19 @@ def test_a_small_import_publishes_its_log_beside_the_same_base(two_imports):
     assert _count(db) == 9
 
 
-def test_a_log_past_the_threshold_is_folded_into_a_new_base(two_imports, monkeypatch):
+def test_a_log_past_the_threshold_is_folded_into_a_new_base_by_a_process_of_its_own(two_imports, monkeypatch):
     db, _env_, events2 = two_imports
     first = store.current_version(db)
     monkeypatch.setenv("MICROBRANCH_FOLD_AT_BYTES", "0")
     import_file(db, events2)
+    published = store.current_version(db)  # at once: the log beside the old base
+    assert store.path_of(db, published).stat().st_ino == store.path_of(db, first).stat().st_ino
+    assert _count(db) == 9
+    deadline = time.monotonic() + WAIT
+    while store.current_version(db) == published and time.monotonic() < deadline:
+        time.sleep(0.1)
+    with store.writer(db, publish_on_exit=False):  # the lock: the fold has finished
+        pass
     folded = store.path_of(db, store.current_version(db))
     assert folded.stat().st_ino != store.path_of(db, first).stat().st_ino
     assert not folded.with_name(folded.name + ".wal").exists()
@@ -86,9 +95,9 @@ STEPS = [
 def test_publish_killed_at_any_step_serves_a_valid_version_and_the_next_start_publishes_it(
         two_imports, step, fold_at, seen):
     db, env, events2 = two_imports
-    paused = {**env, "MICROBRANCH_PAUSE_AT": step, "MICROBRANCH_FOLD_AT_BYTES": fold_at or ""}
-    if not fold_at:
-        del paused["MICROBRANCH_FOLD_AT_BYTES"]
+    paused = {**env, "MICROBRANCH_PAUSE_AT": step}
+    if fold_at:  # the fold in the importing process, so that the kill lands in it
+        paused |= {"MICROBRANCH_FOLD_AT_BYTES": fold_at, "MICROBRANCH_FOLD_INLINE": "1"}
     proc = _cli_import(db, [events2], paused)
     _wait_for_line(proc, f"PAUSED-AT-{step}")
     os.kill(proc.pid, signal.SIGKILL)
