@@ -8,7 +8,7 @@ import streamlit as st
 
 from ui import charts, compare
 from ui.data import q
-from ui.shell import as_of_line, filters, headed, readers_for_role, table, tr, words
+from ui.shell import as_of_line, filters, headed, readers_for_role, role, table, tr, words
 
 st.title(tr("page_readers"))
 f = filters()
@@ -30,8 +30,9 @@ st.caption(tr("mgr_new_readers_caption"))
 won = q("new_readers_by_month_branch", **f.period, branch_ids=ids)
 cohorts = q("retention_by_cohort", **f.period, branch_ids=ids)
 left, right = st.columns(2)
-left.plotly_chart(charts.new_readers(won))
-right.plotly_chart(charts.retention(cohorts))
+official = role() == "official"
+left.plotly_chart(charts.new_readers(won, suppress=official))
+right.plotly_chart(charts.retention(cohorts, suppress=official))
 right.caption(tr("mgr_retention_caption"))
 
 st.subheader(tr("mgr_cohorts"))

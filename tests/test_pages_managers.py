@@ -4,6 +4,7 @@ say why not in their tooltip when it does not (on the story of test_queries_mana
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import polars as pl
@@ -152,3 +153,13 @@ def test_the_boundary_that_hid_the_comparison(on_sample):
     at = run("pages/overview.py")
     assert all(not m.delta for m in at.metric)
     assert "上一个同长期间（2023-09-18 至 2024-03-31）不在数据中，不比较。" in card(at, "借阅人次").help
+
+
+def test_official_sees_small_reader_counts_suppressed(db):
+    # M1 won 2 readers (r5, r6): under 10, so the official sees <10 on the cards and in the cohort table, and
+    # the chart leaves the month out.
+    at = run("pages/readers.py", role="official", branches="M1")
+    assert card(at, "新读者").value == "<10" and card(at, "其中微分馆").value == "<10"
+    cohorts = table_with(at, "首借分馆", "新读者")
+    assert cohorts["新读者"].to_list() == ["<10"]
+    assert json.loads(at.get("plotly_chart")[0].proto.spec)["data"] == []

@@ -13,7 +13,7 @@ from microbranch.periods import Earlier, earlier
 from ui.data import q
 from ui.shell import _entry, change, label, lang, number, role, tr
 
-READER_COUNTS = ("active_readers", "new_readers")
+READER_COUNTS = ("active_readers", "new_readers", "new_readers_micro")
 LOWER_IS_BETTER = ("mean_walk_minutes", "mean_walk_minutes_without_micro", "copies_overdue", "overdue_share",
                    "mean_days_overdue", "copies_adrift_overdue", "copies_dead", "dead_share")
 
