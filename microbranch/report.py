@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import os
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import partial
@@ -214,7 +215,15 @@ _TO_IMAGES = """async () => {
 
 
 def render_pdf(html: str, out: Path) -> None:
-    """Print the HTML to an A4 PDF with Debian's chromium (charts as images, fonts embedded)."""
+    """Print the HTML to an A4 PDF with Debian's chromium (charts as images, fonts embedded).
+
+    Playwright's sync API refuses to start in a thread that runs an asyncio loop (a server's, or another
+    Playwright's), so the printing runs in a thread of its own."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(_print_pdf, html, out).result()
+
+
+def _print_pdf(html: str, out: Path) -> None:
     if not CHROMIUM.exists():
         msg = (f"the PDF report needs chromium at {CHROMIUM} (Debian: apt-get install chromium fonts-noto-cjk), "
                "or write the HTML form with --format html")
