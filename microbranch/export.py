@@ -2,11 +2,11 @@
 
 `export(db, folder)` writes every table of the current snapshot to `folder/<table>/`: a table of facts
 over time (a NOT NULL date or time column named occurred_at, started_at, day or month) is partitioned by its
-month (`export_month=YYYY-MM/`, Hive style), the others are one file. `folder/views.sql` recreates, over
-those files (paths relative to the folder), the tables as views of the same names, then the snapshot's own
-views and macros, so every named query in `queries/` runs unchanged on the export:
+month (`export_month=YYYY-MM/`, Hive style), the others (and empty ones) are one file. `folder/views.sql`
+recreates, over those files (paths relative to the folder), the tables as views of the same names, then the
+snapshot's own views and macros, so every named query in `queries/` runs unchanged on the export:
 
-    duckdb -c ".read views.sql" -c "$(cat queries/kpis.sql)"      (from inside the export folder)
+    python -m microbranch query kpis --parquet DIR      (or DuckDB anywhere: README, "Parquet export")
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import duckdb
 from microbranch import store
 
 PARTITION = "export_month"
+NOT_IN_PARQUET = ("HUGEINT", "UHUGEINT", "BIT", "BIGNUM", "VARINT")
 TIME_TYPES = ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE")
 PREFERRED = ("occurred_at", "started_at", "day", "month")  # the columns of facts over time, in order of preference
 
@@ -60,16 +61,23 @@ def export(db: Path, folder: Path) -> list[str]:
         for table in tables:
             out = folder / table
             out.mkdir(exist_ok=True)
+            # Types Parquet lacks (128-bit integers: the activity bitmaps) travel as exact text, cast back by the view.
+            wide = [(c, t) for c, t in con.sql(
+                "select column_name, data_type from duckdb_columns() where schema_name = 'main' and table_name = $t"
+                " and data_type in $types", params={"t": table, "types": list(NOT_IN_PARQUET)}).fetchall()]
+            as_text = f" replace ({', '.join(f'{_q(c)}::varchar as {_q(c)}' for c, _ in wide)})" if wide else ""
+            back = f" replace ({', '.join(f'{_q(c)}::{t} as {_q(c)}' for c, t in wide)})" if wide else ""
             column = _time_column(con, table)
-            if column:
-                con.sql(f"copy (select *, strftime({_q(column)}, '%Y-%m') as {PARTITION} from {_q(table)}) "
+            if column and store.first(con, f"select count(*) from {_q(table)}")[0]:  # an empty one: a file
+                con.sql(f"copy (select *{as_text}, strftime({_q(column)}, '%Y-%m') as {PARTITION} from {_q(table)}) "
                         f"to '{out}' (format parquet, partition_by ({PARTITION}), overwrite_or_ignore true)")
                 source = f"read_parquet('{table}/*/*.parquet', hive_partitioning = true)"
-                lines.append(f"create or replace view {_q(table)} as select * exclude ({PARTITION}) from {source};")
+                columns = f"* exclude ({PARTITION}){back}"
+                lines.append(f"create or replace view {_q(table)} as select {columns} from {source};")
             else:
-                con.sql(f"copy {_q(table)} to '{out / 'data.parquet'}' (format parquet)")
+                con.sql(f"copy (select *{as_text} from {_q(table)}) to '{out / 'data.parquet'}' (format parquet)")
                 source = f"read_parquet('{table}/data.parquet')"
-                lines.append(f"create or replace view {_q(table)} as select * from {source};")
+                lines.append(f"create or replace view {_q(table)} as select *{back} from {source};")
         lines += [sql.rstrip(";") + ";" for (sql,) in con.sql(
             "select sql from duckdb_views() where schema_name = 'main' and not internal and not temporary").fetchall()]
         macros = {name: (kind, params, body) for name, kind, params, body in con.sql(
