@@ -57,6 +57,7 @@ def refresh(con: duckdb.DuckDBPyConnection) -> None:
     con.sql(_NEW_KEYS.format(table="branch_keys", no="branch_no", id="branch_id", source="new_loans"))
     keyed = """
         select n.occurred_at::date as day, n.occurred_at, n.is_transfer, b.branch_no, i.item_no, r.reader_no,
+            n.item_id, n.reader,
         from new_loans as n
         left join branch_keys as b using (branch_id)
         inner join item_keys as i using (item_id)
@@ -78,7 +79,7 @@ def refresh(con: duckdb.DuckDBPyConnection) -> None:
         con.sql("drop table fresh_loans")
     con.sql("drop table new_loans; drop table old_loans")
     con.sql("delete from loans where rowid in (select row_id from gone)")
-    con.sql(f"insert into loans select {LOAN}, from added order by occurred_at")
+    con.sql(f"insert into loans select {LOAN}, item_id, reader, from added order by occurred_at")
     con.sql("""
         create or replace temp table months as
         select month_no(day) as month_no, from gone
@@ -115,8 +116,7 @@ select
     count(*) filter (where not l.is_transfer) as checkouts,
     count(*) filter (where l.is_transfer) as transfers,
 from loans as l
-inner join item_keys as k using (item_no)
-inner join items as i using (item_id)
+inner join items as i on l.item_id = i.item_id
 where {where}
 group by all
 """

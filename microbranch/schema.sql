@@ -153,14 +153,17 @@ create or replace table item_keys (item_no integer not null, item_id varchar not
 create or replace table branch_keys (branch_no integer not null, branch_id varchar not null);
 
 -- Every loan, one row each, stored in time order: a checkout belongs to the branch where it was made, a
--- transfer to the branch where its chain started (empty when that start lies before the data).
+-- transfer to the branch where its chain started (empty when that start lies before the data). The rollups
+-- below are counted on the integer keys.
 create or replace table loans (
     day date not null,
     occurred_at timestamp not null,
     is_transfer boolean not null,
     branch_no integer,
     item_no integer not null,
-    reader_no integer not null
+    reader_no integer not null,
+    item_id varchar not null,  -- what item_no and reader_no stand for, for the queries that show or join them
+    reader varchar not null
 );
 
 -- Exact counts kept per day, and per month with the month's distinct readers (all branches: branch_no and

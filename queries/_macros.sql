@@ -90,15 +90,13 @@ from (select min(occurred_at)::date as first_day, max(occurred_at)::date as last
 create or replace macro loans_in_period(date_from, date_to) as table
 select
     b.branch_id,
-    i.item_id,
-    r.reader,
+    l.item_id,
+    l.reader,
     l.occurred_at,
     case when l.is_transfer then 'transfer' else 'checkout' end as action,
 from loans as l
 cross join period(date_from, date_to) as p
 left join branch_keys as b on l.branch_no = b.branch_no
-inner join item_keys as i on l.item_no = i.item_no
-inner join reader_keys as r on l.reader_no = r.reader_no
 where l.day >= p.date_from and l.day <= p.date_to;
 
 -- The drift chains under way during the period, as they stood at the end of date_to: status then
@@ -336,8 +334,7 @@ with parts as (
         count(*) filter (where not l.is_transfer),
         count(*) filter (where l.is_transfer),
     from edge_loans(date_from, date_to) as l
-    inner join item_keys as k on l.item_no = k.item_no
-    inner join items as i on k.item_id = i.item_id
+    inner join items as i on l.item_id = i.item_id
     group by all
 )
 select

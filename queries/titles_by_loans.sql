@@ -8,15 +8,11 @@ with copies as (
     from items
     where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], home_branch_id)
 ),
-loans_per_item as (  -- the loans of the period (loans_in_period) per copy, counted on integer keys first
-    select k.item_id, l.loans,
-    from (
-        select l.item_no, count(*) as loans,
-        from loans as l, period($date_from, $date_to) as p
-        where l.day >= p.date_from and l.day <= p.date_to
-        group by l.item_no
-    ) as l
-    inner join item_keys as k using (item_no)
+loans_per_item as (  -- the loans of the period (loans_in_period) per copy
+    select l.item_id, count(*) as loans,
+    from loans as l, period($date_from, $date_to) as p
+    where l.day >= p.date_from and l.day <= p.date_to
+    group by l.item_id
 ),
 per_title as (
     select
