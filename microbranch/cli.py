@@ -279,6 +279,8 @@ def _recover(db: Path) -> None:
         store.recover(db, wait_seconds=5)
     except store.BusyError:
         pass
+    except store.PublishError as exc:  # the published data still serves: say what is needed, go on
+        print(exc, file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -395,7 +395,8 @@ def recover(db: Path, wait_seconds: float = 600, fold_due: bool = False) -> None
     published; a missing or garbage CURRENT, or one naming a missing or damaged snapshot, points again at
     the newest valid snapshot made from the writer's present state, or a new one is published from the
     writer; without a usable writer file, at the newest valid snapshot. With `fold_due`, then folds the
-    writer's log into a new base if it has passed the threshold (what a publish starts in the background)."""
+    writer's log into a new base if it has passed the threshold (what a publish starts in the background).
+    Raises PublishError (after pointing at what can be served) when the disk has no room to publish."""
     if not db.exists() and not snapshot_dir(db).exists():
         return
     with _locked(db, wait_seconds):
@@ -425,14 +426,17 @@ def _reconcile(db: Path, check_base: bool) -> None:
             return
     if state:
         try:
-            if good or not folder.exists() or not versions(db):
+            if good or not versions(db):
                 publish(db)
-            else:
-                _point(db, None)  # the base of a new log snapshot must be valid: fold from the writer
+            else:  # a log snapshot needs a valid current base: a full copy of the writer instead
                 fold(db)
             return
-        except duckdb.Error as exc:  # the writer file itself is unreadable: serve what was published
-            log.warning("writer file %s unreadable: %s", db, exc)
+        except duckdb.Error as exc:  # the writer file is unreadable: serve what was published
+            log.warning("could not publish %s: %s", db, exc)
+        except PublishError:  # a full disk: serve what was published, and say what is needed
+            if not good:
+                _point(db, next((n for n in reversed(versions(db)) if _valid(db, n)), None))
+            raise
     if not good:
         _point(db, next((n for n in reversed(versions(db)) if _valid(db, n)), None))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -30,6 +31,8 @@ def _recovered(db_path: Path) -> bool:
         store.recover(db_path, wait_seconds=0)
     except store.BusyError:
         pass
+    except store.PublishError as exc:  # the published data still serves; the server log says what is needed
+        logging.getLogger(__name__).warning("%s", exc.text("en"))
     return True
 
 
