@@ -99,8 +99,8 @@ def _profile_tools(key: str, mapping: Mapping) -> None:
         mapping.name = name.strip()
         try:
             profiles.save(data.db(), mapping)
-            st.session_state[f"{key}_profile"] = mapping.name
-            st.success(tr("imp_ui_profile_saved", name=mapping.name))
+            st.session_state[f"{key}_saved"] = mapping.name  # chosen in the list on the next run
+            st.rerun()
         except ContractError as exc:
             st.error(exc.text(lang()))
     export = Mapping(**{**mapping.__dict__, "name": name.strip() or mapping.name})
@@ -120,7 +120,10 @@ def _file(name: str, content: bytes) -> tuple[int, str, bytes, Mapping | None] |
     known = profiles.all_profiles(data.db())
     offered = [m.name for m in profiles.for_headers(data.db(), auto.headers)]
     names = ["", *offered, *sorted(n for n in known if n not in offered)]
-    if f"{key}_profile" not in st.session_state:
+    saved = st.session_state.pop(f"{key}_saved", None)
+    if saved:
+        st.session_state[f"{key}_profile"] = saved
+    elif f"{key}_profile" not in st.session_state:
         st.session_state[f"{key}_profile"] = offered[0] if offered else ""
     label = tr(f"circ_kind_{auto.kind}") if auto.kind else "?"
     icon = ":material/check_circle:" if auto.importable or offered else ":material/help:"
@@ -133,7 +136,9 @@ def _file(name: str, content: bytes) -> tuple[int, str, bytes, Mapping | None] |
                           unmatched=len(d.unmatched)))
         chosen = st.selectbox(tr("imp_ui_profile"), names, key=f"{key}_profile",
                               format_func=lambda n: n or tr("imp_ui_profile_none"))
-        if chosen and chosen in offered:
+        if saved:
+            st.success(tr("imp_ui_profile_saved", name=saved))
+        elif chosen and chosen in offered:
             st.info(tr("imp_ui_profile_offered", name=chosen))
         if not auto.importable and not chosen:
             st.warning(auto.reason + " " + tr("imp_ui_not_importable"))
@@ -165,6 +170,9 @@ def _file(name: str, content: bytes) -> tuple[int, str, bytes, Mapping | None] |
             st.table(headed(shown.rename({"column": "file_column"})))
         else:
             st.caption(tr("imp_ui_no_problems", n=n))
+        # Never a guess: a file not recognised as it is needs a chosen profile or the user's word on the mapping.
+        if not auto.importable and not chosen and not st.checkbox(tr("imp_ui_confirm"), key=f"{key}_confirm"):
+            return None
     return ORDER.index(p.kind), name, content, mapping
 
 
@@ -198,6 +206,9 @@ def rejects_in_words(problems: pl.DataFrame) -> pl.DataFrame:
     return problems.select("line", "file_column", "value", "reason", "severity")
 
 
+files = st.file_uploader(tr("circ_upload_files"), type=["csv", "xlsx"], accept_multiple_files=True, key="upload_files")
+ready = [f for f in (_file(file.name, file.getvalue()) for file in files or []) if f is not None]
+
 profile_file = st.file_uploader(tr("imp_ui_profile_import"), type=["json"], key="profile_upload")
 if profile_file is not None and st.session_state.get("_profile_done") != profile_file.file_id:
     try:
@@ -206,9 +217,6 @@ if profile_file is not None and st.session_state.get("_profile_done") != profile
         st.success(tr("imp_ui_profile_imported", name=saved.name))
     except ContractError as exc:
         st.error(exc.text(lang()))
-
-files = st.file_uploader(tr("circ_upload_files"), type=["csv", "xlsx"], accept_multiple_files=True, key="upload_files")
-ready = [f for f in (_file(file.name, file.getvalue()) for file in files or []) if f is not None]
 
 only_sample = q("data_status").row(0, named=True)["data_set"] == "sample"
 remove_sample = None
@@ -246,7 +254,9 @@ if st.session_state.get("upload_results"):
 
 st.subheader(tr("circ_upload_history"))
 imports = q("imports")
-history = words(words(imports.rename({"kind": "file_kind"}), "file_kind", lambda k: tr(f"circ_kind_{k}")),
+shown = imports.with_columns(pl.when(pl.col("undone_at").is_not_null()).then(pl.lit("undone"))
+                             .otherwise(pl.col("status")).alias("status"))
+history = words(words(shown.rename({"kind": "file_kind"}), "file_kind", lambda k: tr(f"circ_kind_{k}")),
                 "status", lambda s: tr(f"circ_status_{s}"))
 table(headed(history), "imports.csv")
 
@@ -255,7 +265,8 @@ if not undoable.is_empty():
     st.markdown(f"#### {tr('imp_ui_undo')}")
     files_by_id = dict(zip(undoable["import_id"], undoable["file_name"], strict=True))
     pick_col, button_col = st.columns([4, 1], vertical_alignment="bottom")
-    picked = pick_col.selectbox(tr("imp_ui_undo_pick"), list(files_by_id), key="undo_pick",
+    newest = max(files_by_id)  # keyed by it: a new import is what the list offers first
+    picked = pick_col.selectbox(tr("imp_ui_undo_pick"), list(files_by_id), key=f"undo_pick_{newest}",
                                 format_func=lambda i: f"{i} · {files_by_id[i]}")
     asked = st.session_state.get("undo_asked")
     if button_col.button(tr("imp_ui_undo_button"), key="undo_go", icon=":material/undo:"):

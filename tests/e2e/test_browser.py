@@ -217,7 +217,7 @@ def test_upload_events_as_staff(page: Page, server: str) -> None:
     open_page(page, f"{server}/upload?role=staff")
     assert_no_exception(page, "upload?role=staff")
     main = page.get_by_test_id("stMain")
-    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(UPLOAD_FILE)
+    page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(UPLOAD_FILE)  # then a profile's
 
     # The preview: kind and encoding recognised before anything is written.
     expect(title(page)).to_contain_text(t("page_upload", "zh"))
@@ -227,8 +227,13 @@ def test_upload_events_as_staff(page: Page, server: str) -> None:
     assert_no_exception(page, "upload preview")
     shoot(page, "upload_preview")
 
+    # The first real import asks about the sample data; keep it (other tests read it).
+    keep = main.get_by_test_id("stRadio").get_by_text(t("imp_ui_sample_keep", "zh"))
+    if keep.count():
+        keep.click()
+        wait_for_app(page)
     buttons = main.locator('[data-testid="stButton"] button, [data-testid="stFormSubmitButton"] button')
-    start = buttons.filter(has_text=re.compile(r"导入|import", re.IGNORECASE))
+    start = buttons.filter(has_text=re.compile(r"^导入 \d+ 个文件|^import \d+", re.IGNORECASE))
     expect(start).to_have_count(1)
     start.click()
     expect(main).to_contain_text(count_pattern(ACCEPTED, 8), timeout=60_000)
