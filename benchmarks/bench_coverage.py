@@ -9,7 +9,7 @@
   warm, target <= 1 s.
 
 ``--data DIR`` takes branches.csv and communities.csv from DIR (e.g. /tmp/big10m) and generates them there
-when missing (``benchmarks/make_big.py`` with few events: only branches and communities are imported).
+when missing (``sample_data/make_big.py`` with few events: only branches and communities are imported).
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def big_places(data: Path | None, work: Path) -> Path:
     """A database with the big set's branches and communities only."""
     folder = data or work / "big"
     if not all((folder / f"{k}.csv").exists() for k in ("branches", "communities")):
-        from benchmarks.make_big import make_big
+        from sample_data.make_big import make_big
 
         print(f"generating the big set's branches and communities into {folder} …", flush=True)
         make_big(folder, 10_000)

@@ -132,6 +132,26 @@ PERSONAL = ("姓名", "名字", "读者姓名", "手机", "电话", "联系电�
             "tel", "telephone", "email", "idcard", "idnumber", "idno", "readername", "fullname", "homeaddress")
 
 
+def export_header(kind_name: str, **spelling: str) -> list[str]:
+    """A kind's header row in Chinese, as exports carry it: each column's first alias, or the alias given for it."""
+    out = []
+    for col in KINDS[kind_name].columns:
+        word = spelling.get(col.name, col.aliases[0] if col.aliases else col.name)
+        if word not in (col.name, *col.aliases):
+            raise ValueError(f"{word!r} is not a spelling of {kind_name}.{col.name}: expected one of {col.aliases}")
+        out.append(word)
+    return out
+
+
+def words_zh(values: dict[str, str]) -> dict[str, str]:
+    """Stored value -> its first Chinese spelling (`checkout` -> `借出`), from an enum's accepted spellings."""
+    out: dict[str, str] = {}
+    for spelling, value in values.items():
+        if spelling != value and not spelling.isascii():
+            out.setdefault(value, spelling)
+    return out
+
+
 def field_label(kind: str, name: str, lang: str = "zh") -> str:
     """A field in the user's words: its first Chinese alias, or its own name in English."""
     try:

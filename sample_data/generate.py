@@ -20,6 +20,8 @@ import random
 from dataclasses import dataclass, field
 from itertools import accumulate
 
+from microbranch.contract import ACTION, BRANCH_KIND, CHANNEL, HOST_TYPE, KINDS, export_header, words_zh
+
 HERE = pathlib.Path(__file__).resolve().parent
 REFERENCE_DIR = HERE / "reference"
 DEFAULT_OUT_DIR = HERE / "nansha"
@@ -29,33 +31,20 @@ PERIOD_END = dt.date(2024, 10, 13)  # last day; the news report is dated 2024-10
 START = PERIOD_START.toordinal()
 END = PERIOD_END.toordinal()
 
-# Header rows exactly as the exports carry them.
-BRANCH_HEADER = [
-    "分馆编号",
-    "分馆名称",
-    "分馆类型",
-    "合作单位类型",
-    "街镇代码",
-    "地址",
-    "纬度",
-    "经度",
-    "坐标系",
-    "开馆日期",
-    "闭馆日期",
-    "对外开放",
-    "服务单位人数",
-    "藏书量",
-]
-COMMUNITY_HEADER = ["community_code", "name", "town_code", "population", "lat", "lon", "coord_system"]
-READER_HEADER = ["读者证号", "办证日期", "办证馆", "社区代码", "出生年份", "读者类型"]
-ITEM_HEADER = ["条码号", "题名", "责任者", "ISBN", "索书号", "馆藏地", "来源", "共享读者证号", "入藏日期", "价格"]
-EVENT_HEADER = ["流水号", "操作时间", "操作类型", "条码号", "读者证号", "转出读者证号", "操作馆", "渠道", "应还日期"]
+# Header rows as the exports carry them: the contract's first Chinese alias of each column (the branches export
+# says 分馆类型, another alias), its English names for the communities.
+BRANCH_HEADER = export_header("branches", kind="分馆类型")
+COMMUNITY_HEADER = [c.name for c in KINDS["communities"].columns]
+READER_HEADER = export_header("readers")
+ITEM_HEADER = export_header("items")
+EVENT_HEADER = export_header("events")
 
-KIND_ZH = {"central": "总馆", "branch": "分馆", "micro": "微分馆"}
-HOST_ZH = {"enterprise": "企业", "school": "学校", "community": "社区", "institution": "机关事业单位", "other": "其他"}
-ACTION_ZH = {"checkout": "借出", "return": "归还", "renew": "续借", "transfer": "转借"}
+# The exports' words for coded values: the contract's first Chinese spelling of each.
+KIND_ZH = words_zh(BRANCH_KIND)
+HOST_ZH = words_zh(HOST_TYPE)
+ACTION_ZH = words_zh(ACTION)
 ACTION_RANK = {"checkout": 0, "transfer": 1, "renew": 2, "return": 3}
-CHANNEL_ZH = {"counter": "柜台", "self_service": "自助机", "face": "刷脸", "mini_program": "小程序"}
+CHANNEL_ZH = {c: words_zh(CHANNEL)[c] for c in ("counter", "self_service", "face", "mini_program")}
 
 # ---------------------------------------------------------------------------------------------
 # Places

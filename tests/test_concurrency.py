@@ -17,9 +17,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from benchmarks.make_big import make_big
 from microbranch import store
 from microbranch.ingest import import_file
+from sample_data.make_big import make_big
 from tests.conftest import BRANCHES, write
 
 ROOT = Path(__file__).resolve().parent.parent
