@@ -59,11 +59,17 @@ def start_servers(n: int, env: dict[str, str], work: Path) -> tuple[list[subproc
         procs.append(subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true",
              "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
-             "--server.cookieSecret", "bench-shared-secret", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
+             "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env={**env, "STREAMLIT_SERVER_COOKIE_SECRET": "bench-shared-secret"}, stdout=log,
+            stderr=subprocess.STDOUT))
         ports.append(port)
-    for port in ports:
-        wait_health(f"http://127.0.0.1:{port}")
+    try:
+        for port in ports:
+            wait_health(f"http://127.0.0.1:{port}")
+    except SystemExit:
+        for p in procs:
+            p.terminate()
+        raise
     return procs, ports
 
 

@@ -163,6 +163,7 @@ def writer(db: Path, wait_seconds: float = 600,
             con.sql("pragma disable_checkpoint_on_shutdown")
             memory = os.environ.get("MICROBRANCH_IMPORT_MEMORY") or IMPORT_MEMORY
             con.sql("set memory_limit = '" + memory.replace("'", "''") + "'")
+            con.sql("set enable_progress_bar = false")  # an import's progress is reported by its caller
             con.sql("set temp_directory = '" + str(work_dir(db) / "spill").replace("'", "''") + "'")
             stored = stored_schema(con)
             if stored != SCHEMA_VERSION:

@@ -257,3 +257,16 @@ def test_a_killed_import_leaves_no_temporary_or_spill_file_after_the_next_start(
     for p in [*leftovers, *recent]:
         content = p.read_bytes()
         assert not any(card.encode() in content for card in CARDS[:50]), p
+
+
+def test_an_import_that_needs_more_memory_than_its_cap_ends_alone_with_the_limit_named(db, tmp_path, monkeypatch):
+    from microbranch.ingest.isolated import import_isolated
+
+    assert import_isolated(db, write(tmp_path, "b.csv", BRANCHES)).status == "imported"
+    monkeypatch.setenv("MICROBRANCH_IMPORT_ADDRESS_SPACE", "600MB")
+    rows = "".join(f"{i},2024-04-01 09:00,checkout,I{i},R{i % 999},,C1\n" for i in range(300_000))
+    steps: list[str] = []
+    r = import_isolated(db, ("e.csv", (EVENTS_HEADER + rows).encode()), progress=lambda s, _f: steps.append(s))
+    assert r.status == "refused" and "0.6 GiB" in r.message and steps
+    assert snapshot(db).sql("select count(*) from events").fetchall() == [(0,)]
+    assert _files_under(store.work_dir(db)) == []  # the upload's copy went with it

@@ -36,9 +36,16 @@ def _recovered(db_path: Path) -> bool:
     return True
 
 
+@st.cache_resource(show_spinner=False)
+def _started(db_path: Path) -> bool:
+    """Once per server process: remove what a killed import left in the work folder (unless one is running)."""
+    return store.clear_work(db_path)
+
+
 def version() -> str:
     """The current data version (the snapshot's name); loads the sample data on the very first start."""
     _recovered(db())
+    _started(db())
     current = store.current_version(db())
     if current is None:
         with st.status("首次启动：正在载入南沙示例数据… / First start: loading the Nansha sample data…") as status:

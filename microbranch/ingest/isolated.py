@@ -21,7 +21,7 @@ from microbranch.ingest import ImportResult, Progress, import_file
 
 # Address space of the child: DuckDB keeps to store.IMPORT_MEMORY and spills beyond; the rest is Python, polars
 # and the file's bytes. $MICROBRANCH_IMPORT_ADDRESS_SPACE (in bytes, or with MB / GB) overrides it.
-ADDRESS_SPACE = "8GB"
+ADDRESS_SPACE = "12GB"
 PR_SET_PDEATHSIG = 1
 
 
@@ -38,6 +38,7 @@ def address_space() -> int:
 
 
 def _child(db: Path, path: Path, name: str, user: str, cap: int, out: mp.Queue, kwargs: dict) -> None:
+    out.put(("step", "reading", 0.0))  # starts the queue's sending thread before the cap, so a report always goes
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     with contextlib.suppress(OSError, AttributeError):  # Linux: end with the parent, as an import in-process would
         ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -53,7 +54,8 @@ def _child(db: Path, path: Path, name: str, user: str, cap: int, out: mp.Queue, 
     except MemoryError:
         out.put(("memory", None))
     except BaseException as exc:  # reported to the parent, which logs it and refuses the file
-        kind = "memory" if "OutOfMemory" in type(exc).__name__ else "error"
+        memory = "OutOfMemory" in type(exc).__name__ or "memory" in str(exc).lower() or "thread" in str(exc)
+        kind = "memory" if memory else "error"
         out.put((kind, f"{type(exc).__name__}: {exc}"[:2000]))
 
 
