@@ -10,8 +10,6 @@ import multiprocessing as mp
 import os
 import queue
 import resource
-import secrets
-import shutil
 import signal
 from pathlib import Path
 
@@ -37,13 +35,12 @@ def address_space() -> int:
     return _bytes(os.environ.get("MICROBRANCH_IMPORT_ADDRESS_SPACE") or ADDRESS_SPACE)
 
 
-def _child(db: Path, path: Path, name: str, user: str, cap: int, out: mp.Queue, kwargs: dict) -> None:
+def _child(db: Path, source: Path | tuple[str, bytes], user: str, cap: int, out: mp.Queue, kwargs: dict) -> None:
     out.put(("step", "reading", 0.0))  # starts the queue's sending thread before the cap, so a report always goes
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     with contextlib.suppress(OSError, AttributeError):  # Linux: end with the parent, as an import in-process would
         ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     try:
-        source = path if path.name == name else (name, path.read_bytes())
         result = import_file(db, source, user=user,
                              progress=lambda what, done: out.put(("step", what, done)), **kwargs)
         out.put(("done", result.as_dict()))
@@ -62,21 +59,12 @@ def _child(db: Path, path: Path, name: str, user: str, cap: int, out: mp.Queue, 
 def import_isolated(db: Path, source: Path | tuple[str, bytes], user: str = "cli", progress: Progress | None = None,
                     **kwargs: object) -> ImportResult:
     """`import_file` in a spawned child process capped at `address_space()` bytes. A file on disk is read by the
-    child; an upload's bytes reach it through a file in the owner-only work folder, removed with everything else
-    the import left there."""
-    folder = store.work_dir(db) / f"upload-{secrets.token_hex(8)}"
-    if isinstance(source, Path):
-        name, path, size = source.name, source, source.stat().st_size
-    else:
-        name, data = source
-        folder.mkdir(mode=0o700)
-        path, size = folder / "upload", len(data)
-        path.write_bytes(data)
-        del data
+    child; an upload's bytes reach it through the pipe that starts it, never through a file."""
+    name, size = (source.name, source.stat().st_size) if isinstance(source, Path) else (source[0], len(source[1]))
     cap = address_space()
     ctx = mp.get_context("spawn")  # not fork: the server has threads, and the child starts clean
     out: mp.Queue = ctx.Queue()
-    child = ctx.Process(target=_child, args=(db, path, name, user, cap, out, kwargs), daemon=True)
+    child = ctx.Process(target=_child, args=(db, source, user, cap, out, kwargs), daemon=True)
     child.start()
     outcome: tuple = ("died", None)
     try:
@@ -98,8 +86,7 @@ def import_isolated(db: Path, source: Path | tuple[str, bytes], user: str = "cli
         if child.is_alive():
             child.kill()
             child.join()
-        store.clear_work(db)  # the upload and anything a killed child left (if no other import runs now)
-        shutil.rmtree(folder, ignore_errors=True)
+        store.clear_work(db)  # anything a killed child left (if no other import runs now)
     if outcome[0] == "done":
         return ImportResult(**outcome[1])
     if outcome[0] == "unpublished":
