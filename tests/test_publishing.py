@@ -4,6 +4,7 @@ publishes what was committed; CURRENT deleted, garbage or naming a missing or da
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -18,7 +19,17 @@ import pytest
 from microbranch import sample, store
 from microbranch.ingest import import_file
 from tests.conftest import BRANCHES, write
-from tests.test_concurrency import EVENTS_1, EVENTS_2, ROOT, WAIT, _cli_import, _env, _finish, _wait_for_line
+from tests.test_concurrency import (
+    EVENTS_1,
+    EVENTS_2,
+    READER,
+    ROOT,
+    WAIT,
+    _cli_import,
+    _env,
+    _finish,
+    _wait_for_line,
+)
 
 
 def _count(db: Path, table: str = "events") -> int:
@@ -231,3 +242,21 @@ def test_a_full_disk_keeps_the_previous_snapshot_and_says_how_much_space_is_need
     filler.unlink()  # space freed: the next start publishes the committed import
     store.recover(db)
     assert _count(db) == 3009
+
+
+def test_readers_in_another_process_see_before_or_after_through_a_log_publish_and_a_fold(two_imports, tmp_path):
+    db, env, events2 = two_imports
+    stop = tmp_path / "stop-reading"
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(db), str(stop), str(2 * WAIT)], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for_line(reader, "READER-READY")
+    writer = _cli_import(db, [events2], {**env, "MICROBRANCH_FOLD_AT_BYTES": "0", "MICROBRANCH_FOLD_INLINE": "1"})
+    out, err = _finish(writer)
+    assert writer.returncode == 0, err
+    stop.touch()
+    result = json.loads(_finish(reader)[0])
+    assert result["errors"] == []
+    counts = [n for _, _, n in result["during"]]
+    assert set(counts) <= {5, 9} and counts == sorted(counts) and len(counts) >= 3
+    assert set(result["after"]) == {9}
+    assert not store.path_of(db, store.current_version(db)).with_suffix(".duckdb.wal").exists()  # it was folded
