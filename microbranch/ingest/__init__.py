@@ -170,7 +170,7 @@ def _first_rows(con: duckdb.DuckDBPyConnection, header: HeaderMap, raw: read.Raw
     current = store.current_version(db) if db else None
     if db and current:
         try:
-            con.sql(f"attach '{store.snapshot_dir(db) / current}' as snap (read_only)")
+            con.sql(f"attach '{store.path_of(db, current)}' as snap (read_only)")
             con.sql("insert into branches by name select * from snap.branches")
             con.sql("detach snap")
         except duckdb.Error:
