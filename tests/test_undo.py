@@ -42,11 +42,34 @@ FILES = {"branches.csv": BRANCHES, "items.csv": ITEMS, "events_a.csv": EVENTS_A,
          "events_b.csv": EVENTS_B}
 
 
+LOGS = ("imports", "rejects", "entity_changes", "meta")  # what happened, kept: the import stays with its undo
+KEY_MAPS = {"branch_no": ("branch_keys", "branch_id"), "item_no": ("item_keys", "item_id"),
+            "reader_no": ("reader_keys", "reader")}  # integer keys, given in order of arrival
+
+
 def tables(db: Path) -> dict[str, list]:
+    """Every table of the data (facts and everything derived), integer keys read as the identifiers they stand for,
+    events without the import that brought them."""
     con = snapshot(db)
     try:
-        return {t: con.sql(f"select * exclude (import_id) from {t} order by all").fetchall() if t == "events"
-                else con.sql(f"select * from {t} order by all").fetchall() for t in DATA_TABLES}
+        names = [r[0] for r in con.sql("select table_name from duckdb_tables() order by 1").fetchall()]
+        maps = {m[0] for m in KEY_MAPS.values()}
+        out = {}
+        for t in names:
+            if t in LOGS or t in maps:
+                continue
+            columns = [r[0] for r in con.sql(f"describe {t}").fetchall()]
+            select, joins = [], []
+            for i, c in enumerate(columns):
+                if c in KEY_MAPS:
+                    table, ident = KEY_MAPS[c]
+                    joins.append(f"left join {table} as k{i} on k{i}.{c} = t.{c}")
+                    select.append(f"k{i}.{ident}")
+                elif not (t == "events" and c == "import_id"):
+                    select.append(f"t.{c}")
+            out[t] = con.sql(f"select {', '.join(select)} from {t} as t {' '.join(joins)} order by all").fetchall()
+        assert {"events", "chains", "branches", "items"} <= set(out)
+        return out
     finally:
         con.close()
 

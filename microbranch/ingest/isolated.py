@@ -15,6 +15,7 @@ from pathlib import Path
 
 from microbranch import store
 from microbranch.contract import ContractError
+from microbranch.i18n import t
 from microbranch.ingest import ImportResult, Progress, import_file
 
 # Address space of the child: DuckDB keeps to store.IMPORT_MEMORY and spills beyond; the rest is Python, polars
@@ -92,15 +93,14 @@ def import_isolated(db: Path, source: Path | tuple[str, bytes], user: str = "cli
     if outcome[0] == "unpublished":
         raise store.PublishError(outcome[1], **outcome[2])
     gib = f"{cap / (1 << 30):.1f} GiB"
+    lang = str(kwargs.get("lang", "en"))
     if outcome[0] == "memory":
-        reason = (f"The import needed more than {gib} of memory, the limit for one import, and was stopped; nothing "
-                  f"was stored. Split the file. 导入所需内存超过上限 {gib}，已停止，未写入任何数据，请拆分文件。")
+        reason = t("imp_isolated_memory", lang, gib=gib)
     elif outcome[0] == "refused":
         reason = outcome[1]
     elif outcome[0] == "died":
-        reason = (f"The import stopped (exit {child.exitcode}; the limit for one import is {gib} of memory); nothing "
-                  f"was stored. 导入已停止（单次导入内存上限 {gib}），未写入任何数据。")
+        reason = t("imp_isolated_stopped", lang, code=child.exitcode, gib=gib)
     else:
         logging.getLogger("microbranch.import").error("import of a file failed: %s", outcome[1])
-        reason = "The import failed; nothing was stored. 导入失败，未写入任何数据。"
+        reason = t("imp_isolated_failed", lang)
     return ImportResult(name, size, "", "refused", message=reason)

@@ -41,19 +41,14 @@ def check_text(data: bytes) -> None:
         longest = max(longest, offset + chunk.size - start)  # a line still open at the end of the chunk
         lines += breaks.size
         if longest > MAX_LINE_BYTES:
-            raise ContractError(f"A line of the file is longer than {_mib(MAX_LINE_BYTES)}, the limit for "
-                                "one line: it is not a library export. 文件中有一行超过 "
-                                f"{_mib(MAX_LINE_BYTES)}（单行上限），不是图书馆系统的导出文件。")
+            raise ContractError("imp_limit_line", size=_mib(MAX_LINE_BYTES))
         if lines > MAX_ROWS + 1:
-            raise ContractError(f"The file has more than {MAX_ROWS:,} lines, the limit for one import: split it "
-                                f"into smaller files. 文件超过 {MAX_ROWS:,} 行（单次导入上限），请拆分后再导入。")
+            raise ContractError("imp_limit_rows", rows=f"{MAX_ROWS:,}")
 
 
 def check_columns(headers: list[str]) -> None:
     if len(headers) > MAX_COLUMNS:
-        raise ContractError(f"The header has {len(headers):,} columns; the limit is {MAX_COLUMNS:,}. Export only "
-                            f"the columns needed. 表头有 {len(headers):,} 列，上限为 {MAX_COLUMNS:,} 列，"
-                            "请只导出需要的列。")
+        raise ContractError("imp_limit_columns", count=f"{len(headers):,}", limit=f"{MAX_COLUMNS:,}")
 
 
 ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s>/]")
@@ -88,18 +83,12 @@ def check_xlsx(data: bytes) -> None:
             if pattern is not None:
                 count += len(pattern.findall(tail))
             if pattern is ROW_TAG and count > MAX_XLSX_ROWS:
-                raise ContractError(f"A sheet of the workbook has {count:,} rows; the limit is {MAX_XLSX_ROWS:,} "
-                                    f"(Excel's own). 工作表有 {count:,} 行，超过上限 {MAX_XLSX_ROWS:,} 行。")
+                raise ContractError("imp_limit_sheet_rows", count=f"{count:,}", limit=f"{MAX_XLSX_ROWS:,}")
             if pattern is SHARED_TAG and count > MAX_SHARED_STRINGS:
-                raise ContractError(f"The workbook has {count:,} shared texts; the limit is {MAX_SHARED_STRINGS:,}. "
-                                    f"Save it as CSV UTF-8. 工作簿的共享文本有 {count:,} 个，超过上限 "
-                                    f"{MAX_SHARED_STRINGS:,}，请另存为 UTF-8 CSV。")
+                raise ContractError("imp_limit_shared", count=f"{count:,}", limit=f"{MAX_SHARED_STRINGS:,}")
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError, RuntimeError) as exc:
-        raise ContractError(f"The workbook cannot be read ({type(exc).__name__}). Excel 文件无法读取，请检查文件。"
-                            ) from None
+        raise ContractError("imp_unreadable_workbook", detail=type(exc).__name__) from None
 
 
 def _too_big() -> ContractError:
-    return ContractError(f"The workbook unzips to more than {_mib(MAX_XLSX_UNZIPPED)}, the limit for one workbook: "
-                         f"save it as CSV UTF-8. 工作簿解压后超过 {_mib(MAX_XLSX_UNZIPPED)}（上限），"
-                         "请另存为 UTF-8 CSV。")
+    return ContractError("imp_limit_unzipped", size=_mib(MAX_XLSX_UNZIPPED))

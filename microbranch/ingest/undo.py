@@ -128,7 +128,7 @@ def _undo_entities(con: duckdb.DuckDBPyConnection, import_id: int, kind: str) ->
 
 
 def _refresh(con: duckdb.DuckDBPyConnection, item_ids: list[str] | None) -> None:
-    """Rebuild the derived tables (drift chains, loans, rollups) for the copies touched (None: all)."""
+    """Rebuild the derived tables (drift chains, loans, rollups) for the copies touched; None: for every copy."""
     load.refresh_derived(con, item_ids)
 
 
