@@ -43,7 +43,11 @@ def lone_cr(head: bytes | str) -> bool:
 
 
 def to_text(data: bytes, encoding: str) -> str:
-    text = data.decode(encoding)
+    """The file's text; a file that breaks off inside a character (e.g. an odd number of UTF-16 bytes) is refused."""
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise ContractError("imp_bad_encoding", position=exc.start) from None
     return text[1:] if text.startswith("\ufeff") else text
 
 
