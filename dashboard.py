@@ -1,56 +1,54 @@
-"""Entry point: page config, language and role, navigation over pages/."""
+"""Entry point: page config, language, sign-in, navigation over pages/ for the viewer's role."""
 
+from functools import partial
 from pathlib import Path
 
 import streamlit as st
 
-from ui import data
+from ui import data, signin
 from ui.errors import guarded
-from ui.shell import ROLES, carry_params, deep_link, lang, role, tr, widget_words
+from ui.shell import carry_params, lang, tr, widget_words
 
 HERE = Path(__file__).parent
-st.set_page_config(page_title="南沙微分馆 Micro-branches", page_icon="📚", layout="wide")
 
-# Which pages each role sees: district officials never see reader-level pages or the upload.
-PAGES = {
-    "overview": ("pages/overview.py", ":material/dashboard:", ROLES),
-    "loans": ("pages/loans.py", ":material/menu_book:", ("manager", "staff")),
-    "chains": ("pages/chains.py", ":material/conversion_path:", ("manager", "staff")),
-    "stock": ("pages/stock.py", ":material/local_shipping:", ("manager", "staff")),
-    "readers": ("pages/readers.py", ":material/person_add:", ("manager", "official")),
-    "branch_map": ("pages/branch_map.py", ":material/map:", ROLES),
-    "residents": ("pages/residents.py", ":material/groups:", ROLES),
-    "scorecards": ("pages/scorecards.py", ":material/fact_check:", ("manager", "official")),
-    "report": ("pages/report.py", ":material/description:", ("manager", "official")),
-    "upload": ("pages/upload.py", ":material/upload_file:", ("staff",)),
-    "glossary": ("pages/glossary.py", ":material/help:", ROLES),
-}
 
-link = deep_link()
-if link:
-    st.query_params.from_dict(link[1])
-carry_params()
-widget_words()
+def main() -> None:
+    st.set_page_config(page_title="南沙微分馆 Micro-branches", page_icon="📚", layout="wide")
+    carry_params()
+    widget_words()
+    nav = st.sidebar.container()  # the pages come first in the sidebar, once the role is known
+    with st.sidebar:
+        if st.button(tr("language_switch"), key="lang_switch", icon=":material/translate:"):
+            st.query_params["lang"] = "zh" if lang() == "en" else "en"
+            st.rerun()
 
-with st.sidebar:
-    if st.button(tr("language_switch"), key="lang_switch", icon=":material/translate:"):
-        st.query_params["lang"] = "zh" if lang() == "en" else "en"
-        st.rerun()
-    chosen = st.selectbox(tr("role"), ROLES, index=ROLES.index(role()), format_func=lambda r: tr(f"role_{r}"),
-                          key=f"role_pick_{lang()}")
-    if chosen != role():
-        st.query_params["role"] = chosen
-        st.rerun()
+    viewer = signin.gate()
+    if viewer is None:  # every page URL shows the sign-in, and keeps its path for after it
+        st.navigation([st.Page(signin.screen, title=tr("access_sign_in_title"), url_path=name,
+                               default=name == "overview") for name in signin.PAGES], position="hidden").run()
+        return
+    with st.sidebar:
+        st.caption(tr("access_signed_in", name=viewer.name, role=tr(f"role_{viewer.role}")))
+        if viewer.mode != "single":
+            st.button(tr("access_sign_out"), key="sign_out", icon=":material/logout:", on_click=signin.sign_out)
+    if viewer.mode == "single":
+        st.info(tr("access_single_banner"), icon=":material/person:")
 
-data.version()  # loads the sample data on the very first start
-pages = [
-    st.Page(str(HERE / path), title=tr(f"page_{name}"), icon=icon, url_path=name, default=name == "overview")
-    for name, (path, icon, roles) in PAGES.items()
-    if role() in roles
-]
-navigation = st.navigation(pages)
-st.session_state["_shell_ran"] = True
-target = next((p for p in pages if link and p.url_path == link[0]), None)
-if target is not None:
-    st.switch_page(target, query_params=link[1])
-guarded(navigation.run, lang())  # a failing page shows an error id, not a traceback
+    data.version()  # loads the sample data on the very first start
+    # Every page is registered, so a direct link always finds its URL; a page the role may not open is a refusal
+    # there, and only the pages it may open are shown in the navigation.
+    pages = [
+        st.Page(str(HERE / path), title=tr(f"page_{name}"), icon=icon, url_path=name, default=name == "overview")
+        if signin.allowed(name) else
+        st.Page(partial(signin.refuse, name), title=tr(f"page_{name}"), icon=":material/lock:", url_path=name)
+        for name, (path, icon, _) in signin.PAGES.items()
+    ]
+    navigation = st.navigation(pages, position="hidden")
+    for p, name in zip(pages, signin.PAGES, strict=True):
+        if signin.allowed(name):
+            nav.page_link(p)
+    guarded(navigation.run, lang())  # a failing page shows an error id, not a traceback
+
+
+if __name__ != "__mp_main__":  # not when a spawned import process loads this file as its parent's main module
+    main()

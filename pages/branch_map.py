@@ -4,9 +4,10 @@ period, over the communities shaded by walk minutes; walking circles on request.
 import streamlit as st
 
 from ui import data, maps
+from ui.kit import chart, page, table
 from ui.shell import WALKS, as_of_line, filters, tr
 
-st.title(tr("page_branch_map"))
+page("branch_map")
 f = filters()
 as_of_line()
 
@@ -17,15 +18,14 @@ communities = data.q("coverage_by_community", date_to=f.date_to, walk_minutes=f.
 rings = st.pills(tr("places_rings"), WALKS, selection_mode="multi", default=[f.walk_minutes],
                  format_func=lambda m: tr("places_minutes", minutes=m), help=tr("places_rings_help"),
                  key="map_rings") or []
-st.plotly_chart(
+chart(
     maps.branch_map(branches, communities, rings=rings, walk_minutes=f.walk_minutes, tile=maps.tiles(),
                     height=860),
-    config={"scrollZoom": True, "displaylogo": False}, key="branch_map",
-)
+    config={"scrollZoom": True, "displaylogo": False}, key="branch_map")
 st.caption(tr("places_map_note"))
 if f.branch_ids:
     st.caption(tr("places_map_filtered"))
 
 st.subheader(tr("places_branch_table"))
-maps.show_table(branches, ["branch_id", "name", "kind", "host_type", "status", "opened_on", "volumes", "loans",
-                           "served_residents", "host_population"], "branches_by_loans.csv")
+table(branches, columns=["branch_id", "name", "kind", "host_type", "status", "opened_on", "volumes", "loans",
+                           "served_residents", "host_population"], file_name="branches_by_loans.csv", terms="places")

@@ -7,19 +7,19 @@ import streamlit as st
 
 from ui import charts, compare
 from ui.data import q
-from ui.shell import as_of_line, filters, headed, role, table, tr, words
+from ui.kit import chart, page, sees_readers, table, words
+from ui.shell import as_of_line, filters, tr
 
 KPIS = ("chains_returned", "copies_out", "copies_adrift", "chains_unterminated", "chains_partial",
         "cross_branch_returns", "mean_holders", "days_per_holder", "returns_avoided")
 PAIRS = 30
-readers_shown = role() in ("manager", "staff")  # never the district official (who is not even given this page)
 
 
 def statuses(frame: pl.DataFrame) -> pl.DataFrame:
     return words(frame, "status", lambda s: tr(f"circ_status_{s}"))
 
 
-st.title(tr("page_chains"))
+page("chains")
 f = filters()
 as_of_line()
 ids = list(f.branch_ids) or None
@@ -30,11 +30,11 @@ compare.cards(q("chain_kpis", **scope).row(0, named=True), KPIS, compare.rows("c
 st.caption(tr("circ_chains_caption"))
 
 left, right = st.columns(2)
-left.plotly_chart(charts.chains_by_holders(q("chains_by_holders", **scope)))
-right.plotly_chart(charts.chains_by_days_per_holder(q("chains_by_days_per_holder", **scope)))
+chart(charts.chains_by_holders(q("chains_by_holders", **scope)), where=left)
+chart(charts.chains_by_days_per_holder(q("chains_by_days_per_holder", **scope)), where=right)
 pairs = q("returns_by_branch_pair", **scope)
 if len(pairs):
-    st.plotly_chart(charts.returns_sankey(pairs, PAIRS))
+    chart(charts.returns_sankey(pairs, PAIRS))
 else:
     st.info(tr("circ_no_cross"))
 
@@ -42,14 +42,14 @@ left, right = st.columns(2)
 with left:
     st.subheader(tr("circ_longest"))
     longest = q("chains_longest", **scope)
-    table(headed(statuses(longest)), "chains_longest.csv", height=380)
+    table(statuses(longest), "chains_longest.csv", height=380)
 with right:
     st.subheader(tr("circ_adrift_longest"))
     adrift = q("chains_adrift", date_to=f.date_to, branch_ids=ids)
     st.caption(tr("circ_adrift_caption", n=f"{len(adrift):,}"))
-    table(headed(adrift if readers_shown else adrift.drop("holder")), "chains_adrift.csv", height=340)
+    table(adrift, "chains_adrift.csv", height=340)
 
-if not readers_shown:
+if not sees_readers():
     st.info(tr("circ_official_no_readers"))
     st.stop()
 
@@ -68,14 +68,14 @@ if item:
         st.warning(tr("circ_explorer_none", item=item))
     else:
         until = datetime.combine(q("data_status")["as_of"][0], time()) + timedelta(days=1)
-        st.plotly_chart(charts.chain_timeline(steps, item, steps["title"][0] or "", until))
+        chart(charts.chain_timeline(steps, item, steps["title"][0] or "", until))
         with st.expander(tr("circ_steps")):
             actions = words(steps.drop("title"), "action", lambda a: tr(f"circ_action_{a}"))
-            table(headed(actions), f"chain_steps_{item}.csv")
+            table(actions, f"chain_steps_{item}.csv")
 
 st.subheader(tr("circ_anomalies"))
 anomalies = q("anomalies", **scope)
 if anomalies.is_empty():
     st.caption(tr("circ_anomalies_none"))
 else:
-    table(headed(anomalies), "anomalies.csv")
+    table(anomalies, "anomalies.csv")

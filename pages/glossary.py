@@ -4,9 +4,10 @@ import polars as pl
 import streamlit as st
 
 from microbranch.i18n import entries
-from ui.shell import as_of_line, lang, table, tr
+from ui.kit import page, table
+from ui.shell import as_of_line, lang, tr
 
-st.title(tr("page_glossary"))
+page("glossary")
 as_of_line()
 st.markdown(tr("circ_glossary_intro"))
 

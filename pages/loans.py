@@ -9,13 +9,14 @@ import streamlit as st
 
 from ui import charts, compare
 from ui.data import q
-from ui.shell import as_of_line, filters, headed, label, readers_for_role, table, tr, words
+from ui.kit import chart, chart_data, label, page, readers_for_role, table, words
+from ui.shell import as_of_line, filters, tr
 
 TOP_TITLES = 20
 CARDS = ("loans", "checkouts", "transfers", "transfer_share", "active_readers", "renewals", "returns")
 OVERDUE = ("copies_out", "copies_overdue", "overdue_share", "copies_adrift_overdue")
 
-st.title(tr("page_loans"))
+page("loans")
 f = filters()
 as_of_line()
 ids = list(f.branch_ids) or None
@@ -44,17 +45,17 @@ monthly = q("loans_by_branch_month", **f.period)
 if ids:
     monthly = monthly.filter(pl.col("branch_id").is_in(ids))
 left, right = st.columns(2)
-left.plotly_chart(charts.loans_by_month(monthly, f.date_from, f.date_to))
-right.plotly_chart(charts.circulation_by_period(months))
+chart(charts.loans_by_month(monthly, f.date_from, f.date_to), where=left)
+chart(charts.circulation_by_period(months), where=right)
 micro_ids = branch_list.filter(pl.col("kind") == "micro")["branch_id"].to_list()
 left, right = st.columns(2)
-left.plotly_chart(charts.loans_by_branch(monthly.filter(~pl.col("branch_id").is_in(micro_ids)), branch_list)
-                  .update_layout(title=tr("mgr_chart_branch_others")))
-right.plotly_chart(charts.loans_by_branch(monthly.filter(pl.col("branch_id").is_in(micro_ids)), branch_list)
-                   .update_layout(title=tr("mgr_chart_branch_micro")))
+chart(charts.loans_by_branch(monthly.filter(~pl.col("branch_id").is_in(micro_ids)), branch_list)
+                  .update_layout(title=tr("mgr_chart_branch_others")), where=left)
+chart(charts.loans_by_branch(monthly.filter(pl.col("branch_id").is_in(micro_ids)), branch_list)
+                   .update_layout(title=tr("mgr_chart_branch_micro")), where=right)
 with st.expander(tr("mgr_circulation_table"), expanded=bool(ids)):
-    table(headed(per_branch(f.date_from, f.date_to)), "circulation_by_branch.csv")
-st.plotly_chart(charts.readers_by_month(q("readers_by_month", **scope), f.date_from, f.date_to))
+    table(per_branch(f.date_from, f.date_to), "circulation_by_branch.csv")
+chart(charts.readers_by_month(chart_data(q("readers_by_month", **scope)), f.date_from, f.date_to))
 
 st.subheader(tr("mgr_overdue"))
 overdue = q("overdue_by_branch", date_to=f.date_to, branch_ids=ids)
@@ -72,61 +73,61 @@ compare.cards(totals, OVERDUE, compare.rows(overdue_numbers, f.date_from, f.date
 st.caption(tr("mgr_overdue_caption", day=f.date_to))
 left, right = st.columns(2)
 if totals["copies_overdue"]:
-    left.plotly_chart(charts.overdue_by_branch(overdue))
+    chart(charts.overdue_by_branch(overdue), where=left)
 else:
     left.info(tr("mgr_no_overdue", day=f.date_to))
 with right:
-    table(headed(overdue), "overdue_by_branch.csv", height=360)
+    table(overdue, "overdue_by_branch.csv", height=360)
 
 st.subheader(tr("mgr_lending_owning"))
 pairs = q("loans_by_lending_owning", **scope)
-st.plotly_chart(charts.lending_owning(pairs))
+chart(charts.lending_owning(pairs))
 with st.expander(tr("mgr_lending_owning_table")):
-    table(headed(pairs), "loans_by_lending_owning.csv")
+    table(pairs, "loans_by_lending_owning.csv")
 
 st.subheader(tr("mgr_who"))
 types = words(q("loans_by_reader_type", **scope), "reader_type", lambda v: v)
 ages = q("loans_by_age_band", **scope)
 left, right = st.columns(2)
-left.plotly_chart(charts.readers_by(types, "reader_type", tr("mgr_chart_reader_type")))
+chart(charts.readers_by(chart_data(types), "reader_type", tr("mgr_chart_reader_type")), where=left)
 left.caption(tr("mgr_readers_caption"))
 with left:
-    table(headed(readers_for_role(types, "active_readers")), "loans_by_reader_type.csv")
-right.plotly_chart(charts.readers_by(ages, "age_band", tr("mgr_chart_age_band", year=f.date_to.year)))
+    table(readers_for_role(types, "active_readers"), "loans_by_reader_type.csv")
+chart(charts.readers_by(chart_data(ages), "age_band", tr("mgr_chart_age_band", year=f.date_to.year)), where=right)
 with right:
-    table(headed(readers_for_role(ages.drop("age_from"), "active_readers")), "loans_by_age_band.csv")
+    table(readers_for_role(ages.drop("age_from"), "active_readers"), "loans_by_age_band.csv")
 
 st.subheader(tr("share_circulated"))
 circulated = q("circulated_by_branch", **scope)
 left, right = st.columns(2)
-left.plotly_chart(charts.branch_bars(circulated, "share_circulated", tr("mgr_chart_circulated"), share=True,
-                                     hover=("copies_circulated", "copies")))
+chart(charts.branch_bars(circulated, "share_circulated", tr("mgr_chart_circulated"), share=True,
+                                     hover=("copies_circulated", "copies")), where=left)
 with right:
-    table(headed(circulated), "circulated_by_branch.csv", height=420)
+    table(circulated, "circulated_by_branch.csv", height=420)
 
 left, right = st.columns(2)
 turnover = q("turnover_by_branch", **scope)
-left.plotly_chart(charts.turnover_by_branch(turnover))
-right.plotly_chart(charts.weekday_hour(q("loans_by_weekday_hour", **scope)))
+chart(charts.turnover_by_branch(turnover), where=left)
+chart(charts.weekday_hour(q("loans_by_weekday_hour", **scope)), where=right)
 right.caption(tr("circ_weekday_hour_caption"))
 with st.expander(label("turnover")):
-    table(headed(turnover), "turnover_by_branch.csv")
+    table(turnover, "turnover_by_branch.csv")
 
 left, right = st.columns(2)
-left.plotly_chart(charts.loans_by_clc(q("loans_by_clc", **scope)))
+chart(charts.loans_by_clc(q("loans_by_clc", **scope)), where=left)
 with right:
     st.subheader(tr("circ_top_titles", n=TOP_TITLES))
     titles = q("titles_by_loans", **scope, top=TOP_TITLES)
-    table(headed(words(titles, "clc_class", charts.clc_name)), "titles_by_loans.csv", height=420)
+    table(words(titles, "clc_class", charts.clc_name), "titles_by_loans.csv", height=420)
 
 st.subheader(tr("circ_owner_compare"))
 left, right = st.columns([1, 2])
 owners = q("loans_by_owner", **scope)
-left.plotly_chart(charts.loans_by_owner(owners))
+chart(charts.loans_by_owner(owners), where=left)
 with right:
-    table(headed(words(owners, "owner", lambda o: tr(f"circ_owner_{o}"))), "loans_by_owner.csv")
+    table(words(owners, "owner", lambda o: tr(f"circ_owner_{o}")), "loans_by_owner.csv")
 
 st.subheader(tr("circ_never_borrowed"))
 never = q("items_never_borrowed", date_to=f.date_to, branch_ids=ids)
 st.caption(tr("circ_never_borrowed_caption", n=f"{len(never):,}"))
-table(headed(never), "items_never_borrowed.csv", height=360)
+table(never, "items_never_borrowed.csv", height=360)

@@ -5,13 +5,14 @@ import streamlit as st
 
 from ui import charts, compare
 from ui.data import q
-from ui.shell import as_of_line, filters, headed, readers_for_role, table, tr
+from ui.kit import chart, page, table
+from ui.shell import as_of_line, filters, tr
 
 CIRCULATION = ("loans", "checkouts", "transfers", "transfer_share", "active_readers")
 DRIFT = ("copies_out", "copies_adrift", "chains_returned", "mean_holders", "branches_open", "micro_branches_open")
 RESIDENTS = ("residents_covered", "coverage_rate", "mean_walk_minutes", "mean_walk_minutes_without_micro")
 
-st.title(tr("page_overview"))
+page("overview")
 f = filters()
 as_of_line()
 ids = list(f.branch_ids) or None
@@ -29,16 +30,15 @@ st.subheader(tr("circ_section_residents"))
 compare.cards(now, RESIDENTS, before, scope_note=district)
 
 left, right = st.columns(2)
-left.plotly_chart(charts.loans_by_week_kind(q("loans_by_week_kind", **scope), f.date_from, f.date_to))
-right.plotly_chart(charts.transfer_share_by_week(q("loans_by_week", **scope)))
+chart(charts.loans_by_week_kind(q("loans_by_week_kind", **scope), f.date_from, f.date_to), where=left)
+chart(charts.transfer_share_by_week(q("loans_by_week", **scope)), where=right)
 
 branches = q("loans_by_branch", **scope)
 others, micro = charts.split_micro(branches)
 left, right = st.columns(2)
-left.plotly_chart(charts.top_branches(others).update_layout(title=tr("mgr_chart_top_others", n=min(10, len(others)))))
-right.plotly_chart(charts.top_branches(micro).update_layout(title=tr("mgr_chart_top_micro", n=min(10, len(micro)))))
-st.plotly_chart(charts.adrift_by_branch(q("adrift_by_branch", date_to=f.date_to, branch_ids=ids)))
+chart(charts.top_branches(others).update_layout(title=tr("mgr_chart_top_others", n=min(10, len(others)))), where=left)
+chart(charts.top_branches(micro).update_layout(title=tr("mgr_chart_top_micro", n=min(10, len(micro)))), where=right)
+chart(charts.adrift_by_branch(q("adrift_by_branch", date_to=f.date_to, branch_ids=ids)))
 with st.expander(tr("circ_top_branches_table"), expanded=bool(ids)):
     shown = branches.select("branch_id", "name", "checkouts", "transfers", "loans", "transfer_share", "active_readers")
-    table(headed(readers_for_role(shown, "active_readers")), "loans_by_branch.csv",
-          column_config={tr("transfer_share"): st.column_config.NumberColumn(format="percent")})
+    table(shown, "loans_by_branch.csv")

@@ -8,9 +8,10 @@ import streamlit as st
 
 from ui import charts, compare
 from ui.data import q
-from ui.shell import as_of_line, filters, headed, readers_for_role, role, table, tr, words
+from ui.kit import chart, page, readers_for_role, sees_readers, table, words
+from ui.shell import as_of_line, filters, tr
 
-st.title(tr("page_readers"))
+page("readers")
 f = filters()
 as_of_line()
 ids = list(f.branch_ids) or None
@@ -30,13 +31,13 @@ st.caption(tr("mgr_new_readers_caption"))
 won = q("new_readers_by_month_branch", **f.period, branch_ids=ids)
 cohorts = q("retention_by_cohort", **f.period, branch_ids=ids)
 left, right = st.columns(2)
-official = role() == "official"
-left.plotly_chart(charts.new_readers(won, suppress=official))
-right.plotly_chart(charts.retention(cohorts, suppress=official))
+official = not sees_readers()
+chart(charts.new_readers(won, suppress=official), where=left)
+chart(charts.retention(cohorts, suppress=official), where=right)
 right.caption(tr("mgr_retention_caption"))
 
 st.subheader(tr("mgr_cohorts"))
 shown = words(cohorts, "branch_group", lambda g: tr(f"mgr_group_{g}"))
-table(headed(readers_for_role(shown, "new_readers", "again_1m", "again_3m", "again_6m")), "retention_by_cohort.csv")
+table(readers_for_role(shown, "new_readers", "again_1m", "again_3m", "again_6m"), "retention_by_cohort.csv")
 with st.expander(tr("mgr_new_readers_table")):
-    table(headed(readers_for_role(won, "new_readers")), "new_readers_by_month_branch.csv")
+    table(readers_for_role(won, "new_readers"), "new_readers_by_month_branch.csv")

@@ -7,9 +7,10 @@ import streamlit as st
 
 from microbranch import report
 from ui import data
+from ui.kit import page
 from ui.shell import as_of_line, filters, lang, tr
 
-st.title(tr("page_report"))
+page("report")
 f = filters()
 as_of_line()
 st.caption(tr("report_intro"))

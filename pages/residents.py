@@ -4,11 +4,12 @@ and the next sites (maximal covering solved exactly, greedy beside) compared wit
 
 import streamlit as st
 
-from microbranch import coverage, privacy_tables, sites
+from microbranch import coverage, sites
 from ui import data, maps
-from ui.shell import WALKS, as_of_line, filters, role, tr
+from ui.kit import chart, metric, page, sees_readers, shown, table
+from ui.shell import WALKS, as_of_line, filters, tr
 
-st.title(tr("page_residents"))
+page("residents")
 f = filters()
 as_of_line()
 place = {"date_to": f.date_to, "walk_minutes": f.walk_minutes}
@@ -18,12 +19,12 @@ minutes = tr("places_minutes", minutes=f.walk_minutes)
 st.subheader(tr("places_section_coverage"))
 thresholds = data.q("coverage_by_threshold", date_to=f.date_to)
 for col, row in zip(st.columns(len(WALKS)), thresholds.iter_rows(named=True), strict=False):
-    col.metric(tr("places_coverage_at", minutes=row["walk_threshold"]), f"{row['residents_covered']:,}",
+    metric(tr("places_coverage_at", minutes=row["walk_threshold"]), f"{row['residents_covered']:,}",
                delta=tr("places_micro_adds", value=row["residents_added_by_micro"]), delta_color="normal",
-               help=tr("residents_covered"))
+               help=tr("residents_covered"), where=col)
     col.caption(tr("places_coverage_caption", rate=row["coverage_rate"] or 0,
                    rate_without=row["coverage_rate_without_micro"] or 0))
-maps.show_table(thresholds, thresholds.columns, "coverage_by_threshold.csv")
+table(thresholds, columns=thresholds.columns, file_name="coverage_by_threshold.csv", terms="places")
 
 # Mean walk with and without micro-branches: the whole district, then each town.
 st.subheader(tr("places_section_walk"))
@@ -31,46 +32,48 @@ walks = data.q("walk_by_town", **place)
 district = walks.filter(walks["is_district"]).row(0, named=True)
 towns = walks.filter(~walks["is_district"])
 now, before = st.columns(2)
-now.metric(tr("places_walk_now"), tr("places_minutes_value", value=district["mean_walk_minutes"] or 0),
+metric(tr("places_walk_now"), tr("places_minutes_value", value=district["mean_walk_minutes"] or 0),
            delta=tr("places_walk_saved", value=district["walk_minutes_saved"] or 0), delta_color="normal",
-           delta_arrow="down", help=tr("mean_walk_minutes"))
-before.metric(tr("places_walk_before"),
+           delta_arrow="down", help=tr("mean_walk_minutes"), where=now)
+metric(tr("places_walk_before"),
               tr("places_minutes_value", value=district["mean_walk_minutes_without_micro"] or 0),
-              help=tr("mean_walk_minutes_without_micro"))
-st.plotly_chart(maps.walk_by_town_chart(towns), config={"displaylogo": False}, key="walk_by_town")
-maps.show_table(towns, ["town_code", "communities", "residents_total", "residents_covered", "coverage_rate",
+              help=tr("mean_walk_minutes_without_micro"), where=before)
+chart(maps.walk_by_town_chart(towns), config={"displaylogo": False}, key="walk_by_town")
+table(towns, columns=["town_code", "communities", "residents_total", "residents_covered", "coverage_rate",
                        "mean_walk_minutes", "mean_walk_minutes_without_micro", "walk_minutes_saved"],
-                "walk_by_town.csv")
+                file_name="walk_by_town.csv", terms="places")
 
 # Served residents per branch, host members beside.
 st.subheader(tr("places_section_served"))
 st.caption(tr("places_served_both_caption", minutes=f.walk_minutes))
 served = data.q("served_by_branch", **place, branch_ids=list(f.branch_ids) or None)
-maps.show_table(served, ["branch_id", "name", "kind", "host_type", "residents_within_walk", "communities_within_walk",
-                         "served_residents", "served_communities", "host_population"], "served_by_branch.csv")
+table(served, columns=["branch_id", "name", "kind", "host_type", "residents_within_walk", "communities_within_walk",
+                         "served_residents", "served_communities", "host_population"], file_name="served_by_branch.csv",
+      terms="places")
 
 # Reader penetration: readers per 1,000 residents; small reader counts suppressed for officials.
 st.subheader(tr("places_section_penetration"))
 penetration = data.q("penetration_by_community", date_to=f.date_to)
-if role() == "official":
-    penetration = privacy_tables.suppress_rollup(penetration, "readers", {"penetration": "{:.1f}"})
+penetration = shown(penetration)  # suppressed for officials over the whole roll-up, before the tabs split it
+if not sees_readers():
     st.caption(tr("places_suppressed_note"))
 by_town, by_community = st.tabs([tr("places_penetration_by_town"), tr("places_penetration_by_community")])
 with by_town:
     rolled = penetration.filter(penetration["level"] != "community")
-    maps.show_table(rolled, ["town_code", "population", "readers", "penetration"], "penetration_by_town.csv")
+    table(rolled, columns=["town_code", "population", "readers", "penetration"], file_name="penetration_by_town.csv",
+          terms="places")
 with by_community:
-    maps.show_table(penetration.filter(penetration["level"] == "community"),
-                    ["community_code", "name", "town_code", "population", "readers", "penetration"],
-                    "penetration_by_community.csv")
+    table(penetration.filter(penetration["level"] == "community"),
+                    columns=["community_code", "name", "town_code", "population", "readers", "penetration"],
+                    file_name="penetration_by_community.csv", terms="places")
 
 # The communities beyond the threshold, the most residents first.
 st.subheader(tr("places_section_uncovered"))
 st.caption(tr("places_uncovered_caption", communities=district["communities_uncovered"],
               residents=district["residents_uncovered"], minutes=f.walk_minutes))
 uncovered = data.q("uncovered_by_community", **place)
-maps.show_table(uncovered, ["rank", "community_code", "name", "town_code", "population", "walk_minutes",
-                            "nearest_branch"], "uncovered_by_community.csv")
+table(uncovered, columns=["rank", "community_code", "name", "town_code", "population", "walk_minutes",
+                            "nearest_branch"], file_name="uncovered_by_community.csv", terms="places")
 
 # Next sites: the maximal covering problem solved exactly for k = 1..10, the greedy answer beside it.
 st.subheader(tr("places_section_next"))
@@ -93,13 +96,14 @@ plan = data.next_sites(communities, f.walk_minutes, candidates, only_uploaded, f
 compared = plan.compare.with_columns(solve_status=plan.compare["status"].replace_strict(
     {s: tr(f"sites_status_{s}") for s in ("optimal", "time_limit")}))
 st.markdown(f"**{tr('sites_compare_title')}**")
-maps.show_table(compared, ["k", "greedy_gain", "exact_gain", "gap", "bound", "solve_status", "residents_covered",
-                           "coverage_rate", "seconds"], "next_sites_compare.csv", key="sites_compare")
+table(compared, columns=["k", "greedy_gain", "exact_gain", "gap", "bound", "solve_status", "residents_covered",
+                           "coverage_rate", "seconds"], file_name="next_sites_compare.csv", key="sites_compare",
+      terms="places")
 row = plan.compare.row(k - 1, named=True)
 gap_col, exact_col, greedy_col = st.columns(3)
-gap_col.metric(tr("sites_gap_metric", k=k), f"{row['gap']:,}")
-exact_col.metric(tr("places_exact_gain"), f"{row['exact_gain']:,}")
-greedy_col.metric(tr("places_greedy_gain"), f"{row['greedy_gain']:,}")
+metric(tr("sites_gap_metric", k=k), f"{row['gap']:,}", where=gap_col)
+metric(tr("places_exact_gain"), f"{row['exact_gain']:,}", where=exact_col)
+metric(tr("places_greedy_gain"), f"{row['greedy_gain']:,}", where=greedy_col)
 if row["status"] == "time_limit":
     st.warning(tr("sites_time_limit_note", k=k, gain=row["exact_gain"], bound=row["bound"]))
 exact, greedy = plan.exact[k - 1], plan.greedy[k - 1]
@@ -108,9 +112,9 @@ if exact.height < k:
 site_columns = ["step", "site_id", "name", "gain", "communities_gained", "residents_covered", "coverage_rate"]
 exact_tab, greedy_tab = st.tabs([tr("sites_table_exact"), tr("sites_table_greedy")])
 with exact_tab:
-    maps.show_table(exact, site_columns, "next_sites_exact.csv", key="sites_exact")
+    table(exact, columns=site_columns, file_name="next_sites_exact.csv", key="sites_exact", terms="places")
 with greedy_tab:
-    maps.show_table(greedy, site_columns, "next_sites_greedy.csv", key="sites_greedy")
+    table(greedy, columns=site_columns, file_name="next_sites_greedy.csv", key="sites_greedy", terms="places")
 branches = data.q("branches_by_loans", date_from=f.date_from, date_to=plan_day, walk_minutes=f.walk_minutes)
 today_numbers = coverage.summary(communities, f.walk_minutes)
 today_col, after_col = st.columns(2)
@@ -123,12 +127,11 @@ for col, title, numbers, frame, picked, key in (
     with col:
         st.markdown(f"**{title}**")
         a, b = st.columns(2)
-        a.metric(tr("residents_covered"), f"{numbers['residents_covered']:,}", help=minutes)
-        b.metric(tr("coverage_rate"), f"{numbers['coverage_rate'] or 0:.1%}")
+        metric(tr("residents_covered"), f"{numbers['residents_covered']:,}", help=minutes, where=a)
+        metric(tr("coverage_rate"), f"{numbers['coverage_rate'] or 0:.1%}", where=b)
         st.caption(f"{tr('mean_walk_minutes')}: "
                    + tr("places_minutes_value", value=numbers["mean_walk_minutes"] or 0))
-        st.plotly_chart(
+        chart(
             maps.branch_map(branches, frame, sites=picked, walk_minutes=f.walk_minutes, tile=maps.tiles(),
                             height=460, width_hint=440, colorbar=picked is not None),
-            config={"scrollZoom": True, "displaylogo": False}, key=key,
-        )
+            config={"scrollZoom": True, "displaylogo": False}, key=key)

@@ -6,8 +6,9 @@ import streamlit as st
 
 from microbranch import scorecard
 from ui import data
+from ui.kit import metric, page, readers_for_role, sees_readers, table, words
 from ui.maps import HOSTS
-from ui.shell import as_of_line, filters, readers_for_role, role, table, tr, words
+from ui.shell import as_of_line, filters, tr
 
 STATUSES = ("behind", "on_track", "met")
 COLUMNS = {"branch_id": "places_branch_id", "name": "places_name", "host_type": "places_host_type",
@@ -17,7 +18,7 @@ COLUMNS = {"branch_id": "places_branch_id", "name": "places_name", "host_type": 
            "readers": "card_readers", "readers_target": "card_readers_target", "readers_due": "card_readers_due",
            "readers_status": "card_readers_status"}
 
-st.title(tr("page_scorecards"))
+page("scorecards")
 f = filters()
 as_of_line()
 targets = scorecard.targets()
@@ -29,7 +30,7 @@ if cards.is_empty():
     st.stop()
 
 for col, status in zip(st.columns(len(STATUSES)), STATUSES, strict=True):
-    col.metric(tr(f"card_status_{status}"), f"{cards.filter(pl.col('status') == status).height:,}", border=True)
+    metric(tr(f"card_status_{status}"), f"{cards.filter(pl.col('status') == status).height:,}", border=True, where=col)
 
 shown = cards.select(list(COLUMNS)).with_columns(pl.col("^.*_(target|due)$").round(1),
                                                  pl.col("opened_on").cast(pl.Date))
@@ -41,6 +42,6 @@ formats = {tr(COLUMNS[c]): st.column_config.NumberColumn(format="%.1f" if dtype.
            for c, dtype in shown.schema.items() if dtype.is_numeric()}
 formats[tr("places_opened_on")] = st.column_config.DateColumn(format="YYYY-MM-DD")
 table(shown.rename({c: tr(k) for c, k in COLUMNS.items()}), "scorecards.csv", key="scorecards", column_config=formats)
-if role() == "official":
+if not sees_readers():
     st.caption(tr("card_suppressed_note"))
 st.caption(tr("card_events_note", events=targets.reading_events))

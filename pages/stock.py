@@ -8,11 +8,12 @@ import streamlit as st
 
 from ui import charts, compare
 from ui.data import q
-from ui.shell import as_of_line, filters, headed, table, tr
+from ui.kit import chart, page, table
+from ui.shell import as_of_line, filters, tr
 
 MONTHS = (3, 6, 12)
 
-st.title(tr("page_stock"))
+page("stock")
 f = filters()
 as_of_line()
 ids = list(f.branch_ids) or None
@@ -36,28 +37,28 @@ compare.cards(numbers(f.date_from, f.date_to), ("foreign_here", "own_away", "own
 stock = q("stock_by_branch", date_to=f.date_to, branch_ids=ids)
 others, micro = charts.split_micro(stock)
 left, right = st.columns(2)
-left.plotly_chart(charts.stock_to_move(others, tr("mgr_chart_stock_others")))
-right.plotly_chart(charts.stock_to_move(micro, tr("mgr_chart_stock_micro")))
+chart(charts.stock_to_move(others, tr("mgr_chart_stock_others")), where=left)
+chart(charts.stock_to_move(micro, tr("mgr_chart_stock_micro")), where=right)
 with st.expander(tr("mgr_stock_table")):
-    table(headed(stock), "stock_by_branch.csv")
+    table(stock, "stock_by_branch.csv")
 
 st.subheader(tr("move_list"))
 moves = q("moves_by_item", date_to=f.date_to, branch_ids=ids)
 st.caption(tr("mgr_move_caption", n=f"{len(moves):,}", day=f.date_to))
 if len(moves):
     left, right = st.columns([2, 3])
-    left.plotly_chart(charts.move_routes(moves))
+    chart(charts.move_routes(moves), where=left)
     with right:
-        table(headed(moves), f"move_list_{f.date_to}.csv", key="dl_moves", height=420)
+        table(moves, f"move_list_{f.date_to}.csv", key="dl_moves", height=420)
 
 st.subheader(tr("copies_dead"))
 dead = q("dead_stock_by_branch", date_to=f.date_to, months=months, branch_ids=ids)
 st.caption(tr("mgr_dead_caption", n=months, day=f.date_to))
 left, right = st.columns(2)
-left.plotly_chart(charts.branch_bars(dead, "dead_share", tr("mgr_chart_dead", n=months), share=True,
-                                     hover=("copies_dead", "copies")))
+chart(charts.branch_bars(dead, "dead_share", tr("mgr_chart_dead", n=months), share=True,
+                                     hover=("copies_dead", "copies")), where=left)
 with right:
-    table(headed(dead), "dead_stock_by_branch.csv", height=420)
+    table(dead, "dead_stock_by_branch.csv", height=420)
 with st.expander(tr("mgr_dead_items")):
-    table(headed(q("dead_stock_by_item", date_to=f.date_to, months=months, branch_ids=ids)),
+    table(q("dead_stock_by_item", date_to=f.date_to, months=months, branch_ids=ids),
           f"dead_stock_{f.date_to}.csv", key="dl_dead_items", height=380)

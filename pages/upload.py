@@ -17,13 +17,12 @@ from microbranch.sample import ORDER
 from microbranch.store import BusyError
 from ui import data
 from ui.data import q
-from ui.shell import as_of_line, headed, lang, role, safe_csv, table, tr, words
+from ui.kit import page, safe_csv, table, words
+from ui.shell import as_of_line, lang, tr
+from ui.signin import viewer
 
-st.title(tr("page_upload"))
+page("upload")
 as_of_line(needs_events=False)
-if role() != "staff":
-    st.info(tr("circ_upload_staff_only"))
-    st.stop()
 st.markdown(tr("circ_upload_intro", mb=st.get_option("server.maxUploadSize")))
 DATE_ORDERS = ("", "dmy", "mdy")
 
@@ -167,7 +166,7 @@ def _file(name: str, content: bytes) -> tuple[int, str, bytes, Mapping | None] |
         if p.problems is not None and not p.problems.is_empty():
             st.markdown(f"**{tr('imp_ui_row_problems')}**")
             shown = words(p.problems, "severity", lambda s: tr(f"circ_severity_{s}"))
-            st.table(headed(shown.rename({"column": "file_column"})))
+            st.table(shown.rename({"column": "file_column"}))
         else:
             st.caption(tr("imp_ui_no_problems", n=n))
         # Never a guess: a file not recognised as it is needs a chosen profile or the user's word on the mapping.
@@ -193,8 +192,8 @@ def show_result(r: dict) -> None:
         st.markdown(f"**{tr('circ_upload_rejects', file=r['file_name'])}**")
         problems = q("rejects_by_import", import_id=r["import_id"])
         problems = rejects_in_words(problems)
-        st.table(headed(problems.head(200)))
-        st.download_button(tr("download_csv"), safe_csv(headed(problems)), file_name=f"rejects_{r['import_id']}.csv",
+        st.table(problems.head(200))
+        st.download_button(tr("download_csv"), safe_csv(problems), file_name=f"rejects_{r['import_id']}.csv",
                            mime="text/csv", key=f"dl_rejects_{r['import_id']}", icon=":material/download:")
 
 
@@ -236,7 +235,7 @@ if ready and st.button(tr("circ_upload_button", n=len(ready)), type="primary", k
                     bar.progress(min((i + done) / len(ready), 1.0),
                                  text=tr("circ_upload_step", file=name, step=tr(f"circ_step_{what.split()[0]}")))
                 # in a child process with a memory cap: a file that needs too much ends its import, not the server
-                results.append(import_isolated(data.db(), (name, content), user="upload", progress=step,
+                results.append(import_isolated(data.db(), (name, content), user=viewer().name, progress=step,
                                                mapping=mapping, lang=lang()).as_dict())
             status.update(label=tr("circ_upload_done"), state="complete")
         except BusyError:
@@ -258,7 +257,7 @@ shown = imports.with_columns(pl.when(pl.col("undone_at").is_not_null()).then(pl.
                              .otherwise(pl.col("status")).alias("status"))
 history = words(words(shown.rename({"kind": "file_kind"}), "file_kind", lambda k: tr(f"circ_kind_{k}")),
                 "status", lambda s: tr(f"circ_status_{s}"))
-table(headed(history), "imports.csv")
+table(history, "imports.csv")
 
 undoable = imports.filter((pl.col("status") == "imported") & pl.col("undone_at").is_null())
 if not undoable.is_empty():
@@ -272,7 +271,7 @@ if not undoable.is_empty():
     if button_col.button(tr("imp_ui_undo_button"), key="undo_go", icon=":material/undo:"):
         st.session_state["undo_asked"] = None
         try:
-            u = undo_import(data.db(), int(picked), user="upload")
+            u = undo_import(data.db(), int(picked), user=viewer().name)
         except (ContractError, BusyError) as exc:
             st.error(exc.text(lang()) if isinstance(exc, ContractError) else tr("circ_upload_busy"))
         else:
@@ -285,7 +284,7 @@ if not undoable.is_empty():
         what = "、".join(tr(f"imp_orphans_{k}", n=f"{n:,}") for k, n in asked.orphans.items())
         st.warning(tr("imp_undo_orphans", what=what))
         if st.button(tr("imp_ui_undo_anyway"), key="undo_anyway", type="primary"):
-            u = undo_import(data.db(), asked.import_id, user="upload", confirm=True)
+            u = undo_import(data.db(), asked.import_id, user=viewer().name, confirm=True)
             st.session_state["undo_asked"], st.session_state["undo_done"] = None, u
             st.rerun()
 done = st.session_state.get("undo_done")
@@ -300,5 +299,5 @@ else:
     names = dict(zip(imports["import_id"], imports["file_name"], strict=True))
     orphans = orphans.with_columns(pl.Series("file_name", [names.get(i) for i in orphans["import_id"]],
                                              dtype=pl.String))
-    table(headed(orphans.select("import_id", "file_name", "orphans", "copies_missing", "branches_missing")),
+    table(orphans.select("import_id", "file_name", "orphans", "copies_missing", "branches_missing"),
           "orphans.csv")

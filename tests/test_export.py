@@ -5,7 +5,7 @@ import io
 
 import polars as pl
 
-from ui.shell import safe_csv
+from ui.kit import safe_csv
 
 
 def test_csv_has_a_bom_and_neutralises_formulas():

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from microbranch import coverage, geo, queries, store
 from microbranch.i18n import t
+from tests.accounts import signed_in
 from tests.test_places import build
 from ui import maps
 
@@ -32,13 +33,9 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-def run(page: str, **params: str) -> AppTest:
-    at = AppTest.from_file(DASHBOARD, default_timeout=60)
-    at.query_params.update({"to": DAY.isoformat(), **params})
-    at.switch_page(page)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+def run(page: str, role: str | None = None, **params: str) -> AppTest:
+    """`page` signed in as `role` (None: the single local user, who has every role)."""
+    return signed_in(store.default_db(), role, page, **{"to": DAY.isoformat(), **params})
 
 
 def query(db: Path, name: str, **params: object):

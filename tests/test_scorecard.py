@@ -26,6 +26,7 @@ from streamlit.testing.v1 import AppTest
 
 from microbranch import queries, scorecard, store
 from microbranch.i18n import t
+from tests.accounts import signed_in
 from tests.conftest import load
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,13 +110,9 @@ def test_targets_come_from_the_settings_file(card_db, tmp_path, monkeypatch):
         scorecard.targets()
 
 
-def run_page(**params: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
-    at.query_params.update({"to": DAY.isoformat(), **params})
-    at.switch_page("pages/scorecards.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+def run_page(role: str | None = None, **params: str) -> AppTest:
+    """The scorecards page signed in as `role` (None: the single local user, who has every role)."""
+    return signed_in(store.default_db(), role, "pages/scorecards.py", **{"to": DAY.isoformat(), **params})
 
 
 def test_the_scorecard_page_shows_the_query_and_suppresses_readers_for_the_official(card_db):

@@ -10,7 +10,8 @@ import plotly.express as px
 import plotly.graph_objects as go
 import polars as pl
 
-from ui.shell import label, short_name, tr, words
+from ui.kit import label, words
+from ui.shell import short_name, tr
 
 KIND_COLOURS = {"central": "#1b2a49", "branch": "#2f6fdb", "micro": "#7b3fbf", "unknown": "#a0a0a0"}
 LOAN_COLOURS = {"checkouts": "#2f6fdb", "transfers": "#e67700"}

@@ -11,7 +11,8 @@ import streamlit as st
 from microbranch.i18n import definition
 from microbranch.periods import Earlier, earlier
 from ui.data import q
-from ui.shell import _entry, change, label, lang, number, role, tr
+from ui.kit import _entry, change, label, number, sees_readers
+from ui.shell import lang, tr
 
 READER_COUNTS = ("active_readers", "new_readers", "new_readers_micro")
 LOWER_IS_BETTER = ("mean_walk_minutes", "mean_walk_minutes_without_micro", "copies_overdue", "overdue_share",
@@ -61,7 +62,7 @@ def cards(row: dict, keys: tuple[str, ...], compared: list[tuple[Earlier, dict |
         for col, key in zip(st.columns(per_row), keys[start:start + per_row], strict=False):
             value = row[key]
             shown = number(key, value)
-            hidden = role() == "official" and key in READER_COUNTS and isinstance(value, int) and 1 <= value <= 9
+            hidden = not sees_readers() and key in READER_COUNTS and isinstance(value, int) and 1 <= value <= 9
             changes = [] if hidden else [(e, r, change(key, value, r[key])) for e, r in held]
             changes = [(e, r, c) for e, r, c in changes if c is not None]
             first = changes[0] if changes else None

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from microbranch import auth
+
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
@@ -33,6 +35,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+ROLES = auth.ROLES
+PASSWORD = "e2e 密码 long enough"
 START_TIMEOUT = 90  # seconds for the server to answer /_stcore/health
 
 
@@ -56,7 +60,8 @@ def e2e_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def server(e2e_dir: Path) -> Iterator[str]:
-    """The dashboard on the Nansha sample data at http://127.0.0.1:<port>; stopped after the session."""
+    """The dashboard on the Nansha sample data at http://127.0.0.1:<port>, with an account per role (named after
+    the role, password `PASSWORD`); stopped after the session."""
     db = e2e_dir / "data" / "microbranch.duckdb"
     env = {**os.environ, "MICROBRANCH_DB": str(db), "MICROBRANCH_KEY_FILE": str(e2e_dir / "secret" / "microbranch.key"),
            "PYTHONUNBUFFERED": "1"}
@@ -64,6 +69,8 @@ def server(e2e_dir: Path) -> Iterator[str]:
                             capture_output=True, text=True, timeout=300, check=False)
     if sample.returncode != 0:
         pytest.fail(f"`python -m microbranch sample` failed ({sample.returncode}):\n{sample.stdout}\n{sample.stderr}")
+    for role in ROLES:  # one account per role, named after it: the server runs with sign-in
+        auth.add(role, role, PASSWORD, db=db)
 
     port = _free_port()
     log = e2e_dir / "streamlit.log"

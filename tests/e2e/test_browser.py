@@ -1,4 +1,5 @@
-"""The dashboard in a real browser: every page per role, the language switch, an upload, roles, the map offline.
+"""The dashboard in a real browser: sign-in, every page per role, refused direct links, the language switch, an
+upload, the map offline.
 
 Screenshots go to tests/e2e/screenshots/ (git-ignored); look at them after a run.
 """
@@ -15,6 +16,7 @@ import pytest
 from playwright.sync_api import Locator, Page, Route, expect
 
 from microbranch.i18n import t
+from tests.e2e.conftest import PASSWORD
 
 pytestmark = pytest.mark.e2e
 
@@ -24,18 +26,16 @@ UPLOAD_FILE = HERE / "data" / "events_gb18030.csv"  # 8 good rows + 2 bad ones (
 BAD_VALUE = "2024-13-45 25:99:00"  # the impossible timestamp on line 10
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
 
-# page -> a role that sees it
-PAGES = {
-    "overview": "manager",
-    "loans": "manager",
-    "chains": "manager",
-    "stock": "manager",
-    "readers": "manager",
-    "branch_map": "manager",
-    "residents": "manager",
-    "glossary": "manager",
-    "upload": "staff",
+# role -> the pages in its navigation (the default page, overview, lives at /)
+SEES = {
+    "staff": ["overview", "loans", "chains", "stock", "readers", "branch_map", "residents", "scorecards", "report",
+              "upload", "glossary"],
+    "manager": ["overview", "loans", "chains", "stock", "readers", "branch_map", "residents", "scorecards", "report",
+                "glossary"],
+    "official": ["overview", "loans", "chains", "readers", "branch_map", "residents", "scorecards", "report",
+                 "glossary"],
 }
+PSEUDONYM = re.compile(r"\bR[0-9a-f]{20}\b")
 
 
 # --- helpers -------------------------------------------------------------------------------------------------
@@ -115,12 +115,32 @@ def assert_shell(page: Page, lang: str = "zh") -> None:
            "v1 mode for a pages/ folder, no roles, no language)").to_be_visible()
 
 
-def sidebar_paths(page: Page) -> set[str]:
-    """The url paths of the pages listed in the sidebar navigation."""
-    nav = page.get_by_test_id("stSidebarNav")
-    expect(nav).to_be_visible()
-    hrefs = nav.get_by_test_id("stSidebarNavLink").evaluate_all("links => links.map(a => a.href)")
-    return {urlparse(h).path.rstrip("/").rsplit("/", 1)[-1] or "overview" for h in hrefs}
+def sidebar_paths(page: Page, lang: str = "zh") -> set[str]:
+    """The pages listed in the sidebar navigation (by their titles: the default page's link has no path)."""
+    links = page.get_by_test_id("stSidebar").get_by_test_id("stPageLink-NavLink")
+    expect(links.first).to_be_visible()
+    names = {t(f"page_{name}", lang): name for names in SEES.values() for name in names}
+    titles = [text.strip().splitlines()[-1].strip() for text in links.all_inner_texts()]  # after the icon
+    return {names.get(title, title) for title in titles}
+
+
+def sign_in(page: Page, url: str, role: str) -> None:
+    """Open `url`, meet the sign-in form, sign in as the account named after `role`."""
+    open_page(page, url, not_found_ok=True)
+    expect(title(page)).to_contain_text(t("access_sign_in_title", "zh"))
+    page.get_by_label(t("access_name", "zh")).fill(role)
+    page.get_by_label(t("access_password", "zh")).fill(PASSWORD)
+    page.get_by_test_id("stFormSubmitButton").locator("button").click()
+    expect(page.get_by_test_id("stSidebar")).to_contain_text(t(f"role_{role}", "zh"), timeout=60_000)
+    wait_for_app(page)
+
+
+def go(page: Page, name: str, lang: str = "zh") -> None:
+    """Open a page from the sidebar navigation (in the same session, as a user does)."""
+    page.get_by_test_id("stSidebar").get_by_test_id("stPageLink-NavLink").filter(
+        has_text=t(f"page_{name}", lang)).click()
+    expect(title(page)).to_contain_text(t(f"page_{name}", lang), timeout=60_000)
+    wait_for_app(page)
 
 
 def count_pattern(words: str, n: int) -> re.Pattern[str]:
@@ -135,35 +155,44 @@ REJECTED = "拒收|拒绝|被拒|退回|不合格|无效|rejected"
 
 # --- tests ---------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("name", "role"), [("loans", "official"), ("chains", "official"), ("upload", "official"),
-                                          ("upload", "manager")])
-def test_deep_link_respects_role(page: Page, server: str, name: str, role: str) -> None:
-    """A bookmarked page the role may not see must not open. First in the file, so it meets a fresh server:
-    with a pages/ folder beside dashboard.py, Streamlit runs pages/*.py directly (multipage v1, no roles)
-    until some session has opened / and dashboard.py has called st.navigation."""
-    open_page(page, f"{server}/{name}?role={role}", not_found_ok=True)
-    assert_no_exception(page, f"{name}?role={role}")
-    expect(title(page)).to_be_visible()
-    expect(title(page)).not_to_contain_text(t(f"page_{name}", "zh"))
-    assert name not in sidebar_paths(page)
-
-
-@pytest.mark.parametrize("name", list(PAGES))
-def test_page_renders(page: Page, server: str, name: str) -> None:
-    role = PAGES[name]
-    path = "" if name == "overview" else name  # the default page lives at /
-    url = f"{server}/{path}?role={role}"
-    open_page(page, url, not_found_ok=True)
-    shoot(page, name)  # before the checks, so a failing page is seen too
-    assert_no_exception(page, f"{name}?role={role}")
+@pytest.mark.parametrize(("name", "role"), [("upload", "official"), ("upload", "manager")])
+def test_direct_link_refused(page: Page, server: str, name: str, role: str) -> None:
+    """A link to a page the role may not open: sign-in first, then a polite refusal naming the page and the role
+    it needs, in the user's language. First in the file, so it meets a fresh server: with a pages/ folder
+    beside dashboard.py, Streamlit runs pages/*.py by itself until some session has called st.navigation.
+    A role in the URL means nothing."""
+    sign_in(page, f"{server}/{name}?role=staff", role)
+    shoot(page, f"refused_{name}_{role}")  # before the checks, so a failing page is seen too
+    assert_no_exception(page, f"{name} as {role}")
     assert_shell(page)
-    assert_found(page, url)
-    expect(title(page)).to_be_visible()
-    expect(title(page)).to_contain_text(t(f"page_{name}", "zh"))
+    refusal = page.get_by_test_id("stAlert").filter(has_text=t(f"page_{name}", "zh"))
+    expect(refusal).to_contain_text(t(f"role_{role}", "zh"))
+    expect(refusal).to_contain_text(t("role_staff", "zh"))
+    expect(page.get_by_test_id("stFileUploaderDropzoneInput")).to_have_count(0)
+    assert name not in sidebar_paths(page)
+    assert "role=" not in page.url
+
+
+@pytest.mark.parametrize("role", list(SEES))
+def test_pages_per_role(page: Page, server: str, role: str) -> None:
+    """Signed in as `role`: the navigation lists its pages and each one renders; an official's pages show no
+    reader pseudonym."""
+    sign_in(page, f"{server}/", role)
+    assert sidebar_paths(page) == set(SEES[role])
+    for name in SEES[role]:
+        if name != "overview":
+            go(page, name)
+        assert_no_exception(page, f"{name} as {role}")
+        assert_shell(page)
+        expect(title(page)).to_contain_text(t(f"page_{name}", "zh"))
+        shoot(page, f"{name}_{role}")
+        if role == "official":
+            found = PSEUDONYM.findall(page.get_by_test_id("stMain").inner_text())
+            assert not found, f"{name}: an official sees pseudonyms {found[:3]}"
 
 
 def test_language_switch(page: Page, server: str) -> None:
-    open_page(page, f"{server}/?role=manager")  # the default page lives at /
+    sign_in(page, f"{server}/", "manager")
     expect(title(page)).to_contain_text(t("page_overview", "zh"))
     page.get_by_test_id("stSidebar").get_by_role("button", name=re.compile(t("language_switch", "zh"))).click()
     expect(page).to_have_url(re.compile(r"[?&]lang=en(&|$)"))
@@ -173,20 +202,8 @@ def test_language_switch(page: Page, server: str) -> None:
     sidebar = page.get_by_test_id("stSidebar")
     shoot(page, "overview_en")
     expect(sidebar.get_by_role("button", name=re.compile(t("language_switch", "en")))).to_be_visible()
-    expect(sidebar.get_by_test_id("stSidebarNav")).to_contain_text(t("page_loans", "en"))
-    # The role picker switches too (a widget keeps its old labels when only its format_func changes).
-    expect(sidebar.get_by_test_id("stSelectbox").locator("input"),
-           "the sidebar role picker still shows the old language").to_have_value(t("role_manager", "en"))
-
-
-def test_official_sees_no_reader_pages(page: Page, server: str) -> None:
-    open_page(page, f"{server}/?role=official")
-    assert_no_exception(page, "/?role=official")
-    listed = sidebar_paths(page)
-    assert {"overview", "branch_map", "residents", "glossary"} <= listed, listed
-    hidden = {"upload", "loans", "chains"}
-    assert not listed & hidden, f"an official sees {sorted(listed & hidden)}"
-    shoot(page, "overview_official")
+    expect(sidebar).to_contain_text(t("page_loans", "en"))
+    expect(sidebar).to_contain_text(t("role_manager", "en"))
 
 
 def test_branch_map_offline(page: Page, server: str) -> None:
@@ -201,7 +218,7 @@ def test_branch_map_offline(page: Page, server: str) -> None:
             route.abort("internetdisconnected")
 
     page.route("**/*", only_local)
-    open_page(page, f"{server}/branch_map?role=manager")
+    sign_in(page, f"{server}/branch_map", "manager")
     assert_no_exception(page, "branch_map offline")
     expect(title(page)).to_contain_text(t("page_branch_map", "zh"))
     chart = page.get_by_test_id("stPlotlyChart").first
@@ -214,8 +231,8 @@ def test_branch_map_offline(page: Page, server: str) -> None:
 
 
 def test_upload_events_as_staff(page: Page, server: str) -> None:
-    open_page(page, f"{server}/upload?role=staff")
-    assert_no_exception(page, "upload?role=staff")
+    sign_in(page, f"{server}/upload", "staff")
+    assert_no_exception(page, "upload as staff")
     main = page.get_by_test_id("stMain")
     page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(UPLOAD_FILE)  # then a profile's
 
