@@ -17,7 +17,7 @@ from microbranch.sample import ORDER
 from microbranch.store import BusyError
 from ui import data
 from ui.data import q
-from ui.kit import page, safe_csv, table, words
+from ui.kit import headed, page, safe_csv, table, words
 from ui.shell import as_of_line, lang, tr
 from ui.signin import viewer
 
@@ -166,7 +166,7 @@ def _file(name: str, content: bytes) -> tuple[int, str, bytes, Mapping | None] |
         if p.problems is not None and not p.problems.is_empty():
             st.markdown(f"**{tr('imp_ui_row_problems')}**")
             shown = words(p.problems, "severity", lambda s: tr(f"circ_severity_{s}"))
-            st.table(shown.rename({"column": "file_column"}))
+            st.table(headed(shown.rename({"column": "file_column"})))
         else:
             st.caption(tr("imp_ui_no_problems", n=n))
         # Never a guess: a file not recognised as it is needs a chosen profile or the user's word on the mapping.
@@ -192,7 +192,7 @@ def show_result(r: dict) -> None:
         st.markdown(f"**{tr('circ_upload_rejects', file=r['file_name'])}**")
         problems = q("rejects_by_import", import_id=r["import_id"])
         problems = rejects_in_words(problems)
-        st.table(problems.head(200))
+        st.table(headed(problems.head(200)))
         st.download_button(tr("download_csv"), safe_csv(problems), file_name=f"rejects_{r['import_id']}.csv",
                            mime="text/csv", key=f"dl_rejects_{r['import_id']}", icon=":material/download:")
 
