@@ -11,8 +11,9 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from microbranch import sample
+from microbranch import sample, store
 from microbranch.ingest import import_file
+from tests.accounts import signed_in
 from tests.test_queries_managers import build
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,13 +34,9 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-def run(page: str, **params: str) -> AppTest:
-    at = AppTest.from_file(DASHBOARD, default_timeout=120)
-    at.query_params.update(params)
-    at.switch_page(page)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+def run(page: str, role: str | None = None, **params: str) -> AppTest:
+    """`page` signed in as `role` (None: the single local user, who has every role)."""
+    return signed_in(store.default_db(), role, page, timeout=120, **params)
 
 
 def card(at: AppTest, label: str):  # noqa: ANN201 - AppTest's Metric

@@ -126,12 +126,13 @@ def sidebar_paths(page: Page, lang: str = "zh") -> set[str]:
 
 def sign_in(page: Page, url: str, role: str) -> None:
     """Open `url`, meet the sign-in form, sign in as the account named after `role`."""
+    lang = "en" if re.search(r"[?&]lang=en\b", url) else "zh"
     open_page(page, url, not_found_ok=True)
-    expect(title(page)).to_contain_text(t("access_sign_in_title", "zh"))
-    page.get_by_label(t("access_name", "zh")).fill(role)
-    page.get_by_label(t("access_password", "zh")).fill(PASSWORD)
+    expect(title(page)).to_contain_text(t("access_sign_in_title", lang))
+    page.get_by_label(t("access_name", lang)).fill(role)
+    page.get_by_label(t("access_password", lang)).fill(PASSWORD)
     page.get_by_test_id("stFormSubmitButton").locator("button").click()
-    expect(page.get_by_test_id("stSidebar")).to_contain_text(t(f"role_{role}", "zh"), timeout=60_000)
+    expect(page.get_by_test_id("stSidebar")).to_contain_text(t(f"role_{role}", lang), timeout=60_000)
     wait_for_app(page)
 
 

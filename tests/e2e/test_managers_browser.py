@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from microbranch.i18n import t
-from tests.e2e.test_browser import assert_no_exception, open_page, shoot, title
+from tests.e2e.test_browser import assert_no_exception, shoot, sign_in, title
 
 pytestmark = pytest.mark.e2e
 
@@ -27,7 +27,7 @@ def ticks(page: Page) -> list[str]:
 @pytest.mark.parametrize("name", ["overview", "loans", "stock"])
 def test_managers_pages(page: Page, server: str, name: str, lang: str) -> None:
     path = "" if name == "overview" else name
-    open_page(page, f"{server}/{path}?role=manager&lang={lang}&from=2024-07-01&to=2024-09-30")
+    sign_in(page, f"{server}/{path}?lang={lang}&from=2024-07-01&to=2024-09-30", "manager")
     page.wait_for_timeout(1500)  # charts finish drawing
     shoot(page, f"managers_{name}_{lang}")
     assert_no_exception(page, f"{name} in {lang}")
@@ -45,7 +45,7 @@ def test_managers_pages(page: Page, server: str, name: str, lang: str) -> None:
 
 
 def test_move_list_download(page: Page, server: str) -> None:
-    open_page(page, f"{server}/stock?role=manager")
+    sign_in(page, f"{server}/stock", "manager")
     button = page.get_by_test_id("stDownloadButton").filter(has_text=t("download_csv", "zh")).nth(1)
     with page.expect_download() as got:
         button.click()

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from microbranch.i18n import t
-from tests.e2e.test_browser import assert_no_exception, open_page, shoot, wait_for_app
+from tests.e2e.test_browser import assert_no_exception, shoot, sign_in, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
@@ -52,7 +52,7 @@ def field(name: str, label: str, required: bool = False) -> str:
 
 
 def test_map_save_import_and_undo_an_ils_log(page: Page, server: str) -> None:
-    open_page(page, f"{server}/upload?role=staff")
+    sign_in(page, f"{server}/upload", "staff")
     main = page.get_by_test_id("stMain")
     page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(ILS_LOG)
     wait_for_app(page)
@@ -110,7 +110,7 @@ def test_map_save_import_and_undo_an_ils_log(page: Page, server: str) -> None:
 
 
 def test_the_university_log_before_and_after_mapping(page: Page, server: str) -> None:
-    open_page(page, f"{server}/upload?role=staff")
+    sign_in(page, f"{server}/upload", "staff")
     main = page.get_by_test_id("stMain")
     page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(UNIVERSITY_LOG)
     wait_for_app(page)
