@@ -129,8 +129,8 @@ def sign_in(page: Page, url: str, role: str) -> None:
     lang = "en" if re.search(r"[?&]lang=en\b", url) else "zh"
     open_page(page, url, not_found_ok=True)
     expect(title(page)).to_contain_text(t("access_sign_in_title", lang))
-    page.get_by_label(t("access_name", lang)).fill(role)
-    page.get_by_label(t("access_password", lang)).fill(PASSWORD)
+    page.get_by_label(t("access_name", lang), exact=True).fill(role)
+    page.get_by_label(t("access_password", lang), exact=True).fill(PASSWORD)
     page.get_by_test_id("stFormSubmitButton").locator("button").click()
     expect(page.get_by_test_id("stSidebar")).to_contain_text(t(f"role_{role}", lang), timeout=60_000)
     wait_for_app(page)
