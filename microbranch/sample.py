@@ -10,6 +10,7 @@ import duckdb
 from microbranch import store
 from microbranch.ingest import ImportResult, Progress, import_file
 from microbranch.ingest.undo import undo_in
+from microbranch.privacy import load_key
 
 ORDER = ("branches", "communities", "readers", "items", "events")
 
@@ -38,6 +39,8 @@ def ensure(db: Path, progress: Progress | None = None) -> bool:
     store.recover(db)
     if store.current_version(db) is not None and not incomplete(db):
         return False
+    if store.current_version(db) is None:
+        load_key(db)  # made while nothing is published: the writer below publishes before the first import
     with store.writer(db, publish_on_exit=False) as con:  # the lock makes a second starter wait for the first
         half = _incomplete(con)
         uploaded = store.first(con, "select count(*) from imports where user_name <> 'sample'")[0]

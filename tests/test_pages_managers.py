@@ -128,7 +128,7 @@ def sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MICROBRANCH_KEY_FILE", str(folder / "secret" / "microbranch.key"))
         db = folder / "data" / "microbranch.duckdb"
-        sample.load(db)  # as `microbranch sample` does
+        sample.ensure(db)
     return folder
 
 
