@@ -29,9 +29,16 @@ def key_path(db_path: Path) -> Path:
 
 
 def _has_data(db_path: Path) -> bool:
+    """Whether anything was ever imported (a published snapshot of an empty schema holds no pseudonyms)."""
     from microbranch import store
 
-    return store.current_version(db_path) is not None
+    if store.current_version(db_path) is None:
+        return False
+    con = store.reader(db_path)
+    try:
+        return store.first(con, "select count(*) from imports where status = 'imported'")[0] > 0
+    finally:
+        con.close()
 
 
 def load_key(db_path: Path) -> bytes:
