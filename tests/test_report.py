@@ -188,31 +188,14 @@ def test_the_command_line_writes_both_forms(report_db, tmp_path):
 
 
 def test_the_report_page_offers_the_download_to_the_official(report_db, monkeypatch):
-    from streamlit.testing.v1 import AppTest
+    from tests.accounts import signed_in
 
     monkeypatch.setenv("MICROBRANCH_DB", str(report_db))
     monkeypatch.setenv("MICROBRANCH_KEY_FILE", str(report_db.parent.parent / "secret" / "microbranch.key"))
-    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=300)
-    at.query_params.update({"to": "2024-06-30", "role": "official"})
-    at.switch_page("pages/report.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = signed_in(report_db, "official", "pages/report.py", timeout=300, to="2024-06-30")
     at.selectbox(key="report_month").set_value(date(2024, 3, 1))
     at.radio(key="report_form").set_value("html")
     at.button(key="report_make").click().run()
     assert not at.exception, [e.value for e in at.exception]
     (download,) = at.get("download_button")
     assert download.proto.label == "下载报告"
-
-
-def test_the_pdf_prints_from_a_thread_running_an_asyncio_loop(tmp_path):
-    """A server's thread, or a session that already drives the browser, runs a loop: the PDF still prints."""
-    import asyncio
-    from concurrent.futures import ThreadPoolExecutor
-
-    async def inside_a_loop() -> None:
-        report.render_pdf("<html><body><p>南沙微分馆</p></body></html>", tmp_path / "loop.pdf")
-
-    with ThreadPoolExecutor(max_workers=1) as pool:  # a thread of its own: this one may run a loop already
-        pool.submit(asyncio.run, inside_a_loop()).result()
-    assert (tmp_path / "loop.pdf").read_bytes().startswith(b"%PDF")
