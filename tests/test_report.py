@@ -199,3 +199,16 @@ def test_the_report_page_offers_the_download_to_the_official(report_db, monkeypa
     assert not at.exception, [e.value for e in at.exception]
     (download,) = at.get("download_button")
     assert download.proto.label == "下载报告"
+
+
+def test_the_pdf_prints_from_a_thread_running_an_asyncio_loop(tmp_path):
+    """A server's thread, or a session that already drives the browser, runs a loop: the PDF still prints."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    async def inside_a_loop() -> None:
+        report.render_pdf("<html><body><p>南沙微分馆</p></body></html>", tmp_path / "loop.pdf")
+
+    with ThreadPoolExecutor(max_workers=1) as pool:  # a thread of its own: this one may run a loop already
+        pool.submit(asyncio.run, inside_a_loop()).result()
+    assert (tmp_path / "loop.pdf").read_bytes().startswith(b"%PDF")
