@@ -21,6 +21,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from microbranch import audit
 
 ROLES = ("staff", "manager", "official")
+MIN_LENGTH = 10  # characters of a new password
 MAX_FAILURES = 5
 LOCK_MINUTES = 15
 _hasher = PasswordHasher()  # argon2id, the library's current defaults

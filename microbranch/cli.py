@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import getpass
 import json
 import sys
 from datetime import date, datetime
@@ -19,7 +20,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from microbranch import export, profiles, queries, sample, store
+from microbranch import audit, auth, export, profiles, queries, retention, sample, store
 from microbranch.contract import ContractError
 from microbranch.i18n import LANGS, t
 from microbranch.ingest import ImportResult, reason_text
@@ -57,6 +58,21 @@ def _parser() -> argparse.ArgumentParser:
     rej.add_argument("--import-id", type=int, help="only this import")
     rej.add_argument("--lang", choices=LANGS, default="zh", help="language of the reasons (default zh)")
     sub.add_parser("imports", help="the import log")
+    usr = sub.add_parser("user", help="dashboard accounts: add, list, disable, passwd (passwords are prompted for)")
+    usr_sub = usr.add_subparsers(dest="user_command", required=True)
+    add = usr_sub.add_parser("add", help="add an account; the password is asked for twice, never taken as an argument")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=auth.ROLES)
+    usr_sub.add_parser("list", help="the accounts, their roles and whether they are disabled")
+    usr_sub.add_parser("disable", help="disable an account (it can no longer sign in)").add_argument("name")
+    usr_sub.add_parser("passwd", help="set a new password (and enable the account again)").add_argument("name")
+    aud = sub.add_parser("audit", help="the audit trail: sign-ins, lockouts, imports, undos, user changes, downloads")
+    aud.add_argument("--action", help="only this action (e.g. sign_in_failed, download, import)")
+    aud.add_argument("--limit", type=int, help="only the newest N rows")
+    aud.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    ret = sub.add_parser("retention", help="delete events older than N years, with their rejected rows (audited)")
+    ret.add_argument("--years", type=int, default=None,
+                     help="years to keep (default: $MICROBRANCH_RETENTION_YEARS; nothing is deleted without one)")
     rep = sub.add_parser("report", help="the district report for a month (or any period), as HTML or PDF")
     when = rep.add_mutually_exclusive_group(required=True)
     when.add_argument("--month", help="the month, YYYY-MM")
@@ -72,6 +88,41 @@ def _parser() -> argparse.ArgumentParser:
     rec = sub.add_parser("recover", help="put the database and its published snapshot back in step (done at start)")
     rec.add_argument("--fold", action="store_true", help="then fold the log into a new base if it is due")
     return p
+
+
+def _password(prompt: str = "Password: ") -> str:
+    first = getpass.getpass(prompt)
+    if len(first) < auth.MIN_LENGTH:
+        raise auth.AccountError(f"the password is too short: at least {auth.MIN_LENGTH} characters")
+    if getpass.getpass("Again: ") != first:
+        raise auth.AccountError("the two passwords differ; nothing was changed")
+    return first
+
+
+def _user(args: argparse.Namespace, db: Path) -> int:
+    by = f"cli:{getpass.getuser()}"
+    if args.user_command == "list":
+        _print(auth.users(db), "table")
+    elif args.user_command == "add":
+        auth.add(args.name, args.role, _password(f"Password for {args.name}: "), db=db, by=by)
+        print(f"added {args.name} ({args.role})")
+    elif args.user_command == "disable":
+        auth.disable(args.name, db=db, by=by)
+        print(f"disabled {args.name}")
+    else:
+        auth.set_password(args.name, _password(f"New password for {args.name}: "), db=db, by=by)
+        print(f"new password set for {args.name}")
+    return 0
+
+
+def _retention(args: argparse.Namespace, db: Path) -> int:
+    years = args.years if args.years is not None else retention.configured_years()
+    if years is None:
+        print("say how many years to keep: --years N (or set MICROBRANCH_RETENTION_YEARS)", file=sys.stderr)
+        return 2
+    events, rejects = retention.apply(db, years, user=f"cli:{getpass.getuser()}")
+    print(f"deleted {events} events and {rejects} rejected rows older than {years} years")
+    return 0
 
 
 def _say(r: ImportResult) -> None:
@@ -201,6 +252,13 @@ def _run(args: argparse.Namespace, db: Path) -> int:
         return _query(args, db)
     if args.command == "report":
         return _report(args, db)
+    if args.command == "user":
+        return _user(args, db)
+    if args.command == "audit":
+        _print(audit.trail(db, args.action, args.limit), args.format)
+        return 0
+    if args.command == "retention":
+        return _retention(args, db)
     if args.command == "recover":
         store.recover(db, fold_due=args.fold)
         print(f"published: {store.current_version(db) or '-'}")

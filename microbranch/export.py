@@ -52,7 +52,7 @@ def _called_first(macros: dict[str, tuple[str, list[str], str]]) -> list[str]:
 def export(db: Path, folder: Path) -> list[str]:
     """Write the current snapshot to `folder`; return the tables written."""
     folder.mkdir(parents=True, exist_ok=True)
-    con = store.reader(db)
+    con = store.reader(db, files=True)  # it writes the Parquet files
     try:
         tables = [r[0] for r in con.sql("select table_name from duckdb_tables()"
                                         " where schema_name = 'main' and not temporary order by 1").fetchall()]

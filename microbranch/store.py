@@ -472,11 +472,18 @@ def current_version(db: Path) -> str | None:
     return name if name.startswith("v") and name[1:].split(".")[0].isdigit() else None
 
 
-def reader(db: Path, version: str | None = None) -> duckdb.DuckDBPyConnection:
+SEALED = {"enable_external_access": False, "lock_configuration": True}  # readers touch no file but their own
+
+
+def reader(db: Path, version: str | None = None, *, files: bool = False) -> duckdb.DuckDBPyConnection:
     """A read-only connection to the current (or given) snapshot. Use `.cursor()` per thread. When the current
-    one cannot be opened (damaged, or removed while CURRENT was being read), an earlier one serves."""
+    one cannot be opened (damaged, or removed while CURRENT was being read), an earlier one serves.
+
+    The connection reaches no file but its own: no query or parameter can read or write another one, and its
+    configuration is locked (`SEALED`). `files=True` (the Parquet export alone) lets it write files."""
+    config = {} if files else SEALED
     if version:
-        return duckdb.connect(str(path_of(db, version)), read_only=True)
+        return duckdb.connect(str(path_of(db, version)), read_only=True, config=config)
     current = current_version(db)
     if current is None:
         raise FileNotFoundError(i18n.t("store_no_data", os.environ.get("MICROBRANCH_LANG", "zh"), db=db))
@@ -485,10 +492,10 @@ def reader(db: Path, version: str | None = None) -> duckdb.DuckDBPyConnection:
         try:
             if name != current and not _valid(db, name, open_it=False):
                 continue
-            return duckdb.connect(str(path_of(db, name)), read_only=True)
+            return duckdb.connect(str(path_of(db, name)), read_only=True, config=config)
         except duckdb.Error:
             if name == current and current_version(db) != current:  # replaced meanwhile: read CURRENT again
-                return reader(db)
+                return reader(db, files=files)
     raise StoreError("store_no_valid_snapshot", db=db)
 
 

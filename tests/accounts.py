@@ -27,12 +27,12 @@ def sign_in(at: AppTest, name: str, password: str = PASSWORD) -> AppTest:
     return at.button(key="sign_in_go").click().run()
 
 
-def signed_in(db: Path, role: str | None, page: str | None = None, *, timeout: float = 60, **params: str) -> AppTest:
-    """The dashboard signed in as an account of `role` (None: no accounts, the single local user), on `page`.
+def signed_in(db: Path, who: str | None, page: str | None = None, *, timeout: float = 60, **params: str) -> AppTest:
+    """The dashboard signed in as an account of role `who` (None: no accounts, the single local user), on `page`.
 
     The page is asked for before the first run, as a direct link does: the sign-in form comes first, then
     the page the link named (or its refusal)."""
-    name = account(db, role) if role is not None else None
+    name = account(db, who) if who is not None else None
     at = AppTest.from_file(DASHBOARD, default_timeout=timeout)
     at.query_params.update(params)
     if page:

@@ -16,7 +16,7 @@ st.download_button itself):
 - `table(frame, file_name, columns=None, *, key=None, terms="circ", **dataframe_kwargs)`: the table with
   headings and words in the user's language, numbers formatted, and its CSV download. `terms="places"`
   takes the places pages' words first (community "name", branch "status" ...) and puts words in for the
-  codes of kind, host type, status and town.
+  codes of kind, host type, status and town; `terms="access"` the audit page's.
 - `metric_cards(row, keys, before=None, per_row=6)`: one card per key, named like the query's columns,
   with the change against `before` and the metric's definition as help.
 - `metric(label, value, *, where=st, readers=False, **metric_kwargs)`: one card; `readers=True` when the
@@ -102,7 +102,7 @@ def page(name: str) -> None:
 
 def _entry(column: str, terms: str = "circ") -> str | None:
     known = entries()
-    first = ("places_" + column,) if terms == "places" else ()
+    first = (f"{terms}_{column}",) if terms != "circ" else ()
     return next((k for k in (*first, column, f"circ_col_{column}", f"circ_{column}", f"places_{column}")
                  if k in known), None)
 

@@ -41,6 +41,7 @@ PAGES = {
     "scorecards": ("pages/scorecards.py", ":material/fact_check:", auth.ROLES),
     "report": ("pages/report.py", ":material/description:", auth.ROLES),
     "upload": ("pages/upload.py", ":material/upload_file:", ("staff",)),
+    "audit": ("pages/audit.py", ":material/policy:", ("staff",)),
     "glossary": ("pages/glossary.py", ":material/help:", auth.ROLES),
 }
 KEY, SEEN = "_viewer", "_viewer_seen"
@@ -82,10 +83,19 @@ def viewer() -> Viewer:
     return Viewer(**found) if isinstance(found, dict) else NOBODY
 
 
+def _proxied() -> str | None:
+    """The client's address a proxy on this machine forwarded (X-Forwarded-For, the proxy's own entry last)."""
+    headers = st.context.headers
+    forwarded = headers.get("X-Forwarded-For") if hasattr(headers, "get") else None
+    return forwarded.split(",")[-1].strip() or None if isinstance(forwarded, str) else None
+
+
 def address() -> str | None:
-    """The viewer's address as the server sees it (behind a reverse proxy: the proxy's, see the README)."""
+    """The viewer's address: the peer's, or behind a reverse proxy on this machine the one it forwarded."""
     ip = st.context.ip_address
-    return ip if isinstance(ip, str) else None  # outside a browser session (AppTest) there is none
+    if not isinstance(ip, str):  # outside a browser session (AppTest) there is none
+        return None
+    return (_proxied() or ip) if ip in LOCAL else ip
 
 
 def record(action: str, detail: str = "") -> None:
@@ -134,7 +144,9 @@ def screen() -> None:
     """What someone not signed in sees, at whatever page URL they opened (the URL is kept for after sign-in)."""
     st.title(tr("access_sign_in_title"))
     m = mode()
-    if m == "single":
+    if m == "single" and _proxied():
+        st.error(tr("access_single_proxy"))
+    elif m == "single":
         st.error(tr("access_single_network", address=st.get_option("server.address") or "0.0.0.0"))
     elif m == "idp" and not st.user.is_logged_in:
         st.button(tr("access_sign_in_idp"), type="primary", on_click=st.login, key="sign_in_idp")
@@ -151,7 +163,7 @@ def gate() -> Viewer | None:
     """Run by dashboard.py before any page: the signed-in viewer, or None (dashboard.py then shows `screen`)."""
     m = mode()
     if m == "single":
-        if (st.get_option("server.address") or "") not in LOCAL:  # unset: every address
+        if (st.get_option("server.address") or "") not in LOCAL or _proxied():  # unset: every address
             return None
         v = Viewer(tr("access_local_user"), "staff", "single")
     elif m == "idp":

@@ -29,7 +29,7 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost")
 # role -> the pages in its navigation (the default page, overview, lives at /)
 SEES = {
     "staff": ["overview", "loans", "chains", "stock", "readers", "branch_map", "residents", "scorecards", "report",
-              "upload", "glossary"],
+              "upload", "audit", "glossary"],
     "manager": ["overview", "loans", "chains", "stock", "readers", "branch_map", "residents", "scorecards", "report",
                 "glossary"],
     "official": ["overview", "loans", "chains", "readers", "branch_map", "residents", "scorecards", "report",

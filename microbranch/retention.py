@@ -1,0 +1,57 @@
+"""Retention: loan events older than N years are deleted, with the rejected rows of the imports they came from.
+
+The setting: `MICROBRANCH_RETENTION_YEARS` (or `--years` of `python -m microbranch retention`); without one
+nothing is deleted. A rejected row goes when its import was made before the cut-off, or when it was an import
+of events none of which is left. The drift chains of the copies touched are rebuilt, a new snapshot is
+published, and the deletion is recorded in the audit trail.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+
+from microbranch import audit, store
+from microbranch.ingest.load import refresh_derived
+
+
+def configured_years() -> int | None:
+    raw = os.environ.get("MICROBRANCH_RETENTION_YEARS", "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        msg = f"MICROBRANCH_RETENTION_YEARS must be a whole number of years, 1 or more; found {raw!r}"
+        raise ValueError(msg)
+    return int(raw)
+
+
+def cutoff(years: int, now: datetime | None = None) -> datetime:
+    now = now or datetime.now()
+    try:
+        return now.replace(year=now.year - years)
+    except ValueError:  # 29 February
+        return now.replace(year=now.year - years, day=28)
+
+
+def apply(db: Path, years: int, user: str | None = None, now: datetime | None = None) -> tuple[int, int]:
+    """Delete what is older than `years`; returns (events deleted, rejected rows deleted)."""
+    if years < 1:
+        raise ValueError(f"retention must keep at least 1 year; got {years}")
+    before = cutoff(years, now)
+    with store.writer(db) as con:
+        touched = [r[0] for r in con.sql("select distinct item_id from events where occurred_at < $c",
+                                         params={"c": before}).fetchall()]
+        events = con.sql("select count(*) from events where occurred_at < $c", params={"c": before}).fetchall()[0][0]
+        con.sql("delete from events where occurred_at < $c", params={"c": before})
+        gone = """select import_id from imports where imported_at < $c
+                  union select i.import_id from imports as i where i.kind = 'events'
+                  and not exists (select 1 from events as e where e.import_id = i.import_id)"""
+        rejects = con.sql(f"select count(*) from rejects where import_id in ({gone})",
+                          params={"c": before}).fetchall()[0][0]
+        con.sql(f"delete from rejects where import_id in ({gone})", params={"c": before})
+        if touched:
+            refresh_derived(con, touched)
+    audit.record("retention", user, f"kept {years} years: deleted {events} events before {before:%Y-%m-%d} and "
+                 f"{rejects} rejected rows", db=db)
+    return events, rejects
