@@ -86,6 +86,18 @@ def record(action: str, user: str | None = None, detail: str = "", address: str 
                         "detail": detail, "address": address})
 
 
+def import_detail(r: dict) -> str:
+    """What an import's audit row says: the file and its counts (never a refusal's message or a row)."""
+    if r["status"] == "refused":
+        return f"{r['file_name']}: refused"
+    return (f"{r['file_name']}: import {r['import_id']}, {r['kind']}, {r['accepted']:,} accepted, "
+            f"{r['rejected']:,} rejected, {r['duplicates']:,} duplicates")
+
+
+def undo_detail(import_id: int, file_name: str, removed: int) -> str:
+    return f"import {import_id} ({file_name}): {removed:,} rows removed"
+
+
 def trail(db: Path | None = None, action: str | None = None, limit: int | None = None) -> pl.DataFrame:
     """The audit trail, newest first (optionally one action, the last `limit` rows)."""
     with connect(db) as con:

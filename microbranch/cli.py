@@ -222,6 +222,7 @@ def _run(args: argparse.Namespace, db: Path) -> int:
         for f in args.files:
             # a child process with a memory cap
             r = import_isolated(db, f, user=args.user, mapping=mapping, lang=args.lang)
+            audit.record("import", args.user, audit.import_detail(r.as_dict()), db=db)
             _say(r)
             refused |= r.status == "refused"
         return 1 if refused else 0
@@ -231,6 +232,7 @@ def _run(args: argparse.Namespace, db: Path) -> int:
             what = ", ".join(t(f"imp_orphans_{k}", args.lang, n=n) for k, n in u.orphans.items())
             print(t("imp_undo_orphans", args.lang, what=what) + " (--yes)", file=sys.stderr)
             return 1
+        audit.record("undo", args.user, audit.undo_detail(u.import_id, u.file_name, u.removed), db=db)
         print(t("imp_undone", args.lang, import_id=u.import_id, file=u.file_name, removed=u.removed))
         return 0
     if args.command == "profile":

@@ -7,7 +7,7 @@ import hashlib
 import polars as pl
 import streamlit as st
 
-from microbranch import profiles, sample
+from microbranch import audit, profiles, sample
 from microbranch.contract import ACTION, KINDS, ContractError, field_label
 from microbranch.ingest import preview, reason_text
 from microbranch.ingest.isolated import import_isolated
@@ -19,7 +19,7 @@ from ui import data
 from ui.data import q
 from ui.kit import headed, page, safe_csv, table, words
 from ui.shell import as_of_line, lang, tr
-from ui.signin import viewer
+from ui.signin import record, viewer
 
 page("upload")
 as_of_line(needs_events=False)
@@ -235,8 +235,10 @@ if ready and st.button(tr("circ_upload_button", n=len(ready)), type="primary", k
                     bar.progress(min((i + done) / len(ready), 1.0),
                                  text=tr("circ_upload_step", file=name, step=tr(f"circ_step_{what.split()[0]}")))
                 # in a child process with a memory cap: a file that needs too much ends its import, not the server
-                results.append(import_isolated(data.db(), (name, content), user=viewer().name, progress=step,
-                                               mapping=mapping, lang=lang()).as_dict())
+                r = import_isolated(data.db(), (name, content), user=viewer().name, progress=step, mapping=mapping,
+                                    lang=lang())
+                record("import", audit.import_detail(r.as_dict()))
+                results.append(r.as_dict())
             status.update(label=tr("circ_upload_done"), state="complete")
         except BusyError:
             status.update(label=tr("circ_upload_failed"), state="error")
@@ -272,6 +274,8 @@ if not undoable.is_empty():
         st.session_state["undo_asked"] = None
         try:
             u = undo_import(data.db(), int(picked), user=viewer().name)
+            if u.status != "needs_confirmation":
+                record("undo", audit.undo_detail(u.import_id, u.file_name, u.removed))
         except (ContractError, BusyError) as exc:
             st.error(exc.text(lang()) if isinstance(exc, ContractError) else tr("circ_upload_busy"))
         else:
@@ -285,6 +289,7 @@ if not undoable.is_empty():
         st.warning(tr("imp_undo_orphans", what=what))
         if st.button(tr("imp_ui_undo_anyway"), key="undo_anyway", type="primary"):
             u = undo_import(data.db(), asked.import_id, user=viewer().name, confirm=True)
+            record("undo", audit.undo_detail(u.import_id, u.file_name, u.removed))
             st.session_state["undo_asked"], st.session_state["undo_done"] = None, u
             st.rerun()
 done = st.session_state.get("undo_done")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from microbranch import queries, store
+from microbranch import audit, queries, store
 from microbranch.i18n import entries
 from tests.accounts import signed_in
 from tests.test_queries_circulation import build
@@ -217,6 +217,8 @@ def test_upload_previews_imports_and_lists_rejects(db):
     after = query(db, "data_status")
     assert (after["events"], after["imports"]) == (before["events"] + 1, before["imports"] + 1)
     assert any(store.current_version(db).removesuffix(".duckdb") in c.value for c in at.caption)
+    imported = audit.trail(db, "import")["detail"].to_list()  # the staff member's import is in the audit
+    assert imported[0].startswith("new_events.csv: import ") and "1 accepted, 1 rejected" in imported[0]
 
 
 def test_upload_is_for_staff_only(db):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from microbranch import queries, sample, store
+from microbranch import audit, queries, sample, store
 from microbranch.contract import ContractError
 from microbranch.ingest import import_file
 from microbranch.ingest.undo import undo_import
@@ -136,6 +136,19 @@ def test_cli_undo_and_its_question(db):
     done = cli("undo", str(ids["events_b.csv"]), "--user", "lin")
     assert done.returncode == 0 and "undone: 4 rows removed" in done.stdout
     assert cli("undo", "999").returncode == 1
+    undone = audit.trail(db, "undo").select("user_name", "detail").rows()
+    assert undone == [("lin", f"import {ids['events_b.csv']} (events_b.csv): 4 rows removed")]  # asked: no row
+
+
+def test_a_cli_import_is_audited(db, tmp_path):
+    events = tmp_path / "events.csv"
+    events.write_text(EVENTS_A, encoding="utf-8")
+    env = {**os.environ, "MICROBRANCH_DB": str(db)}
+    run = subprocess.run([sys.executable, "-m", "microbranch", "import", str(events), "--user", "wu"], cwd=ROOT,
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    rows = audit.trail(db, "import").select("user_name", "detail").rows()
+    assert len(rows) == 1 and rows[0][0] == "wu" and rows[0][1].startswith("events.csv: import ")
 
 
 def test_undo_while_a_reader_process_reads(db, tmp_path):
