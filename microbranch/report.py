@@ -23,7 +23,7 @@ import plotly.io as pio
 import plotly.offline
 import polars as pl
 
-from microbranch import mapfigure, queries, scorecard, sites
+from microbranch import mapfigure, periods, queries, scorecard, sites
 from microbranch.i18n import LANGS, t
 from microbranch.privacy_tables import suppression
 
@@ -33,6 +33,8 @@ HEADLINE = ("branches_open", "micro_branches_open", "loans", "checkouts", "trans
             "returns_avoided", "active_readers", "residents_covered", "coverage_rate", "mean_walk_minutes",
             "mean_walk_minutes_without_micro")
 READER_COUNTS = ("active_readers",)  # counts of readers: suppressed from 1 to 9
+# Counted from the events: an earlier period the events do not wholly hold shows "—", not a zero.
+FROM_EVENTS = ("loans", "checkouts", "transfers", "transfer_share", "returns_avoided", "active_readers")
 SHARES = ("transfer_share", "coverage_rate")
 MINUTES = ("mean_walk_minutes", "mean_walk_minutes_without_micro")
 SITES_SHOWN = 3  # the exact sites listed and drawn for this many new micro-branches
@@ -125,9 +127,12 @@ def collect(con: duckdb.DuckDBPyConnection, period: Period, lang: str = "zh", wa
     walk = float(walk_minutes)
     status = queries.run(con, "data_status").row(0, named=True)
     now, before, year = (_kpis(con, p, walk) for p in (period, period.previous(), period.year_before()))
+    held = [periods.held(p.date_from, p.date_to, status["first_day"], status["as_of"])[0] == "whole"
+            for p in (period.previous(), period.year_before())]
     report = Report(period, lang, walk, status.get("as_of"), targets=scorecard.targets())
     for key in HEADLINE:
-        values = [now[key], before[key], year[key]]
+        values = [now[key], *(v if whole or key not in FROM_EVENTS else None
+                              for v, whole in zip((before[key], year[key]), held, strict=True))]
         if key in READER_COUNTS:
             values = [_suppressed(v) for v in values]
         report.headline.append({"key": key, "now": values[0], "before": values[1], "year": values[2]})
