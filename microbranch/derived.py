@@ -10,10 +10,12 @@ whole from the loans of that month, so they equal a rebuild from scratch whateve
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 CHAINS_SQL = Path(__file__).with_name("chains.sql")
 
@@ -211,3 +213,19 @@ def _bitmap(con: duckdb.DuckDBPyConnection, table: str, keys: list[str], key_exp
 
 def _month_start(month_no: int) -> date:
     return date(month_no // 12, month_no % 12 + 1, 1)
+
+
+def refresh_items(con: duckdb.DuckDBPyConnection, item_ids: Iterable[str] | None = None) -> None:
+    """Rebuild what is derived from the events (drift chains, loans, rollups) for these copies, None for every copy.
+
+    Call it in the writer's transaction after events were added or deleted (an undone import: the copies of its
+    events); the derived rows of the copies are then those of a database that only ever had the events left."""
+    if item_ids is None:  # everything anew (the copies' attributes too)
+        clear(con)
+        con.sql("create or replace temp table touched as select distinct item_id from events")
+    else:
+        frame = pl.DataFrame({"item_id": list(item_ids)}, schema={"item_id": pl.String})
+        con.register("touched_frame", frame)
+        con.sql("create or replace temp table touched as select distinct item_id from touched_frame")
+        con.unregister("touched_frame")
+    refresh(con)

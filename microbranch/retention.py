@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from microbranch import audit, store
-from microbranch.ingest.load import refresh_derived
+from microbranch.derived import refresh_items
 
 
 def configured_years() -> int | None:
@@ -51,7 +51,7 @@ def apply(db: Path, years: int, user: str | None = None, now: datetime | None = 
                           params={"c": before}).fetchall()[0][0]
         con.sql(f"delete from rejects where import_id in ({gone})", params={"c": before})
         if touched:
-            refresh_derived(con, touched)
+            refresh_items(con, touched)
     audit.record("retention", user, f"kept {years} years: deleted {events} events before {before:%Y-%m-%d} and "
                  f"{rejects} rejected rows", db=db)
     return events, rejects

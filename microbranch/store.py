@@ -37,7 +37,7 @@ from pathlib import Path
 
 import duckdb
 
-from microbranch import i18n
+from microbranch import derived, i18n
 from microbranch.queries import MACROS
 
 SCHEMA = Path(__file__).with_name("schema.sql")
@@ -170,9 +170,7 @@ def writer(db: Path, wait_seconds: float = 600,
                 for f in SCHEMA_FILES:
                     con.sql(f.read_text(encoding="utf-8"))
                 if stored is not None:  # the derived tables were made anew: rebuild them from the events
-                    from microbranch.ingest.load import refresh_derived
-
-                    refresh_derived(con)
+                    derived.refresh_items(con)
                 con.sql("insert or replace into meta values ('schema', $v)", params={"v": SCHEMA_VERSION})
             yield con
         finally:

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from microbranch import store
-from microbranch.ingest.load import refresh_derived
+from microbranch.derived import refresh_items as refresh_derived
 from tests.conftest import load, snapshot
 from tests.test_queries_circulation import BRANCHES, EVENTS, ITEMS
 

@@ -13,7 +13,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from microbranch import queries, store
-from microbranch.ingest.load import refresh_derived
+from microbranch.derived import refresh_items as refresh_derived
 from tests.conftest import load, snapshot
 from tests.test_queries_circulation import BRANCHES
 

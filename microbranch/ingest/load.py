@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import duckdb
 import polars as pl
 
@@ -163,29 +161,8 @@ def store_events(con: duckdb.DuckDBPyConnection, import_id: int) -> tuple[int, i
     """, this)[0]
     con.sql("create or replace temp table touched as select distinct item_id from events where import_id = $id",
             params=this)
-    _rebuild_touched(con)
-    return accepted, good - accepted, orphans
-
-
-def refresh_derived(con: duckdb.DuckDBPyConnection, item_ids: Iterable[str] | None = None) -> None:
-    """Rebuild what is derived from the events (drift chains, loans, rollups) for these copies, None for every copy.
-
-    Call it in the writer's transaction after events were added or deleted (an undone import: the copies of its
-    events); the derived rows of the copies are then those of a database that only ever had the events left."""
-    if item_ids is None:  # everything anew (the copies' attributes too)
-        derived.clear(con)
-        con.sql("create or replace temp table touched as select distinct item_id from events")
-    else:
-        frame = pl.DataFrame({"item_id": list(item_ids)}, schema={"item_id": pl.String})
-        con.register("touched_frame", frame)
-        con.sql("create or replace temp table touched as select distinct item_id from touched_frame")
-        con.unregister("touched_frame")
-    _rebuild_touched(con)
-
-
-def _rebuild_touched(con: duckdb.DuckDBPyConnection) -> None:
-    """Rebuild what is derived for the copies in temp table `touched(item_id)`, then drop it."""
     derived.refresh(con)
+    return accepted, good - accepted, orphans
 
 
 def store_entities(con: duckdb.DuckDBPyConnection, kind: str, import_id: int | None = None) -> tuple[int, int]:

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import duckdb
 
-from microbranch import store
+from microbranch import derived, store
 from microbranch.contract import ContractError
-from microbranch.ingest import load
 from microbranch.store import first
 
 KEYS = {"branches": "branch_id", "items": "item_id", "readers": "reader", "communities": "community_code"}
@@ -129,7 +128,7 @@ def _undo_entities(con: duckdb.DuckDBPyConnection, import_id: int, kind: str) ->
 
 def _refresh(con: duckdb.DuckDBPyConnection, item_ids: list[str] | None) -> None:
     """Rebuild the derived tables (drift chains, loans, rollups) for the copies touched; None: for every copy."""
-    load.refresh_derived(con, item_ids)
+    derived.refresh_items(con, item_ids)
 
 
 def set_meta(con: duckdb.DuckDBPyConnection) -> None:
