@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from microbranch import store
+from microbranch.storage import locations
 
 SCHEMA = """
 create table if not exists users (
@@ -51,16 +51,16 @@ create table if not exists audit (
 
 
 def access_file(db: Path | None = None) -> Path:
-    db = db or store.default_db()
-    return db.with_name(db.name + ".access.duckdb")
+    return locations(db).access
 
 
 @contextmanager
 def connect(db: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """The access file, read-write, for the length of the block (one process at a time, by its lock file)."""
-    path = access_file(db)
+    where = locations(db)
+    path = where.access
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path.with_name(path.name + ".lock"), os.O_WRONLY | os.O_CREAT, 0o600)
+    fd = os.open(where.access_lock, os.O_WRONLY | os.O_CREAT, 0o600)
     with os.fdopen(fd, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         new = not path.exists()
@@ -72,7 +72,7 @@ def connect(db: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
             yield con
         finally:
             con.close()
-            for extra in (path, path.with_name(path.name + ".wal")):
+            for extra in (path, where.access_wal):
                 if extra.exists():
                     os.chmod(extra, 0o600)
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from microbranch import audit, auth, export, profiles, queries, retention, sample, settings, store
+from microbranch import audit, auth, export, profiles, queries, retention, sample, settings, storage
 from microbranch.contract import ContractError
 from microbranch.i18n import LANGS, t
 from microbranch.ingest import ImportResult, reason_text
@@ -166,7 +166,7 @@ def _param(key: str, value: str) -> object:
 
 
 # What a user's input or file can make fail. Anything else is a bug and keeps its traceback.
-USER_ERRORS = (ContractError, FileNotFoundError, store.StoreError, duckdb.Error, pl.exceptions.PolarsError,
+USER_ERRORS = (ContractError, FileNotFoundError, storage.StoreError, duckdb.Error, pl.exceptions.PolarsError,
                csv.Error, UnicodeError, ValueError, OverflowError, OSError)
 
 
@@ -200,7 +200,7 @@ def _profile(db: Path, action: str, name_or_file: str | None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    db = args.db or store.default_db()
+    db = args.db or settings.current().db
     try:
         return _run(args, db)
     except USER_ERRORS as exc:
@@ -262,15 +262,15 @@ def _run(args: argparse.Namespace, db: Path) -> int:
     if args.command == "retention":
         return _retention(args, db)
     if args.command == "recover":
-        store.recover(db, fold_due=args.fold)
-        print(f"published: {store.current_version(db) or '-'}")
+        storage.recover(db, fold_due=args.fold)
+        print(f"published: {storage.current_version(db) or '-'}")
         return 0
     _recover(db)
     if args.command == "export":
         tables = export.export(db, args.parquet)
         print(f"{len(tables)} tables written to {args.parquet} (views.sql recreates them over the files)")
         return 0
-    con = store.reader(db)
+    con = storage.reader(db)
     if args.command == "rejects":
         frame = queries.run(con, "rejects", import_id=args.import_id)
         reasons = [reason_text(r, d, s, args.lang) for r, d, s in frame.select("reason", "detail", "severity").rows()]
@@ -304,8 +304,8 @@ def _query(args: argparse.Namespace, db: Path) -> int:
         con = export.open_export(args.parquet)
     else:
         _recover(db)
-        store.upgrade(db)
-        con = store.reader(db)
+        storage.upgrade(db)
+        con = storage.reader(db)
     _print(queries.run(con, args.name, **params), args.format)
     return 0
 
@@ -321,8 +321,8 @@ def _report(args: argparse.Namespace, db: Path) -> int:
     except report.ReportError as exc:
         print(exc, file=sys.stderr)
         return 2
-    store.upgrade(db)
-    con = store.reader(db)
+    storage.upgrade(db)
+    con = storage.reader(db)
     try:
         out = report.write(con, period, args.out, args.lang, args.format, args.walk, args.time_limit)
     except report.ReportError as exc:
@@ -336,10 +336,10 @@ def _report(args: argparse.Namespace, db: Path) -> int:
 def _recover(db: Path) -> None:
     """At start: repair an interrupted or damaged publish; a running import publishes on its own."""
     try:
-        store.recover(db, wait_seconds=5)
-    except store.BusyError:
+        storage.recover(db, wait_seconds=5)
+    except storage.BusyError:
         pass
-    except store.PublishError as exc:  # the published data still serves: say what is needed, go on
+    except storage.PublishError as exc:  # the published data still serves: say what is needed, go on
         print(exc, file=sys.stderr)
 
 

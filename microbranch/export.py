@@ -16,7 +16,8 @@ from pathlib import Path
 
 import duckdb
 
-from microbranch import store
+from microbranch import storage
+from microbranch.duck import first
 
 PARTITION = "export_month"
 NOT_IN_PARQUET = ("HUGEINT", "UHUGEINT", "BIT", "BIGNUM", "VARINT")
@@ -52,7 +53,7 @@ def _called_first(macros: dict[str, tuple[str, list[str], str]]) -> list[str]:
 def export(db: Path, folder: Path) -> list[str]:
     """Write the current snapshot to `folder`; return the tables written."""
     folder.mkdir(parents=True, exist_ok=True)
-    con = store.reader(db, files=True)  # it writes the Parquet files
+    con = storage.reader(db, files=True)  # it writes the Parquet files
     try:
         tables = [r[0] for r in con.sql("select table_name from duckdb_tables()"
                                         " where schema_name = 'main' and not temporary order by 1").fetchall()]
@@ -68,7 +69,7 @@ def export(db: Path, folder: Path) -> list[str]:
             as_text = f" replace ({', '.join(f'{_q(c)}::varchar as {_q(c)}' for c, _ in wide)})" if wide else ""
             back = f" replace ({', '.join(f'{_q(c)}::{t} as {_q(c)}' for c, t in wide)})" if wide else ""
             column = _time_column(con, table)
-            if column and store.first(con, f"select count(*) from {_q(table)}")[0]:  # an empty one: a file
+            if column and first(con, f"select count(*) from {_q(table)}")[0]:  # an empty one: a file
                 con.sql(f"copy (select *{as_text}, strftime({_q(column)}, '%Y-%m') as {PARTITION} from {_q(table)}) "
                         f"to '{out}' (format parquet, partition_by ({PARTITION}), overwrite_or_ignore true)")
                 source = f"read_parquet('{table}/*/*.parquet', hive_partitioning = true)"

@@ -15,8 +15,9 @@ import secrets
 import stat
 from pathlib import Path
 
-from microbranch import settings
 from microbranch.contract import ContractError
+from microbranch.duck import first
+from microbranch.storage import current_version, locations, reader
 
 KEY_BYTES = 32
 
@@ -26,18 +27,16 @@ class KeyFileError(ContractError):
 
 
 def key_path(db_path: Path) -> Path:
-    return settings.current().key_file or db_path.parent / "microbranch.key"
+    return locations(db_path).key
 
 
 def _has_data(db_path: Path) -> bool:
     """Whether anything was ever imported (a published snapshot of an empty schema holds no pseudonyms)."""
-    from microbranch import store
-
-    if store.current_version(db_path) is None:
+    if current_version(db_path) is None:
         return False
-    con = store.reader(db_path)
+    con = reader(db_path)
     try:
-        return store.first(con, "select count(*) from imports where status = 'imported'")[0] > 0
+        return first(con, "select count(*) from imports where status = 'imported'")[0] > 0
     finally:
         con.close()
 

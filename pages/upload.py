@@ -14,7 +14,7 @@ from microbranch.ingest.isolated import import_isolated
 from microbranch.ingest.mapping import IGNORE, Mapping, from_header
 from microbranch.ingest.undo import undo_import
 from microbranch.sample import ORDER
-from microbranch.store import BusyError
+from microbranch.storage import BusyError
 from ui import data
 from ui.data import q
 from ui.kit import headed, page, safe_csv, table, words

@@ -4,7 +4,7 @@
 
 runs each file through the capped child (as the upload page and the command line do), prints
 `PAUSED-AT-<STEP>` on stderr when it reaches the step and sleeps there; then prints the command line's summary
-line. The steps are those `import_file` and `store.writer` tell their `on_step` ("before-commit", "committed",
+line. The steps are those `import_file` and `storage.writer` tell their `on_step` ("before-commit", "committed",
 "log-started", ..., "folding", ...). `--fold-inline` folds in this process instead of a process of its own.
 """
 

@@ -10,17 +10,17 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from microbranch import queries, report, sample, sites, store
+from microbranch import queries, report, sample, settings, sites, storage
 
 
 def db() -> Path:
-    """The database file: $MICROBRANCH_DB or data/microbranch.duckdb (read at each call, so tests can set it)."""
-    return store.default_db().resolve()
+    """The database file: the setting `db` (absolute; asked at each call, so tests can set it)."""
+    return settings.current().db
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _connection(db_path: Path, version: str):  # noqa: ANN202 - a DuckDB connection; pages never see it
-    return store.reader(db_path, version)
+    return storage.reader(db_path, version)
 
 
 @st.cache_resource(show_spinner=False)
@@ -28,10 +28,10 @@ def _recovered(db_path: Path) -> bool:
     """Once per server process: put the writer and the published snapshot back in step (unless an import
     is running: it publishes when it ends)."""
     try:
-        store.recover(db_path, wait_seconds=0)
-    except store.BusyError:
+        storage.recover(db_path, wait_seconds=0)
+    except storage.BusyError:
         pass
-    except store.PublishError as exc:  # the published data still serves; the server log says what is needed
+    except storage.PublishError as exc:  # the published data still serves; the server log says what is needed
         logging.getLogger(__name__).warning("%s", exc.text("en"))
     return True
 
@@ -39,14 +39,14 @@ def _recovered(db_path: Path) -> bool:
 @st.cache_resource(show_spinner=False)
 def _started(db_path: Path) -> bool:
     """Once per server process: remove what a killed import left in the work folder (unless one is running)."""
-    return store.clear_work(db_path)
+    return storage.clear_work(db_path)
 
 
 def version() -> str:
     """The current data version (the snapshot's name); loads the sample data on the very first start."""
     _recovered(db())
     _started(db())
-    current = store.current_version(db())
+    current = storage.current_version(db())
     if current is None:
         with st.status("首次启动：正在载入南沙示例数据… / First start: loading the Nansha sample data…") as status:
             sample.ensure(db(), progress=lambda name, f: status.update(label=f"{name} …"))
@@ -59,10 +59,10 @@ def version() -> str:
 def _upgraded(db_path: Path, current: str) -> str:
     """Once per data version: bring a snapshot made by older code up to the current schema, and finish loading the
     sample if a first start was stopped halfway through it."""
-    store.upgrade(db_path)
+    storage.upgrade(db_path)
     if sample.incomplete(db_path):
         sample.ensure(db_path)
-    return store.current_version(db_path) or current
+    return storage.current_version(db_path) or current
 
 
 # One frame per (version, query, parameters), shared by every session as it is: st.cache_data would hand each

@@ -15,15 +15,16 @@ from zoneinfo import ZoneInfo
 import duckdb
 import polars as pl
 
-from microbranch import store
+from microbranch import storage
 from microbranch.contract import ContractError, Detection, HeaderMap, detect
+from microbranch.duck import first
 from microbranch.i18n import entries, t
 from microbranch.ingest import limits, load, read, validate
 from microbranch.ingest.decode import lone_cr, sniff_encoding, to_text
 from microbranch.ingest.mapping import Mapping, signature
 from microbranch.ingest.undo import set_meta
 from microbranch.privacy import load_key
-from microbranch.store import first
+from microbranch.storage.publishing import no_step
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 Progress = Callable[[str, float], None]
@@ -121,7 +122,7 @@ def preview(data: bytes, file_name: str, mapping: Mapping | None = None, lang: s
     """What an import would do with a file: kind, how sure, the mapping, and its first rows as they will be stored
     with the rejects they would produce. Writes nothing to the database; a decoded copy and DuckDB's spill files stay
     in a folder of their own inside the work folder. Raises ContractError only for a file that cannot be read."""
-    with tempfile.TemporaryDirectory(dir=store.work_dir(db or store.default_db()), prefix="preview-") as work:
+    with tempfile.TemporaryDirectory(dir=storage.locations(db).make_work(), prefix="preview-") as work:
         con = duckdb.connect(config={"temp_directory": str(Path(work) / "spill")})
         try:
             return _preview(con, data, file_name, mapping, lang, db, rows, Path(work))
@@ -164,11 +165,11 @@ def _values(con: duckdb.DuckDBPyConnection, headers: list[str], rows: int = 5000
 def _first_rows(con: duckdb.DuckDBPyConnection, header: HeaderMap, raw: read.Raw, db: Path | None, n: int,
                 lang: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The first `n` rows checked and shaped as the store step would store them, and their problems."""
-    con.sql(store.SCHEMA.read_text())  # empty tables, so the rules that look at stored data run
-    current = store.current_version(db) if db else None
+    con.sql(storage.SCHEMA.read_text())  # empty tables, so the rules that look at stored data run
+    current = storage.current_version(db) if db else None
     if db and current:
         try:
-            con.sql(f"attach '{store.path_of(db, current)}' as snap (read_only)")
+            con.sql(f"attach '{storage.path_of(db, current)}' as snap (read_only)")
             con.sql("insert into branches by name select * from snap.branches")
             con.sql("detach snap")
         except duckdb.Error:
@@ -215,24 +216,25 @@ def reason_text(key: str, detail: str | None, severity: str, lang: str) -> str:
 
 def import_file(db: Path, source: Path | tuple[str, bytes], user: str = "cli",
                 progress: Progress | None = None, mapping: Mapping | None = None, lang: str = "en",
-                on_step: store.Step = store._no_step, fold_inline: bool = False) -> ImportResult:
+                on_step: storage.Step = no_step, fold_inline: bool = False) -> ImportResult:
     """Import one file in one transaction, then publish a snapshot if it changed anything. Never raises for a bad
     file: a refusal is a result whose message (in `lang`) says why and what to do. `mapping` is the user's column
     mapping (or a saved profile); without it the file must fit the contract as it is. `on_step` is told the steps
-    of storing by name ("before-commit", then those of `store.writer`)."""
+    of storing by name ("before-commit", then those of `storage.writer`)."""
     started = time.perf_counter()
     file_name, data = (source.name, source.read_bytes()) if isinstance(source, Path) else source
     path = source if isinstance(source, Path) else None
     result = ImportResult(file_name, len(data), "", "imported")
     step = progress or (lambda _msg, _f: None)
     changed = [False]
-    with ThreadPoolExecutor(1) as pool, store.writer(db, publish_on_exit=lambda: changed[0], on_step=on_step,
-                                                         fold_inline=fold_inline) as con:
+    with ThreadPoolExecutor(1) as pool, storage.writer(db, publish_on_exit=lambda: changed[0], on_step=on_step,
+                                                       fold_inline=fold_inline) as con:
         digest = pool.submit(lambda d: hashlib.sha256(d).hexdigest(), data)  # beside the reading (no GIL held)
         key = load_key(db)
         try:
             step("reading", 0.1)
-            result.encoding, raw = _stage(con, data, path, store.work_dir(db))  # temp tables only: nothing stored yet
+            # temp tables only: nothing stored yet
+            result.encoding, raw = _stage(con, data, path, storage.locations(db).make_work())
             header, _ = _header(con, raw, mapping)
         except ContractError as exc:
             result.sha256 = digest.result()

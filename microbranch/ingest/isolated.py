@@ -12,7 +12,7 @@ import resource
 import signal
 from pathlib import Path
 
-from microbranch import settings, store
+from microbranch import settings, storage
 from microbranch.contract import ContractError
 from microbranch.i18n import t
 from microbranch.ingest import ImportResult, Progress, import_file
@@ -31,7 +31,7 @@ def _child(db: Path, source: Path | tuple[str, bytes], user: str, cap: int, out:
         out.put(("done", result.as_dict()))
     except ContractError as exc:  # e.g. the pseudonymisation key: its message says what to do
         out.put(("refused", str(exc)))
-    except store.PublishError as exc:  # stored, not published (a full disk): raised again in the parent
+    except storage.PublishError as exc:  # stored, not published (a full disk): raised again in the parent
         out.put(("unpublished", exc.key, exc.fmt))
     except MemoryError:
         out.put(("memory", None))
@@ -72,11 +72,11 @@ def import_isolated(db: Path, source: Path | tuple[str, bytes], user: str = "cli
         if child.is_alive():
             child.kill()
             child.join()
-        store.clear_work(db)  # anything a killed child left (if no other import runs now)
+        storage.clear_work(db)  # anything a killed child left (if no other import runs now)
     if outcome[0] == "done":
         return ImportResult(**outcome[1])
     if outcome[0] == "unpublished":
-        raise store.PublishError(outcome[1], **outcome[2])
+        raise storage.PublishError(outcome[1], **outcome[2])
     gib = f"{cap / (1 << 30):.1f} GiB"
     lang = str(kwargs.get("lang", "en"))
     if outcome[0] == "memory":

@@ -7,9 +7,9 @@ import polars as pl
 
 from microbranch import derived, geo
 from microbranch.contract import KINDS
+from microbranch.duck import first
 from microbranch.ingest import limits
 from microbranch.privacy import pseudonym
-from microbranch.store import first
 
 # What each kind stores, computed from the typed, pseudonymised columns of `good`.
 STORED = {

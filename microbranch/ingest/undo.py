@@ -13,9 +13,9 @@ from pathlib import Path
 
 import duckdb
 
-from microbranch import derived, store
+from microbranch import derived, storage
 from microbranch.contract import ContractError
-from microbranch.store import first
+from microbranch.duck import first
 
 KEYS = {"branches": "branch_id", "items": "item_id", "readers": "reader", "communities": "community_code"}
 
@@ -56,7 +56,7 @@ def undo_import(db: Path, import_id: int, user: str = "cli", confirm: bool = Fal
     """Undo one import. When later data depends on it and `confirm` is False, change nothing and return what would
     become orphaned (status `needs_confirmation`); the caller asks, then calls again with `confirm=True`."""
     changed = [False]
-    with store.writer(db, publish_on_exit=lambda: changed[0]) as con:
+    with storage.writer(db, publish_on_exit=lambda: changed[0]) as con:
         result = undo_in(con, import_id, user, confirm)
         changed[0] = result.status == "undone"
     return result
