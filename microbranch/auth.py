@@ -1,8 +1,7 @@
 """Local accounts: names, roles, argon2id password hashes, and the lockout after repeated failures.
 
-Roles: `staff` (everything, including upload, undo and reader-level rows), `manager` (every page but the
-upload; reader pseudonyms visible), `official` (aggregate pages only; no pseudonyms; reader counts 1-9
-shown as `<10`). Accounts live in the access file beside the database (`microbranch.audit`).
+Roles and what each may see are the rulebook's (`microbranch.access`). Accounts live in the access file beside
+the database (`microbranch.audit`).
 
 After `MAX_FAILURES` failed sign-ins in a row for a name, that name is locked for `LOCK_MINUTES`,
 whether or not an account of that name exists, so the answer never tells which names exist.
@@ -19,8 +18,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from microbranch import audit
+from microbranch.access import ROLES
 
-ROLES = ("staff", "manager", "official")
 MIN_LENGTH = 10  # characters of a new password
 MAX_FAILURES = 5
 LOCK_MINUTES = 15

@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from microbranch import audit, auth, export, profiles, queries, retention, sample, store
+from microbranch import access, audit, auth, export, profiles, queries, retention, sample, store
 from microbranch.contract import ContractError
 from microbranch.i18n import LANGS, t
 from microbranch.ingest import ImportResult, reason_text
@@ -62,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     usr_sub = usr.add_subparsers(dest="user_command", required=True)
     add = usr_sub.add_parser("add", help="add an account; the password is asked for twice, never taken as an argument")
     add.add_argument("name")
-    add.add_argument("--role", required=True, choices=auth.ROLES)
+    add.add_argument("--role", required=True, choices=access.ROLES)
     usr_sub.add_parser("list", help="the accounts, their roles and whether they are disabled")
     usr_sub.add_parser("disable", help="disable an account (it can no longer sign in)").add_argument("name")
     usr_sub.add_parser("passwd", help="set a new password (and enable the account again)").add_argument("name")

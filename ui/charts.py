@@ -404,18 +404,11 @@ def move_routes(moves: pl.DataFrame, n: int = 15) -> go.Figure:
 GROUP_COLOURS = {"micro": "#7b3fbf", "other": "#2f6fdb"}
 
 
-def _small_hidden(frame: pl.DataFrame, column: str) -> pl.DataFrame:
-    """Reader counts from 1 to 9 left out of a chart, for the district official (metrics.md, "Suppression")."""
-    return frame.filter(~pl.col(column).is_between(1, 9))
-
-
-def new_readers(frame: pl.DataFrame, suppress: bool = False) -> go.Figure:
-    """New readers per month, micro-branches against the other branches (grouped, so the smaller shows)."""
-    data = frame.with_columns(pl.when(pl.col("kind") == "micro").then(pl.lit("micro")).otherwise(pl.lit("other"))
-                              .alias("group")).group_by("month", "group").agg(pl.col("new_readers").sum()).sort(
-        "month", "group")
-    data = _small_hidden(data, "new_readers") if suppress else data
-    data = data.with_columns(pl.col("group").replace_strict({g: tr(f"mgr_group_{g}") for g in GROUP_COLOURS}))
+def new_readers(frame: pl.DataFrame) -> go.Figure:
+    """New readers per month, micro-branches against the other branches (grouped, so the smaller shows): one row
+    per `month` and `branch_group`; an empty count (suppressed for the viewer) is left out."""
+    data = frame.drop_nulls("new_readers").sort("month", "branch_group").with_columns(
+        pl.col("branch_group").replace_strict({g: tr(f"mgr_group_{g}") for g in GROUP_COLOURS}).alias("group"))
     fig = px.bar(data, x="month", y="new_readers", color="group", barmode="group",
                  color_discrete_map={tr(f"mgr_group_{g}"): c for g, c in GROUP_COLOURS.items()},
                  labels={"month": tr("circ_month"), "new_readers": label("new_readers"), "group": ""})
@@ -424,11 +417,10 @@ def new_readers(frame: pl.DataFrame, suppress: bool = False) -> go.Figure:
     return _layout(fig, tr("mgr_chart_new_readers"), tr("circ_month"), tr("circ_readers_unit") + " (log)")
 
 
-def retention(frame: pl.DataFrame, suppress: bool = False) -> go.Figure:
+def retention(frame: pl.DataFrame) -> go.Figure:
     """For each cohort month and group, the share who borrowed again within 1, 3 and 6 months (one panel each).
-    `suppress`: cohorts of fewer than 10 readers left out (their shares would give the counts away)."""
+    The page leaves out the cohorts the viewer may not see (their shares would give the counts away)."""
     windows = ("again_1m", "again_3m", "again_6m")
-    frame = frame.filter(pl.col("new_readers") >= 10) if suppress else frame
     long = frame.unpivot(list(windows), index=["month", "branch_group", "new_readers"], variable_name="window",
                          value_name="again").drop_nulls("again").with_columns(
         (pl.col("again") / pl.col("new_readers")).alias("share"),

@@ -1,8 +1,9 @@
 """Who is looking and what they may open: sign-in, sign-out, idle expiry, the pages of each role.
 
 The viewer (name and role) is kept in the server-side session only; the URL and the widgets never set it.
-`PAGES` says which roles may open which page: dashboard.py puts only those in a role's navigation, and a
-direct link to another page gets a polite refusal naming the page and the roles it needs.
+`PAGES` says which roles may open which page (the rulebook's, `microbranch.access`): dashboard.py puts only
+those in a role's navigation, and a direct link to another page gets a polite refusal naming the page and the
+roles it needs.
 
 Three modes, chosen by what is configured:
 - `idp`: an `[auth]` section in `.streamlit/secrets.toml` (OIDC through `st.login`); the signed-in
@@ -25,25 +26,18 @@ from dataclasses import dataclass
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
-from microbranch import audit, auth
+from microbranch import access, audit, auth
 from ui import data
 from ui.shell import tr
 
-# page (its url path) -> (script, icon, roles that may open it)
-PAGES = {
-    "overview": ("pages/overview.py", ":material/dashboard:", auth.ROLES),
-    "loans": ("pages/loans.py", ":material/menu_book:", auth.ROLES),
-    "chains": ("pages/chains.py", ":material/conversion_path:", auth.ROLES),
-    "stock": ("pages/stock.py", ":material/local_shipping:", ("staff", "manager")),
-    "readers": ("pages/readers.py", ":material/person_add:", ("staff", "manager", "official")),
-    "branch_map": ("pages/branch_map.py", ":material/map:", auth.ROLES),
-    "residents": ("pages/residents.py", ":material/groups:", auth.ROLES),
-    "scorecards": ("pages/scorecards.py", ":material/fact_check:", auth.ROLES),
-    "report": ("pages/report.py", ":material/description:", auth.ROLES),
-    "upload": ("pages/upload.py", ":material/upload_file:", ("staff",)),
-    "audit": ("pages/audit.py", ":material/policy:", ("staff",)),
-    "glossary": ("pages/glossary.py", ":material/help:", auth.ROLES),
+# page (its url path) -> (script, icon, roles that may open it); the roles are the rulebook's (microbranch.access)
+ICONS = {
+    "overview": ":material/dashboard:", "loans": ":material/menu_book:", "chains": ":material/conversion_path:",
+    "stock": ":material/local_shipping:", "readers": ":material/person_add:", "branch_map": ":material/map:",
+    "residents": ":material/groups:", "scorecards": ":material/fact_check:", "report": ":material/description:",
+    "upload": ":material/upload_file:", "audit": ":material/policy:", "glossary": ":material/help:",
 }
+PAGES = {name: (f"pages/{name}.py", ICONS[name], roles) for name, roles in access.PAGES.items()}
 KEY, SEEN = "_viewer", "_viewer_seen"
 LOCAL = ("127.0.0.1", "localhost", "::1")
 IDLE_MINUTES = 30
@@ -137,7 +131,7 @@ def _form() -> None:
 def _idp_role() -> str | None:
     email = str(st.user.get("email") or "").lower()
     roles = {str(k).lower(): v for k, v in _secrets("access").get("roles", {}).items()}
-    return roles.get(email) if roles.get(email) in auth.ROLES else None
+    return roles.get(email) if roles.get(email) in access.ROLES else None
 
 
 def screen() -> None:
@@ -189,7 +183,7 @@ def gate() -> Viewer | None:
 
 def allowed(page: str, role: str | None = None) -> bool:
     """Whether `role` (default: the viewer's) may open `page`."""
-    return (role if role is not None else viewer().role) in PAGES[page][2]
+    return access.may_open(role if role is not None else viewer().role, page)
 
 
 def refuse(page: str) -> None:
