@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from microbranch import audit, auth, export, profiles, queries, retention, sample, store
+from microbranch import audit, auth, export, profiles, queries, retention, sample, settings, store
 from microbranch.contract import ContractError
 from microbranch.i18n import LANGS, t
 from microbranch.ingest import ImportResult, reason_text
@@ -116,7 +116,7 @@ def _user(args: argparse.Namespace, db: Path) -> int:
 
 
 def _retention(args: argparse.Namespace, db: Path) -> int:
-    years = args.years if args.years is not None else retention.configured_years()
+    years = args.years if args.years is not None else settings.current().retention_years
     if years is None:
         print("say how many years to keep: --years N (or set MICROBRANCH_RETENTION_YEARS)", file=sys.stderr)
         return 2

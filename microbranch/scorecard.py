@@ -1,16 +1,17 @@
 """Node scorecards: each micro-branch against the yearly targets in the scorecard settings file.
 
 The targets live in `microbranch/scorecard.toml` (documented defaults), or in the file named by the
-environment variable MICROBRANCH_SCORECARD; the named query `scorecard_by_branch` prorates them and
+setting `scorecard` (MICROBRANCH_SCORECARD); the named query `scorecard_by_branch` prorates them and
 decides met / on track / behind, so the page and the report show the same cards.
 """
 
 from __future__ import annotations
 
-import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+from microbranch import settings
 
 DEFAULTS = Path(__file__).with_name("scorecard.toml")
 KEYS = ("transfers", "readers", "reading_events")
@@ -28,7 +29,7 @@ class Targets:
 
 
 def settings_file() -> Path:
-    return Path(os.environ.get("MICROBRANCH_SCORECARD") or DEFAULTS)
+    return settings.current().scorecard or DEFAULTS
 
 
 def targets(path: Path | None = None) -> Targets:
