@@ -318,7 +318,7 @@ def _report(args: argparse.Namespace, db: Path) -> int:
         return 2
     try:
         period = report.Period.month(args.month) if args.month else report.Period(args.date_from, args.date_to)
-    except report.ReportError as exc:
+    except ValueError as exc:
         print(exc, file=sys.stderr)
         return 2
     store.upgrade(db)

@@ -22,7 +22,9 @@ moves as (
     select c.start_branch_id, r.occurred_at, 'renew',
     from renewed as r
     left join chains as c
-        on r.item_id = c.item_id and r.occurred_at >= c.started_at and (c.ended_at is null or r.occurred_at < c.ended_at)
+        on
+            r.item_id = c.item_id and r.occurred_at >= c.started_at
+            and (c.ended_at is null or r.occurred_at < c.ended_at)
     union all
     select e.branch_id, e.occurred_at, 'return',
     from events as e, period as p
