@@ -326,3 +326,34 @@ def test_kpis_follow_the_branch_filter(con):
     for key in ("loans", "checkouts", "transfers", "copies_out", "copies_adrift", "chains_returned"):
         assert sum(p[key] for p in parts) == whole[key], key
     assert whole["residents_total"] == parts[0]["residents_total"]  # the whole district, whatever the filter
+
+
+def test_renewal_at_the_moment_of_the_return_counts_at_the_chain_start(tmp_path, monkeypatch):
+    """A date-only export (every event at midnight): copy J1 is checked out at W01 on 07-12; on 08-10 the export
+    holds its renewal and its return, both at 00:00. By the tie order of docs/metrics.md (checkout, transfer,
+    renew, return) the renewal comes before the return, inside the chain W01 started, so it counts at W01; the
+    return counts where it was made (W02). August: W01 0 checkouts, 1 renewal, 0 returns; W02 1 return. No row
+    has an empty branch."""
+    monkeypatch.setenv("MICROBRANCH_KEY_FILE", str(tmp_path / "secret" / "microbranch.key"))
+    db = tmp_path / "data" / "microbranch.duckdb"
+    files = {
+        "branches.csv": "branch_id,name,kind,lat,lon,opened_on,public_access,volumes\n"
+        "W01,West one,micro,22.8,113.5,2023-01-01,yes,10\nW02,West two,branch,22.9,113.5,2023-01-01,yes,10\n",
+        "items.csv": "item_id,title,home_branch_id,owner,added_on\nJ1,One,W01,library,2023-01-01\n",
+        "events.csv": "event_id,occurred_at,action,item_id,reader_id,branch_id\n"
+        "X1,2024-07-12,checkout,J1,q1,W01\nX2,2024-08-10,return,J1,q1,W02\nX3,2024-08-10,renew,J1,q1,\n",
+    }
+    for name, text in files.items():
+        import_file(db, (name, text.encode("utf-8")), user="test")
+    con = store.reader(db)
+    try:
+        expected = frame({
+            "period": [d(7, 1), d(8, 1), d(8, 1)],
+            "branch_id": ["W01", "W01", "W02"],
+            "checkouts": [1, 0, 0],
+            "renewals": [0, 1, 0],
+            "returns": [0, 0, 1],
+        })
+        check(con, "circulation_by_period_branch", expected)
+    finally:
+        con.close()
