@@ -186,6 +186,8 @@ def _profile(db: Path, action: str, name_or_file: str | None) -> int:
     if action == "list":
         for name, m in sorted(profiles.all_profiles(db).items()):
             print(f"{name}\t{m.kind}\t{m.signature}\t{m.built_from}")
+        for file, exc in profiles.damaged(db):
+            print(t("imp_ui_profiles_damaged", "en", file=file, reason=exc.text("en")), file=sys.stderr)
         return 0
     if not name_or_file:
         print(f"profile {action} needs a {'name' if action == 'export' else 'file'}", file=sys.stderr)

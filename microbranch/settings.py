@@ -50,6 +50,8 @@ class Settings:
     import_memory: str = _setting("3GB", str, "DuckDB's memory for an import; beyond it DuckDB spills to disk")
     import_address_space: int = _setting(12 << 30, _size, "address space of the import's child process (bytes, "
                                                           "or with MB / GB)")
+    preview_address_space: int = _setting(3 << 30, _size, "address space of an upload preview's child process "
+                                                          "(bytes, or with MB / GB)")
     fold_at_bytes: int | None = _setting(None, _size, "fold the writer's log into a new snapshot base past this "
                                                       "size (default: 10% of the base and at least 64 MB)")
     retention_years: int | None = _setting(None, _years, "years of loan events `retention` keeps (none: nothing "
