@@ -123,3 +123,8 @@ def current() -> Settings:
     if _built is None or _built[0] != seen:
         _built = (seen, load(dict(seen)))
     return _built[1]
+
+
+def environment_for_child(**overrides: object) -> dict[str, str]:
+    """This process's environment with settings overridden (e.g. `db=...`), for a process it becomes or starts."""
+    return {**os.environ, **{env_name(name): str(value) for name, value in overrides.items()}}
