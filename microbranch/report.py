@@ -8,7 +8,6 @@ reader-level row is read, and reader counts are shown as an official may see the
 
 from __future__ import annotations
 
-import os
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,12 +21,11 @@ import plotly.io as pio
 import plotly.offline
 import polars as pl
 
-from microbranch import access, mapfigure, periods, queries, scorecard, sites
+from microbranch import access, mapfigure, periods, queries, scorecard, settings, sites
 from microbranch.i18n import LANGS, t
 from microbranch.periods import Period
 
 TEMPLATE = Path(__file__).with_name("report.html.j2")
-CHROMIUM = Path(os.environ.get("MICROBRANCH_CHROMIUM", "/usr/bin/chromium"))
 HEADLINE = ("branches_open", "micro_branches_open", "loans", "checkouts", "transfers", "transfer_share",
             "returns_avoided", "active_readers", "residents_covered", "coverage_rate", "mean_walk_minutes",
             "mean_walk_minutes_without_micro")
@@ -177,8 +175,9 @@ def render_pdf(html: str, out: Path) -> None:
 
 
 def _print_pdf(html: str, out: Path) -> None:
-    if not CHROMIUM.exists():
-        msg = (f"the PDF report needs chromium at {CHROMIUM} (Debian: apt-get install chromium fonts-noto-cjk), "
+    chromium = settings.current().chromium
+    if not chromium.exists():
+        msg = (f"the PDF report needs chromium at {chromium} (Debian: apt-get install chromium fonts-noto-cjk), "
                "or write the HTML form with --format html")
         raise ReportError(msg)
     from playwright.sync_api import sync_playwright
@@ -187,7 +186,7 @@ def _print_pdf(html: str, out: Path) -> None:
         page_file = Path(tmp) / "report.html"
         page_file.write_text(html, encoding="utf-8")
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM),
+            browser = pw.chromium.launch(executable_path=str(chromium),
                                          args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
             try:
                 page = browser.new_page(viewport={"width": 760, "height": 1100})

@@ -1,7 +1,7 @@
 """Complementary suppression across a page: no card, total or change figure gives a hidden reader count away.
 
-The story (one reader, one copy, one checkout each; every reader borrows once, so each is new in their month;
-the readers of a month borrow on its days 1 to 28 in turn, and the last of all on 30 September):
+The story (one reader, one copy, one checkout each; every reader registers on the day of their one loan, so each is
+new in that month; the readers of a month borrow on its days 1 to 28 in turn, and the last of all on 30 September):
 
 - July 2024: 20 readers at B1 (a branch).
 - August 2024: 41 readers at B1 and 6 at M1 (a micro-branch). Types: the 41 are 普通读者, the 6 少儿读者.
@@ -48,9 +48,9 @@ def files() -> list[tuple[str, str]]:
     for month, branch, count, kind in STORY:
         for i in range(count):
             n += 1
-            readers.append(f"r{n},2020-01-01,{branch},1990,{kind}")
-            items.append(f"I{n},Title {n},I247/{n},{branch},library,2020-01-01")
             day = 30 if n == sum(c for *_, c, _ in STORY) else 1 + i % 28  # the data runs to 30 September
+            readers.append(f"r{n},2024-{month:02d}-{day:02d},{branch},1990,{kind}")
+            items.append(f"I{n},Title {n},I247/{n},{branch},library,2020-01-01")
             events.append(f"E{n},2024-{month:02d}-{day:02d} 10:00:00,checkout,I{n},r{n},,{branch},counter,2024-12-31")
     return [("branches.csv", BRANCHES), ("readers.csv", "\n".join(readers) + "\n"),
             ("items.csv", "\n".join(items) + "\n"), ("events.csv", "\n".join(events) + "\n")]
@@ -95,7 +95,7 @@ AUGUST = {"from": "2024-08-01", "to": "2024-08-31"}
 
 
 def test_readers_page_card_minus_cell_gives_nothing_away(official):
-    at = official("pages/readers.py", **AUGUST)
+    at = official("app_pages/readers.py", **AUGUST)
     assert card(at, "新读者").value == "47"
     assert card(at, "其中微分馆").value == "<10"
     by_branch = table_with(at, "分馆编号", "新读者").sort("分馆编号")
@@ -107,14 +107,14 @@ def test_readers_page_card_minus_cell_gives_nothing_away(official):
 
 
 def test_readers_page_change_figure_does_not_give_the_previous_period_away(official):
-    at = official("pages/readers.py", **{"from": "2024-09-01", "to": "2024-09-30"})
+    at = official("app_pages/readers.py", **{"from": "2024-09-01", "to": "2024-09-30"})
     micro = card(at, "其中微分馆")
     assert micro.value == "12" and not micro.delta  # +6 would say August's hidden 6
     assert card(at, "新读者").value == "42" and card(at, "新读者").delta == "-5"
 
 
 def test_loans_page_reader_types_beside_the_active_readers_card(official):
-    at = official("pages/loans.py", **AUGUST)
+    at = official("app_pages/loans.py", **AUGUST)
     assert card(at, "活跃读者").value == "47"
     types = table_with(at, "读者类型", "活跃读者").sort("读者类型")
     no_cell_from_a_sum(47, types["活跃读者"].to_list())
@@ -122,7 +122,7 @@ def test_loans_page_reader_types_beside_the_active_readers_card(official):
 
 
 def test_overview_branch_table_beside_the_active_readers_card(official):
-    at = official("pages/overview.py", **AUGUST)
+    at = official("app_pages/overview.py", **AUGUST)
     assert card(at, "活跃读者").value == "47"
     branches = table_with(at, "分馆编号", "活跃读者").sort("分馆编号")
     no_cell_from_a_sum(47, branches["活跃读者"].to_list())
