@@ -26,6 +26,8 @@ from itertools import combinations
 
 import polars as pl
 
+from microbranch.i18n import metrics
+
 ROLES = ("staff", "manager", "official")
 SEES_READERS = ("staff", "manager")  # may see reader-level rows and unsuppressed reader counts
 
@@ -47,8 +49,8 @@ PAGES: dict[str, tuple[str, ...]] = {
 
 READER_LEVEL = ("reader", "from_reader", "holder", "expected_holder", "reader_id", "from_reader_id", "to_reader")
 PSEUDONYM = re.compile(r"R[0-9a-f]{20}")  # a reader's pseudonym (microbranch.privacy)
-READER_COUNTS = ("active_readers", "readers", "new_readers", "new_readers_micro", "registered", "again_1m", "again_3m",
-                 "again_6m")
+# counts of readers: the metrics the catalogue marks `readers = true` (catalogue/metrics.toml)
+READER_COUNTS = tuple(key for key, entry in metrics().items() if entry.get("readers"))
 # numbers that give a reader count away: count -> {column: decimals}
 LINKED: dict[str, dict[str, int]] = {"active_readers": {"loans_per_reader": 2}, "readers": {"penetration": 1}}
 

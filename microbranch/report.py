@@ -21,8 +21,8 @@ import plotly.io as pio
 import plotly.offline
 import polars as pl
 
-from microbranch import access, mapfigure, periods, queries, scorecard, settings, sites
-from microbranch.i18n import LANGS, t
+from microbranch import access, mapfigure, numbers, periods, queries, scorecard, settings, sites
+from microbranch.i18n import LANGS, metrics, t
 from microbranch.periods import Period
 
 TEMPLATE = Path(__file__).with_name("report.html.j2")
@@ -31,8 +31,6 @@ HEADLINE = ("branches_open", "micro_branches_open", "loans", "checkouts", "trans
             "mean_walk_minutes_without_micro")
 # Counted from the events: an earlier period the events do not wholly hold shows "—", not a zero.
 FROM_EVENTS = ("loans", "checkouts", "transfers", "transfer_share", "returns_avoided", "active_readers")
-SHARES = ("transfer_share", "coverage_rate")
-MINUTES = ("mean_walk_minutes", "mean_walk_minutes_without_micro")
 READER = "official"  # the report is written for the district: what an official may see (microbranch.access)
 SITES_SHOWN = 3  # the exact sites listed and drawn for this many new micro-branches
 
@@ -115,27 +113,14 @@ def _html(fig: object, div_id: str) -> str:
 
 
 def _format(lang: str, key: str, value: object) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, str):
-        return value
-    if key in SHARES:
-        return f"{value:.1%}"
-    if key in MINUTES:
-        return t("report_minutes", lang, value=value)
-    if isinstance(value, float):
-        return f"{value:,.1f}"
-    return f"{value:,}"
+    """A number as the pages show it (`microbranch.numbers`), minutes with their unit."""
+    text = numbers.text(key, value)
+    return t("report_minutes", lang, value=text) if value is not None and metrics().get(key, {}).get("unit") == \
+        "minutes" and not isinstance(value, str) else text
 
 
 def _change(lang: str, key: str, now: object, before: object) -> str:
-    if not isinstance(now, int | float) or not isinstance(before, int | float):
-        return "—"
-    if key in SHARES:
-        return t("report_pp", lang, value=f"{(now - before) * 100:+.1f}")
-    if isinstance(now, float) or isinstance(before, float):
-        return f"{now - before:+,.1f}"
-    return f"{now - before:+,}"
+    return numbers.change(key, now, before, lang) or "—"
 
 
 def render_html(report: Report) -> str:

@@ -12,15 +12,12 @@ from datetime import date
 
 import streamlit as st
 
-from microbranch import access
+from microbranch import access, numbers
 from microbranch.i18n import definition
 from microbranch.periods import Earlier, earlier
 from ui.data import q
 from ui.kit import _entry, change, label, number, role
 from ui.shell import lang, tr
-
-LOWER_IS_BETTER = ("mean_walk_minutes", "mean_walk_minutes_without_micro", "copies_overdue", "overdue_share",
-                   "mean_days_overdue", "copies_adrift_overdue", "copies_dead", "dead_share")
 
 
 def _span(a: date | None, b: date | None) -> str:
@@ -83,6 +80,6 @@ def cards(row: dict, keys: tuple[str, ...], compared: list[tuple[Earlier, dict |
             title = tr("mgr_scoped", label=label(key), note=scope_note[key]) if scope_note and key in scope_note \
                 else label(key)
             col.metric(title, shown, delta=first[2] if first else None,
-                       delta_color="off" if same else "inverse" if key in LOWER_IS_BETTER else "normal",
+                       delta_color="off" if same else "inverse" if numbers.lower_is_better(key) else "normal",
                        delta_arrow="off" if same else "auto", delta_description=described, help=tip or None,
                        border=True)

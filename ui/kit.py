@@ -44,20 +44,14 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from microbranch import access
+from microbranch import access, numbers
 from microbranch.access import LINKED, READER_COUNTS, READER_LEVEL, SHOWN
 from microbranch.i18n import entries
 from ui import signin
-from ui.shell import tr
+from ui.shell import lang, tr
 
 HOSTS = ("enterprise", "school", "community", "institution", "other")
 
-FORMATS = {"transfer_share": "{:.1%}", "coverage_rate": "{:.1%}", "coverage_rate_without_micro": "{:.1%}",
-           "mean_holders": "{:.2f}", "days_per_holder": "{:.1f}",
-           "mean_walk_minutes": "{:.1f}", "mean_walk_minutes_without_micro": "{:.1f}", "turnover": "{:.3f}",
-           "loans_per_reader": "{:.2f}", "overdue_share": "{:.1%}", "share_circulated": "{:.1%}",
-           "dead_share": "{:.1%}", "mean_days_overdue": "{:.1f}"}
-LOWER_IS_BETTER = ("mean_walk_minutes", "mean_walk_minutes_without_micro")
 PLAIN = ("rank", "step", "walk_threshold", "holders", "chain_no", "import_id", "line", "month_no")
 
 
@@ -127,22 +121,15 @@ def _place_words(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def number(key: str, value: object) -> str:
-    """A metric's value as shown on its card: thousands separators, shares in %, means with decimals."""
-    if value is None:
-        return "—"
-    if isinstance(value, str):  # a suppressed count: `<10` or `x`
-        return value
-    return FORMATS.get(key, "{:,}" if isinstance(value, int) else "{:,.1f}").format(value)
+    """A metric's value as shown on its card (`microbranch.numbers`: thousands, shares in %, decimals as the
+    catalogue says); a suppressed count as it is."""
+    return numbers.text(key, value)
 
 
 def change(key: str, now: object, before: object) -> str | None:
-    """The change of a metric against an earlier value, signed; shares in percentage points."""
-    if not isinstance(now, int | float) or not isinstance(before, int | float):  # none, or suppressed
-        return None
-    if FORMATS.get(key, "").endswith("%}"):
-        return tr("circ_pp", value=f"{(now - before) * 100:+.1f}")  # type: ignore[operator]
-    fmt = FORMATS.get(key, "{:,}" if isinstance(now, int) else "{:,.1f}")
-    return fmt.replace("{:", "{:+").format(now - before)  # type: ignore[operator]
+    """The change of a metric against an earlier value, signed; shares in percentage points; None when either is
+    missing or suppressed."""
+    return numbers.change(key, now, before, lang())
 
 
 # --- the privacy rules ---
@@ -231,19 +218,46 @@ def download(frame: pl.DataFrame, file_name: str, *, key: str | None = None, whe
 
 
 def _config(raw: pl.DataFrame, headings: dict[str, str]) -> dict[str, Any]:
+    """Each numeric column shown by `microbranch.numbers`' rule: thousands, and the catalogue's decimals fixed (the
+    step sets them), shares in per cent."""
     config: dict[str, Any] = {}
     for col, head in headings.items():
         dtype = raw.schema[col]
         if dtype == pl.Date:
             config[head] = st.column_config.DateColumn(format="YYYY-MM-DD")
         elif dtype.is_numeric() and col not in PLAIN:
-            fmt = FORMATS.get(col, "")
-            percent = fmt.endswith("%}")
-            decimals = re.search(r"\.(\d)f", fmt)
-            config[head] = st.column_config.NumberColumn(
-                format="percent" if percent else f"%.{decimals.group(1)}f" if decimals
-                else "%.1f" if dtype.is_float() else "localized")
+            style = numbers.style(col, 0.0 if dtype.is_float() else 0)
+            places = style.decimals + (2 if style.kind == "percent" else 0)
+            config[head] = st.column_config.NumberColumn(format="percent" if style.kind == "percent" else "localized",
+                                                         step=10 ** -places if places else 1)
     return config
+
+
+def csv_frame(frame: pl.DataFrame, headings: dict[str, str]) -> pl.DataFrame:
+    """The table as its CSV holds it: numbers as numbers (rounded as shown, a share as its per-cent figure under a
+    heading that says %, no thousands separators), and a count suppressed for the viewer as an empty cell with a
+    flag column beside it (`<10` or `x`)."""
+    counts = _names([*READER_COUNTS, *(k for linked in LINKED.values() for k in linked)])
+    columns: list[pl.Series] = []
+    for col, head in headings.items():
+        values, dtype = frame[col].to_list(), frame.schema[col]
+        if dtype.is_numeric() and col not in PLAIN:
+            style = numbers.style(col, 0.0 if dtype.is_float() else 0)
+            shown = [numbers.csv(col, v) for v in values]
+            name = tr("csv_percent", label=head) if style.kind == "percent" else head
+            whole = all(v is None or isinstance(v, int) for v in shown)
+            columns.append(pl.Series(name, shown, dtype=pl.Int64 if whole else pl.Float64))
+        elif dtype == pl.String and col in counts:  # a count the kit made text to suppress it
+            flags = [v if v in SHOWN.values() else None for v in values]
+            parsed = [None if v is None or f else float(v.replace(",", "")) for v, f in zip(values, flags, strict=True)]
+            whole = all(p is None or p.is_integer() for p in parsed) and "." not in "".join(v or "" for v in values)
+            columns.append(pl.Series(head, [None if p is None else int(p) if whole else p for p in parsed],
+                                     dtype=pl.Int64 if whole else pl.Float64))
+            if any(flags):
+                columns.append(pl.Series(tr("csv_suppressed", label=head), flags, dtype=pl.String))
+        else:
+            columns.append(frame[col].alias(head))
+    return pl.DataFrame(columns)
 
 
 def table(frame: pl.DataFrame, file_name: str, columns: Sequence[str] | None = None, *, key: str | None = None,
@@ -258,7 +272,7 @@ def table(frame: pl.DataFrame, file_name: str, columns: Sequence[str] | None = N
     config = _config(raw, headings) | dict(kwargs.pop("column_config", None) or {})
     out = raw.rename(headings)
     where.dataframe(out, hide_index=True, width="stretch", placeholder="—", column_config=config, **kwargs)
-    download(out, file_name, key=key, where=where, reader_level=reader_level and sees_readers())
+    download(csv_frame(raw, headings), file_name, key=key, where=where, reader_level=reader_level and sees_readers())
 
 
 def metric(label_text: str, value: object, *, where: Any = st, readers: bool = False, **kwargs: Any) -> None:
