@@ -79,10 +79,12 @@ def page(name: str) -> None:
 # --- words ---
 
 def _entry(column: str, terms: str = "circ") -> str | None:
+    """A column's catalogue key: the page's own word when it asks for one (`terms="places"`: places_<column>,
+    `"access"`: access_<column>), else the metric (catalogue/metrics.toml), else its heading (catalogue/columns.toml,
+    circ_col_<column>)."""
     known = entries()
     first = (f"{terms}_{column}",) if terms != "circ" else ()
-    return next((k for k in (*first, column, f"circ_col_{column}", f"circ_{column}", f"places_{column}")
-                 if k in known), None)
+    return next((k for k in (*first, column, f"circ_col_{column}") if k in known), None)
 
 
 def label(column: str, terms: str = "circ") -> str:
