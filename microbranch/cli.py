@@ -1,5 +1,6 @@
-"""Command line: `python -m microbranch [--db PATH] serve | import | undo | profile | query | sample | rejects |
-imports | user | audit | retention | report | export | recover`.
+"""Command line: `python -m microbranch [--db PATH] serve | import | undo | profile | query | rejects |
+imports | user | audit | retention | report | export | recover`. The Nansha sample has its own,
+`python -m sample_data` (its generator stands on the core).
 
 Exit status: 0 when the files were read (even with rejected rows), 1 when a file was refused whole or the
 data could not be read, 2 on wrong usage. Every error a user can cause ends in one line on stderr, never a
@@ -21,7 +22,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from microbranch import audit, auth, export, profiles, queries, retention, sample, sessions, settings, store
+from microbranch import access, audit, auth, export, profiles, queries, retention, sessions, settings, store
 from microbranch.contract import ContractError
 from microbranch.i18n import LANGS, t
 from microbranch.ingest import ImportResult, reason_text
@@ -55,9 +56,6 @@ def _parser() -> argparse.ArgumentParser:
     qry.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     qry.add_argument("--format", choices=("table", "csv", "json"), default="table")
     qry.add_argument("--parquet", type=Path, metavar="DIR", help="run it on a Parquet export instead of the database")
-    smp = sub.add_parser("sample", help="generate the Nansha sample exports, and import them")
-    smp.add_argument("--out", type=Path, help="only write the sample files to this folder")
-    smp.add_argument("--remove", action="store_true", help="remove the sample data, keeping uploaded data")
     rej = sub.add_parser("rejects", help="list rejected rows (CSV on stdout)")
     rej.add_argument("--import-id", type=int, help="only this import")
     rej.add_argument("--lang", choices=LANGS, default="zh", help="language of the reasons (default zh)")
@@ -66,13 +64,13 @@ def _parser() -> argparse.ArgumentParser:
     usr_sub = usr.add_subparsers(dest="user_command", required=True)
     add = usr_sub.add_parser("add", help="add an account; the password is asked for twice, never taken as an argument")
     add.add_argument("name")
-    add.add_argument("--role", required=True, choices=auth.ROLES)
+    add.add_argument("--role", required=True, choices=access.ROLES)
     usr_sub.add_parser("list", help="the accounts, their roles and whether they are disabled")
     usr_sub.add_parser("disable", help="disable an account (it can no longer sign in)").add_argument("name")
     usr_sub.add_parser("passwd", help="set a new password (and enable the account again)").add_argument("name")
     rol = usr_sub.add_parser("role", help="give an account another role (its open sessions end)")
     rol.add_argument("name")
-    rol.add_argument("--role", required=True, choices=auth.ROLES)
+    rol.add_argument("--role", required=True, choices=access.ROLES)
     usr_sub.add_parser("sessions", help="the open sessions: who, since when, last use, address, browser")
     usr_sub.add_parser("signout", help="end every open session of an account").add_argument("name")
     aud = sub.add_parser("audit", help="the audit trail: sign-ins, lockouts, imports, undos, user changes, downloads")
@@ -141,7 +139,8 @@ def _retention(args: argparse.Namespace, db: Path) -> int:
     return 0
 
 
-def _say(r: ImportResult) -> None:
+def say(r: ImportResult) -> None:
+    """One line for an import's result, as the command line prints it."""
     if r.status == "refused":
         print(f"{r.file_name}: refused: {r.message}", file=sys.stderr)
         return
@@ -252,7 +251,7 @@ def _run(args: argparse.Namespace, db: Path) -> int:
             # a child process with a memory cap
             r = import_isolated(db, f, user=args.user, mapping=mapping, lang=args.lang)
             audit.record("import", args.user, audit.import_detail(r.as_dict()), db=db)
-            _say(r)
+            say(r)
             refused |= r.status == "refused"
         return 1 if refused else 0
     if args.command == "undo":
@@ -266,19 +265,6 @@ def _run(args: argparse.Namespace, db: Path) -> int:
         return 0
     if args.command == "profile":
         return _profile(db, args.action, args.name_or_file)
-    if args.command == "sample":
-        if args.remove:
-            print(f"sample data removed: {sample.remove(db)} imports undone")
-            return 0
-        if args.out:
-            from sample_data.generate import generate
-
-            for path in generate(args.out):
-                print(path)
-            return 0
-        for r in sample.load(db):
-            _say(r)
-        return 0
     if args.command == "query":
         return _query(args, db)
     if args.command == "report":

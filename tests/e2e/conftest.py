@@ -68,10 +68,10 @@ def server(e2e_dir: Path) -> Iterator[str]:
            "PYTHONUNBUFFERED": "1",
            # Pages are edited while tests run: no file watcher, so no "source changed" reruns mid-test.
            "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"}
-    sample = subprocess.run([sys.executable, "-m", "microbranch", "--db", str(db), "sample"], cwd=ROOT, env=env,
+    sample = subprocess.run([sys.executable, "-m", "sample_data", "--db", str(db)], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=300, check=False)
     if sample.returncode != 0:
-        pytest.fail(f"`python -m microbranch sample` failed ({sample.returncode}):\n{sample.stdout}\n{sample.stderr}")
+        pytest.fail(f"`python -m sample_data` failed ({sample.returncode}):\n{sample.stdout}\n{sample.stderr}")
     for role in ROLES:  # one account per role, named after it: the server runs with sign-in
         auth.add(role, role, PASSWORD, db=db)
 
