@@ -18,7 +18,7 @@ import polars as pl
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from microbranch import audit
+from microbranch import audit, clock
 
 ROLES = ("staff", "manager", "official")
 MIN_LENGTH = 10  # characters of a new password
@@ -57,7 +57,7 @@ def add(name: str, role: str, password: str, db: Path | None = None, by: str | N
         if con.sql("select count(*) from users where name = $n", params={"n": name}).fetchall()[0][0]:
             raise AccountError(f"an account named {name!r} exists already")
         con.sql("insert into users values ($n, $r, $h, false, $t)",
-                params={"n": name, "r": role, "h": _hasher.hash(password), "t": datetime.now()})
+                params={"n": name, "r": role, "h": _hasher.hash(password), "t": clock.now()})
     audit.record("user_add", by, f"{name} ({role})", db=db)
 
 
@@ -90,7 +90,7 @@ def users(db: Path | None = None) -> pl.DataFrame:
 def sign_in(name: str, password: str, address: str | None = None, db: Path | None = None,
             now: datetime | None = None) -> SignIn:
     """Check a name and password; count failures, lock a name after `MAX_FAILURES`, and audit each attempt."""
-    now = now or datetime.now()
+    now = now or clock.now()
     with audit.connect(db) as con:
         locked = con.sql("select locked_until from failures where name = $n and locked_until > $now",
                          params={"n": name, "now": now}).fetchall()

@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from microbranch import audit, auth, export, profiles, queries, retention, sample, store
+from microbranch import audit, auth, csvout, export, profiles, queries, retention, sample, store
 from microbranch.contract import ContractError
 from microbranch.i18n import LANGS, t
 from microbranch.ingest import ImportResult, reason_text
@@ -140,7 +140,7 @@ def _say(r: ImportResult) -> None:
 
 def _print(frame: pl.DataFrame, fmt: str) -> None:
     if fmt == "csv":
-        sys.stdout.write(frame.write_csv())
+        sys.stdout.write(csvout.to_csv(frame))
     elif fmt == "json":
         def plain(v: object) -> object:
             if isinstance(v, (date, datetime)):

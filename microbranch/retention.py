@@ -12,7 +12,7 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-from microbranch import audit, store
+from microbranch import audit, clock, store
 from microbranch.derived import refresh_items
 
 
@@ -27,7 +27,7 @@ def configured_years() -> int | None:
 
 
 def cutoff(years: int, now: datetime | None = None) -> datetime:
-    now = now or datetime.now()
+    now = now or clock.now()
     try:
         return now.replace(year=now.year - years)
     except ValueError:  # 29 February

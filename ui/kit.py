@@ -48,6 +48,7 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
+from microbranch import csvout
 from microbranch.i18n import definition, entries
 from microbranch.privacy_tables import SHOWN, suppress_rollup, suppression
 from ui import signin
@@ -220,14 +221,8 @@ def chart_data(frame: pl.DataFrame) -> pl.DataFrame:
 # --- rendering ---
 
 def safe_csv(frame: pl.DataFrame) -> bytes:
-    """CSV for Excel: UTF-8 with BOM; a text cell starting with = + - @ tab or CR is prefixed with ' ."""
-    texts = [c for c, dt in frame.schema.items() if dt == pl.String]
-    safe = frame.with_columns(
-        pl.when(pl.col(c).str.contains(r"^[=+\-@\t\r]")).then("'" + pl.col(c)).otherwise(pl.col(c)).alias(c)
-        for c in texts
-    )
-    safe = safe.rename({c: "'" + c for c in safe.columns if re.match(r"^[=+\-@\t\r]", c)})
-    return "\ufeff".encode() + safe.write_csv().encode("utf-8")
+    """CSV for Excel: UTF-8 with BOM, formulas neutralised (`microbranch.csvout`)."""
+    return csvout.for_excel(frame)
 
 
 def _recorder(file_name: str, rows: int) -> Callable[[], None]:
