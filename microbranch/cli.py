@@ -12,6 +12,7 @@ import argparse
 import csv
 import getpass
 import json
+import logging
 import sys
 from datetime import date, datetime
 from decimal import Decimal
@@ -201,6 +202,8 @@ def _profile(db: Path, action: str, name_or_file: str | None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # What a child reading a file wrote (a library's abort and backtrace) is for a server's log, not this terminal.
+    logging.getLogger("microbranch.import").addHandler(logging.NullHandler())
     args = _parser().parse_args(argv)
     db = args.db or store.default_db()
     try:

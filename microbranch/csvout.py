@@ -26,10 +26,8 @@ def clean(text: str | None, limit: int) -> str | None:
     characters (marked with …), and neutralised."""
     if text is None:
         return None
-    text = CONTROL.sub("", str(text)[: limit * 2])
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return neutralise(text)
+    text = neutralise(CONTROL.sub("", str(text)[: limit * 2]))
+    return text[: limit - 1] + "…" if len(text) > limit else text
 
 
 def safe(frame: pl.DataFrame) -> pl.DataFrame:
