@@ -154,16 +154,16 @@ def test_a_profile_mapping_a_name_onto_reader_type_is_refused_on_import_and_skip
 
 # --- 7: profiles ---
 
-MALFORMED = [
-    '{"kind":"events","columns":[1,2]}',
-    '{"kind":"events","columns":{"a":1}}',
-    '{"kind":["events"],"columns":{}}',
-    '{"kind":"events","columns":{},"values":{"action":[1]}}',
-    '{"kind":"events","columns":{},"headers":"abc"}',
-    '{"kind":"events","columns":{},"date_order":"ymd"}',
-    '{"kind":"events","columns":{"x":"no_such_field"}}',
+MALFORMED = [  # each named, so that only what is malformed in it can refuse it
+    '{"name":"p","kind":"events","columns":[1,2]}',
+    '{"name":"p","kind":"events","columns":{"a":1}}',
+    '{"name":"p","kind":["events"],"columns":{}}',
+    '{"name":"p","kind":"events","columns":{},"values":{"action":[1]}}',
+    '{"name":"p","kind":"events","columns":{},"headers":"abc"}',
+    '{"name":"p","kind":"events","columns":{},"date_order":"ymd"}',
+    '{"name":"p","kind":"events","columns":{"x":"no_such_field"}}',
     '[1,2,3]',
-    '{"kind":"events","columns":{},"name":5}',
+    '{"kind":"events","columns":{},"name":["p"]}',
 ]
 
 
