@@ -1,20 +1,16 @@
-"""The one time zone of everything shown and recorded: imports' dates, the audit, lockouts, retention.
-
-Asia/Shanghai unless `$MICROBRANCH_TIME_ZONE` names another (an IANA name such as `Asia/Urumqi`); read here
-alone, so the setting moves to the settings object in one place.
-"""
+"""The one time zone of everything shown and recorded: imports' dates, the audit, retention (setting `time_zone`,
+Asia/Shanghai unless configured)."""
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-DEFAULT_ZONE = "Asia/Shanghai"
+from microbranch import settings
 
 
 def zone_name() -> str:
-    return os.environ.get("MICROBRANCH_TIME_ZONE") or DEFAULT_ZONE
+    return settings.current().time_zone
 
 
 def zone() -> ZoneInfo:

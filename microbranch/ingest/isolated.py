@@ -17,33 +17,19 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from microbranch import store
+from microbranch import settings, store
 from microbranch.contract import ContractError
 from microbranch.ingest import ImportResult, Preview, Progress, import_file, preview
 from microbranch.ingest.mapping import Mapping
 
-# Address space of an import's child: DuckDB keeps to store.IMPORT_MEMORY and spills beyond; the rest is Python,
-# polars and the file's bytes. $MICROBRANCH_IMPORT_ADDRESS_SPACE (in bytes, or with MB / GB) overrides it.
-ADDRESS_SPACE = "12GB"
-# A preview reads a text file's head only (ingest.PREVIEW_HEAD) and a workbook checked from its structure; the
-# file's bytes (up to the 200 MB upload limit) and a workbook's cells must fit. $MICROBRANCH_PREVIEW_ADDRESS_SPACE.
-PREVIEW_ADDRESS_SPACE = "3GB"
 PR_SET_PDEATHSIG = 1
 log = logging.getLogger("microbranch.import")
 
 
-def _bytes(text: str) -> int:
-    text = text.strip().upper()
-    for unit, factor in (("GB", 1 << 30), ("MB", 1 << 20)):
-        if text.endswith(unit):
-            return int(float(text[:-len(unit)]) * factor)
-    return int(text)
-
-
 def address_space(preview: bool = False) -> int:
-    """The cap of a child's address space, in bytes (environment read here alone, until settings hold it)."""
-    name = "MICROBRANCH_PREVIEW_ADDRESS_SPACE" if preview else "MICROBRANCH_IMPORT_ADDRESS_SPACE"
-    return _bytes(os.environ.get(name) or (PREVIEW_ADDRESS_SPACE if preview else ADDRESS_SPACE))
+    """The cap of a child's address space, in bytes (settings `import_address_space`, `preview_address_space`)."""
+    current = settings.current()
+    return current.preview_address_space if preview else current.import_address_space
 
 
 def _outcome(work: Callable[[], object], out: mp.Queue) -> None:
