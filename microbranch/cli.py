@@ -13,6 +13,7 @@ import argparse
 import csv
 import getpass
 import json
+import logging
 import os
 import sys
 from datetime import date, datetime
@@ -22,7 +23,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from microbranch import access, audit, auth, export, profiles, queries, retention, sessions, settings, store
+from microbranch import access, audit, auth, csvout, export, profiles, queries, retention, sessions, settings, store
 from microbranch.contract import ContractError
 from microbranch.i18n import LANGS, t
 from microbranch.ingest import ImportResult, reason_text
@@ -155,7 +156,7 @@ def say(r: ImportResult) -> None:
 
 def _print(frame: pl.DataFrame, fmt: str) -> None:
     if fmt == "csv":
-        sys.stdout.write(frame.write_csv())
+        sys.stdout.write(csvout.to_csv(frame))
     elif fmt == "json":
         def plain(v: object) -> object:
             if isinstance(v, (date, datetime)):
@@ -224,6 +225,8 @@ def _serve(args: argparse.Namespace, db: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # What a child reading a file wrote (a library's abort and backtrace) is for a server's log, not this terminal.
+    logging.getLogger("microbranch.import").addHandler(logging.NullHandler())
     args = _parser().parse_args(argv)
     db = args.db or store.default_db()
     os.umask(0o077)  # every file and folder made here (database, snapshots, work, logs, exports): owner-only

@@ -36,7 +36,6 @@ A download of reader-level rows is recorded in the audit (who, what, from which 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -44,7 +43,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from microbranch import access, numbers
+from microbranch import access, csvout, numbers
 from microbranch.access import LINKED, READER_COUNTS, READER_LEVEL, SHOWN
 from microbranch.i18n import entries
 from ui import signin
@@ -195,14 +194,8 @@ def chart_data(frame: pl.DataFrame, total: bool = False) -> pl.DataFrame:
 # --- rendering ---
 
 def safe_csv(frame: pl.DataFrame) -> bytes:
-    """CSV for Excel: UTF-8 with BOM; a text cell starting with = + - @ tab or CR is prefixed with ' ."""
-    texts = [c for c, dt in frame.schema.items() if dt == pl.String]
-    safe = frame.with_columns(
-        pl.when(pl.col(c).str.contains(r"^[=+\-@\t\r]")).then("'" + pl.col(c)).otherwise(pl.col(c)).alias(c)
-        for c in texts
-    )
-    safe = safe.rename({c: "'" + c for c in safe.columns if re.match(r"^[=+\-@\t\r]", c)})
-    return "\ufeff".encode() + safe.write_csv().encode("utf-8")
+    """CSV for Excel: UTF-8 with BOM, formulas neutralised (`microbranch.csvout`)."""
+    return csvout.for_excel(frame)
 
 
 def _recorder(file_name: str, rows: int) -> Callable[[], None]:
