@@ -35,6 +35,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
     "--disable-quic",
+    "--host-resolver-rules=MAP evil.example 127.0.0.1",  # a name rebound to this machine (test_sessions_browser)
 ]
 ROLES = auth.ROLES
 PASSWORD = "e2e 密码 long enough"
