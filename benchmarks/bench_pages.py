@@ -35,15 +35,16 @@ def main() -> None:
     from streamlit.testing.v1 import AppTest
 
     from microbranch import sample, storage
+    from sample_data.generate import generate
 
     if storage.current_version(db) is None:
-        sample.load(db)
+        sample.load(db, generate)
     print(f"database {db}, {args.runs} runs a page after one warm-up run")
     print(f"{'page':<12}{'first s':>9}{'p50 s':>8}{'max s':>8}")
     for page, role in PAGES.items():
         at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
         at.query_params["role"] = role
-        at.switch_page(f"pages/{page}.py")
+        at.switch_page(f"app_pages/{page}.py")
         started = time.perf_counter()
         at.run()
         first = time.perf_counter() - started

@@ -10,7 +10,7 @@ One line records an audited action::
     audit.record("import", user="wang", detail="events.csv: 1,200 accepted", address="10.0.0.7")
 
 Actions recorded: sign_in, sign_in_failed, lockout, sign_out, import, undo, user_add, user_disable,
-user_passwd, download, retention.
+user_passwd, user_role, download, retention.
 """
 
 from __future__ import annotations
@@ -19,13 +19,16 @@ import fcntl
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
+from microbranch import clock, csvout
 from microbranch.storage import locations
+
+MAX_USER = 100  # characters of a name in the audit
+MAX_DETAIL = 1000
 
 SCHEMA = """
 create table if not exists users (
@@ -35,10 +38,21 @@ create table if not exists users (
     disabled boolean not null default false,
     created_at timestamp not null
 );
-create table if not exists failures (  -- failed sign-ins by name, known or not (so a lockout reveals nothing)
-    name varchar primary key,
+create table if not exists throttle (  -- failed sign-ins in a row, per name (known or not) and per address
+    kind varchar not null,  -- 'name' or 'address'
+    key varchar not null,
     count integer not null,
-    locked_until timestamp
+    last_at timestamp not null,
+    primary key (kind, key)
+);
+create table if not exists sessions (  -- signed-in browsers: the cookie holds a random id, this table its hash
+    id varchar primary key,
+    user_name varchar not null,
+    role varchar not null,
+    created_at timestamp not null,
+    last_used timestamp not null,
+    address varchar,
+    user_agent varchar
 );
 create table if not exists audit (
     occurred_at timestamp not null,
@@ -79,11 +93,12 @@ def connect(db: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
 
 def record(action: str, user: str | None = None, detail: str = "", address: str | None = None,
            db: Path | None = None) -> None:
-    """Add one row to the audit trail: who did what, when, from which address."""
+    """Add one row to the audit trail: who did what, when (in `clock.zone()`), from which address. Every field is
+    bounded and cleaned (`csvout.clean`): a sign-in name typed by anyone may be a formula or megabytes long."""
     with connect(db) as con:
         con.sql("insert into audit values ($at, $action, $user, $detail, $address)",
-                params={"at": datetime.now().replace(microsecond=0), "action": action, "user": user,
-                        "detail": detail, "address": address})
+                params={"at": clock.now(), "action": csvout.clean(action, 40), "user": csvout.clean(user, MAX_USER),
+                        "detail": csvout.clean(detail, MAX_DETAIL), "address": csvout.clean(address, 100)})
 
 
 def import_detail(r: dict) -> str:

@@ -1,5 +1,6 @@
-"""Command line: `python -m microbranch [--db PATH] import | undo | profile | query | sample | rejects | imports |
-export | recover`.
+"""Command line: `python -m microbranch [--db PATH] serve | import | undo | profile | query | rejects |
+imports | user | audit | retention | report | export | recover`. The Nansha sample has its own,
+`python -m sample_data` (its generator stands on the core).
 
 Exit status: 0 when the files were read (even with rejected rows), 1 when a file was refused whole or the
 data could not be read, 2 on wrong usage. Every error a user can cause ends in one line on stderr, never a
@@ -12,6 +13,8 @@ import argparse
 import csv
 import getpass
 import json
+import logging
+import os
 import sys
 from datetime import date, datetime
 from decimal import Decimal
@@ -20,7 +23,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from microbranch import audit, auth, export, profiles, queries, retention, sample, settings, storage
+from microbranch import access, audit, auth, csvout, export, profiles, queries, retention, sessions, settings, storage
 from microbranch.contract import ContractError
 from microbranch.i18n import LANGS, t
 from microbranch.ingest import ImportResult, reason_text
@@ -33,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--db", type=Path, default=None, help="database file (default: $MICROBRANCH_DB or "
                    "data/microbranch.duckdb)")
     sub = p.add_subparsers(dest="command", required=True)
+    srv = sub.add_parser("serve", help="serve the dashboard (server.py): sign-in, sessions, on ADDRESS:PORT")
+    srv.add_argument("--address", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine)")
+    srv.add_argument("--port", type=int, default=8501, help="port (default 8501)")
     imp = sub.add_parser("import", help="import export files (CSV or .xlsx), one transaction each")
     imp.add_argument("files", nargs="+", type=Path)
     imp.add_argument("--user", default="cli", help="who imports (recorded in the import log)")
@@ -51,21 +57,23 @@ def _parser() -> argparse.ArgumentParser:
     qry.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     qry.add_argument("--format", choices=("table", "csv", "json"), default="table")
     qry.add_argument("--parquet", type=Path, metavar="DIR", help="run it on a Parquet export instead of the database")
-    smp = sub.add_parser("sample", help="generate the Nansha sample exports, and import them")
-    smp.add_argument("--out", type=Path, help="only write the sample files to this folder")
-    smp.add_argument("--remove", action="store_true", help="remove the sample data, keeping uploaded data")
     rej = sub.add_parser("rejects", help="list rejected rows (CSV on stdout)")
     rej.add_argument("--import-id", type=int, help="only this import")
     rej.add_argument("--lang", choices=LANGS, default="zh", help="language of the reasons (default zh)")
     sub.add_parser("imports", help="the import log")
-    usr = sub.add_parser("user", help="dashboard accounts: add, list, disable, passwd (passwords are prompted for)")
+    usr = sub.add_parser("user", help="dashboard accounts: add, list, disable, passwd, role, sessions, signout")
     usr_sub = usr.add_subparsers(dest="user_command", required=True)
     add = usr_sub.add_parser("add", help="add an account; the password is asked for twice, never taken as an argument")
     add.add_argument("name")
-    add.add_argument("--role", required=True, choices=auth.ROLES)
+    add.add_argument("--role", required=True, choices=access.ROLES)
     usr_sub.add_parser("list", help="the accounts, their roles and whether they are disabled")
     usr_sub.add_parser("disable", help="disable an account (it can no longer sign in)").add_argument("name")
     usr_sub.add_parser("passwd", help="set a new password (and enable the account again)").add_argument("name")
+    rol = usr_sub.add_parser("role", help="give an account another role (its open sessions end)")
+    rol.add_argument("name")
+    rol.add_argument("--role", required=True, choices=access.ROLES)
+    usr_sub.add_parser("sessions", help="the open sessions: who, since when, last use, address, browser")
+    usr_sub.add_parser("signout", help="end every open session of an account").add_argument("name")
     aud = sub.add_parser("audit", help="the audit trail: sign-ins, lockouts, imports, undos, user changes, downloads")
     aud.add_argument("--action", help="only this action (e.g. sign_in_failed, download, import)")
     aud.add_argument("--limit", type=int, help="only the newest N rows")
@@ -108,7 +116,14 @@ def _user(args: argparse.Namespace, db: Path) -> int:
         print(f"added {args.name} ({args.role})")
     elif args.user_command == "disable":
         auth.disable(args.name, db=db, by=by)
-        print(f"disabled {args.name}")
+        print(f"disabled {args.name}; their open sessions are ended")
+    elif args.user_command == "role":
+        auth.set_role(args.name, args.role, db=db, by=by)
+        print(f"{args.name} is now {args.role}; their open sessions are ended")
+    elif args.user_command == "sessions":
+        _print(sessions.listing(db), "table")
+    elif args.user_command == "signout":
+        print(f"{sessions.end_user(args.name, db, f'signed out by {by}')} session(s) of {args.name} ended")
     else:
         auth.set_password(args.name, _password(f"New password for {args.name}: "), db=db, by=by)
         print(f"new password set for {args.name}")
@@ -125,7 +140,8 @@ def _retention(args: argparse.Namespace, db: Path) -> int:
     return 0
 
 
-def _say(r: ImportResult) -> None:
+def say(r: ImportResult) -> None:
+    """One line for an import's result, as the command line prints it."""
     if r.status == "refused":
         print(f"{r.file_name}: refused: {r.message}", file=sys.stderr)
         return
@@ -140,7 +156,7 @@ def _say(r: ImportResult) -> None:
 
 def _print(frame: pl.DataFrame, fmt: str) -> None:
     if fmt == "csv":
-        sys.stdout.write(frame.write_csv())
+        sys.stdout.write(csvout.to_csv(frame))
     elif fmt == "json":
         def plain(v: object) -> object:
             if isinstance(v, (date, datetime)):
@@ -186,6 +202,8 @@ def _profile(db: Path, action: str, name_or_file: str | None) -> int:
     if action == "list":
         for name, m in sorted(profiles.all_profiles(db).items()):
             print(f"{name}\t{m.kind}\t{m.signature}\t{m.built_from}")
+        for file, exc in profiles.damaged(db):
+            print(t("imp_ui_profiles_damaged", "en", file=file, reason=exc.text("en")), file=sys.stderr)
         return 0
     if not name_or_file:
         print(f"profile {action} needs a {'name' if action == 'export' else 'file'}", file=sys.stderr)
@@ -198,9 +216,20 @@ def _profile(db: Path, action: str, name_or_file: str | None) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace, db: Path) -> int:
+    """The dashboard's web server is server.py, beside the core (it is Streamlit's side, which the core never
+    imports): this process becomes it."""
+    launcher = Path(__file__).resolve().parent.parent / "server.py"
+    os.execve(sys.executable, [sys.executable, str(launcher), "--address", args.address, "--port", str(args.port)],
+              settings.environment_for_child(db=db.resolve()))
+
+
 def main(argv: list[str] | None = None) -> int:
+    # What a child reading a file wrote (a library's abort and backtrace) is for a server's log, not this terminal.
+    logging.getLogger("microbranch.import").addHandler(logging.NullHandler())
     args = _parser().parse_args(argv)
     db = args.db or settings.current().db
+    os.umask(0o077)  # every file and folder made here (database, snapshots, work, logs, exports): owner-only
     try:
         return _run(args, db)
     except USER_ERRORS as exc:
@@ -212,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, db: Path) -> int:
+    if args.command == "serve":
+        return _serve(args, db)
     if args.command == "import":
         missing = [f for f in args.files if not f.is_file()]
         if missing:
@@ -223,7 +254,7 @@ def _run(args: argparse.Namespace, db: Path) -> int:
             # a child process with a memory cap
             r = import_isolated(db, f, user=args.user, mapping=mapping, lang=args.lang)
             audit.record("import", args.user, audit.import_detail(r.as_dict()), db=db)
-            _say(r)
+            say(r)
             refused |= r.status == "refused"
         return 1 if refused else 0
     if args.command == "undo":
@@ -237,19 +268,6 @@ def _run(args: argparse.Namespace, db: Path) -> int:
         return 0
     if args.command == "profile":
         return _profile(db, args.action, args.name_or_file)
-    if args.command == "sample":
-        if args.remove:
-            print(f"sample data removed: {sample.remove(db)} imports undone")
-            return 0
-        if args.out:
-            from sample_data.generate import generate
-
-            for path in generate(args.out):
-                print(path)
-            return 0
-        for r in sample.load(db):
-            _say(r)
-        return 0
     if args.command == "query":
         return _query(args, db)
     if args.command == "report":
@@ -318,7 +336,7 @@ def _report(args: argparse.Namespace, db: Path) -> int:
         return 2
     try:
         period = report.Period.month(args.month) if args.month else report.Period(args.date_from, args.date_to)
-    except report.ReportError as exc:
+    except ValueError as exc:
         print(exc, file=sys.stderr)
         return 2
     storage.upgrade(db)

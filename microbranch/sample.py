@@ -1,8 +1,13 @@
-"""The embedded default: generate the Nansha sample exports and import them into an empty database."""
+"""The embedded default: import the Nansha sample exports into an empty database, and remove them again.
+
+The exports are written by the sample generator (`sample_data`), which stands on the core: whoever loads the
+sample (the dashboard's first start, `python -m sample_data`) hands its `generate` to `load` or `ensure`.
+"""
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -14,14 +19,13 @@ from microbranch.ingest.undo import undo_in
 from microbranch.privacy import load_key
 
 ORDER = ("branches", "communities", "readers", "items", "events")
+Exports = Callable[[Path], list[Path]]  # writes the sample's export files into a folder and returns them
 
 
-def load(db: Path, progress: Progress | None = None) -> list[ImportResult]:
-    """Generate the sample files into a temporary folder and import them, in dependency order."""
-    from sample_data.generate import generate
-
+def load(db: Path, exports: Exports, progress: Progress | None = None) -> list[ImportResult]:
+    """Write the sample files into a temporary folder (`exports`) and import them, in dependency order."""
     with tempfile.TemporaryDirectory() as tmp:
-        files = sorted(generate(Path(tmp)), key=lambda p: ORDER.index(p.stem) if p.stem in ORDER else 99)
+        files = sorted(exports(Path(tmp)), key=lambda p: ORDER.index(p.stem) if p.stem in ORDER else 99)
         results = []
         for i, path in enumerate(files):
             if progress:
@@ -32,7 +36,7 @@ def load(db: Path, progress: Progress | None = None) -> list[ImportResult]:
     return results
 
 
-def ensure(db: Path, progress: Progress | None = None) -> bool:
+def ensure(db: Path, exports: Exports, progress: Progress | None = None) -> bool:
     """Load the sample on first start, into a database that has had no upload at all, or load it again when a start
     was stopped halfway through loading it (sample imports without the mark that all went in); return whether it
     loaded. A database with uploads but nothing published (CURRENT lost, say) is republished, never given the
@@ -50,7 +54,7 @@ def ensure(db: Path, progress: Progress | None = None) -> bool:
         return False
     if half:
         remove(db)
-    load(db, progress)
+    load(db, exports, progress)
     return True
 
 

@@ -12,6 +12,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PROJECT = Path(__file__).resolve().parent.parent
 PREFIX = "MICROBRANCH_"
@@ -36,6 +37,14 @@ def _years(text: str) -> int:
     return int(text)
 
 
+def _zone(text: str) -> str:
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("an IANA time zone such as Asia/Shanghai") from None
+    return text
+
+
 def _setting(default: object, parse, doc: str):  # noqa: ANN001, ANN202 - a dataclass field
     return field(default=default, metadata={"parse": parse, "doc": doc})
 
@@ -50,6 +59,8 @@ class Settings:
     import_memory: str = _setting("3GB", str, "DuckDB's memory for an import; beyond it DuckDB spills to disk")
     import_address_space: int = _setting(12 << 30, _size, "address space of the import's child process (bytes, "
                                                           "or with MB / GB)")
+    preview_address_space: int = _setting(3 << 30, _size, "address space of an upload preview's child process "
+                                                          "(bytes, or with MB / GB)")
     fold_at_bytes: int | None = _setting(None, _size, "fold the writer's log into a new snapshot base past this "
                                                       "size (default: 10% of the base and at least 64 MB)")
     retention_years: int | None = _setting(None, _years, "years of loan events `retention` keeps (none: nothing "
@@ -61,6 +72,8 @@ class Settings:
     tile_crs: str = _setting("wgs84", lambda s: "gcj02" if s.lower().replace("-", "") == "gcj02" else "wgs84",
                              "the tiles' coordinates: wgs84 or gcj02 (Chinese web maps)")
     tile_attribution: str = _setting("", str, "the tiles' source, shown on the map")
+    time_zone: str = _setting("Asia/Shanghai", _zone, "the time zone of every time shown and recorded (imports, the "
+                                                      "audit, retention): an IANA name")
     idle_minutes: float = _setting(30.0, float, "a session ends after this many minutes without use (also "
                                                 "`[access] idle_minutes`)")
 
@@ -121,3 +134,8 @@ def current() -> Settings:
     if _built is None or _built[0] != seen:
         _built = (seen, load(dict(seen)))
     return _built[1]
+
+
+def environment_for_child(**overrides: object) -> dict[str, str]:
+    """This process's environment with settings overridden (e.g. `db=...`), for a process it becomes or starts."""
+    return {**os.environ, **{env_name(name): str(value) for name, value in overrides.items()}}

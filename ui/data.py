@@ -11,6 +11,7 @@ import polars as pl
 import streamlit as st
 
 from microbranch import queries, report, sample, settings, sites, storage
+from sample_data.generate import generate
 
 
 def db() -> Path:
@@ -49,7 +50,7 @@ def version() -> str:
     current = storage.current_version(db())
     if current is None:
         with st.status("首次启动：正在载入南沙示例数据… / First start: loading the Nansha sample data…") as status:
-            sample.ensure(db(), progress=lambda name, f: status.update(label=f"{name} …"))
+            sample.ensure(db(), generate, progress=lambda name, f: status.update(label=f"{name} …"))
             status.update(state="complete")
         st.rerun()  # start the page again, on the loaded data, without the loading box
     return _upgraded(db(), current)
@@ -61,7 +62,7 @@ def _upgraded(db_path: Path, current: str) -> str:
     sample if a first start was stopped halfway through it."""
     storage.upgrade(db_path)
     if sample.incomplete(db_path):
-        sample.ensure(db_path)
+        sample.ensure(db_path, generate)
     return storage.current_version(db_path) or current
 
 
