@@ -16,7 +16,7 @@ import polars as pl
 
 from microbranch import clock, storage
 from microbranch.contract import ContractError, Detection, HeaderMap, detect
-from microbranch.duck import first
+from microbranch.duck import first, ident, quote
 from microbranch.i18n import entries, t
 from microbranch.ingest import limits, load, read, validate
 from microbranch.ingest.decode import XLSX_MAGIC, lone_cr, sniff_encoding, to_text
@@ -184,9 +184,9 @@ def _values(con: duckdb.DuckDBPyConnection, headers: list[str], rows: int = 5000
     out = {}
     for i, h in enumerate(headers):
         found = con.sql(f"""
-            select v from (select trim(c{i}) as v from raw order by line limit {rows})
-            where v <> '' group by v order by count(*) desc, v limit {most + 1}
-        """).fetchall()
+            select v from (select trim({ident(f"c{i}")}) as v from raw order by line limit $rows)
+            where v <> '' group by v order by count(*) desc, v limit $most
+        """, params={"rows": rows, "most": most + 1}).fetchall()
         out[h] = [r[0] for r in found]
     return out
 
@@ -198,7 +198,7 @@ def _first_rows(con: duckdb.DuckDBPyConnection, header: HeaderMap, raw: read.Raw
     current = storage.current_version(db) if db else None
     if db and current:
         try:
-            con.sql(f"attach '{storage.path_of(db, current)}' as snap (read_only)")
+            con.sql(f"attach {quote(str(storage.path_of(db, current)))} as snap (read_only)")
             con.sql("insert into branches by name select * from snap.branches")
             con.sql("detach snap")
         except duckdb.Error:

@@ -77,11 +77,10 @@ def undo_in(con: duckdb.DuckDBPyConnection, import_id: int, user: str, confirm: 
     con.begin()
     try:
         if kind == "events":
-            con.sql("create or replace temp table touched as select distinct item_id from events where import_id = $id",
-                    params={"id": import_id})
+            items = [r[0] for r in con.sql("select distinct item_id from events where import_id = $id",
+                                           params={"id": import_id}).fetchall()]
             result.removed = first(con, "select count(*) from events where import_id = $id", {"id": import_id})[0]
             con.sql("delete from events where import_id = $id", params={"id": import_id})
-            items = [r[0] for r in con.sql("select item_id from touched").fetchall()]
             _refresh(con, items)
         else:
             result.removed = _undo_entities(con, import_id, kind)

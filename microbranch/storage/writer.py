@@ -18,7 +18,7 @@ from microbranch.storage.locations import locations
 from microbranch.storage.lock import empty_work, locked
 from microbranch.storage.publishing import Step, current_version, no_step, publish, reconcile
 
-SCHEMA = Path(__file__).resolve().parent.parent / "schema.sql"
+SCHEMA = Path(__file__).with_name("sql") / "schema.sql"
 # The tables, then the macros the queries share. Their version is stored in meta: they are run again only when it
 # changes (re-creating every macro rewrites the catalogue, about a second per import at 10M events).
 SCHEMA_FILES = (SCHEMA, *MACROS)
