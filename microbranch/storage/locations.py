@@ -5,6 +5,8 @@
     <db>.work/              owner-only: uploads and decoded copies on their way in, DuckDB's spill files
     <db>.tmp/               what older versions left (emptied with the work folder)
     <db>.snapshots/         the published read-only versions and CURRENT (see `publishing`)
+    <db>.set-aside/         writer files found behind what was published, kept (never published) when the writer
+                            was rebuilt from the newest snapshot
     <db>.profiles/          the staff's saved column mappings
     <db>.access.duckdb      accounts and the audit trail (owner-only), <db>.access.duckdb.lock its lock
     microbranch.key         the pseudonymisation key, beside the database unless the setting `key_file` says
@@ -53,6 +55,10 @@ class Locations:
     def current(self) -> Path:
         """The file naming the version readers open."""
         return self.snapshots / "CURRENT"
+
+    @property
+    def set_aside(self) -> Path:
+        return self._beside(".set-aside")
 
     @property
     def profiles(self) -> Path:

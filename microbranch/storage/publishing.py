@@ -5,7 +5,8 @@ The snapshots live in `<db>.snapshots/`:
     vNNNNNN/microbranch.duckdb       the base: a byte copy of the writer file as last folded (hard-linked
                                      from one version to the next while the writer file is unchanged)
     vNNNNNN/microbranch.duckdb.wal   a copy of the writer's write-ahead log: every commit since that fold
-    vNNNNNN/SOURCE                   JSON: which writer file and log it was made from, and the log's sha256
+    vNNNNNN/SOURCE                   JSON: which writer file and log it was made from, the log's sha256, and
+                                     the writer's generation (a count in `meta`, one more at every publish)
     CURRENT                          the name of the version readers open
 
 The writer never folds its log into the file by itself (no automatic checkpoint, none at shutdown), so the
@@ -14,6 +15,10 @@ DuckDB replays the log in memory when a reader opens the snapshot. When the log 
 base (or the file changed: a large insert writes row groups straight into it), the writer is folded
 (checkpointed) and copied whole as a new base. Every step is made in a `.tmp` folder and renamed, then
 CURRENT is replaced atomically; `recover` puts any interrupted or damaged state right (see its docstring).
+
+The writer is checked against what was published: a writer file that is missing, unreadable, or whose generation
+is below that of the newest valid snapshot (an older copy put back, a log cut short) is never published. It is
+set aside in `<db>.set-aside/` and the writer is rebuilt from that snapshot, so nothing published disappears.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,7 +40,7 @@ import duckdb
 
 from microbranch import settings
 from microbranch.storage.errors import PublishError
-from microbranch.storage.locations import Locations, locations
+from microbranch.storage.locations import Locations, locations, wal_of
 from microbranch.storage.lock import locked
 
 KEEP_SNAPSHOTS = 3
@@ -116,10 +122,11 @@ def current_version(db: Path) -> str | None:
     return name if name.startswith("v") and name[1:].split(".")[0].isdigit() else None
 
 
-def publish(db: Path, on_step: Step = no_step, fold_inline: bool = False) -> str:
+def publish(db: Path, on_step: Step = no_step, fold_inline: bool = False, generation: int | None = None) -> str:
     """Publish the (closed) writer file: its log beside the current base, or a new base when the file changed
     or the log has grown past FOLD_AT. Call with the lock held. Returns the version readers now open. The fold
-    runs in a process of its own (the import returns at once), or here with `fold_inline`."""
+    runs in a process of its own (the import returns at once), or here with `fold_inline`. `generation` is the
+    writer's (read from the file when not given)."""
     where = locations(db)
     current = current_version(db)
     base = where.snapshots / current if current else None
@@ -128,7 +135,9 @@ def publish(db: Path, on_step: Step = no_step, fold_inline: bool = False) -> str
     if made and made["source"] == state:
         return current  # nothing new since it was published
     if made and made["source"]["file"] == state["file"]:
-        name = _make(where, link_from=base / FILE, on_step=on_step)
+        if generation is None:
+            generation = writer_generation(where)
+        name = _make(where, link_from=base / FILE, on_step=on_step, generation=generation)
         if _fold_due(where):
             if fold_inline:
                 name = _fold_if_due(where, on_step) or name
@@ -178,16 +187,46 @@ def fold(db: Path, on_step: Step = no_step) -> str:
         con = duckdb.connect(str(db))
         try:
             con.sql("checkpoint")
+            generation = _generation(con)
         finally:
             con.close()
     except duckdb.IOException as exc:
         if "No space left" not in str(exc):
             raise
         raise PublishError("store_disk_full", folder=db.parent, mb=_mb(db.stat().st_size)) from None
-    return _make(locations(db), link_from=None, on_step=on_step)
+    return _make(locations(db), link_from=None, on_step=on_step, generation=generation)
 
 
-def _make(where: Locations, link_from: Path | None, on_step: Step = no_step) -> str:
+def _generation(con: duckdb.DuckDBPyConnection) -> int | None:
+    try:
+        rows = con.sql("select max(try_cast(value as bigint)) from meta where key = 'generation'").fetchall()
+    except duckdb.CatalogException:
+        return None
+    return rows[0][0]
+
+
+def writer_generation(where: Locations) -> int | None:
+    """The writer file's generation (None: no count yet, or the file cannot be read). Opened read-only: its log is
+    replayed in memory, the files stay as they are."""
+    try:
+        con = duckdb.connect(str(where.db), read_only=True)
+    except duckdb.Error:
+        return None
+    try:
+        return _generation(con)
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+
+
+def generation_of(db: Path, name: str) -> int | None:
+    """The generation a snapshot recorded (None: made before generations were counted)."""
+    made = _read_source(locations(db).snapshots / name) or {}
+    return made.get("generation")
+
+
+def _make(where: Locations, link_from: Path | None, on_step: Step = no_step, generation: int | None = None) -> str:
     """Write a snapshot folder under a temporary name, rename it into place, point CURRENT at it."""
     folder = where.snapshots
     folder.mkdir(exist_ok=True)
@@ -210,7 +249,7 @@ def _make(where: Locations, link_from: Path | None, on_step: Step = no_step) -> 
         else:
             shutil.copyfile(where.db, tmp / FILE)
             _fsync(tmp / FILE)
-        made = {"source": state,
+        made = {"source": state, "generation": generation,
                 "wal_sha256": _copy_hashed(where.wal, tmp / (FILE + ".wal")) if state["wal"] else None}
         (tmp / "SOURCE").write_text(json.dumps(made))
         _fsync(tmp / "SOURCE")
@@ -227,7 +266,8 @@ def _make(where: Locations, link_from: Path | None, on_step: Step = no_step) -> 
     _point(where, name)
     on_step(f"{kind}-pointed")
     for old in versions(where.db)[:-KEEP_SNAPSHOTS]:  # a reader that still has one open keeps reading it
-        _remove(folder / old)
+        if (generation_of(where.db, old) or 0) <= (generation or 0):  # never one newer than what was published
+            _remove(folder / old)
     return name
 
 
@@ -304,6 +344,8 @@ def reconcile(where: Locations, check_base: bool) -> None:
     known = current in versions(db)
     if known and not check_base and state and (_read_source(folder / current) or {}).get("source") == state:
         return  # before an import: published as the writer stands (checked in full at start)
+    if _behind(where, state):
+        return
     good = known and valid(db, current, open_it=check_base)
     if good and (state is None or (_read_source(folder / current) or {}).get("source") == state):
         return
@@ -328,6 +370,47 @@ def reconcile(where: Locations, check_base: bool) -> None:
             raise
     if not good:
         _point(where, _newest_valid(db))
+
+
+def _behind(where: Locations, state: dict | None) -> bool:
+    """When the writer is missing, unreadable or older than the newest valid snapshot that counted generations:
+    set it aside, rebuild it from that snapshot and point readers at it; True if so."""
+    db = where.db
+    newest = max(((generation_of(db, n), n) for n in versions(db) if generation_of(db, n) is not None),
+                 default=None)
+    while newest and not valid(db, newest[1]):
+        newest = max(((g, n) for n in versions(db) if (g := generation_of(db, n)) is not None and g < newest[0]),
+                     default=None)
+    if newest is None:
+        return False
+    generation, name = newest
+    found = writer_generation(where) if state else None
+    if found is not None and found >= generation:
+        return False
+    log.warning("the writer %s is %s; rebuilt from snapshot %s (generation %s)", db,
+                "missing" if state is None else f"behind (generation {found})", name, generation)
+    _set_aside(where)
+    snapshot = path_of(db, name)
+    for source, target in ((snapshot, db), (wal_of(snapshot), where.wal)):
+        if source.exists():
+            part = target.with_name(target.name + ".restoring")
+            shutil.copyfile(source, part)
+            _fsync(part)
+            os.replace(part, target)
+    _fsync(db.parent)
+    _point(where, name)
+    return True
+
+
+def _set_aside(where: Locations) -> None:
+    """Move the writer file and its log (if any) into `<db>.set-aside/<time>/`, kept for whoever wants them."""
+    present = [p for p in (where.db, where.wal) if p.exists()]
+    if not present:
+        return
+    folder = where.set_aside / time.strftime("%Y%m%d-%H%M%S")
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for p in present:
+        os.replace(p, folder / p.name)
 
 
 def _newest_valid(db: Path) -> str | None:

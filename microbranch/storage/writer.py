@@ -52,12 +52,14 @@ def writer(db: Path, wait_seconds: float = 600,
             con.sql(f"set temp_directory = {quote(str(where.spill))}")
             _migrate(con)
             yield con
+            publish_it = publish_on_exit() if callable(publish_on_exit) else publish_on_exit
+            generation = next_generation(con) if publish_it else None
         finally:
             con.close()
             empty_work(where)
         on_step("committed")
-        if publish_on_exit() if callable(publish_on_exit) else publish_on_exit:
-            publish(where.db, on_step, fold_inline)
+        if publish_it:
+            publish(where.db, on_step, fold_inline, generation)
 
 
 def _migrate(con: duckdb.DuckDBPyConnection) -> None:
@@ -70,6 +72,18 @@ def _migrate(con: duckdb.DuckDBPyConnection) -> None:
     if stored is not None:  # the derived tables were made anew: rebuild them from the events
         derived.refresh_items(con)
     con.sql("insert or replace into meta values ('schema', $v)", params={"v": SCHEMA_VERSION})
+
+
+def next_generation(con: duckdb.DuckDBPyConnection) -> int:
+    """Count one more state to publish (in `meta`, key `generation`); the snapshot made from it records the same
+    number in its SOURCE, so a writer found behind what was published is known (`publishing.reconcile`)."""
+    return int(con.sql("""
+        insert or replace into meta
+        select 'generation', (coalesce(max(try_cast(value as bigint)) filter (where key = 'generation'), 0) + 1)
+            ::varchar
+        from meta
+        returning value
+    """).fetchall()[0][0])
 
 
 def upgrade(db: Path) -> None:
