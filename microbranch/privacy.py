@@ -2,7 +2,9 @@
 
 The key file holds 32 random bytes written as 64 hexadecimal digits (one line), readable by its owner only
 (mode 600). It is made on the first import into an empty database. Once data exists, a missing, empty or
-malformed key is an error: a new key would give every reader a second pseudonym.
+malformed key is an error: a new key would give every reader a second pseudonym. The key's fingerprint (an HMAC
+of a fixed text, which says nothing of the key) is stored in `meta` at the first import; a different key, even a
+well-formed one, stops every later import (`check_fingerprint`).
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ import secrets
 import stat
 from pathlib import Path
 
+import duckdb
+
 from microbranch.contract import ContractError
 from microbranch.duck import first
 from microbranch.storage import current_version, locations, reader
 
 KEY_BYTES = 32
+FINGERPRINT_TEXT = b"microbranch: the pseudonymisation key of this data"
 
 
 class KeyFileError(ContractError):
@@ -68,6 +73,20 @@ def load_key(db_path: Path) -> bytes:
                            f"digits; it holds {len(text)} characters that are not. Restore it from your backup. "
                            f"密钥文件 {path} 格式不对（应为 {2 * KEY_BYTES} 位十六进制数字），请从备份恢复。")
     return bytes.fromhex(text)
+
+
+def fingerprint(key: bytes) -> str:
+    """What is stored to recognise the key: HMAC-SHA-256(key, a fixed text), 32 hex digits."""
+    return hmac.new(key, FINGERPRINT_TEXT, hashlib.sha256).hexdigest()[:32]
+
+
+def check_fingerprint(con: duckdb.DuckDBPyConnection, key: bytes, path: Path) -> None:
+    """In the writer: store the key's fingerprint at the first import; refuse a key whose fingerprint differs."""
+    stored = con.sql("select max(value) from meta where key = 'key_fingerprint'").fetchall()[0][0]
+    if stored is None:
+        con.sql("insert or replace into meta values ('key_fingerprint', $f)", params={"f": fingerprint(key)})
+    elif not hmac.compare_digest(stored, fingerprint(key)):
+        raise KeyFileError("store_key_mismatch", path=path)
 
 
 def pseudonym(key: bytes, reader_id: str) -> str:

@@ -22,7 +22,7 @@ from microbranch.ingest import limits, load, read, validate
 from microbranch.ingest.decode import XLSX_MAGIC, lone_cr, sniff_encoding, to_text
 from microbranch.ingest.mapping import Mapping, signature
 from microbranch.ingest.undo import set_meta
-from microbranch.privacy import load_key
+from microbranch.privacy import check_fingerprint, key_path, load_key
 from microbranch.storage.publishing import no_step
 
 Progress = Callable[[str, float], None]
@@ -260,6 +260,7 @@ def import_file(db: Path, source: Path | tuple[str, bytes], user: str = "cli",
                                                        fold_inline=fold_inline) as con:
         digest = pool.submit(lambda d: hashlib.sha256(d).hexdigest(), data)  # beside the reading (no GIL held)
         key = load_key(db)
+        check_fingerprint(con, key, key_path(db))
         try:
             step("reading", 0.1)
             # temp tables only: nothing stored yet
