@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
+import errno
 import hashlib
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -301,8 +304,11 @@ def import_file(db: Path, source: Path | tuple[str, bytes], user: str = "cli",
             set_meta(con)
             on_step("before-commit")
             con.commit()
-        except BaseException:
-            con.rollback()
+        except BaseException as exc:
+            with contextlib.suppress(duckdb.TransactionException):  # a failed COMMIT has ended the transaction
+                con.rollback()
+            if _disk_full(exc):
+                raise _no_room(db, result.size_bytes) from None
             raise
         # An import that changes nothing (a re-import: every row a duplicate) publishes no new version, so the
         # dashboard's caches stay warm; it is in the import log of the next version.
@@ -310,6 +316,18 @@ def import_file(db: Path, source: Path | tuple[str, bytes], user: str = "cli",
         result.published = changed[0]
         step("publishing", 0.9)
     return _done(result, started, step)
+
+
+def _disk_full(exc: BaseException) -> bool:
+    return getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT) or "No space left on device" in str(exc)
+
+
+def _no_room(db: Path, size: int) -> ContractError:
+    """The disk filled up while the import was being stored. What it needs is estimated as twice the file (its rows
+    and their share of the log) and 16 MB of DuckDB's own, less what is free now that the import was rolled back."""
+    folder = storage.locations(db).db.parent
+    needed = 2 * size + (16 << 20) - shutil.disk_usage(folder).free
+    return ContractError("store_disk_full_import", folder=str(folder), mb=max(1, -(-needed // (1 << 20))))
 
 
 def _done(result: ImportResult, started: float, step: Progress) -> ImportResult:
