@@ -1,5 +1,5 @@
 """Command line: `python -m microbranch [--db PATH] serve | import | undo | profile | query | rejects |
-imports | user | audit | retention | report | export | recover`. The Nansha sample has its own,
+imports | user | audit | retention | report | export | recover | backup | restore`. The Nansha sample has its own,
 `python -m sample_data` (its generator stands on the core).
 
 Exit status: 0 when the files were read (even with rejected rows), 1 when a file was refused whole or the
@@ -23,12 +23,26 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from microbranch import access, audit, auth, csvout, export, profiles, queries, retention, sessions, settings, storage
+from microbranch import (
+    access,
+    audit,
+    auth,
+    csvout,
+    export,
+    privacy,
+    profiles,
+    queries,
+    retention,
+    sessions,
+    settings,
+    storage,
+)
 from microbranch.contract import ContractError
 from microbranch.i18n import LANGS, t
 from microbranch.ingest import ImportResult, reason_text
 from microbranch.ingest.isolated import import_isolated
 from microbranch.ingest.undo import undo_import
+from microbranch.storage import backup
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -95,6 +109,13 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("--parquet", type=Path, metavar="DIR", required=True, help="folder to write (views.sql inside)")
     rec = sub.add_parser("recover", help="put the database and its published snapshot back in step (done at start)")
     rec.add_argument("--fold", action="store_true", help="then fold the log into a new base if it is due")
+    bak = sub.add_parser("backup", help="copy the published data, accounts and audit, and profiles into DIR "
+                         "(consistent while the dashboard serves; docs/operations.md)")
+    bak.add_argument("folder", type=Path, metavar="DIR", help="a new or empty folder")
+    bak.add_argument("--with-key", action="store_true", help="also copy the pseudonymisation key (owner-only); "
+                     "keep that backup apart from the data's")
+    rst = sub.add_parser("restore", help="rebuild a working database at --db (an empty place) from a backup DIR")
+    rst.add_argument("folder", type=Path, metavar="DIR")
     return p
 
 
@@ -279,6 +300,16 @@ def _run(args: argparse.Namespace, db: Path) -> int:
         return 0
     if args.command == "retention":
         return _retention(args, db)
+    if args.command == "backup":
+        made = backup.backup(db, args.folder, with_key=args.with_key)
+        print(f"backed up {made.version} (generation {made.generation}): {made.files} files in {made.folder}"
+              + (", with the key" if made.with_key else ", without the key (--with-key)"))
+        return 0
+    if args.command == "restore":
+        key = backup.restore(args.folder, db, fingerprint_of=privacy.file_fingerprint)
+        missing = f"no key: put the data's key at {storage.locations(db).key} before importing"
+        print(f"restored into {db}: published {storage.current_version(db)}; " + (f"key {key}" if key else missing))
+        return 0
     if args.command == "recover":
         storage.recover(db, fold_due=args.fold)
         print(f"published: {storage.current_version(db) or '-'}")

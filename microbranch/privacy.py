@@ -80,6 +80,12 @@ def fingerprint(key: bytes) -> str:
     return hmac.new(key, FINGERPRINT_TEXT, hashlib.sha256).hexdigest()[:32]
 
 
+def file_fingerprint(path: Path) -> str:
+    """The fingerprint of the key in a key file (empty when the file holds no well-formed key)."""
+    text = path.read_text(encoding="ascii", errors="replace").strip()
+    return fingerprint(bytes.fromhex(text)) if re.fullmatch(f"[0-9a-fA-F]{{{2 * KEY_BYTES}}}", text) else ""
+
+
 def check_fingerprint(con: duckdb.DuckDBPyConnection, key: bytes, path: Path) -> None:
     """In the writer: store the key's fingerprint at the first import; refuse a key whose fingerprint differs."""
     stored = con.sql("select max(value) from meta where key = 'key_fingerprint'").fetchall()[0][0]
