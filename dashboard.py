@@ -34,7 +34,7 @@ def main() -> None:
     if viewer.mode == "single":
         st.info(tr("access_single_banner"), icon=":material/person:")
 
-    data.version()  # loads the sample data on the very first start
+    data.start()  # once per server process: recovery, the schema, the sample data on the very first start
     # Every page is registered, so a direct link always finds its URL; a page the role may not open is a refusal
     # there, and only the pages it may open are shown in the navigation.
     pages = [

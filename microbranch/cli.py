@@ -20,12 +20,10 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from microbranch import audit, auth, export, profiles, queries, retention, sample, store
+from microbranch import audit, auth, export, operations, profiles, queries, retention, store
 from microbranch.contract import ContractError
 from microbranch.i18n import LANGS, t
 from microbranch.ingest import ImportResult, reason_text
-from microbranch.ingest.isolated import import_isolated
-from microbranch.ingest.undo import undo_import
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,7 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     rej.add_argument("--import-id", type=int, help="only this import")
     rej.add_argument("--lang", choices=LANGS, default="zh", help="language of the reasons (default zh)")
     sub.add_parser("imports", help="the import log")
-    usr = sub.add_parser("user", help="dashboard accounts: add, list, disable, passwd (passwords are prompted for)")
+    usr = sub.add_parser("user", help="dashboard accounts: add, list, disable, passwd, role (passwords are prompted "
+                         "for)")
     usr_sub = usr.add_subparsers(dest="user_command", required=True)
     add = usr_sub.add_parser("add", help="add an account; the password is asked for twice, never taken as an argument")
     add.add_argument("name")
@@ -66,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     usr_sub.add_parser("list", help="the accounts, their roles and whether they are disabled")
     usr_sub.add_parser("disable", help="disable an account (it can no longer sign in)").add_argument("name")
     usr_sub.add_parser("passwd", help="set a new password (and enable the account again)").add_argument("name")
+    role = usr_sub.add_parser("role", help="give an account another role")
+    role.add_argument("name")
+    role.add_argument("role", choices=auth.ROLES)
     aud = sub.add_parser("audit", help="the audit trail: sign-ins, lockouts, imports, undos, user changes, downloads")
     aud.add_argument("--action", help="only this action (e.g. sign_in_failed, download, import)")
     aud.add_argument("--limit", type=int, help="only the newest N rows")
@@ -100,17 +102,20 @@ def _password(prompt: str = "Password: ") -> str:
 
 
 def _user(args: argparse.Namespace, db: Path) -> int:
-    by = f"cli:{getpass.getuser()}"
+    by = operations.Actor.command_line()
     if args.user_command == "list":
         _print(auth.users(db), "table")
     elif args.user_command == "add":
-        auth.add(args.name, args.role, _password(f"Password for {args.name}: "), db=db, by=by)
+        operations.add_user(db, args.name, args.role, _password(f"Password for {args.name}: "), by)
         print(f"added {args.name} ({args.role})")
     elif args.user_command == "disable":
-        auth.disable(args.name, db=db, by=by)
+        operations.disable_user(db, args.name, by)
         print(f"disabled {args.name}")
+    elif args.user_command == "role":
+        operations.set_role(db, args.name, args.role, by)
+        print(f"{args.name} is now {args.role}")
     else:
-        auth.set_password(args.name, _password(f"New password for {args.name}: "), db=db, by=by)
+        operations.set_password(db, args.name, _password(f"New password for {args.name}: "), by)
         print(f"new password set for {args.name}")
     return 0
 
@@ -120,8 +125,9 @@ def _retention(args: argparse.Namespace, db: Path) -> int:
     if years is None:
         print("say how many years to keep: --years N (or set MICROBRANCH_RETENTION_YEARS)", file=sys.stderr)
         return 2
-    events, rejects = retention.apply(db, years, user=f"cli:{getpass.getuser()}")
-    print(f"deleted {events} events and {rejects} rejected rows older than {years} years")
+    r = operations.apply_retention(db, years, operations.Actor.command_line())
+    print(f"deleted {r.events} events and {r.rejects} rejected rows older than {years} years "
+          f"(before {r.before:%Y-%m-%d})")
     return 0
 
 
@@ -218,28 +224,25 @@ def _run(args: argparse.Namespace, db: Path) -> int:
             print(f"no such file: {', '.join(map(str, missing))}", file=sys.stderr)
             return 2
         mapping = profiles.find(db, args.profile) if args.profile else None
-        refused = False
-        for f in args.files:
-            # a child process with a memory cap
-            r = import_isolated(db, f, user=args.user, mapping=mapping, lang=args.lang)
-            audit.record("import", args.user, audit.import_detail(r.as_dict()), db=db)
+        batch = operations.import_files(db, [operations.Upload(f.name, f, mapping) for f in args.files],
+                                        operations.Actor.command_line(args.user), lang=args.lang)
+        for r in batch.results:
             _say(r)
-            refused |= r.status == "refused"
-        return 1 if refused else 0
+        return 1 if batch.refused else 0
     if args.command == "undo":
-        u = undo_import(db, args.import_id, user=args.user, confirm=args.yes)
+        u = operations.undo(db, args.import_id, operations.Actor.command_line(args.user), confirm=args.yes)
         if u.status == "needs_confirmation":
             what = ", ".join(t(f"imp_orphans_{k}", args.lang, n=n) for k, n in u.orphans.items())
             print(t("imp_undo_orphans", args.lang, what=what) + " (--yes)", file=sys.stderr)
             return 1
-        audit.record("undo", args.user, audit.undo_detail(u.import_id, u.file_name, u.removed), db=db)
         print(t("imp_undone", args.lang, import_id=u.import_id, file=u.file_name, removed=u.removed))
         return 0
     if args.command == "profile":
         return _profile(db, args.action, args.name_or_file)
     if args.command == "sample":
         if args.remove:
-            print(f"sample data removed: {sample.remove(db)} imports undone")
+            removed = operations.remove_sample_data(db, operations.Actor.command_line())
+            print(f"sample data removed: {removed.imports} imports undone")
             return 0
         if args.out:
             from sample_data.generate import generate
@@ -247,9 +250,10 @@ def _run(args: argparse.Namespace, db: Path) -> int:
             for path in generate(args.out):
                 print(path)
             return 0
-        for r in sample.load(db):
+        loaded = operations.load_sample(db, operations.Actor.command_line())
+        for r in loaded.results:
             _say(r)
-        return 0
+        return 1 if any(r.status == "refused" for r in loaded.results) else 0
     if args.command == "query":
         return _query(args, db)
     if args.command == "report":

@@ -17,7 +17,7 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from microbranch import audit, auth, queries, store
+from microbranch import audit, auth, operations, queries, store
 from microbranch.i18n import t
 from tests.accounts import DASHBOARD, PASSWORD, account, sign_in, signed_in
 from tests.conftest import load
@@ -156,11 +156,11 @@ def test_the_form_says_wrong_and_locked_without_telling_which_names_exist(db):
 
 def test_a_disabled_account_cannot_sign_in_until_it_has_a_new_password(db):
     account(db, "official")
-    auth.disable("official", db=db, by="test")
+    operations.disable_user(db, "official", operations.Actor("test"))
     at = AppTest.from_file(DASHBOARD, default_timeout=60).run()
     sign_in(at, "official")
     assert [e.value for e in at.error] == [t("access_wrong", "zh")] and not at.get("page_link")
-    auth.set_password("official", PASSWORD, db=db, by="test")
+    operations.set_password(db, "official", PASSWORD, operations.Actor("test"))
     sign_in(at, "official")
     assert not at.error and at.get("page_link")
     actions = audit.trail(db)["action"].to_list()
@@ -263,14 +263,12 @@ def test_a_csv_download_neutralises_formulas_in_titles_and_headings():
 
 
 def test_retention_deletes_old_events_with_their_rejects_and_is_audited(db):
-    from microbranch import retention
-
     con = store.reader(db)
     total = con.sql("select count(*) from events").fetchall()[0][0]
     old = con.sql("select count(*) from events where occurred_at < '2024-05-01'").fetchall()[0][0]
     con.close()
     assert 0 < old < total
-    events, _ = retention.apply(db, 1, user="test", now=datetime(2025, 5, 1))
+    events = operations.apply_retention(db, 1, operations.Actor("test"), now=datetime(2025, 5, 1)).events
     con = store.reader(db)
     assert events == old
     assert con.sql("select count(*) from events").fetchall()[0][0] == total - old

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
-from microbranch import audit, auth
+from microbranch import audit, auth, operations
 from ui import data
 from ui.shell import tr
 
@@ -96,6 +96,11 @@ def address() -> str | None:
     if not isinstance(ip, str):  # outside a browser session (AppTest) there is none
         return None
     return (_proxied() or ip) if ip in LOCAL else ip
+
+
+def actor() -> operations.Actor:
+    """The signed-in viewer and their address, as the write operations record them."""
+    return operations.Actor(viewer().name or None, address())
 
 
 def record(action: str, detail: str = "") -> None:
