@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from microbranch import audit, auth, export, operations, profiles, queries, retention, store
+from microbranch import audit, auth, export, operations, profiles, queries, settings, store
 from microbranch.contract import ContractError
 from microbranch.i18n import LANGS, t
 from microbranch.ingest import ImportResult, reason_text
@@ -121,7 +121,7 @@ def _user(args: argparse.Namespace, db: Path) -> int:
 
 
 def _retention(args: argparse.Namespace, db: Path) -> int:
-    years = args.years if args.years is not None else retention.configured_years()
+    years = args.years if args.years is not None else settings.current().retention_years
     if years is None:
         print("say how many years to keep: --years N (or set MICROBRANCH_RETENTION_YEARS)", file=sys.stderr)
         return 2
@@ -322,7 +322,7 @@ def _report(args: argparse.Namespace, db: Path) -> int:
         return 2
     try:
         period = report.Period.month(args.month) if args.month else report.Period(args.date_from, args.date_to)
-    except report.ReportError as exc:
+    except ValueError as exc:
         print(exc, file=sys.stderr)
         return 2
     store.upgrade(db)

@@ -15,21 +15,23 @@ page("readers")
 f = filters()
 as_of_line()
 ids = list(f.branch_ids) or None
+WARMUP_MONTHS = 3  # the data's first months in which a first loan does not prove a reader new (metrics.md)
 
 
 def numbers(date_from: date, date_to: date) -> dict:
     """The cards' numbers: sums of the new-readers table below."""
-    won = q("new_readers_by_month_branch", date_from=date_from, date_to=date_to, branch_ids=ids)
+    won = q("new_readers_by_month_branch", date_from=date_from, date_to=date_to, branch_ids=ids,
+            warmup_months=WARMUP_MONTHS)
     return {"new_readers": won["new_readers"].sum(),
             "new_readers_micro": won.filter(pl.col("kind") == "micro")["new_readers"].sum()}
 
 
 compare.cards(numbers(f.date_from, f.date_to), ("new_readers", "new_readers_micro"),
               compare.rows(numbers, f.date_from, f.date_to), per_row=2)
-st.caption(tr("mgr_new_readers_caption"))
+st.caption(tr("mgr_new_readers_caption", warmup=WARMUP_MONTHS))
 
-won = q("new_readers_by_month_branch", **f.period, branch_ids=ids)
-cohorts = q("retention_by_cohort", **f.period, branch_ids=ids)
+won = q("new_readers_by_month_branch", **f.period, branch_ids=ids, warmup_months=WARMUP_MONTHS)
+cohorts = q("retention_by_cohort", **f.period, branch_ids=ids, warmup_months=WARMUP_MONTHS)
 left, right = st.columns(2)
 official = not sees_readers()
 chart(charts.new_readers(won, suppress=official), where=left)

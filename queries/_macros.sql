@@ -12,6 +12,7 @@
 --   residents_by_town(on_day, threshold)  one row per town and one for the district: residents served
 --   copy_places(date_to)              one row per copy: on which shelf it was at the end of the day, or on loan
 --   dead_stock(date_to, months)       one row per copy of dead stock: on a shelf, not lent for `months` months
+--   new_readers(date_to, warmup)      one row per reader up to date_to: when and where won, and how that is known
 
 -- walk_threshold: the walking threshold in minutes (5, 10 or 15), 15 when not given.
 create or replace macro walk_threshold(minutes) as coalesce(minutes::double, 15);
@@ -361,3 +362,38 @@ with borrowed as (
 select k.item_id,
 from item_keys as k
 semi join borrowed as b on k.item_no = b.item_no;
+
+-- When each reader became a reader, and where (metrics.md, "new readers"). With a registration date (办证日期)
+-- in the readers file that is the day; without one it is the first loan in the data, which in the data's first
+-- `warmup_months` months (default 3) may be a long-time reader's first loan since the data began: `censored`.
+-- Where: the branch of the first loan (a transfer: where its chain started), else the registration branch.
+-- `long_time`: registered before the data began, so the first loan in the data is not the reader's first.
+create or replace macro new_readers(date_to, warmup_months) as table
+with span as (
+    select
+        p.date_to,
+        d.first_day,
+        date_trunc('month', d.first_day) + to_months(coalesce(warmup_months::integer, 3)) as warm_until,
+    from period(null, date_to) as p, (select min(occurred_at)::date as first_day, from events) as d
+),
+firsts as (  -- a struct keeps an empty branch (arg_min skips empty values)
+    select reader, arg_min({ 'branch_id': branch_id }, (occurred_at, action)).branch_id as branch_id,
+        min(occurred_at)::date as first_day,
+    from loans_in_period(null, date_to)
+    group by reader
+),
+everyone as (
+    select coalesce(f.reader, r.reader) as reader, r.registered_on, r.home_branch_id, f.branch_id, f.first_day,
+    from firsts as f
+    full join readers as r using (reader)
+)
+select
+    e.reader,
+    coalesce(least(e.registered_on, e.first_day), e.registered_on, e.first_day) as won_on,
+    coalesce(e.branch_id, e.home_branch_id) as branch_id,
+    e.first_day,
+    e.registered_on is not null as by_registration,
+    e.registered_on is null and e.first_day < s.warm_until as censored,
+    coalesce(e.registered_on < s.first_day, false) as long_time,
+from everyone as e, span as s
+where coalesce(least(e.registered_on, e.first_day), e.registered_on, e.first_day) <= s.date_to;

@@ -10,7 +10,7 @@ with period as (
     select *, from period($date_from, $date_to)
 ),
 renewed as (
-    select e.item_id, e.occurred_at,
+    select e.event_key, e.item_id, e.occurred_at,
     from events as e, period as p
     where e.action = 'renew' and e.occurred_at >= p.date_from and e.occurred_at < p.end_ts
 ),
@@ -18,11 +18,19 @@ moves as (
     select branch_id, occurred_at, action,
     from loans_in_period($date_from, $date_to)
     union all
-    -- the chain the renewal fell in (an ASOF join here ran for minutes at 10M events under the period filter)
+    -- the chain the renewal fell in (an ASOF join here ran for minutes at 10M events under the period filter).
+    -- Ties follow docs/metrics.md (checkout, transfer, renew, return): a renewal at the moment of the return
+    -- still belongs to the returned chain, one at the moment of a checkout to the chain that checkout starts.
     select c.start_branch_id, r.occurred_at, 'renew',
     from renewed as r
     left join chains as c
-        on r.item_id = c.item_id and r.occurred_at >= c.started_at and (c.ended_at is null or r.occurred_at < c.ended_at)
+        on
+            r.item_id = c.item_id and r.occurred_at >= c.started_at
+            and (
+                c.ended_at is null or r.occurred_at < c.ended_at
+                or (c.status = 'returned' and r.occurred_at = c.ended_at)
+            )
+    qualify row_number() over (partition by r.event_key order by c.started_at desc, c.chain_no desc) = 1
     union all
     select e.branch_id, e.occurred_at, 'return',
     from events as e, period as p

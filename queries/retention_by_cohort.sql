@@ -2,27 +2,29 @@
 -- (micro: a micro-branch; other: any other branch or unknown): the new readers, and how many of them borrowed again
 -- within 1, 3 and 6 months: a loan on a later day, no later than the first loan's day plus that many months.
 -- A count is empty until the window is over, at $date_to, for every reader of the cohort (the month's last day
--- plus that many months). First loans are those in the data (checkout or transfer-in) up to $date_to.
+-- plus that many months). First loans are those in the data (checkout or transfer-in) up to $date_to, of new
+-- readers only (metrics.md, "new readers"): not of readers registered before the data began. `censored`: the
+-- cohort holds readers known only by their first loan in the data's first $warmup_months months.
 -- $date_from date: first month shown (default: first day of the data)
 -- $date_to date: the day the data is read up to (default: last day of the data)
 -- $branch_ids varchar[]: only readers whose first loan was at these branches (default: all)
+-- $warmup_months integer: months at the start of the data when first loans do not prove a reader new (default 3)
 with period as (
     select *, from period($date_from, $date_to)
 ),
-loans as (
+lent as (
     select reader, occurred_at::date as day, branch_id, occurred_at, action,
     from loans_in_period(null, $date_to)
 ),
 firsts as (
-    select reader, arg_min({ 'branch_id': branch_id }, (occurred_at, action)).branch_id as branch_id,
-        min(day) as first_day,
-    from loans
-    group by reader
+    select reader, branch_id, first_day, censored,
+    from new_readers($date_to, $warmup_months)
+    where first_day is not null and not long_time
 ),
 again as (
     select f.reader, min(l.day) as next_day,
     from firsts as f
-    inner join loans as l on l.reader = f.reader and l.day > f.first_day
+    inner join lent as l on l.reader = f.reader and l.day > f.first_day
     group by f.reader
 ),
 cohorts as (
@@ -30,6 +32,7 @@ cohorts as (
         date_trunc('month', f.first_day)::date as month,
         case when b.kind = 'micro' then 'micro' else 'other' end as branch_group,
         count(*) as new_readers,
+        bool_or(f.censored) as censored,
         count(*) filter (where a.next_day <= f.first_day + interval 1 month) as again_1m,
         count(*) filter (where a.next_day <= f.first_day + interval 3 month) as again_3m,
         count(*) filter (where a.next_day <= f.first_day + interval 6 month) as again_6m,
@@ -48,5 +51,6 @@ select
     case when last_day(c.month) + interval 1 month <= p.date_to then c.again_1m end as again_1m,
     case when last_day(c.month) + interval 3 month <= p.date_to then c.again_3m end as again_3m,
     case when last_day(c.month) + interval 6 month <= p.date_to then c.again_6m end as again_6m,
+    c.censored,
 from cohorts as c, period as p
 order by c.month, c.branch_group

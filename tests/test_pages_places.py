@@ -209,3 +209,19 @@ def test_english_has_every_word(db, page):
     texts += [m.label for m in at.metric] + [str(c) for f in at.dataframe for c in f.value.columns]
     assert texts and not [s for s in texts if "places_" in s or "town_44" in s]
     assert any("Residents" in s or "Branch" in s for s in texts)
+
+
+def test_coverage_without_micro_is_a_percent_like_the_caption_above(db):
+    """On the hand-made geography the 15-minute coverage without micro-branches is a share (0 to 1) in the
+    query; the caption above the table prints it as a percent, so the table's column must show a percent too
+    (a share printed with "%.1f" showed 0.0 / 0.1 / 0.2 under a caption saying 2.8% / 8.2% / 20.3%)."""
+    at = run("pages/residents.py")
+    rows = query(db, "coverage_by_threshold", date_to=DAY)
+    heading = zh("places_coverage_rate_without_micro")
+    (element,) = [f for f in at.dataframe if heading in list(f.value.columns)]
+    config = json.loads(element.proto.columns)
+    assert config[heading]["type_config"]["format"] == "percent"
+    assert config[zh("coverage_rate")]["type_config"]["format"] == "percent"
+    captions = [c.value for c in at.caption]
+    for rate in rows["coverage_rate_without_micro"].to_list():
+        assert any(f"{rate:.1%}" in c for c in captions)

@@ -280,36 +280,46 @@ def test_dead_stock(con):
 
 
 def test_new_readers_by_month_branch(con):
-    # First loans: r1 E1 (C1), r3 E2 (C1), r2 E3 (transfer of a chain from C1) in January; r4 E6 (M1) in February;
-    # r5 E8 and r6 E10 (transfers of a chain from M1) in March.
+    """New readers from the registration date (办证日期) when the readers file has it (metrics.md, "new readers").
+    The data begins on 01-08, so with the default warm-up of 3 months a first loan before 04-01 does not prove a
+    reader new. r1 (registered 2020), r2 (2023-09), r3 (2022) and r4 (2010) are long-time readers: their first
+    loans in the data (January, February) are not new readers. r5 registered on 2024-02-01 (first loan E8 03-01,
+    a transfer of the chain from M1): new in February at M1, known by registration. r6 is not in the readers file;
+    first loan E10 03-20 (the chain from M1) lies inside the warm-up: new in March at M1, censored (greyed).
+    The old count took every first loan in the data: 3 in January, 1 in February, 2 in March."""
     expected = frame({
-        "month": [d(1, 1), d(2, 1), d(3, 1)],
-        "branch_id": ["C1", "M1", "M1"],
-        "kind": ["central", "micro", "micro"],
-        "new_readers": [3, 1, 2],
+        "month": [d(2, 1), d(3, 1)],
+        "branch_id": ["M1", "M1"],
+        "kind": ["micro", "micro"],
+        "new_readers": [1, 1],
+        "registered": [1, 0],
+        "censored": [False, True],
     })
     check(con, "new_readers_by_month_branch", expected)
     check(con, "new_readers_by_month_branch", expected.tail(1), date_from=d(3, 1))
+    # A warm-up of 2 months ends on 03-01: r6's first loan (03-20) then proves r6 new.
+    check(con, "new_readers_by_month_branch", expected.tail(1).with_columns(censored=pl.lit(False)),
+          date_from=d(3, 1), warmup_months=2)
 
 
 def test_retention_by_cohort(con):
-    # Next loan on a later day: r1 06-10 (after 01-08: within 6 months, not 3), r2 03-05 (after 01-20: within 3),
-    # r3 04-10 (after 01-10: exactly 3 months, so within 3), r4 none, r5 05-02 (after 03-01: within 3), r6 08-30
-    # (after 03-20: within 6). A window is known when the cohort's last day plus it is by 08-30: March + 6 months
-    # (09-30) is not.
+    """Cohorts of new readers only, by the month of their first loan: r5 (E8 03-01, next loan E14 05-02: within
+    3 months) and r6 (E10 03-20, next E19 08-30: within 6) in March, both from M1's chain (micro). r1-r4 are
+    long-time readers (registered before the data) and no longer make up cohorts. A window is known when the
+    cohort's last day plus it is by 08-30: March + 6 months (09-30) is not. r6 is known by its first loan only,
+    inside the warm-up: the cohort is censored."""
     expected = frame({
-        "month": [d(1, 1), d(2, 1), d(3, 1)],
-        "branch_group": ["other", "micro", "micro"],
-        "new_readers": [3, 1, 2],
-        "again_1m": [0, 0, 0],
-        "again_3m": [2, 0, 1],
-        "again_6m": [3, 0, None],
-    })
+        "month": [d(3, 1)],
+        "branch_group": ["micro"],
+        "new_readers": [2],
+        "again_1m": [0],
+        "again_3m": [1],
+        "again_6m": [None],
+        "censored": [True],
+    }, {"again_6m": pl.Int64})
     check(con, "retention_by_cohort", expected)
-    # Read up to 06-30: January's 6-month window (07-31) is not over; r1's loan of 06-10 still counts within 3? No.
-    check(con, "retention_by_cohort", frame({"month": [d(1, 1)], "again_3m": [2], "again_6m": [None]},
-                                           {"again_6m": pl.Int64}),
-          date_to=d(6, 30), branch_ids=["C1"])
+    # C1's first loans were all long-time readers': no cohort.
+    assert queries.run(con, "retention_by_cohort", date_to=d(6, 30), branch_ids=["C1"]).height == 0
 
 
 def test_kpis_follow_the_branch_filter(con):
@@ -326,3 +336,34 @@ def test_kpis_follow_the_branch_filter(con):
     for key in ("loans", "checkouts", "transfers", "copies_out", "copies_adrift", "chains_returned"):
         assert sum(p[key] for p in parts) == whole[key], key
     assert whole["residents_total"] == parts[0]["residents_total"]  # the whole district, whatever the filter
+
+
+def test_renewal_at_the_moment_of_the_return_counts_at_the_chain_start(tmp_path, monkeypatch):
+    """A date-only export (every event at midnight): copy J1 is checked out at W01 on 07-12; on 08-10 the export
+    holds its renewal and its return, both at 00:00. By the tie order of docs/metrics.md (checkout, transfer,
+    renew, return) the renewal comes before the return, inside the chain W01 started, so it counts at W01; the
+    return counts where it was made (W02). August: W01 0 checkouts, 1 renewal, 0 returns; W02 1 return. No row
+    has an empty branch."""
+    monkeypatch.setenv("MICROBRANCH_KEY_FILE", str(tmp_path / "secret" / "microbranch.key"))
+    db = tmp_path / "data" / "microbranch.duckdb"
+    files = {
+        "branches.csv": "branch_id,name,kind,lat,lon,opened_on,public_access,volumes\n"
+        "W01,West one,micro,22.8,113.5,2023-01-01,yes,10\nW02,West two,branch,22.9,113.5,2023-01-01,yes,10\n",
+        "items.csv": "item_id,title,home_branch_id,owner,added_on\nJ1,One,W01,library,2023-01-01\n",
+        "events.csv": "event_id,occurred_at,action,item_id,reader_id,branch_id\n"
+        "X1,2024-07-12,checkout,J1,q1,W01\nX2,2024-08-10,return,J1,q1,W02\nX3,2024-08-10,renew,J1,q1,\n",
+    }
+    for name, text in files.items():
+        import_file(db, (name, text.encode("utf-8")), user="test")
+    con = store.reader(db)
+    try:
+        expected = frame({
+            "period": [d(7, 1), d(8, 1), d(8, 1)],
+            "branch_id": ["W01", "W01", "W02"],
+            "checkouts": [1, 0, 0],
+            "renewals": [0, 1, 0],
+            "returns": [0, 0, 1],
+        })
+        check(con, "circulation_by_period_branch", expected)
+    finally:
+        con.close()

@@ -402,6 +402,7 @@ def move_routes(moves: pl.DataFrame, n: int = 15) -> go.Figure:
 # --- Readers won and kept ---
 
 GROUP_COLOURS = {"micro": "#7b3fbf", "other": "#2f6fdb"}
+CENSORED_COLOUR = "#c8c8c8"
 
 
 def _small_hidden(frame: pl.DataFrame, column: str) -> pl.DataFrame:
@@ -410,18 +411,28 @@ def _small_hidden(frame: pl.DataFrame, column: str) -> pl.DataFrame:
 
 
 def new_readers(frame: pl.DataFrame, suppress: bool = False) -> go.Figure:
-    """New readers per month, micro-branches against the other branches (grouped, so the smaller shows)."""
+    """New readers per month, micro-branches against the other branches (grouped, so the smaller shows), on a
+    linear axis. Censored months (the data's warm-up, where a first loan does not prove a reader new) are grey."""
     data = frame.with_columns(pl.when(pl.col("kind") == "micro").then(pl.lit("micro")).otherwise(pl.lit("other"))
-                              .alias("group")).group_by("month", "group").agg(pl.col("new_readers").sum()).sort(
-        "month", "group")
+                              .alias("group")).group_by("month", "group").agg(
+        pl.col("new_readers").sum(), pl.col("censored").any()).sort("month", "group")
     data = _small_hidden(data, "new_readers") if suppress else data
-    data = data.with_columns(pl.col("group").replace_strict({g: tr(f"mgr_group_{g}") for g in GROUP_COLOURS}))
-    fig = px.bar(data, x="month", y="new_readers", color="group", barmode="group",
-                 color_discrete_map={tr(f"mgr_group_{g}"): c for g, c in GROUP_COLOURS.items()},
-                 labels={"month": tr("circ_month"), "new_readers": label("new_readers"), "group": ""})
+    fig = go.Figure()
+    for group, colour in GROUP_COLOURS.items():
+        part = data.filter(pl.col("group") == group)
+        if part.is_empty():
+            continue
+        fig.add_bar(x=part["month"].to_list(), y=part["new_readers"].to_list(), name=tr(f"mgr_group_{group}"),
+                    marker_color=[CENSORED_COLOUR if c else colour for c in part["censored"].to_list()],
+                    marker_pattern_shape=["/" if c else "" for c in part["censored"].to_list()],
+                    hovertemplate="%{x|%Y-%m}: %{y:,}<extra>" + tr(f"mgr_group_{group}") + "</extra>")
+    if data["censored"].any():  # a legend entry that says what grey means
+        fig.add_bar(x=[None], y=[None], name=tr("mgr_censored_legend"), marker_color=CENSORED_COLOUR,
+                    marker_pattern_shape="/", hoverinfo="skip")
+    fig.update_layout(barmode="group")
     fig.update_xaxes(dtick="M1", tickformat="%Y-%m")
-    fig.update_yaxes(type="log")
-    return _layout(fig, tr("mgr_chart_new_readers"), tr("circ_month"), tr("circ_readers_unit") + " (log)")
+    fig.update_yaxes(rangemode="tozero", tickformat=",d")
+    return _layout(fig, tr("mgr_chart_new_readers"), tr("circ_month"), tr("circ_readers_unit"))
 
 
 def retention(frame: pl.DataFrame, suppress: bool = False) -> go.Figure:
@@ -429,6 +440,7 @@ def retention(frame: pl.DataFrame, suppress: bool = False) -> go.Figure:
     `suppress`: cohorts of fewer than 10 readers left out (their shares would give the counts away)."""
     windows = ("again_1m", "again_3m", "again_6m")
     frame = frame.filter(pl.col("new_readers") >= 10) if suppress else frame
+    frame = frame.filter(~pl.col("censored"))  # warm-up cohorts mix in long-time readers: left out, see caption
     long = frame.unpivot(list(windows), index=["month", "branch_group", "new_readers"], variable_name="window",
                          value_name="again").drop_nulls("again").with_columns(
         (pl.col("again") / pl.col("new_readers")).alias("share"),

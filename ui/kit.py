@@ -60,7 +60,8 @@ MAIN = Path(__file__).resolve().parent.parent / "dashboard.py"
 PSEUDONYM = re.compile(r"^R[0-9a-f]{20}$")
 HOSTS = ("enterprise", "school", "community", "institution", "other")
 
-FORMATS = {"transfer_share": "{:.1%}", "coverage_rate": "{:.1%}", "mean_holders": "{:.2f}", "days_per_holder": "{:.1f}",
+FORMATS = {"transfer_share": "{:.1%}", "coverage_rate": "{:.1%}", "coverage_rate_without_micro": "{:.1%}",
+           "mean_holders": "{:.2f}", "days_per_holder": "{:.1f}",
            "mean_walk_minutes": "{:.1f}", "mean_walk_minutes_without_micro": "{:.1f}", "turnover": "{:.3f}",
            "loans_per_reader": "{:.2f}", "overdue_share": "{:.1%}", "share_circulated": "{:.1%}",
            "dead_share": "{:.1%}", "mean_days_overdue": "{:.1f}"}
@@ -251,8 +252,8 @@ def _config(raw: pl.DataFrame, headings: dict[str, str]) -> dict[str, Any]:
         if dtype == pl.Date:
             config[head] = st.column_config.DateColumn(format="YYYY-MM-DD")
         elif dtype.is_numeric() and col not in PLAIN:
-            percent = col.endswith(("_rate", "_share"))
             fmt = FORMATS.get(col, "")
+            percent = fmt.endswith("%}")
             decimals = re.search(r"\.(\d)f", fmt)
             config[head] = st.column_config.NumberColumn(
                 format="percent" if percent else f"%.{decimals.group(1)}f" if decimals

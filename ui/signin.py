@@ -12,20 +12,18 @@ Three modes, chosen by what is configured:
 - `single`: neither: one local user with every role, said in a banner on every page, and only on a
   server that listens on this machine alone (127.0.0.1).
 
-Sessions end after `idle_minutes` without use (`[access] idle_minutes` in secrets.toml or
-$MICROBRANCH_IDLE_MINUTES; default 30).
+Sessions end after the setting `idle_minutes` without use (default 30; see docs/settings.md).
 """
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
-from microbranch import audit, auth, operations
+from microbranch import audit, auth, operations, settings
 from ui import data
 from ui.shell import tr
 
@@ -46,7 +44,6 @@ PAGES = {
 }
 KEY, SEEN = "_viewer", "_viewer_seen"
 LOCAL = ("127.0.0.1", "localhost", "::1")
-IDLE_MINUTES = 30
 
 
 @dataclass(frozen=True)
@@ -67,8 +64,7 @@ def _secrets(section: str) -> dict:
 
 
 def idle_minutes() -> float:
-    return float(os.environ.get("MICROBRANCH_IDLE_MINUTES") or _secrets("access").get("idle_minutes")
-                 or IDLE_MINUTES)
+    return settings.current().idle_minutes
 
 
 def mode() -> str:

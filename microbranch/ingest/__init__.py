@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -216,17 +214,20 @@ def reason_text(key: str, detail: str | None, severity: str, lang: str) -> str:
 
 
 def import_file(db: Path, source: Path | tuple[str, bytes], user: str = "cli",
-                progress: Progress | None = None, mapping: Mapping | None = None, lang: str = "en") -> ImportResult:
+                progress: Progress | None = None, mapping: Mapping | None = None, lang: str = "en",
+                on_step: store.Step = store._no_step, fold_inline: bool = False) -> ImportResult:
     """Import one file in one transaction, then publish a snapshot if it changed anything. Never raises for a bad
     file: a refusal is a result whose message (in `lang`) says why and what to do. `mapping` is the user's column
-    mapping (or a saved profile); without it the file must fit the contract as it is."""
+    mapping (or a saved profile); without it the file must fit the contract as it is. `on_step` is told the steps
+    of storing by name ("before-commit", then those of `store.writer`)."""
     started = time.perf_counter()
     file_name, data = (source.name, source.read_bytes()) if isinstance(source, Path) else source
     path = source if isinstance(source, Path) else None
     result = ImportResult(file_name, len(data), "", "imported")
     step = progress or (lambda _msg, _f: None)
     changed = [False]
-    with ThreadPoolExecutor(1) as pool, store.writer(db, publish_on_exit=lambda: changed[0]) as con:
+    with ThreadPoolExecutor(1) as pool, store.writer(db, publish_on_exit=lambda: changed[0], on_step=on_step,
+                                                         fold_inline=fold_inline) as con:
         digest = pool.submit(lambda d: hashlib.sha256(d).hexdigest(), data)  # beside the reading (no GIL held)
         key = load_key(db)
         try:
@@ -266,9 +267,7 @@ def import_file(db: Path, source: Path | tuple[str, bytes], user: str = "cli",
             con.sql("drop view good; drop table checked; drop table pseud")
             _log(con, result, user, mapping)
             set_meta(con)
-            if os.environ.get("MICROBRANCH_PAUSE_BEFORE_COMMIT"):  # lets a test kill the process mid-import
-                print("PAUSED-BEFORE-COMMIT", file=sys.stderr, flush=True)
-                time.sleep(float(os.environ["MICROBRANCH_PAUSE_BEFORE_COMMIT"]))
+            on_step("before-commit")
             con.commit()
         except BaseException:
             con.rollback()

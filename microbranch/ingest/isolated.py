@@ -7,33 +7,17 @@ import contextlib
 import ctypes
 import logging
 import multiprocessing as mp
-import os
 import queue
 import resource
 import signal
 from pathlib import Path
 
-from microbranch import store
+from microbranch import settings, store
 from microbranch.contract import ContractError
 from microbranch.i18n import t
 from microbranch.ingest import ImportResult, Progress, import_file
 
-# Address space of the child: DuckDB keeps to store.IMPORT_MEMORY and spills beyond; the rest is Python, polars
-# and the file's bytes. $MICROBRANCH_IMPORT_ADDRESS_SPACE (in bytes, or with MB / GB) overrides it.
-ADDRESS_SPACE = "12GB"
 PR_SET_PDEATHSIG = 1
-
-
-def _bytes(text: str) -> int:
-    text = text.strip().upper()
-    for unit, factor in (("GB", 1 << 30), ("MB", 1 << 20)):
-        if text.endswith(unit):
-            return int(float(text[:-len(unit)]) * factor)
-    return int(text)
-
-
-def address_space() -> int:
-    return _bytes(os.environ.get("MICROBRANCH_IMPORT_ADDRESS_SPACE") or ADDRESS_SPACE)
 
 
 def _child(db: Path, source: Path | tuple[str, bytes], user: str, cap: int, out: mp.Queue, kwargs: dict) -> None:
@@ -59,10 +43,11 @@ def _child(db: Path, source: Path | tuple[str, bytes], user: str, cap: int, out:
 
 def import_isolated(db: Path, source: Path | tuple[str, bytes], user: str = "cli", progress: Progress | None = None,
                     **kwargs: object) -> ImportResult:
-    """`import_file` in a spawned child process capped at `address_space()` bytes. A file on disk is read by the
-    child; an upload's bytes reach it through the pipe that starts it, never through a file."""
+    """`import_file` in a spawned child process capped at the setting `import_address_space` (bytes): DuckDB
+    keeps to `import_memory` and spills beyond; the rest is Python, polars and the file's bytes. A file on disk is
+    read by the child; an upload's bytes reach it through the pipe that starts it, never through a file."""
     name, size = (source.name, source.stat().st_size) if isinstance(source, Path) else (source[0], len(source[1]))
-    cap = address_space()
+    cap = settings.current().import_address_space
     ctx = mp.get_context("spawn")  # not fork: the server has threads, and the child starts clean
     out: mp.Queue = ctx.Queue()
     child = ctx.Process(target=_child, args=(db, source, user, cap, out, kwargs), daemon=True)
