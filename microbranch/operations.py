@@ -22,9 +22,8 @@ from pathlib import Path
 from microbranch import audit, auth, retention, sample, store
 from microbranch.contract import IMPORT_ORDER, ContractError
 from microbranch.ingest import ImportResult, Preview
-from microbranch.ingest import preview as _ingest_preview
 from microbranch.ingest.decode import XLSX_MAGIC
-from microbranch.ingest.isolated import import_isolated
+from microbranch.ingest.isolated import import_isolated, preview_isolated
 from microbranch.ingest.mapping import Mapping
 from microbranch.ingest.undo import UndoResult, undo_import
 
@@ -108,8 +107,9 @@ def _record(action: str, by: Actor, detail: str, db: Path) -> None:
 
 def preview(db: Path, name: str, data: bytes, mapping: Mapping | None = None, lang: str = "en",
             rows: int = 10) -> Preview:
-    """What importing `data` would do (kind, mapping, first rows as stored, their problems); writes nothing."""
-    return _ingest_preview(data, name, mapping, lang=lang, db=db, rows=rows)
+    """What importing `data` would do (kind, mapping, first rows as stored, their problems), worked out in the
+    capped child; writes nothing. Raises ContractError (one sentence) for a file that cannot be previewed."""
+    return preview_isolated(data, name, mapping, lang=lang, db=db, rows=rows)
 
 
 def glance(db: Path, name: str, source: bytes | Path) -> Preview | None:

@@ -50,6 +50,8 @@ class Settings:
     import_memory: str = _setting("3GB", str, "DuckDB's memory for an import; beyond it DuckDB spills to disk")
     import_address_space: int = _setting(12 << 30, _size, "address space of the import's child process (bytes, "
                                                           "or with MB / GB)")
+    preview_address_space: int = _setting(3 << 30, _size, "address space of an upload preview's child process "
+                                                          "(bytes, or with MB / GB)")
     fold_at_bytes: int | None = _setting(None, _size, "fold the writer's log into a new snapshot base past this "
                                                       "size (default: 10% of the base and at least 64 MB)")
     retention_years: int | None = _setting(None, _years, "years of loan events `retention` keeps (none: nothing "
@@ -121,3 +123,8 @@ def current() -> Settings:
     if _built is None or _built[0] != seen:
         _built = (seen, load(dict(seen)))
     return _built[1]
+
+
+def environment_for_child(**overrides: object) -> dict[str, str]:
+    """This process's environment with settings overridden (e.g. `db=...`), for a process it becomes or starts."""
+    return {**os.environ, **{env_name(name): str(value) for name, value in overrides.items()}}

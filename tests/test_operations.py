@@ -54,7 +54,7 @@ def test_the_upload_page_and_the_command_line_give_the_same_imports_and_audit_ro
     monkeypatch.setenv("MICROBRANCH_KEY_FILE", str(tmp_path / "page" / "secret" / "microbranch.key"))
     page_db = _base(tmp_path / "page")
     monkeypatch.setenv("MICROBRANCH_DB", str(page_db))
-    at = signed_in(page_db, "staff", "pages/upload.py")
+    at = signed_in(page_db, "staff", "app_pages/upload.py")
     at.file_uploader(key="upload_files").set_value([(n, b, "text/csv") for n, b in FILES.items()]).run()
     at.button(key="upload_go").click().run()
     assert not at.exception, [e.value for e in at.exception]

@@ -196,7 +196,7 @@ def test_the_report_page_offers_the_download_to_the_official(report_db, monkeypa
 
     monkeypatch.setenv("MICROBRANCH_DB", str(report_db))
     monkeypatch.setenv("MICROBRANCH_KEY_FILE", str(report_db.parent.parent / "secret" / "microbranch.key"))
-    at = signed_in(report_db, "official", "pages/report.py", timeout=300, to="2024-06-30")
+    at = signed_in(report_db, "official", "app_pages/report.py", timeout=300, to="2024-06-30")
     at.selectbox(key="report_month").set_value(date(2024, 3, 1))
     at.radio(key="report_form").set_value("html")
     at.button(key="report_make").click().run()

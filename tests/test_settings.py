@@ -15,8 +15,8 @@ DOC = ROOT / "docs" / "settings.md"
 
 
 def _sources() -> list[Path]:
-    found = [ROOT / "dashboard.py"]
-    for folder in ("microbranch", "ui", "pages"):
+    found = [ROOT / "dashboard.py", ROOT / "server.py"]
+    for folder in ("microbranch", "ui", "app_pages"):
         found += sorted((ROOT / folder).rglob("*.py"))
     return [p for p in found if p != ROOT / "microbranch" / "settings.py"]
 
