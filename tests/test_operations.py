@@ -19,6 +19,7 @@ import polars as pl
 import pytest
 
 from microbranch import audit, auth, operations, sample, store
+from microbranch.i18n import t
 from microbranch.ingest import import_file
 from tests.accounts import ROOT, signed_in
 from tests.conftest import BRANCHES, snapshot
@@ -54,7 +55,8 @@ def test_the_upload_page_and_the_command_line_give_the_same_imports_and_audit_ro
     monkeypatch.setenv("MICROBRANCH_KEY_FILE", str(tmp_path / "page" / "secret" / "microbranch.key"))
     page_db = _base(tmp_path / "page")
     monkeypatch.setenv("MICROBRANCH_DB", str(page_db))
-    at = signed_in(page_db, "staff", "app_pages/upload.py")
+    staff = t("access_local_user", "zh")  # the single local user (no accounts), who is staff
+    at = signed_in(page_db, None, "app_pages/upload.py")
     at.file_uploader(key="upload_files").set_value([(n, b, "text/csv") for n, b in FILES.items()]).run()
     at.button(key="upload_go").click().run()
     assert not at.exception, [e.value for e in at.exception]
@@ -68,7 +70,7 @@ def test_the_upload_page_and_the_command_line_give_the_same_imports_and_audit_ro
     cli_db = _base(cli_folder)
     for name, content in FILES.items():
         (cli_folder / name).write_bytes(content)
-    done = subprocess.run([sys.executable, "-m", "microbranch", "--db", str(cli_db), "import", "--user", "staff",
+    done = subprocess.run([sys.executable, "-m", "microbranch", "--db", str(cli_db), "import", "--user", staff,
                            *(str(cli_folder / n) for n in FILES)], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
@@ -80,8 +82,8 @@ def test_the_upload_page_and_the_command_line_give_the_same_imports_and_audit_ro
         ("b_items.csv", 1, 0, 0), ("a_events.csv", 2, 1, 0)]  # N3's `lend` is rejected; no event is an orphan
     assert _audited(page_db, "import") == _audited(cli_db, "import")
     assert _audited(page_db, "import") == [
-        ("import", "staff", "b_items.csv: import 2, items, 1 accepted, 0 rejected, 0 duplicates"),
-        ("import", "staff", "a_events.csv: import 3, events, 2 accepted, 1 rejected, 0 duplicates")]
+        ("import", staff, "b_items.csv: import 2, items, 1 accepted, 0 rejected, 0 duplicates"),
+        ("import", staff, "a_events.csv: import 3, events, 2 accepted, 1 rejected, 0 duplicates")]
     # from where: the page's viewer has no address under AppTest; the command line says it is the command line
     assert audit.trail(cli_db, "import")["address"].to_list() == ["command line"] * 2
 
