@@ -45,6 +45,14 @@ def _parser() -> argparse.ArgumentParser:
     und.add_argument("--user", default="cli", help="who undoes it (recorded in the import log)")
     und.add_argument("--yes", action="store_true", help="undo even when later data depends on it (orphans)")
     und.add_argument("--lang", choices=LANGS, default="en")
+    inb = sub.add_parser("inbox", help="import every settled file in DIR/incoming/, then move it to DIR/done/ or "
+                         "DIR/failed/ with a reason file")
+    inb.add_argument("folder", type=Path, metavar="DIR")
+    once = inb.add_mutually_exclusive_group(required=True)
+    once.add_argument("--once", action="store_true", help="one pass, then stop (a timer's job)")
+    once.add_argument("--watch", action="store_true", help="keep running, a pass at each new file (a service's job)")
+    inb.add_argument("--lang", choices=LANGS, default=None, help="language of what is printed (default: the lang "
+                     "setting)")
     prof = sub.add_parser("profile", help="saved column mappings: list, export, import")
     prof.add_argument("action", choices=("list", "export", "import"))
     prof.add_argument("name_or_file", nargs="?", help="the profile's name (export) or a profile file (import)")
@@ -127,6 +135,30 @@ def _user(args: argparse.Namespace, db: Path) -> int:
         operations.set_password(db, args.name, _password(f"New password for {args.name}: "), by)
         print(f"new password set for {args.name}")
     return 0
+
+
+def _inbox(args: argparse.Namespace, db: Path) -> int:
+    from microbranch import inbox
+
+    lang = args.lang or settings.current().lang
+
+    def say(o: inbox.Outcome) -> None:
+        where = f" -> {o.moved_to}" if o.moved_to else ""
+        print(f"{o.state:8} {o.file_name}{where}" + (f"\n         {o.reason[lang]}" if o.reason else ""), flush=True)
+
+    if args.watch:
+        print(f"watching {args.folder.resolve() / 'incoming'} (Ctrl-C stops)", flush=True)
+        try:
+            inbox.watch(db, args.folder, say)
+        except KeyboardInterrupt:
+            pass
+        return 0
+    outcomes = inbox.run_once(db, args.folder)
+    for o in outcomes:
+        say(o)
+    counts = {s: sum(o.state == s for o in outcomes) for s in ("done", "failed", "waiting")}
+    print(f"{counts['done']} imported, {counts['failed']} failed, {counts['waiting']} left for the next pass")
+    return 1 if counts["failed"] else 0
 
 
 def _retention(args: argparse.Namespace, db: Path) -> int:
@@ -261,6 +293,8 @@ def _run(args: argparse.Namespace, db: Path) -> int:
         return 0
     if args.command == "profile":
         return _profile(db, args.action, args.name_or_file)
+    if args.command == "inbox":
+        return _inbox(args, db)
     if args.command == "sample":
         if args.remove:
             removed = operations.remove_sample_data(db, operations.Actor.command_line())

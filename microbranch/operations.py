@@ -112,9 +112,9 @@ def preview(db: Path, name: str, data: bytes, mapping: Mapping | None = None, la
     return preview_isolated(data, name, mapping, lang=lang, db=db, rows=rows)
 
 
-def glance(db: Path, name: str, source: bytes | Path) -> Preview | None:
+def glance(db: Path, name: str, source: bytes | Path, lang: str = "en") -> Preview:
     """The preview of a file's head (its first MiB of text, or a whole workbook): enough to say its headers and
-    kind without reading a big export twice. None when even that cannot be read (its import says why)."""
+    kind without reading a big export twice. Raises ContractError when even that cannot be read."""
     if isinstance(source, Path):
         with source.open("rb") as f:
             data = f.read(HEAD_BYTES + 1)
@@ -124,10 +124,7 @@ def glance(db: Path, name: str, source: bytes | Path) -> Preview | None:
         data = source
     if not data.startswith(XLSX_MAGIC) and len(data) > HEAD_BYTES:
         data = data[:data.rfind(b"\n", 0, HEAD_BYTES) + 1] or data[:HEAD_BYTES]
-    try:
-        return preview(db, name, data, rows=0)
-    except ContractError:
-        return None
+    return preview(db, name, data, lang=lang, rows=0)
 
 
 def kind_of(db: Path, upload: Upload) -> str | None:
@@ -135,8 +132,10 @@ def kind_of(db: Path, upload: Upload) -> str | None:
     its import refuses a file that is not surely of a kind)."""
     if upload.kind or upload.mapping:
         return upload.kind or upload.mapping.kind  # type: ignore[union-attr]
-    p = glance(db, upload.name, upload.source)
-    return p.kind if p else None
+    try:
+        return glance(db, upload.name, upload.source).kind
+    except ContractError:
+        return None  # its import says why
 
 
 def import_order(db: Path, uploads: Sequence[Upload]) -> list[Upload]:
