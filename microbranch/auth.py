@@ -22,6 +22,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from microbranch import audit, sessions
 
 ROLES = ("staff", "manager", "official")
+REPORT_ROLES = ROLES  # who may read the district report: its page and its mail
 MIN_LENGTH = 10  # characters of a new password
 FREE_TRIES = 3  # failed sign-ins in a row before the first wait
 NAME_WAIT_CAP = 60  # seconds: a stranger guessing a name keeps its owner out a minute at most

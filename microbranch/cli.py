@@ -53,6 +53,19 @@ def _parser() -> argparse.ArgumentParser:
     once.add_argument("--watch", action="store_true", help="keep running, a pass at each new file (a service's job)")
     inb.add_argument("--lang", choices=LANGS, default=None, help="language of what is printed (default: the lang "
                      "setting)")
+    subs = sub.add_parser("subscribe", help="who gets the monthly report by mail: add, list, remove")
+    subs_sub = subs.add_subparsers(dest="subscribe_command", required=True)
+    s_add = subs_sub.add_parser("add", help="mail the monthly report to EMAIL, for an account that may read it")
+    s_add.add_argument("email")
+    s_add.add_argument("--user", required=True, help="the dashboard account the address belongs to (its role must "
+                       "be one that may read the report)")
+    s_add.add_argument("--lang", choices=("zh", "en"), default="zh")
+    s_add.add_argument("--format", choices=("pdf", "html"), default="pdf")
+    subs_sub.add_parser("list", help="the subscriptions")
+    subs_sub.add_parser("remove", help="stop mailing EMAIL").add_argument("email")
+    dlv = sub.add_parser("deliver", help="mail the month's report to every subscriber (SMTP from the settings)")
+    dlv.add_argument("--month", help="YYYY-MM (default: the previous whole month)")
+    dlv.add_argument("--force", action="store_true", help="send again to addresses that already had this month")
     prof = sub.add_parser("profile", help="saved column mappings: list, export, import")
     prof.add_argument("action", choices=("list", "export", "import"))
     prof.add_argument("name_or_file", nargs="?", help="the profile's name (export) or a profile file (import)")
@@ -159,6 +172,43 @@ def _inbox(args: argparse.Namespace, db: Path) -> int:
     counts = {s: sum(o.state == s for o in outcomes) for s in ("done", "failed", "waiting")}
     print(f"{counts['done']} imported, {counts['failed']} failed, {counts['waiting']} left for the next pass")
     return 1 if counts["failed"] else 0
+
+
+def _subscribe(args: argparse.Namespace, db: Path) -> int:
+    from microbranch import delivery
+
+    by = operations.Actor.command_line()
+    if args.subscribe_command == "list":
+        for s in delivery.listing(db):
+            print(f"{s.email}\t{s.user_name}\t{s.lang}\t{s.format}")
+    elif args.subscribe_command == "add":
+        try:
+            s = operations.subscribe(db, args.email, args.user, args.lang, args.format, by)
+        except delivery.DeliveryError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        print(f"subscribed {s.email} ({s.user_name}, {s.lang}, {s.format})")
+    elif operations.unsubscribe(db, args.email, by):
+        print(f"unsubscribed {args.email}")
+    else:
+        print(f"{args.email} was not subscribed", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _deliver(args: argparse.Namespace, db: Path) -> int:
+    d = operations.deliver(db, operations.Actor.command_line(), args.month, force=args.force)
+    for email in d.sent:
+        print(f"sent     {d.month} to {email}")
+    for email, why in d.skipped:
+        print(f"skipped  {email}: {why}")
+    for email, why in d.failed:
+        print(f"failed   {email}: {why}", file=sys.stderr)
+    if d.failed:
+        print(f"the staff were told at {d.alerted}" if d.alerted else "no staff address or mail server is set to tell",
+              file=sys.stderr)
+    print(f"{d.month}: {len(d.sent)} sent, {len(d.skipped)} skipped, {len(d.failed)} failed")
+    return 1 if d.failed else 0
 
 
 def _retention(args: argparse.Namespace, db: Path) -> int:
@@ -295,6 +345,10 @@ def _run(args: argparse.Namespace, db: Path) -> int:
         return _profile(db, args.action, args.name_or_file)
     if args.command == "inbox":
         return _inbox(args, db)
+    if args.command == "subscribe":
+        return _subscribe(args, db)
+    if args.command == "deliver":
+        return _deliver(args, db)
     if args.command == "sample":
         if args.remove:
             removed = operations.remove_sample_data(db, operations.Actor.command_line())

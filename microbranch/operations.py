@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from microbranch import audit, auth, retention, sample, store
+from microbranch import audit, auth, delivery, mail, report, retention, sample, store
 from microbranch.contract import IMPORT_ORDER, ContractError
+from microbranch.i18n import t
 from microbranch.ingest import ImportResult, Preview
 from microbranch.ingest.decode import XLSX_MAGIC
 from microbranch.ingest.isolated import import_isolated, preview_isolated
@@ -255,3 +256,69 @@ def set_role(db: Path, name: str, role: str, by: Actor) -> UserChange:
     before = auth.set_role(name, role, db=db)
     _record("user_role", by, f"{name}: {before} -> {role}", db)
     return UserChange("user_role", name, role)
+
+
+# --- the monthly report by mail ---
+
+def subscribe(db: Path, email: str, user_name: str, lang: str, fmt: str, by: Actor) -> delivery.Subscription:
+    """Subscribe an address, for an account whose role may read the report, to the monthly report."""
+    s = delivery.Subscription(email, user_name, lang, fmt)
+    delivery.add(db, s)
+    _record("subscribe", by, f"{email} for {user_name} ({lang}, {fmt})", db)
+    return s
+
+
+def unsubscribe(db: Path, email: str, by: Actor) -> bool:
+    gone = delivery.remove(db, email)
+    if gone:
+        _record("unsubscribe", by, email, db)
+    return gone
+
+
+@dataclass
+class Delivery:
+    """What `deliver` did for a month: addresses sent to, skipped (with why) and failed (with why)."""
+
+    month: str
+    sent: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    alerted: str | None = None
+
+
+def deliver(db: Path, by: Actor, month: str | None = None, *, force: bool = False) -> Delivery:
+    """Mail the month's report (default: the previous whole month) to every subscriber, with its summary paragraph
+    in the body and the report attached; once per month and address unless `force`. Each mail sent and each failure
+    is audited; failures are mailed to the staff address."""
+    month = month or delivery.previous_month()
+    delivery.Period.month(month)  # a wrong month fails here, before anything is made
+    done = Delivery(month)
+    made: dict[tuple[str, str], delivery.Made] = {}
+    for s in delivery.listing(db):
+        why = delivery.may_read(db, s.user_name)
+        if why:
+            done.skipped.append((s.email, why))
+            continue
+        if not force and delivery.sent(db, month, s.email):
+            done.skipped.append((s.email, f"the report of {month} was sent already (--force sends it again)"))
+            continue
+        try:
+            if (s.lang, s.format) not in made:
+                made[s.lang, s.format] = delivery.make(db, month, s.lang, s.format)
+            m = made[s.lang, s.format]
+            subject = t("delivery_subject", s.lang, month=month)
+            body = f"{m.summary}\n\n{t('delivery_footer', s.lang)}\n"
+            message_id = mail.send(s.email, subject, body, [(m.file_name, m.content, m.mime)])
+        except (mail.MailError, report.ReportError, FileNotFoundError) as exc:
+            done.failed.append((s.email, str(exc)))
+            _record("deliver_failed", by, f"{month} to {s.email}: {exc}"[:500], db)
+            continue
+        delivery.mark_sent(db, month, s.email, message_id)
+        done.sent.append(s.email)
+        _record("deliver", by, f"{month} to {s.email} ({s.lang}, {s.format})", db)
+    if done.failed:
+        lines = [f"- {email}: {why}" for email, why in done.failed]
+        done.alerted = mail.alert_staff(t("delivery_failed_subject", "zh", month=month, n=len(done.failed)) + " / "
+                                        + t("delivery_failed_subject", "en", month=month, n=len(done.failed)),
+                                        "\n".join(lines))
+    return done

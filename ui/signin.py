@@ -44,7 +44,7 @@ PAGES = {
     "branch_map": ("app_pages/branch_map.py", ":material/map:", auth.ROLES),
     "residents": ("app_pages/residents.py", ":material/groups:", auth.ROLES),
     "scorecards": ("app_pages/scorecards.py", ":material/fact_check:", auth.ROLES),
-    "report": ("app_pages/report.py", ":material/description:", auth.ROLES),
+    "report": ("app_pages/report.py", ":material/description:", auth.REPORT_ROLES),
     "upload": ("app_pages/upload.py", ":material/upload_file:", ("staff",)),
     "audit": ("app_pages/audit.py", ":material/policy:", ("staff",)),
     "glossary": ("app_pages/glossary.py", ":material/help:", auth.ROLES),
