@@ -121,3 +121,42 @@ def test_the_command_line_runs_one_pass_and_says_what_became_of_each_file(db, dr
     assert code == 1  # a file failed
     assert "2 imported, 2 failed, 2 left for the next pass" in out
     assert "failed   notes.csv -> " in out and "Upload this file once on the Upload page" in out
+
+
+def test_the_dashboard_says_how_old_the_data_is_and_warns_when_nothing_arrived(db, monkeypatch):
+    """The last import (not the sample's) ten days ago: staff are warned on every page, managers on the overview,
+    officials not at all; with a longer allowance it is a quiet line."""
+    from microbranch import store
+    from tests.accounts import signed_in
+
+    import_file(db, ("branches.csv", BRANCHES.encode()), user="test")
+    import_file(db, ("events.csv", EVENTS.encode()), user="inbox")
+    with store.writer(db) as con:  # as if they had come ten days ago
+        con.sql("update imports set imported_at = imported_at - interval 10 days")
+    monkeypatch.setenv("MICROBRANCH_DB", str(db))
+
+    def warned(role: str, page: str) -> bool:
+        at = signed_in(db, role, f"app_pages/{page}.py")
+        return any("已有 10 天没有新的导入" in w.value and "2024-05-09" in w.value for w in at.warning)
+
+    assert warned("staff", "loans") and warned("staff", "overview")
+    assert warned("manager", "overview") and not warned("manager", "loans")
+    assert not warned("official", "overview")
+    monkeypatch.setenv("MICROBRANCH_STALE_DAYS", "30")
+    at = signed_in(db, "staff", "app_pages/loans.py")
+    assert not any("没有新的导入" in w.value for w in at.warning)
+    assert any(c.value.startswith("最近一次导入：") and "（10 天前）" in c.value for c in at.caption)
+
+
+def test_data_freshness_counts_the_imports_that_brought_data_not_the_samples(db):
+    from microbranch import queries
+
+    import_file(db, ("branches.csv", BRANCHES.encode()), user="sample")
+    row = queries.run(snapshot(db), "data_freshness").row(0, named=True)
+    assert (row["last_import_at"], row["as_of"]) == (None, None)
+    import_file(db, ("events.csv", EVENTS.encode()), user="inbox")
+    import_file(db, ("notes.csv", b"x,y\n1,2\n"), user="inbox")  # refused: brought nothing
+    con = snapshot(db)
+    row = queries.run(con, "data_freshness").row(0, named=True)
+    arrived = con.sql("select timezone('Asia/Shanghai', imported_at) from imports where file_name = 'events.csv'")
+    assert (row["last_import_at"], str(row["as_of"])) == (arrived.fetchall()[0][0], "2024-05-09")
