@@ -209,7 +209,7 @@ def main() -> None:
     env = {**os.environ, "MICROBRANCH_DB": str(db),
            "MICROBRANCH_KEY_FILE": os.environ.get("MICROBRANCH_KEY_FILE") or str(Path(tmp.name) / "k" / "key")}
     if args.db is None:
-        subprocess.run([sys.executable, "-m", "microbranch", "--db", str(db), "sample"], cwd=ROOT, env=env,
+        subprocess.run([sys.executable, "-m", "sample_data", "--db", str(db)], cwd=ROOT, env=env,
                        check=True, capture_output=True)
     print(f"database: {db}; {psutil.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
     asyncio.run(bench(args, env))

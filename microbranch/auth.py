@@ -1,8 +1,7 @@
 """Local accounts: names, roles, argon2id password hashes, and the growing wait after failed sign-ins.
 
-Roles: `staff` (everything, including upload, undo and reader-level rows), `manager` (every page but the
-upload; reader pseudonyms visible), `official` (aggregate pages only; no pseudonyms; reader counts 1-9
-shown as `<10`). Accounts live in the access file beside the database (`microbranch.audit`).
+Roles and what each may see are the rulebook's (`microbranch.access`). Accounts live in the access file beside
+the database (`microbranch.audit`).
 
 Failed sign-ins are throttled per name (whether or not an account of that name exists, so the answer never
 tells which names exist) and per address, with a wait that grows instead of a lock (`sign_in`). Disabling an
@@ -20,9 +19,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from microbranch import audit, sessions
+from microbranch.access import ROLES
 
-ROLES = ("staff", "manager", "official")
-REPORT_ROLES = ROLES  # who may read the district report: its page and its mail
 MIN_LENGTH = 10  # characters of a new password
 FREE_TRIES = 3  # failed sign-ins in a row before the first wait
 NAME_WAIT_CAP = 60  # seconds: a stranger guessing a name keeps its owner out a minute at most

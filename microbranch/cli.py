@@ -1,5 +1,6 @@
-"""Command line: `python -m microbranch [--db PATH] serve | import | undo | profile | query | sample | rejects |
-imports | user | audit | retention | report | export | recover`.
+"""Command line: `python -m microbranch [--db PATH] serve | import | undo | profile | query | rejects |
+imports | user | audit | retention | report | export | recover`. The Nansha sample has its own,
+`python -m sample_data` (its generator stands on the core).
 
 Exit status: 0 when the files were read (even with rejected rows), 1 when a file was refused whole or the
 data could not be read, 2 on wrong usage. Every error a user can cause ends in one line on stderr, never a
@@ -12,6 +13,7 @@ import argparse
 import csv
 import getpass
 import json
+import logging
 import os
 import sys
 from datetime import date, datetime
@@ -21,7 +23,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from microbranch import audit, auth, export, operations, profiles, queries, sessions, settings, store
+from microbranch import access, audit, auth, csvout, export, operations, profiles, queries, sessions, settings, store
 from microbranch.contract import ContractError
 from microbranch.i18n import LANGS, t
 from microbranch.ingest import ImportResult, reason_text
@@ -74,9 +76,6 @@ def _parser() -> argparse.ArgumentParser:
     qry.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     qry.add_argument("--format", choices=("table", "csv", "json"), default="table")
     qry.add_argument("--parquet", type=Path, metavar="DIR", help="run it on a Parquet export instead of the database")
-    smp = sub.add_parser("sample", help="generate the Nansha sample exports, and import them")
-    smp.add_argument("--out", type=Path, help="only write the sample files to this folder")
-    smp.add_argument("--remove", action="store_true", help="remove the sample data, keeping uploaded data")
     rej = sub.add_parser("rejects", help="list rejected rows (CSV on stdout)")
     rej.add_argument("--import-id", type=int, help="only this import")
     rej.add_argument("--lang", choices=LANGS, default="zh", help="language of the reasons (default zh)")
@@ -85,13 +84,13 @@ def _parser() -> argparse.ArgumentParser:
     usr_sub = usr.add_subparsers(dest="user_command", required=True)
     add = usr_sub.add_parser("add", help="add an account; the password is asked for twice, never taken as an argument")
     add.add_argument("name")
-    add.add_argument("--role", required=True, choices=auth.ROLES)
+    add.add_argument("--role", required=True, choices=access.ROLES)
     usr_sub.add_parser("list", help="the accounts, their roles and whether they are disabled")
     usr_sub.add_parser("disable", help="disable an account (it can no longer sign in)").add_argument("name")
     usr_sub.add_parser("passwd", help="set a new password (and enable the account again)").add_argument("name")
     rol = usr_sub.add_parser("role", help="give an account another role (its open sessions end)")
     rol.add_argument("name")
-    rol.add_argument("--role", required=True, choices=auth.ROLES)
+    rol.add_argument("--role", required=True, choices=access.ROLES)
     usr_sub.add_parser("sessions", help="the open sessions: who, since when, last use, address, browser")
     usr_sub.add_parser("signout", help="end every open session of an account").add_argument("name")
     aud = sub.add_parser("audit", help="the audit trail: sign-ins, lockouts, imports, undos, user changes, downloads")
@@ -222,7 +221,8 @@ def _retention(args: argparse.Namespace, db: Path) -> int:
     return 0
 
 
-def _say(r: ImportResult) -> None:
+def say(r: ImportResult) -> None:
+    """One line for an import's result, as the command line prints it."""
     if r.status == "refused":
         print(f"{r.file_name}: refused: {r.message}", file=sys.stderr)
         return
@@ -237,7 +237,7 @@ def _say(r: ImportResult) -> None:
 
 def _print(frame: pl.DataFrame, fmt: str) -> None:
     if fmt == "csv":
-        sys.stdout.write(frame.write_csv())
+        sys.stdout.write(csvout.to_csv(frame))
     elif fmt == "json":
         def plain(v: object) -> object:
             if isinstance(v, (date, datetime)):
@@ -306,6 +306,8 @@ def _serve(args: argparse.Namespace, db: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # What a child reading a file wrote (a library's abort and backtrace) is for a server's log, not this terminal.
+    logging.getLogger("microbranch.import").addHandler(logging.NullHandler())
     args = _parser().parse_args(argv)
     db = args.db or store.default_db()
     os.umask(0o077)  # every file and folder made here (database, snapshots, work, logs, exports): owner-only
@@ -331,7 +333,7 @@ def _run(args: argparse.Namespace, db: Path) -> int:
         batch = operations.import_files(db, [operations.Upload(f.name, f, mapping) for f in args.files],
                                         operations.Actor.command_line(args.user), lang=args.lang)
         for r in batch.results:
-            _say(r)
+            say(r)
         return 1 if batch.refused else 0
     if args.command == "undo":
         u = operations.undo(db, args.import_id, operations.Actor.command_line(args.user), confirm=args.yes)
@@ -349,21 +351,6 @@ def _run(args: argparse.Namespace, db: Path) -> int:
         return _subscribe(args, db)
     if args.command == "deliver":
         return _deliver(args, db)
-    if args.command == "sample":
-        if args.remove:
-            removed = operations.remove_sample_data(db, operations.Actor.command_line())
-            print(f"sample data removed: {removed.imports} imports undone")
-            return 0
-        if args.out:
-            from sample_data.generate import generate
-
-            for path in generate(args.out):
-                print(path)
-            return 0
-        loaded = operations.load_sample(db, operations.Actor.command_line())
-        for r in loaded.results:
-            _say(r)
-        return 1 if any(r.status == "refused" for r in loaded.results) else 0
     if args.command == "query":
         return _query(args, db)
     if args.command == "report":

@@ -1,9 +1,9 @@
 """The monthly report by mail: subscriptions and the deliveries already made, kept in the access file beside the
 database (`audit.connect`), and the report made once per language and form for all who take it.
 
-A subscription is an e-mail address tied to a dashboard account whose role may read the report
-(`auth.REPORT_ROLES`); an account disabled or moved to another role later is skipped at delivery. The writes
-(`subscribe`, `unsubscribe`, `deliver`) go through `operations`, which audits them.
+A subscription is an e-mail address tied to a dashboard account whose role may read the report (the rulebook's
+`access.PAGES["report"]`); an account disabled or moved to another role later is skipped at delivery. The
+writes (`subscribe`, `unsubscribe`, `deliver`) go through `operations`, which audits them.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
-from microbranch import audit, auth, report, store
+from microbranch import access, audit, auth, report, store
 from microbranch.periods import Period
 
 SCHEMA = """
@@ -64,7 +64,7 @@ def may_read(db: Path, user_name: str) -> str | None:
         return f"no account named {user_name!r}"
     if found["disabled"][0]:
         return f"the account {user_name!r} is disabled"
-    if found["role"][0] not in auth.REPORT_ROLES:
+    if found["role"][0] not in access.PAGES["report"]:
         return f"the role {found['role'][0]!r} of {user_name!r} may not read the report"
     return None
 

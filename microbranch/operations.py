@@ -191,9 +191,10 @@ def remove_sample_data(db: Path, by: Actor) -> SampleRemoved:
     return SampleRemoved(n)
 
 
-def load_sample(db: Path, by: Actor, progress: sample.Progress | None = None) -> SampleLoaded:
-    """Generate the Nansha sample exports and import them, each in the capped child."""
-    results = sample.load(db, progress)
+def load_sample(db: Path, exports: sample.Exports, by: Actor, progress: sample.Progress | None = None) -> SampleLoaded:
+    """Write the Nansha sample exports (`exports`: the sample generator's) and import them, each in the capped
+    child."""
+    results = sample.load(db, exports, progress)
     _record("sample_load", by, _sample_detail(results), db)
     return SampleLoaded(results)
 
@@ -202,7 +203,7 @@ def _sample_detail(results: list[ImportResult]) -> str:
     return "; ".join(audit.import_detail(r.as_dict()) for r in results)
 
 
-def start(db: Path, progress: sample.Progress | None = None) -> Started:
+def start(db: Path, exports: sample.Exports, progress: sample.Progress | None = None) -> Started:
     """Once per server start, by the shell: put the writer and the published snapshot back in step, clear what a
     killed import left, bring older snapshots to the current schema, and load the sample on the very first start
     (or again when a first start was stopped halfway through it). Audited when it loads the sample."""
@@ -213,7 +214,7 @@ def start(db: Path, progress: sample.Progress | None = None) -> Started:
     store.clear_work(db)
     if store.current_version(db) is not None:
         store.upgrade(db)
-    loaded = sample.ensure(db, progress)
+    loaded = sample.ensure(db, exports, progress)
     if loaded is None:
         return Started(None)
     found = SampleLoaded(loaded)

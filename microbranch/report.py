@@ -3,7 +3,7 @@ file (interactive charts, plotly.js inlined, works offline) or an A4 PDF (charts
 printed from the same HTML by Debian's chromium.
 
 Every number comes from the named queries the pages use, for the same period and walking threshold; no
-reader-level row is read, and reader counts from 1 to 9 are shown as `<10` (docs/metrics.md, Suppression).
+reader-level row is read, and reader counts are shown as an official may see them (microbranch.access).
 """
 
 from __future__ import annotations
@@ -21,20 +21,17 @@ import plotly.io as pio
 import plotly.offline
 import polars as pl
 
-from microbranch import mapfigure, periods, queries, scorecard, settings, sites
-from microbranch.i18n import LANGS, t
+from microbranch import access, mapfigure, numbers, periods, queries, scorecard, settings, sites
+from microbranch.i18n import LANGS, metrics, t
 from microbranch.periods import Period
-from microbranch.privacy_tables import suppression
 
 TEMPLATE = Path(__file__).with_name("report.html.j2")
 HEADLINE = ("branches_open", "micro_branches_open", "loans", "checkouts", "transfers", "transfer_share",
             "returns_avoided", "active_readers", "residents_covered", "coverage_rate", "mean_walk_minutes",
             "mean_walk_minutes_without_micro")
-READER_COUNTS = ("active_readers",)  # counts of readers: suppressed from 1 to 9
 # Counted from the events: an earlier period the events do not wholly hold shows "—", not a zero.
 FROM_EVENTS = ("loans", "checkouts", "transfers", "transfer_share", "returns_avoided", "active_readers")
-SHARES = ("transfer_share", "coverage_rate")
-MINUTES = ("mean_walk_minutes", "mean_walk_minutes_without_micro")
+READER = "official"  # the report is written for the district: what an official may see (microbranch.access)
 SITES_SHOWN = 3  # the exact sites listed and drawn for this many new micro-branches
 
 
@@ -65,13 +62,6 @@ def _kpis(con: duckdb.DuckDBPyConnection, p: Period, walk: float) -> dict:
     return {**row, "returns_avoided": row["transfers"]}  # metrics.md: returns avoided = transfers
 
 
-def _suppressed(value: object) -> object:
-    """A reader count as an official may see it: 1 to 9 become '<10'."""
-    if isinstance(value, int) and suppression([value], [])[0] is not None:
-        return "<10"
-    return value
-
-
 def collect(con: duckdb.DuckDBPyConnection, period: Period, lang: str = "zh", walk_minutes: float = 15,
             time_limit: float = 10.0) -> Report:
     """Run the named queries for the period and its two comparisons, and draw the figures."""
@@ -87,8 +77,8 @@ def collect(con: duckdb.DuckDBPyConnection, period: Period, lang: str = "zh", wa
     for key in HEADLINE:
         values = [now[key], *(v if whole or key not in FROM_EVENTS else None
                               for v, whole in zip((before[key], year[key]), held, strict=True))]
-        if key in READER_COUNTS:
-            values = [_suppressed(v) for v in values]
+        if key in access.READER_COUNTS:
+            values = [access.count_shown(v, READER) for v in values]
         report.headline.append({"key": key, "now": values[0], "before": values[1], "year": values[2]})
 
     day = {"date_to": period.date_to}
@@ -97,7 +87,7 @@ def collect(con: duckdb.DuckDBPyConnection, period: Period, lang: str = "zh", wa
     towns = district.filter(~pl.col("is_district"))
 
     cards = queries.run(con, "scorecard_by_branch", **day, **report.targets.params())
-    report.cards = [{**row, "readers": _suppressed(row["readers"])} for row in cards.to_dicts()]
+    report.cards = [{**row, "readers": access.count_shown(row["readers"], READER)} for row in cards.to_dicts()]
     report.uncovered = queries.run(con, "uncovered_by_community", **day, walk_minutes=walk).head(10).to_dicts()
 
     communities = queries.run(con, "coverage_by_community", **day, walk_minutes=walk)
@@ -123,27 +113,14 @@ def _html(fig: object, div_id: str) -> str:
 
 
 def _format(lang: str, key: str, value: object) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, str):
-        return value
-    if key in SHARES:
-        return f"{value:.1%}"
-    if key in MINUTES:
-        return t("report_minutes", lang, value=value)
-    if isinstance(value, float):
-        return f"{value:,.1f}"
-    return f"{value:,}"
+    """A number as the pages show it (`microbranch.numbers`), minutes with their unit."""
+    text = numbers.text(key, value)
+    return t("report_minutes", lang, value=text) if value is not None and metrics().get(key, {}).get("unit") == \
+        "minutes" and not isinstance(value, str) else text
 
 
 def _change(lang: str, key: str, now: object, before: object) -> str:
-    if not isinstance(now, int | float) or not isinstance(before, int | float):
-        return "—"
-    if key in SHARES:
-        return t("report_pp", lang, value=f"{(now - before) * 100:+.1f}")
-    if isinstance(now, float) or isinstance(before, float):
-        return f"{now - before:+,.1f}"
-    return f"{now - before:+,}"
+    return numbers.change(key, now, before, lang) or "—"
 
 
 def summary(report: Report) -> str:

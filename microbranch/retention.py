@@ -11,12 +11,12 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from microbranch import store
+from microbranch import clock, store
 from microbranch.derived import refresh_items
 
 
 def cutoff(years: int, now: datetime | None = None) -> datetime:
-    now = now or datetime.now()
+    now = now or clock.now()
     try:
         return now.replace(year=now.year - years)
     except ValueError:  # 29 February

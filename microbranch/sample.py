@@ -1,8 +1,13 @@
-"""The embedded default: generate the Nansha sample exports and import them into an empty database."""
+"""The embedded default: import the Nansha sample exports into an empty database, and remove them again.
+
+The exports are written by the sample generator (`sample_data`), which stands on the core: whoever loads the
+sample (the dashboard's first start, `python -m sample_data`) hands its `generate` to `load` or `ensure`.
+"""
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -14,16 +19,15 @@ from microbranch.ingest.isolated import import_isolated
 from microbranch.ingest.undo import undo_in
 from microbranch.privacy import load_key
 
-__all__ = ["Progress", "ensure", "incomplete", "load", "remove"]
+__all__ = ["Exports", "Progress", "ensure", "incomplete", "load", "remove"]
+Exports = Callable[[Path], list[Path]]  # writes the sample's export files into a folder and returns them
 
 
-def load(db: Path, progress: Progress | None = None) -> list[ImportResult]:
-    """Generate the sample files into a temporary folder and import them in dependency order, each in the capped
-    child process as any import. Audited by `operations.load_sample`, which is what callers use."""
-    from sample_data.generate import generate
-
+def load(db: Path, exports: Exports, progress: Progress | None = None) -> list[ImportResult]:
+    """Write the sample files into a temporary folder (`exports`) and import them in dependency order, each in the
+    capped child process as any import. Audited by `operations.load_sample`, which is what callers use."""
     with tempfile.TemporaryDirectory() as tmp:
-        files = sorted(generate(Path(tmp)), key=lambda p: IMPORT_ORDER.index(p.stem) if p.stem in IMPORT_ORDER else 99)
+        files = sorted(exports(Path(tmp)), key=lambda p: IMPORT_ORDER.index(p.stem) if p.stem in IMPORT_ORDER else 99)
         results = []
         for i, path in enumerate(files):
             if progress:
@@ -34,7 +38,7 @@ def load(db: Path, progress: Progress | None = None) -> list[ImportResult]:
     return results
 
 
-def ensure(db: Path, progress: Progress | None = None) -> list[ImportResult] | None:
+def ensure(db: Path, exports: Exports, progress: Progress | None = None) -> list[ImportResult] | None:
     """Load the sample on first start, into a database that has had no upload at all, or load it again when a start
     was stopped halfway through loading it (sample imports without the mark that all went in); return the imports'
     results, or None when nothing was loaded. A database with uploads but nothing published (CURRENT lost, say) is
@@ -52,7 +56,7 @@ def ensure(db: Path, progress: Progress | None = None) -> list[ImportResult] | N
         return None
     if half:
         remove(db)
-    return load(db, progress)
+    return load(db, exports, progress)
 
 
 def _incomplete(con: duckdb.DuckDBPyConnection) -> bool:

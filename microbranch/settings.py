@@ -12,6 +12,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PROJECT = Path(__file__).resolve().parent.parent
 PREFIX = "MICROBRANCH_"
@@ -34,6 +35,14 @@ def _years(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise ValueError("a whole number of years, 1 or more")
     return int(text)
+
+
+def _zone(text: str) -> str:
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("an IANA time zone such as Asia/Shanghai") from None
+    return text
 
 
 def _yes(text: str) -> bool:
@@ -71,6 +80,8 @@ class Settings:
     tile_crs: str = _setting("wgs84", lambda s: "gcj02" if s.lower().replace("-", "") == "gcj02" else "wgs84",
                              "the tiles' coordinates: wgs84 or gcj02 (Chinese web maps)")
     tile_attribution: str = _setting("", str, "the tiles' source, shown on the map")
+    time_zone: str = _setting("Asia/Shanghai", _zone, "the time zone of every time shown and recorded (imports, the "
+                                                      "audit, retention): an IANA name")
     idle_minutes: float = _setting(30.0, float, "a session ends after this many minutes without use (also "
                                                 "`[access] idle_minutes`)")
     smtp_host: str | None = _setting(None, str, "the mail server that sends the report and the staff's alerts "

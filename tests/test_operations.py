@@ -21,6 +21,7 @@ import pytest
 from microbranch import audit, auth, operations, sample, store
 from microbranch.i18n import t
 from microbranch.ingest import import_file
+from sample_data.generate import generate
 from tests.accounts import ROOT, signed_in
 from tests.conftest import BRANCHES, snapshot
 
@@ -134,11 +135,11 @@ def test_the_sample_loads_in_the_capped_child_and_is_audited(db, monkeypatch):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(sample, "import_isolated", counted)
-    started = operations.start(db)
+    started = operations.start(db, generate)
     assert started.sample is not None and len(children) == 5
     assert {r.status for r in started.sample.results} == {"imported"}
     assert audit.trail(db, "sample_load").select("user_name", "address").rows() == [("sample", "first start")]
-    assert operations.start(db).sample is None  # a second start loads nothing
+    assert operations.start(db, generate).sample is None  # a second start loads nothing
     removed = operations.remove_sample_data(db, operations.Actor("wang", "10.0.0.8"))
     assert removed.imports == 5
     removal = audit.trail(db, "sample_remove").select("user_name", "detail").rows()

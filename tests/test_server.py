@@ -186,7 +186,7 @@ def test_every_file_made_under_the_data_folder_is_owner_only(tmp_path):
 
     db = tmp_path / "data" / "microbranch.duckdb"
     env = _env(tmp_path)
-    subprocess.run([sys.executable, "-m", "microbranch", "--db", str(db), "sample"], cwd=ROOT, env=env, check=True,
+    subprocess.run([sys.executable, "-m", "sample_data", "--db", str(db)], cwd=ROOT, env=env, check=True,
                    capture_output=True, timeout=300)
     with serving(db, env, tmp_path / "server.log") as base:
         assert request(base, "GET", "/", {"Accept": "text/html"}).status == 200

@@ -10,6 +10,7 @@ import polars as pl
 import streamlit as st
 
 from microbranch import i18n, operations, queries, report, sites, store
+from sample_data.generate import generate
 
 
 def db() -> Path:
@@ -36,10 +37,10 @@ def start() -> None:
         return
     if store.current_version(db()) is None:
         with st.status("首次启动：正在载入南沙示例数据… / First start: loading the Nansha sample data…") as status:
-            started = operations.start(db(), progress=lambda name, f: status.update(label=f"{name} …"))
+            started = operations.start(db(), generate, progress=lambda name, f: status.update(label=f"{name} …"))
             status.update(state="complete")
     else:
-        started = operations.start(db())
+        started = operations.start(db(), generate)
     mark["done"] = True
     if started.sample is not None:
         st.rerun()  # start the page again, on the loaded data, without the loading box

@@ -3,7 +3,7 @@
 A CSV is measured on its bytes (lines and their length) before it is decoded or parsed; a workbook is measured
 from its zip directory and by streaming its parts, counting the bytes they unzip to, the rows of its sheets, the
 place of every cell and its shared strings, before a spreadsheet reader sees it. The limits are stated in every
-refusal and in the README.
+refusal and in docs/storage.md ("Limits, faults and many viewers").
 """
 
 from __future__ import annotations

@@ -35,6 +35,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
     "--disable-quic",
+    "--host-resolver-rules=MAP evil.example 127.0.0.1",  # a name rebound to this machine (test_sessions_browser)
 ]
 ROLES = auth.ROLES
 PASSWORD = "e2e 密码 long enough"
@@ -68,10 +69,10 @@ def server(e2e_dir: Path) -> Iterator[str]:
            "PYTHONUNBUFFERED": "1",
            # Pages are edited while tests run: no file watcher, so no "source changed" reruns mid-test.
            "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"}
-    sample = subprocess.run([sys.executable, "-m", "microbranch", "--db", str(db), "sample"], cwd=ROOT, env=env,
+    sample = subprocess.run([sys.executable, "-m", "sample_data", "--db", str(db)], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=300, check=False)
     if sample.returncode != 0:
-        pytest.fail(f"`python -m microbranch sample` failed ({sample.returncode}):\n{sample.stdout}\n{sample.stderr}")
+        pytest.fail(f"`python -m sample_data` failed ({sample.returncode}):\n{sample.stdout}\n{sample.stderr}")
     for role in ROLES:  # one account per role, named after it: the server runs with sign-in
         auth.add(role, role, PASSWORD, db=db)
 
