@@ -9,6 +9,7 @@ Screenshot in tests/e2e/screenshots/: upload_hostile_refused.png.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -95,3 +96,35 @@ def test_hostile_workbooks_are_refused_and_the_server_keeps_serving(browser: Bro
     print(f"server memory: RSS {before['VmRSS'] >> 20} -> {after['VmRSS'] >> 20} MiB, peak {after['VmHWM'] >> 20} MiB")
     assert after["VmHWM"] < SERVER_PEAK_BOUND, after
     assert grown < SERVER_GROWTH_BOUND, (before, after)
+
+
+def test_a_name_column_cannot_be_mapped_onto_reader_type_on_the_page_nor_through_a_profile(page, server: str,
+                                                                                            tmp_path: Path) -> None:
+    """Issue 19, finding 5: a profile mapping 姓名 onto `reader_type` stored the readers' names."""
+    readers = tmp_path / "readers_names.csv"
+    readers.write_text("读者证号,姓名,手机号,读者类型\n4401000001,张三,13800000001,学生\n", encoding="utf-8")
+    profile = tmp_path / "names_as_type.json"
+    profile.write_text(json.dumps({"name": "姓名当类型", "kind": "readers", "columns": {
+        "读者证号": "reader_id", "姓名": "reader_type", "手机号": ""}}, ensure_ascii=False), encoding="utf-8")
+    sign_in(page, f"{server}/upload", "staff")
+    main = page.get_by_test_id("stMain")
+    page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(readers)
+    wait_for_app(page)
+    main.get_by_test_id("stCheckbox").or_(main.get_by_test_id("stToggle")).filter(
+        has_text=t("imp_ui_change_mapping", "zh")).first.click()
+    wait_for_app(page)
+    # The name column offers only a reader id or nothing.
+    box = main.get_by_test_id("stSelectbox").filter(
+        has=page.get_by_test_id("stWidgetLabel").get_by_text(t("imp_ui_column", "zh", header="姓名"), exact=True))
+    expect(box).to_have_count(1)
+    box.click()
+    options = [o.strip() for o in page.get_by_role("option").all_inner_texts()]
+    page.keyboard.press("Escape")
+    reader_id = t("imp_ui_field_required", "zh", label="读者证号", name="reader_id")
+    assert options == [t("imp_ui_ignore", "zh"), reader_id], options
+    # A colleague's profile that maps it onto reader_type is refused, naming the column.
+    page.get_by_test_id("stFileUploaderDropzoneInput").nth(1).set_input_files(profile)
+    wait_for_app(page)
+    expect(main.get_by_test_id("stAlertContentError")).to_contain_text("“姓名”列是读者的个人信息")
+    assert_no_exception(page, "personal column mapping")
+    shoot(page, "upload_personal_column_refused")
