@@ -110,8 +110,8 @@ def test_a_name_column_cannot_be_mapped_onto_reader_type_on_the_page_nor_through
     main = page.get_by_test_id("stMain")
     page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(readers)
     wait_for_app(page)
-    main.get_by_test_id("stCheckbox").or_(main.get_by_test_id("stToggle")).filter(
-        has_text=t("imp_ui_change_mapping", "zh")).first.click()
+    main.get_by_test_id("stExpander").filter(has_text="readers_names.csv").locator("summary").click()  # importable
+    main.get_by_text(t("imp_ui_change_mapping", "zh"), exact=True).click()
     wait_for_app(page)
     # The name column offers only a reader id or nothing.
     box = main.get_by_test_id("stSelectbox").filter(
