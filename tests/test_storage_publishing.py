@@ -131,7 +131,7 @@ def test_current_deleted_is_restored_and_the_sample_never_loaded_into_real_data(
     db, _env_, _ = two_imports
     published = storage.current_version(db)
     (storage.locations(db).snapshots / "CURRENT").unlink()
-    assert sample.ensure(db, generate) is False
+    assert sample.ensure(db, generate) is None
     assert storage.current_version(db) == published  # the same snapshot: nothing needed publishing
     assert (_count(db), _count(db, "branches")) == (5, 5)
 
@@ -143,7 +143,7 @@ def test_current_deleted_with_a_commit_not_yet_published_is_republished_from_the
     os.kill(proc.pid, signal.SIGKILL)
     _finish(proc)
     (storage.locations(db).snapshots / "CURRENT").unlink()
-    assert sample.ensure(db, generate) is False
+    assert sample.ensure(db, generate) is None
     assert (_count(db), _count(db, "branches")) == (9, 5)
 
 
