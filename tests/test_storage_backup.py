@@ -15,7 +15,7 @@ from pathlib import Path
 
 from polars.testing import assert_frame_equal
 
-from microbranch import audit, auth, profiles, queries, storage
+from microbranch import audit, auth, operations, profiles, queries, storage
 from microbranch.ingest import import_file
 from tests.conftest import BRANCHES, write
 from tests.test_storage_concurrency import EVENTS_1, EVENTS_2, ROOT, _env, _finish, _paused_import, _wait_for_line
@@ -42,7 +42,7 @@ def test_a_backup_while_an_import_runs_restores_into_a_new_place_with_the_same_a
     import_file(db, write(tmp_path, "branches.csv", BRANCHES))
     import_file(db, write(tmp_path, "events1.csv", EVENTS_1))
     import_file(db, write(tmp_path, "readers.csv", READERS))
-    auth.add("wang", "manager", "a long enough password", db=db, by="test")
+    operations.add_user(db, "wang", "manager", "a long enough password", operations.Actor("test"))
     profiles.import_text(db, (ROOT / "microbranch" / "profiles" / "koha_statistics.json").read_text())
     published = _answers(db)
 
