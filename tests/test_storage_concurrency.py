@@ -149,7 +149,7 @@ def test_an_import_killed_before_commit_leaves_the_database_as_it_was(tmp_path, 
     after = _contents(db)
     assert {t: after[t][0] for t in TABLES} == {
         "branches": 5, "items": 0, "readers": 0, "communities": 0, "events": 9, "chains": 4, "chain_transfers": 2,
-        "imports": 3, "rejects": 2, "meta": 3,  # data_set, as_of, schema
+        "imports": 3, "rejects": 2, "meta": 5,  # data_set, as_of, schema, generation, key_fingerprint
     }
     assert storage.current_version(db) != version and _snapshot_count(db) == 9
 
