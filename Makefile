@@ -28,7 +28,7 @@ test: $(STAMP) browser
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/sqlfluff lint queries/ microbranch/*.sql
+	$(VENV)/bin/sqlfluff lint queries/ microbranch/*.sql microbranch/storage/sql/*.sql
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_pages.py

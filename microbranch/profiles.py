@@ -12,12 +12,13 @@ from pathlib import Path
 
 from microbranch.contract import ContractError
 from microbranch.ingest.mapping import Mapping, signature
+from microbranch.storage import locations
 
 SHIPPED = Path(__file__).with_name("profiles")
 
 
 def folder(db: Path) -> Path:
-    return db.with_name(db.name + ".profiles")
+    return locations(db).profiles
 
 
 MAX_BYTES = 1 << 20  # a profile is a few kilobytes; a bigger file is not one

@@ -126,12 +126,12 @@ def test_the_command_line_runs_one_pass_and_says_what_became_of_each_file(db, dr
 def test_the_dashboard_says_how_old_the_data_is_and_warns_when_nothing_arrived(db, monkeypatch):
     """The last import (not the sample's) ten days ago: staff are warned on every page, managers on the overview,
     officials not at all; with a longer allowance it is a quiet line."""
-    from microbranch import store
+    from microbranch import storage
     from tests.accounts import signed_in
 
     import_file(db, ("branches.csv", BRANCHES.encode()), user="test")
     import_file(db, ("events.csv", EVENTS.encode()), user="inbox")
-    with store.writer(db) as con:  # as if they had come ten days ago
+    with storage.writer(db) as con:  # as if they had come ten days ago
         con.sql("update imports set imported_at = imported_at - interval 10 days")
     monkeypatch.setenv("MICROBRANCH_DB", str(db))
 

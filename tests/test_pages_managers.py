@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from microbranch import sample, store
+from microbranch import sample, settings
 from microbranch.ingest import import_file
 from sample_data.generate import generate
 from tests.accounts import signed_in
@@ -37,7 +37,7 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def run(page: str, role: str | None = None, **params: str) -> AppTest:
     """`page` signed in as `role` (None: the single local user, who has every role)."""
-    return signed_in(store.default_db(), role, page, timeout=120, **params)
+    return signed_in(settings.current().db, role, page, timeout=120, **params)
 
 
 def card(at: AppTest, label: str):  # noqa: ANN201 - AppTest's Metric

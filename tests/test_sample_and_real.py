@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from microbranch import sample, store
+from microbranch import sample, storage
 from microbranch.ingest import import_file
 from sample_data.generate import generate
 from tests.conftest import BRANCHES, snapshot
@@ -69,4 +69,4 @@ def test_a_sample_load_stopped_halfway_is_loaded_again_whole(db, monkeypatch):
                     "group by 1 order by 1").fetchall()
     assert kinds == [("branches", 1), ("communities", 1), ("events", 1), ("items", 1), ("readers", 1)]
     assert con.sql("select count(*) > 100000 from events").fetchall() == [(True,)]
-    assert store.current_version(db) is not None
+    assert storage.current_version(db) is not None

@@ -27,7 +27,7 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from microbranch import access, store
+from microbranch import access, settings
 from microbranch.ingest import import_file
 from tests.accounts import signed_in
 
@@ -73,7 +73,7 @@ def official(db: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201 - a fun
     monkeypatch.setenv("MICROBRANCH_DB", str(db))
 
     def run(page: str, **params: str) -> AppTest:
-        return signed_in(store.default_db(), "official", page, timeout=120, **params)
+        return signed_in(settings.current().db, "official", page, timeout=120, **params)
     return run
 
 
