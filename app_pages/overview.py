@@ -6,7 +6,8 @@ import streamlit as st
 from ui import charts, compare
 from ui.data import q
 from ui.kit import chart, page, readers_for_role, table
-from ui.shell import as_of_line, filters, tr
+from ui.shell import as_of_line, filters, freshness, tr
+from ui.signin import viewer
 
 CIRCULATION = ("loans", "checkouts", "transfers", "transfer_share", "active_readers")
 DRIFT = ("copies_out", "copies_adrift", "chains_returned", "mean_holders", "branches_open", "micro_branches_open")
@@ -15,6 +16,8 @@ RESIDENTS = ("residents_covered", "coverage_rate", "mean_walk_minutes", "mean_wa
 page("overview")
 f = filters()
 as_of_line()
+if viewer().role == "manager":  # staff see it on every page
+    freshness()
 ids = list(f.branch_ids) or None
 scope = {**f.period, "branch_ids": ids}
 

@@ -123,6 +123,21 @@ def _change(lang: str, key: str, now: object, before: object) -> str:
     return numbers.change(key, now, before, lang) or "—"
 
 
+def summary(report: Report) -> str:
+    """One paragraph saying the period's headline in words (the body of the report's mail), in the report's
+    language; reader counts as suppressed in the report."""
+    row = {h["key"]: h for h in report.headline}
+
+    def now(key: str) -> str:
+        return _format(report.lang, key, row[key]["now"])
+
+    return t("report_summary", report.lang, date_from=report.period.date_from, date_to=report.period.date_to,
+             loans=now("loans"), change=_change(report.lang, "loans", row["loans"]["now"], row["loans"]["before"]),
+             transfers=now("transfers"), share=now("transfer_share"), readers=now("active_readers"),
+             branches=now("branches_open"), micro=now("micro_branches_open"), coverage=now("coverage_rate"),
+             walk=f"{report.walk_minutes:g}", as_of=report.as_of or "—")
+
+
 def render_html(report: Report) -> str:
     """The report as one self-contained HTML file: styles and plotly.js inside, no network needed."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE.parent), autoescape=True,

@@ -45,8 +45,16 @@ def _zone(text: str) -> str:
     return text
 
 
-def _setting(default: object, parse, doc: str):  # noqa: ANN001, ANN202 - a dataclass field
-    return field(default=default, metadata={"parse": parse, "doc": doc})
+def _yes(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("yes or no")
+
+
+def _setting(default: object, parse, doc: str, secret: bool = False):  # noqa: ANN001, ANN202 - a dataclass field
+    return field(default=default, metadata={"parse": parse, "doc": doc}, repr=not secret)
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,20 @@ class Settings:
                                                       "audit, retention): an IANA name")
     idle_minutes: float = _setting(30.0, float, "a session ends after this many minutes without use (also "
                                                 "`[access] idle_minutes`)")
+    smtp_host: str | None = _setting(None, str, "the mail server that sends the report and the staff's alerts "
+                                                "(none: nothing is mailed)")
+    smtp_port: int = _setting(587, int, "the mail server's port")
+    smtp_starttls: bool = _setting(True, _yes, "whether to switch the connection to TLS (STARTTLS) before signing in "
+                                               "(yes or no)")
+    smtp_user: str | None = _setting(None, str, "the name to sign in to the mail server with (none: no sign-in)")
+    smtp_password: str | None = _setting(None, str, "the mail server's password: from the environment or the "
+                                                    "secrets file, never the command line", secret=True)
+    mail_from: str = _setting("microbranch@localhost", str, "the sender address of the mail")
+    staff_email: str | None = _setting(None, str, "where a failed inbox file or a failed delivery is reported")
+    stale_days: int = _setting(3, int, "days without an import after which the dashboard warns that the data is "
+                                       "old")
+    inbox_settle_seconds: float = _setting(60.0, float, "a file in the inbox is imported once it has not changed "
+                                                        "for this many seconds")
 
     @property
     def key(self) -> Path:

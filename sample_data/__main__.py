@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from microbranch import sample, store
+from microbranch import operations, store
 from microbranch.cli import say
 from sample_data.generate import generate
 
@@ -27,15 +27,17 @@ def main(argv: list[str] | None = None) -> int:
     db = args.db or store.default_db()
     os.umask(0o077)  # as the command line: every file and folder made here is owner-only
     if args.remove:
-        print(f"sample data removed: {sample.remove(db)} imports undone")
+        removed = operations.remove_sample_data(db, operations.Actor.command_line())
+        print(f"sample data removed: {removed.imports} imports undone")
         return 0
     if args.out:
         for path in generate(args.out):
             print(path)
         return 0
-    for r in sample.load(db, generate):
+    loaded = operations.load_sample(db, generate, operations.Actor.command_line())
+    for r in loaded.results:
         say(r)
-    return 0
+    return 1 if any(r.status == "refused" for r in loaded.results) else 0
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from microbranch import auth, sessions
+from microbranch import auth, operations, sessions
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = str(ROOT / "dashboard.py")
@@ -21,7 +21,7 @@ def account(db: Path, role: str, name: str | None = None) -> str:
     """An account named after its role (or `name`), made once per database."""
     name = name or role
     if name not in auth.users(db)["name"].to_list():
-        auth.add(name, role, PASSWORD, db=db)
+        operations.add_user(db, name, role, PASSWORD, operations.Actor("test"))
     return name
 
 

@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from microbranch import audit, auth, queries, sessions, store
+from microbranch import audit, auth, operations, queries, sessions, store
 from microbranch.i18n import t
 from tests.accounts import DASHBOARD, PASSWORD, TOKEN, account, signed_in
 from tests.conftest import load
@@ -146,9 +146,9 @@ def test_failed_sign_ins_wait_longer_each_time_per_name_and_per_address(db):
 
 def test_a_disabled_account_cannot_sign_in_until_it_has_a_new_password(db):
     account(db, "official")
-    auth.disable("official", db=db, by="test")
+    operations.disable_user(db, "official", operations.Actor("test"))
     assert auth.sign_in("official", PASSWORD, db=db) == auth.SignIn(None, "wrong")
-    auth.set_password("official", PASSWORD, db=db, by="test")
+    operations.set_password(db, "official", PASSWORD, operations.Actor("test"))
     assert auth.sign_in("official", PASSWORD, db=db).role == "official"
     actions = audit.trail(db)["action"].to_list()
     assert {"user_add", "user_disable", "user_passwd", "sign_in_failed", "sign_in"} <= set(actions)
@@ -164,9 +164,9 @@ def _next_click(at: AppTest) -> AppTest:
 def test_a_change_to_the_account_ends_its_open_session_at_the_next_click(db, change):
     at = signed_in(db, "staff", "app_pages/upload.py")
     assert at.file_uploader
-    {"disable": lambda: auth.disable("staff", db=db, by="test"),
-     "passwd": lambda: auth.set_password("staff", "another long password", db=db, by="test"),
-     "role": lambda: auth.set_role("staff", "manager", db=db, by="test"),
+    {"disable": lambda: operations.disable_user(db, "staff", operations.Actor("test")),
+     "passwd": lambda: operations.set_password(db, "staff", "another long password", operations.Actor("test")),
+     "role": lambda: operations.set_role(db, "staff", "manager", operations.Actor("test")),
      "signout": lambda: sessions.end_user("staff", db, "test")}[change]()
     _next_click(at)
     assert not at.file_uploader and not at.get("page_link") and not at.metric
@@ -272,14 +272,12 @@ def test_a_csv_download_neutralises_formulas_in_titles_and_headings():
 
 
 def test_retention_deletes_old_events_with_their_rejects_and_is_audited(db):
-    from microbranch import retention
-
     con = store.reader(db)
     total = con.sql("select count(*) from events").fetchall()[0][0]
     old = con.sql("select count(*) from events where occurred_at < '2024-05-01'").fetchall()[0][0]
     con.close()
     assert 0 < old < total
-    events, _ = retention.apply(db, 1, user="test", now=datetime(2025, 5, 1))
+    events = operations.apply_retention(db, 1, operations.Actor("test"), now=datetime(2025, 5, 1)).events
     con = store.reader(db)
     assert events == old
     assert con.sql("select count(*) from events").fetchall()[0][0] == total - old

@@ -54,6 +54,19 @@ def test_a_dense_cell_workbook_is_refused_with_one_sentence_by_the_preview_and_t
     assert "XFD1048576" in one_line(out.stderr)  # never calamine's abort and its backtrace
 
 
+def test_a_workbook_within_the_limits_that_needs_more_than_the_cap_ends_its_child_alone_in_one_line(db, tmp_path):
+    """A1 and GR1048576 are within the limits, yet a spreadsheet reader's grid of them needs 6.4 GiB: the child
+    aborts; the command line says so in one line (the abort message and its backtrace go to the log only)."""
+    data = workbooks.workbook([[("A1", "分馆编号")], [("GR1048576", "x")]])
+    with pytest.raises(ContractError) as refused:
+        preview_isolated(data, "wide.xlsx", db=db)
+    assert refused.value.key in ("imp_preview_stopped", "imp_preview_memory")
+    out = cli(db, "import", str(_file(tmp_path, data, "wide.xlsx")), env={"MICROBRANCH_IMPORT_ADDRESS_SPACE": "3GB"})
+    assert out.returncode == 1
+    line = one_line(out.stderr)
+    assert "wide.xlsx" in line and "3.0 GiB" in line and "memory allocation" not in line
+
+
 def _file(folder: Path, data: bytes, name: str = "dense.xlsx") -> Path:
     path = folder / name
     path.write_bytes(data)
@@ -66,7 +79,7 @@ def test_a_3_million_row_sheet_with_prefixed_tags_is_refused_wherever_it_is_stor
     assert len(data) < 1 << 20
     with pytest.raises(ContractError) as refused:
         preview_isolated(data, "rows.xlsx", lang="en", db=db)
-    assert "1,048,576" in refused.value.text("en")
+    assert refused.value.key == "imp_limit_sheet_rows_over" and "1,048,576" in refused.value.text("en")
 
 
 def test_a_workbook_with_its_dimension_beyond_the_limits_is_refused(db):

@@ -47,7 +47,7 @@ def test_the_as_of_line_says_when_sample_and_uploaded_data_are_both_present(db, 
 
 def test_a_sample_load_stopped_halfway_is_loaded_again_whole(db, monkeypatch):
     """Stopped after the branches (as a server stopped during its first start): the next start repairs it."""
-    real = sample.import_file
+    real = sample.import_isolated
     calls = []
 
     def stop_after_two(*args, **kwargs):
@@ -56,10 +56,10 @@ def test_a_sample_load_stopped_halfway_is_loaded_again_whole(db, monkeypatch):
         calls.append(args)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(sample, "import_file", stop_after_two)
+    monkeypatch.setattr(sample, "import_isolated", stop_after_two)
     with pytest.raises(KeyboardInterrupt):
         sample.load(db, generate)
-    monkeypatch.setattr(sample, "import_file", real)
+    monkeypatch.setattr(sample, "import_isolated", real)
     assert sample.incomplete(db)
     assert snapshot(db).sql("select count(*) from events").fetchall() == [(0,)]
     assert sample.ensure(db, generate)

@@ -30,7 +30,7 @@ from urllib.parse import urlencode
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
-from microbranch import access, audit, auth, sessions, settings
+from microbranch import access, audit, auth, operations, sessions, settings
 from ui import data
 from ui.shell import tr
 
@@ -108,6 +108,11 @@ def address() -> str | None:
     if not isinstance(ip, str):  # outside a browser session (AppTest) there is none
         return None
     return (_proxied() or ip) if ip in LOCAL else ip
+
+
+def actor() -> operations.Actor:
+    """The signed-in viewer and their address, as the write operations record them."""
+    return operations.Actor(viewer().name or None, address())
 
 
 def record(action: str, detail: str = "") -> None:
