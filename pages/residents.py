@@ -134,4 +134,4 @@ for col, title, numbers, frame, picked, key in (
         chart(
             maps.branch_map(branches, frame, sites=picked, walk_minutes=f.walk_minutes, tile=maps.tiles(),
                             height=460, width_hint=440, colorbar=picked is not None),
-            config={"scrollZoom": True, "displaylogo": False}, key=key)
+            config={"scrollZoom": False, "displaylogo": False}, key=key)
