@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/streamlit run dashboard.py --server.address 127.0.0.1  # this machine only: see README, "Security"
+	$(PY) -m microbranch serve --address 127.0.0.1 --port 8501  # this machine only: see docs/operations.md
 
 browser:
 	@# chromium prints the PDF report and runs the browser tests; fonts-noto-cjk embeds Chinese in the PDF;

@@ -1,4 +1,7 @@
-"""Entry point: page config, language, sign-in, navigation over pages/ for the viewer's role."""
+"""Entry point: page config, language, the viewer, and one navigation registry over app_pages/ for the viewer's role.
+
+Every page has its own address (`/overview`, `/loans` ...; `/` opens the overview) with its filters in the query.
+Served by server.py (`python -m microbranch serve`), which owns sign-in and the HTTP side."""
 
 from functools import partial
 from pathlib import Path
@@ -12,6 +15,27 @@ from ui.shell import carry_params, lang, tr, widget_words
 HERE = Path(__file__).parent
 
 
+def _registry(viewer: signin.Viewer | None) -> dict[str, st.Page]:
+    """One page per name, always registered (so a link always finds its URL): the page itself when the viewer may
+    open it, otherwise the sign-in (signed out) or the polite refusal (another role)."""
+    pages = {}
+    for name, (path, icon, _) in signin.PAGES.items():
+        if viewer is None:
+            target = partial(signin.screen, name)
+        elif signin.allowed(name):
+            target = HERE / path
+        else:
+            target = partial(signin.refuse, name)
+        pages[name] = st.Page(target, title=tr(f"page_{name}"), icon=icon if viewer is None or signin.allowed(name)
+                              else ":material/lock:", url_path=name)
+    return pages
+
+
+def _home(overview: st.Page) -> None:
+    """The bare address `/`: the overview, at its own name, with the link's filters."""
+    st.switch_page(overview, query_params=st.query_params.to_dict())
+
+
 def main() -> None:
     st.set_page_config(page_title="南沙微分馆 Micro-branches", page_icon="📚", layout="wide")
     carry_params()
@@ -23,9 +47,12 @@ def main() -> None:
             st.rerun()
 
     viewer = signin.gate()
-    if viewer is None:  # every page URL shows the sign-in, and keeps its path for after it
-        st.navigation([st.Page(signin.screen, title=tr("access_sign_in_title"), url_path=name,
-                               default=name == "overview") for name in signin.PAGES], position="hidden").run()
+    pages = _registry(viewer)
+    home = st.Page(partial(_home, pages["overview"]), title=tr("page_overview"), url_path="home", default=True,
+                   visibility="hidden")
+    navigation = st.navigation([home, *pages.values()], position="hidden")
+    if viewer is None:
+        navigation.run()
         return
     with st.sidebar:
         st.caption(tr("access_signed_in", name=viewer.name, role=tr(f"role_{viewer.role}")))
@@ -35,20 +62,10 @@ def main() -> None:
         st.info(tr("access_single_banner"), icon=":material/person:")
 
     data.version()  # loads the sample data on the very first start
-    # Every page is registered, so a direct link always finds its URL; a page the role may not open is a refusal
-    # there, and only the pages it may open are shown in the navigation.
-    pages = [
-        st.Page(str(HERE / path), title=tr(f"page_{name}"), icon=icon, url_path=name, default=name == "overview")
-        if signin.allowed(name) else
-        st.Page(partial(signin.refuse, name), title=tr(f"page_{name}"), icon=":material/lock:", url_path=name)
-        for name, (path, icon, _) in signin.PAGES.items()
-    ]
-    navigation = st.navigation(pages, position="hidden")
-    for p, name in zip(pages, signin.PAGES, strict=True):
+    for name, page in pages.items():
         if signin.allowed(name):
-            nav.page_link(p)
+            nav.page_link(page)
     guarded(navigation.run, lang())  # a failing page shows an error id, not a traceback
 
 
-if __name__ != "__mp_main__":  # not when a spawned import process loads this file as its parent's main module
-    main()
+main()

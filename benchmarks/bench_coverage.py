@@ -116,7 +116,7 @@ def bench_pages(work: Path, runs: int) -> bool:
     ok = True
     print(f"pages on the sample data ({runs} runs each; cold = caches cleared):")
     print(f"  {'page':22} {'cold p50':>9} {'cold p95':>9} {'warm p50':>9} {'warm p95':>9}  (ms)")
-    for page in ("pages/branch_map.py", "pages/residents.py"):
+    for page in ("app_pages/branch_map.py", "app_pages/residents.py"):
         at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
         at.switch_page(page)
         at.run()  # imports and the first connection

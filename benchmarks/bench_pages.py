@@ -43,7 +43,7 @@ def main() -> None:
     for page, role in PAGES.items():
         at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
         at.query_params["role"] = role
-        at.switch_page(f"pages/{page}.py")
+        at.switch_page(f"app_pages/{page}.py")
         started = time.perf_counter()
         at.run()
         first = time.perf_counter() - started

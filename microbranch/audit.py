@@ -10,7 +10,7 @@ One line records an audited action::
     audit.record("import", user="wang", detail="events.csv: 1,200 accepted", address="10.0.0.7")
 
 Actions recorded: sign_in, sign_in_failed, lockout, sign_out, import, undo, user_add, user_disable,
-user_passwd, download, retention.
+user_passwd, user_role, download, retention.
 """
 
 from __future__ import annotations
@@ -35,10 +35,21 @@ create table if not exists users (
     disabled boolean not null default false,
     created_at timestamp not null
 );
-create table if not exists failures (  -- failed sign-ins by name, known or not (so a lockout reveals nothing)
-    name varchar primary key,
+create table if not exists throttle (  -- failed sign-ins in a row, per name (known or not) and per address
+    kind varchar not null,  -- 'name' or 'address'
+    key varchar not null,
     count integer not null,
-    locked_until timestamp
+    last_at timestamp not null,
+    primary key (kind, key)
+);
+create table if not exists sessions (  -- signed-in browsers: the cookie holds a random id, this table its hash
+    id varchar primary key,
+    user_name varchar not null,
+    role varchar not null,
+    created_at timestamp not null,
+    last_used timestamp not null,
+    address varchar,
+    user_agent varchar
 );
 create table if not exists audit (
     occurred_at timestamp not null,

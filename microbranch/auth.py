@@ -1,11 +1,12 @@
-"""Local accounts: names, roles, argon2id password hashes, and the lockout after repeated failures.
+"""Local accounts: names, roles, argon2id password hashes, and the growing wait after failed sign-ins.
 
 Roles: `staff` (everything, including upload, undo and reader-level rows), `manager` (every page but the
 upload; reader pseudonyms visible), `official` (aggregate pages only; no pseudonyms; reader counts 1-9
 shown as `<10`). Accounts live in the access file beside the database (`microbranch.audit`).
 
-After `MAX_FAILURES` failed sign-ins in a row for a name, that name is locked for `LOCK_MINUTES`,
-whether or not an account of that name exists, so the answer never tells which names exist.
+Failed sign-ins are throttled per name (whether or not an account of that name exists, so the answer never
+tells which names exist) and per address, with a wait that grows instead of a lock (`sign_in`). Disabling an
+account, changing its password or its role ends its sessions (`microbranch.sessions`).
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ import polars as pl
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from microbranch import audit
+from microbranch import audit, sessions
 
 ROLES = ("staff", "manager", "official")
 MIN_LENGTH = 10  # characters of a new password
-MAX_FAILURES = 5
-LOCK_MINUTES = 15
+FREE_TRIES = 3  # failed sign-ins in a row before the first wait
+NAME_WAIT_CAP = 60  # seconds: a stranger guessing a name keeps its owner out a minute at most
+ADDRESS_WAIT_CAP = 900  # seconds: one address guessing many names slows to a try every 15 minutes
+FORGET = timedelta(hours=1)  # failures this long ago no longer count
 _hasher = PasswordHasher()  # argon2id, the library's current defaults
 _DUMMY = _hasher.hash("not a password")  # checked for unknown names, so they take as long as known ones
 
@@ -34,11 +37,12 @@ class AccountError(ValueError):
 
 @dataclass(frozen=True)
 class SignIn:
-    """The answer to a sign-in: the account's role, or why not (`wrong` or `locked`, never which names exist)."""
+    """The answer to a sign-in: the account's role, or why not (`wrong`, or `wait`: too soon after failures; never
+    which names exist), and the seconds to wait before the next try."""
 
     role: str | None
     refused: str | None = None
-    minutes: int = 0
+    seconds: int = 0
 
 
 def has_accounts(db: Path | None = None) -> bool:
@@ -71,6 +75,15 @@ def _change(db: Path | None, name: str, sql: str, params: dict) -> None:
 def disable(name: str, db: Path | None = None, by: str | None = None) -> None:
     _change(db, name, "update users set disabled = true where name = $n", {})
     audit.record("user_disable", by, name, db=db)
+    sessions.end_user(name, db, "account disabled")
+
+
+def set_role(name: str, role: str, db: Path | None = None, by: str | None = None) -> None:
+    if role not in ROLES:
+        raise AccountError(f"unknown role {role!r}: expected one of {', '.join(ROLES)}")
+    _change(db, name, "update users set role = $r where name = $n", {"r": role})
+    audit.record("user_role", by, f"{name} ({role})", db=db)
+    sessions.end_user(name, db, "role changed")
 
 
 def set_password(name: str, password: str, db: Path | None = None, by: str | None = None) -> None:
@@ -78,8 +91,9 @@ def set_password(name: str, password: str, db: Path | None = None, by: str | Non
         raise AccountError("a password is needed")
     _change(db, name, "update users set hash = $h, disabled = false where name = $n", {"h": _hasher.hash(password)})
     with audit.connect(db) as con:
-        con.sql("delete from failures where name = $n", params={"n": name})
+        con.sql("delete from throttle where kind = 'name' and key = $n", params={"n": name})
     audit.record("user_passwd", by, name, db=db)
+    sessions.end_user(name, db, "password changed")
 
 
 def users(db: Path | None = None) -> pl.DataFrame:
@@ -87,18 +101,29 @@ def users(db: Path | None = None) -> pl.DataFrame:
         return con.sql("select name, role, disabled, created_at from users order by name").pl()
 
 
+def _wait(count: int, cap: int) -> int:
+    """Seconds to wait before the next try after `count` failures in a row: none for the first `FREE_TRIES`, then
+    1, 2, 4 ... up to `cap`."""
+    return 0 if count < FREE_TRIES else min(2 ** (count - FREE_TRIES), cap)
+
+
 def sign_in(name: str, password: str, address: str | None = None, db: Path | None = None,
             now: datetime | None = None) -> SignIn:
-    """Check a name and password; count failures, lock a name after `MAX_FAILURES`, and audit each attempt."""
+    """Check a name and password, and audit each attempt. Failures in a row are counted per name (known or not)
+    and per address; past `FREE_TRIES`, each needs a wait before the next try, growing up to `NAME_WAIT_CAP` for
+    a name and `ADDRESS_WAIT_CAP` for an address. A try during the wait is refused unchecked and not counted."""
     now = now or datetime.now()
+    keys = {"name": name, "address": address or ""}
     with audit.connect(db) as con:
-        locked = con.sql("select locked_until from failures where name = $n and locked_until > $now",
-                         params={"n": name, "now": now}).fetchall()
+        rows = con.sql("select kind, count, last_at from throttle where (kind = 'name' and key = $name) "
+                       "or (kind = 'address' and key = $address)", params=keys).fetchall()
         account = con.sql("select role, hash, disabled from users where name = $n", params={"n": name}).fetchall()
-    if locked:
-        minutes = max(1, -(-int((locked[0][0] - now).total_seconds()) // 60))
-        audit.record("sign_in_failed", name, "locked", address, db=db)
-        return SignIn(None, "locked", minutes)
+    caps = {"name": NAME_WAIT_CAP, "address": ADDRESS_WAIT_CAP}
+    ready = max((last + timedelta(seconds=_wait(count, caps[kind])) for kind, count, last in rows), default=now)
+    if ready > now:
+        seconds = max(1, -(-int((ready - now).total_seconds() * 1000) // 1000))
+        audit.record("sign_in_failed", name, f"too soon: wait {seconds} s", address, db=db)
+        return SignIn(None, "wait", seconds)
     role, hashed, disabled = account[0] if account else (None, _DUMMY, True)
     try:
         good = _hasher.verify(hashed, password)
@@ -106,22 +131,23 @@ def sign_in(name: str, password: str, address: str | None = None, db: Path | Non
         good = False
     if good and not disabled:
         with audit.connect(db) as con:
-            con.sql("delete from failures where name = $n", params={"n": name})
+            con.sql("delete from throttle where kind = 'name' and key = $n", params={"n": name})
             if _hasher.check_needs_rehash(hashed):
                 con.sql("update users set hash = $h where name = $n", params={"n": name, "h": _hasher.hash(password)})
         audit.record("sign_in", name, role, address, db=db)
         return SignIn(role)
+    waits = []
     with audit.connect(db) as con:
-        con.sql("""insert into failures values ($n, 1, null)
-                   on conflict (name) do update set count = case when failures.locked_until is null
-                   then failures.count + 1 else 1 end, locked_until = null""", params={"n": name})
-        count = con.sql("select count from failures where name = $n", params={"n": name}).fetchall()[0][0]
-        if count >= MAX_FAILURES:
-            con.sql("update failures set locked_until = $u where name = $n",
-                    params={"n": name, "u": now + timedelta(minutes=LOCK_MINUTES)})
+        for kind, key in keys.items():
+            count = con.sql("""insert into throttle values ($kind, $key, 1, $now) on conflict (kind, key)
+                               do update set last_at = $now,
+                               count = case when throttle.last_at < $forgotten then 1 else throttle.count + 1 end
+                               returning count""",
+                            params={"kind": kind, "key": key, "now": now, "forgotten": now - FORGET}).fetchall()[0][0]
+            waits.append((_wait(count, caps[kind]), kind, count))
     audit.record("sign_in_failed", name, "disabled" if good else "wrong password", address, db=db)
-    if count >= MAX_FAILURES:
-        audit.record("lockout", name, f"{MAX_FAILURES} failed sign-ins: locked for {LOCK_MINUTES} minutes", address,
-                     db=db)
-        return SignIn(None, "locked", LOCK_MINUTES)
-    return SignIn(None, "wrong")
+    wait, kind, count = max(waits)
+    if wait:
+        audit.record("lockout", name, f"{count} failed sign-ins in a row from this {kind}: next try after {wait} s",
+                     address, db=db)
+    return SignIn(None, "wrong", wait)

@@ -1,4 +1,9 @@
-"""The earlier periods a period is compared with, and how much of them the data holds."""
+"""The one period model: a period, the earlier periods it is compared with, and how much of them the data holds.
+
+Pages, cards and the district report all take their periods from here, so "the previous period" means one thing:
+as many whole months before a period of whole months (July-September against April-June), else as many days
+just before; "a year earlier" is the same days one year back, a whole month staying whole.
+"""
 
 from __future__ import annotations
 
@@ -59,6 +64,35 @@ def year_earlier(date_from: date, date_to: date) -> tuple[date, date]:
 
 
 Part = tuple[Held, date | None, date | None]
+
+
+@dataclass(frozen=True)
+class Period:
+    """A span of days, both ends included."""
+
+    date_from: date
+    date_to: date
+
+    @classmethod
+    def month(cls, text: str) -> Period:
+        """'2024-09' -> 1 to 30 September 2024; a ValueError saying the form expected for any other text."""
+        try:
+            year, month = (int(p) for p in text.split("-"))
+            return cls(date(year, month, 1), _month_end(date(year, month, 1)))
+        except ValueError as exc:
+            msg = f"a month is written YYYY-MM (e.g. 2024-09), got {text!r}"
+            raise ValueError(msg) from exc
+
+    @property
+    def months(self) -> int:
+        """How many whole calendar months the period is (0 when it is not whole months)."""
+        return whole_months(self.date_from, self.date_to)
+
+    def previous(self) -> Period:
+        return Period(*previous(self.date_from, self.date_to))
+
+    def year_earlier(self) -> Period:
+        return Period(*year_earlier(self.date_from, self.date_to))
 
 
 def held(date_from: date, date_to: date, first: date | None, last: date | None) -> Part:

@@ -15,6 +15,7 @@ import secrets
 import stat
 from pathlib import Path
 
+from microbranch import settings
 from microbranch.contract import ContractError
 
 KEY_BYTES = 32
@@ -25,7 +26,7 @@ class KeyFileError(ContractError):
 
 
 def key_path(db_path: Path) -> Path:
-    return Path(os.environ.get("MICROBRANCH_KEY_FILE") or db_path.parent / "microbranch.key")
+    return settings.current().key_file or db_path.parent / "microbranch.key"
 
 
 def _has_data(db_path: Path) -> bool:

@@ -20,23 +20,43 @@ def folder(db: Path) -> Path:
     return db.with_name(db.name + ".profiles")
 
 
+MAX_BYTES = 1 << 20  # a profile is a few kilobytes; a bigger file is not one
+
+
 def _read(path: Path) -> Mapping:
-    return Mapping.from_json(path.read_text(encoding="utf-8"))
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            raise ContractError("imp_reason_bad_profile", detail=f"larger than {MAX_BYTES:,} bytes")
+        return Mapping.from_json(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ContractError("imp_reason_bad_profile", detail=type(exc).__name__) from None
 
 
-def all_profiles(db: Path | None) -> dict[str, Mapping]:
-    """Every profile by name: the shipped ones, then the saved ones (a saved profile replaces one of its name)."""
+def _load(db: Path | None) -> tuple[dict[str, Mapping], list[tuple[str, ContractError]]]:
     paths = sorted(SHIPPED.glob("*.json"))
     if db is not None and folder(db).is_dir():
         paths += sorted(folder(db).glob("*.json"))
     out: dict[str, Mapping] = {}
+    damaged: list[tuple[str, ContractError]] = []
     for path in paths:
         try:
             m = _read(path)
-        except ContractError:
-            continue  # a damaged file is not offered; the others still are
+        except ContractError as exc:
+            damaged.append((path.name, exc))  # not offered; the others still are
+            continue
         out[m.name or path.stem] = m
-    return out
+    return out, damaged
+
+
+def all_profiles(db: Path | None) -> dict[str, Mapping]:
+    """Every profile by name: the shipped ones, then the saved ones (a saved profile replaces one of its name).
+    A damaged or unsafe stored profile is skipped (see `damaged`)."""
+    return _load(db)[0]
+
+
+def damaged(db: Path | None) -> list[tuple[str, ContractError]]:
+    """The stored profile files skipped, each with why (to say so where profiles are offered)."""
+    return _load(db)[1]
 
 
 def find(db: Path | None, name: str) -> Mapping:
@@ -57,6 +77,7 @@ def save(db: Path, mapping: Mapping) -> Path:
     """Save (or replace) a profile under its name; the file's name is a hash of it, so any name will do."""
     if not mapping.name.strip():
         raise ContractError("imp_profile_needs_name")
+    mapping.check()
     folder(db).mkdir(parents=True, exist_ok=True)
     path = folder(db) / (hashlib.sha256(mapping.name.encode("utf-8")).hexdigest()[:16] + ".json")
     tmp = path.with_suffix(".tmp")
@@ -66,7 +87,8 @@ def save(db: Path, mapping: Mapping) -> Path:
 
 
 def import_text(db: Path, text: str) -> Mapping:
-    """Save a profile exported by a colleague (the JSON of `Mapping.to_json`)."""
+    """Save a profile exported by a colleague (the JSON of `Mapping.to_json`), once checked whole: a malformed
+    one, or one that maps a personal column onto any field but a reader id, is refused."""
     mapping = Mapping.from_json(text)
     save(db, mapping)
     return mapping

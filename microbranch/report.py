@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import calendar
 import math
-import os
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from functools import partial
 from pathlib import Path
 
@@ -24,12 +23,12 @@ import plotly.io as pio
 import plotly.offline
 import polars as pl
 
-from microbranch import mapfigure, periods, queries, scorecard, sites
+from microbranch import mapfigure, periods, queries, scorecard, settings, sites
 from microbranch.i18n import LANGS, t
+from microbranch.periods import Period
 from microbranch.privacy_tables import suppression
 
 TEMPLATE = Path(__file__).with_name("report.html.j2")
-CHROMIUM = Path(os.environ.get("MICROBRANCH_CHROMIUM", "/usr/bin/chromium"))
 HEADLINE = ("branches_open", "micro_branches_open", "loans", "checkouts", "transfers", "transfer_share",
             "returns_avoided", "active_readers", "residents_covered", "coverage_rate", "mean_walk_minutes",
             "mean_walk_minutes_without_micro")
@@ -46,50 +45,6 @@ SITES_MAP_HEIGHT = 640
 
 class ReportError(RuntimeError):
     """The report cannot be made; the message says what to do."""
-
-
-@dataclass(frozen=True)
-class Period:
-    date_from: date
-    date_to: date
-
-    @classmethod
-    def month(cls, text: str) -> Period:
-        """'2024-09' -> 1 to 30 September 2024."""
-        try:
-            year, month = (int(p) for p in text.split("-"))
-            last = calendar.monthrange(year, month)[1]
-        except (ValueError, calendar.IllegalMonthError) as exc:
-            msg = f"a month is written YYYY-MM (e.g. 2024-09), got {text!r}"
-            raise ReportError(msg) from exc
-        return cls(date(year, month, 1), date(year, month, last))
-
-    @property
-    def is_month(self) -> bool:
-        return (self.date_from.day == 1
-                and self.date_to == self.date_from.replace(day=calendar.monthrange(*self._ym)[1]))
-
-    @property
-    def _ym(self) -> tuple[int, int]:
-        return self.date_from.year, self.date_from.month
-
-    def previous(self) -> Period:
-        """The month before (for a month), else the span of the same length just before."""
-        if self.is_month:
-            last = self.date_from - timedelta(days=1)
-            return Period(last.replace(day=1), last)
-        days = (self.date_to - self.date_from).days + 1
-        return Period(self.date_from - timedelta(days=days), self.date_from - timedelta(days=1))
-
-    def year_before(self) -> Period:
-        if self.is_month:
-            year, month = self._ym
-            return Period.month(f"{year - 1}-{month:02d}")
-        return Period(_minus_year(self.date_from), _minus_year(self.date_to))
-
-
-def _minus_year(d: date) -> date:
-    return d.replace(year=d.year - 1) if not (d.month == 2 and d.day == 29) else date(d.year - 1, 2, 28)
 
 
 @dataclass
@@ -133,9 +88,9 @@ def _numbers(con: duckdb.DuckDBPyConnection, period: Period, lang: str, walk_min
         raise ReportError(msg)
     walk = float(walk_minutes)
     status = queries.run(con, "data_status").row(0, named=True)
-    now, before, year = (_kpis(con, p, walk) for p in (period, period.previous(), period.year_before()))
-    held = [periods.held(p.date_from, p.date_to, status["first_day"], status["as_of"])[0] == "whole"
-            for p in (period.previous(), period.year_before())]
+    earlier = (period.previous(), period.year_earlier())  # the pages' comparisons (microbranch.periods)
+    now, before, year = (_kpis(con, p, walk) for p in (period, *earlier))
+    held = [periods.held(p.date_from, p.date_to, status["first_day"], status["as_of"])[0] == "whole" for p in earlier]
     report = Report(period, lang, walk, status.get("as_of"), targets=scorecard.targets())
     for key in HEADLINE:
         values = [now[key], *(v if whole or key not in FROM_EVENTS else None
@@ -214,7 +169,7 @@ def summary_of(con: duckdb.DuckDBPyConnection, period: Period, lang: str = "zh",
 
 
 def _period_words(period: Period, lang: str) -> str:
-    if period.is_month:
+    if period.months() == 1:
         return t("report_summary_month", lang, year=period.date_from.year, month=period.date_from.month,
                  month_name=calendar.month_name[period.date_from.month])
     return t("report_period", lang, date_from=period.date_from, date_to=period.date_to)
@@ -324,8 +279,9 @@ def render_pdf(html: str, out: Path) -> None:
 
 
 def _print_pdf(html: str, out: Path) -> None:
-    if not CHROMIUM.exists():
-        msg = (f"the PDF report needs chromium at {CHROMIUM} (Debian: apt-get install chromium fonts-noto-cjk), "
+    chromium = settings.current().chromium
+    if not chromium.exists():
+        msg = (f"the PDF report needs chromium at {chromium} (Debian: apt-get install chromium fonts-noto-cjk), "
                "or write the HTML form with --format html")
         raise ReportError(msg)
     from playwright.sync_api import sync_playwright
@@ -334,7 +290,7 @@ def _print_pdf(html: str, out: Path) -> None:
         page_file = Path(tmp) / "report.html"
         page_file.write_text(html, encoding="utf-8")
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM),
+            browser = pw.chromium.launch(executable_path=str(chromium),
                                          args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
             try:
                 page = browser.new_page(viewport={"width": 760, "height": 1100})

@@ -1,29 +1,18 @@
 """Retention: loan events older than N years are deleted, with the rejected rows of the imports they came from.
 
-The setting: `MICROBRANCH_RETENTION_YEARS` (or `--years` of `python -m microbranch retention`); without one
-nothing is deleted. A rejected row goes when its import was made before the cut-off, or when it was an import
-of events none of which is left. The drift chains of the copies touched are rebuilt, a new snapshot is
+The setting `retention_years` (MICROBRANCH_RETENTION_YEARS), or `--years` of `python -m microbranch retention`;
+without one nothing is deleted. A rejected row goes when its import was made before the cut-off, or when it was an
+import of events none of which is left. The drift chains of the copies touched are rebuilt, a new snapshot is
 published, and the deletion is recorded in the audit trail.
 """
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from pathlib import Path
 
 from microbranch import audit, store
 from microbranch.derived import refresh_items
-
-
-def configured_years() -> int | None:
-    raw = os.environ.get("MICROBRANCH_RETENTION_YEARS", "").strip()
-    if not raw:
-        return None
-    if not raw.isdigit() or int(raw) < 1:
-        msg = f"MICROBRANCH_RETENTION_YEARS must be a whole number of years, 1 or more; found {raw!r}"
-        raise ValueError(msg)
-    return int(raw)
 
 
 def cutoff(years: int, now: datetime | None = None) -> datetime:

@@ -1,7 +1,7 @@
 """Node scorecards: each micro-branch against yearly targets, and its place among its peers.
 
 The settings live in `microbranch/scorecard.toml` (documented defaults), or in the file named by the
-environment variable MICROBRANCH_SCORECARD (read in `settings_file` only). Without explicit targets a branch is
+setting `scorecard` (MICROBRANCH_SCORECARD). Without explicit targets a branch is
 measured against the median of comparable branches (the network's own distribution); explicit targets bind.
 A branch open fewer than `grace_days` days is new and not judged. The named query `scorecard_by_branch` prorates
 the targets, decides met / on track / behind / new and ranks, so the page and the report show the same cards.
@@ -9,10 +9,11 @@ the targets, decides met / on track / behind / new and ranks, so the page and th
 
 from __future__ import annotations
 
-import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+from microbranch import settings
 
 DEFAULTS = Path(__file__).with_name("scorecard.toml")
 KEYS = ("transfers", "readers", "reading_events", "grace_days")
@@ -36,7 +37,7 @@ class Targets:
 
 
 def settings_file() -> Path:
-    return Path(os.environ.get("MICROBRANCH_SCORECARD") or DEFAULTS)
+    return settings.current().scorecard or DEFAULTS
 
 
 def targets(path: Path | None = None) -> Targets:

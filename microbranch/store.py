@@ -37,7 +37,7 @@ from pathlib import Path
 
 import duckdb
 
-from microbranch import derived, i18n
+from microbranch import derived, i18n, settings
 from microbranch.queries import MACROS
 
 SCHEMA = Path(__file__).with_name("schema.sql")
@@ -47,11 +47,10 @@ SCHEMA_FILES = (SCHEMA, *MACROS)
 SCHEMA_VERSION = hashlib.sha256(b"".join(f.read_bytes() for f in SCHEMA_FILES)).hexdigest()[:12]
 KEEP_SNAPSHOTS = 3
 FOLD_AT = 0.10  # fold the log into a new base once it is this share of the base (and at least FOLD_MIN bytes)
-FOLD_MIN = 64 * 2**20  # $MICROBRANCH_FOLD_AT_BYTES, when set, is the threshold instead of both
+FOLD_MIN = 64 * 2**20  # the setting fold_at_bytes, when set, is the threshold instead of both
 FILE = "microbranch.duckdb"  # the database file's name inside a snapshot folder
 # DuckDB's memory for an import (default: 80% of RAM). Beyond it DuckDB spills to `<db>.work/spill/`, which keeps a
-# 10M-event import near 3 GB at a cost of a few seconds. $MICROBRANCH_IMPORT_MEMORY overrides it.
-IMPORT_MEMORY = "3GB"
+# 10M-event import near 3 GB at a cost of a few seconds (the setting import_memory, 3 GB by default).
 WRITER_CONFIG = {"checkpoint_threshold": "1TB"}  # the log is folded only by `fold`, never on the way
 log = logging.getLogger(__name__)
 
@@ -67,7 +66,7 @@ class StoreError(RuntimeError):
         return i18n.t(self.key, lang, **self.fmt)
 
     def __str__(self) -> str:
-        return self.text(os.environ.get("MICROBRANCH_LANG", "zh"))
+        return self.text(settings.current().lang)
 
 
 class BusyError(StoreError):
@@ -79,7 +78,7 @@ class PublishError(StoreError):
 
 
 def default_db() -> Path:
-    return Path(os.environ.get("MICROBRANCH_DB", "data/microbranch.duckdb"))
+    return settings.current().db
 
 
 def snapshot_dir(db: Path) -> Path:
@@ -138,16 +137,17 @@ def _locked(db: Path, wait_seconds: float) -> Iterator[None]:
         yield
 
 
-def _pause(step: str) -> None:
-    """Lets a test kill the process at a step of publishing: $MICROBRANCH_PAUSE_AT names the step."""
-    if os.environ.get("MICROBRANCH_PAUSE_AT") == step:
-        print(f"PAUSED-AT-{step}", file=sys.stderr, flush=True)
-        time.sleep(60)
+Step = Callable[[str], None]  # told each step of writing and publishing by name (a test stops at one to kill it)
+
+
+def _no_step(_name: str) -> None:
+    pass
 
 
 @contextmanager
 def writer(db: Path, wait_seconds: float = 600,
-           publish_on_exit: bool | Callable[[], bool] = True) -> Iterator[duckdb.DuckDBPyConnection]:
+           publish_on_exit: bool | Callable[[], bool] = True, on_step: Step = _no_step,
+           fold_inline: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """The only read-write connection: waits for another import to finish, puts an interrupted publish
     right, opens the file, and once it is closed again publishes it as the new snapshot (still locked).
     `publish_on_exit` may be a function asked at the end, so a writer that changed nothing publishes no new
@@ -161,7 +161,7 @@ def writer(db: Path, wait_seconds: float = 600,
         con = duckdb.connect(str(db), config=WRITER_CONFIG)
         try:
             con.sql("pragma disable_checkpoint_on_shutdown")
-            memory = os.environ.get("MICROBRANCH_IMPORT_MEMORY") or IMPORT_MEMORY
+            memory = settings.current().import_memory
             con.sql("set memory_limit = '" + memory.replace("'", "''") + "'")
             con.sql("set enable_progress_bar = false")  # an import's progress is reported by its caller
             con.sql("set temp_directory = '" + str(work_dir(db) / "spill").replace("'", "''") + "'")
@@ -176,9 +176,9 @@ def writer(db: Path, wait_seconds: float = 600,
         finally:
             con.close()
             _empty(db)
-        _pause("committed")
+        on_step("committed")
         if publish_on_exit() if callable(publish_on_exit) else publish_on_exit:
-            publish(db)
+            publish(db, on_step, fold_inline)
 
 
 def _source(db: Path) -> dict:
@@ -239,9 +239,10 @@ def path_of(db: Path, version: str) -> Path:
     return p / FILE if p.is_dir() else p
 
 
-def publish(db: Path) -> str:
+def publish(db: Path, on_step: Step = _no_step, fold_inline: bool = False) -> str:
     """Publish the (closed) writer file: its log beside the current base, or a new base when the file changed
-    or the log has grown past FOLD_AT. Call with the lock held. Returns the version readers now open."""
+    or the log has grown past FOLD_AT. Call with the lock held. Returns the version readers now open. The fold
+    runs in a process of its own (the import returns at once), or here with `fold_inline`."""
     current = current_version(db)
     base = snapshot_dir(db) / current if current else None
     made = _read_source(base) if base and base.is_dir() else None
@@ -249,17 +250,17 @@ def publish(db: Path) -> str:
     if made and made["source"] == state:
         return current  # nothing new since it was published
     if made and made["source"]["file"] == state["file"]:
-        name = _make(db, link_from=base / FILE)
+        name = _make(db, link_from=base / FILE, on_step=on_step)
         if _fold_due(db):
-            if os.environ.get("MICROBRANCH_FOLD_INLINE"):
-                name = _fold_if_due(db)
+            if fold_inline:
+                name = _fold_if_due(db, on_step)
             else:  # a process of its own, which waits for this lock: the import returns at once
                 _folders.append(subprocess.Popen(
                     [sys.executable, "-m", "microbranch", "--db", str(db), "recover", "--fold"],
                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                     start_new_session=True))
         return name
-    return fold(db)
+    return fold(db, on_step)
 
 
 _folders: list[subprocess.Popen] = []  # kept, so that their ends are not reported as leaked
@@ -268,24 +269,26 @@ _folders: list[subprocess.Popen] = []  # kept, so that their ends are not report
 def _fold_due(db: Path) -> bool:
     """Whether the writer's log has grown past the threshold for folding it into a new base."""
     wal = _wal(db)
-    limit = os.environ.get("MICROBRANCH_FOLD_AT_BYTES")
-    return wal.exists() and wal.stat().st_size > (int(limit) if limit else max(FOLD_MIN, FOLD_AT * db.stat().st_size))
+    limit = settings.current().fold_at_bytes
+    if limit is None:
+        limit = max(FOLD_MIN, int(FOLD_AT * db.stat().st_size))
+    return wal.exists() and wal.stat().st_size > limit
 
 
-def _fold_if_due(db: Path) -> str | None:
+def _fold_if_due(db: Path, on_step: Step = _no_step) -> str | None:
     """Fold when due; a failure leaves the log snapshot serving (the next publish tries again)."""
     if not _fold_due(db):
         return current_version(db)
     try:
-        return fold(db)
+        return fold(db, on_step)
     except (PublishError, duckdb.Error) as exc:
         log.warning("folding %s failed: %s", db, exc)
         return current_version(db)
 
 
-def fold(db: Path) -> str:
+def fold(db: Path, on_step: Step = _no_step) -> str:
     """Fold the writer's log into its file (checkpoint) and publish a full copy as a new base."""
-    _pause("folding")
+    on_step("folding")
     try:
         con = duckdb.connect(str(db))
         try:
@@ -296,10 +299,10 @@ def fold(db: Path) -> str:
         if "No space left" not in str(exc):
             raise
         raise PublishError("store_disk_full", folder=db.parent, mb=_mb(db.stat().st_size)) from None
-    return _make(db, link_from=None)
+    return _make(db, link_from=None, on_step=on_step)
 
 
-def _make(db: Path, link_from: Path | None) -> str:
+def _make(db: Path, link_from: Path | None, on_step: Step = _no_step) -> str:
     """Write a snapshot folder under a temporary name, rename it into place, point CURRENT at it."""
     folder = snapshot_dir(db)
     folder.mkdir(exist_ok=True)
@@ -317,7 +320,7 @@ def _make(db: Path, link_from: Path | None) -> str:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         kind = "log" if link_from else "full"
-        _pause(f"{kind}-started")
+        on_step(f"{kind}-started")
         if link_from:
             os.link(link_from, tmp / FILE)
         else:
@@ -327,7 +330,7 @@ def _make(db: Path, link_from: Path | None) -> str:
         (tmp / "SOURCE").write_text(json.dumps(made))
         _fsync(tmp / "SOURCE")
         _fsync(tmp)
-        _pause(f"{kind}-written")
+        on_step(f"{kind}-written")
         os.rename(tmp, folder / name)
         _fsync(folder)
     except OSError as exc:
@@ -335,9 +338,9 @@ def _make(db: Path, link_from: Path | None) -> str:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise PublishError("store_disk_full", folder=folder, mb=_mb(needed + 2**20 - free)) from None
         raise
-    _pause(f"{kind}-renamed")
+    on_step(f"{kind}-renamed")
     _point(db, name)
-    _pause(f"{kind}-pointed")
+    on_step(f"{kind}-pointed")
     for old in versions(db)[:-KEEP_SNAPSHOTS]:  # a reader that still has one open keeps reading it
         _remove(folder / old)
     return name
@@ -484,7 +487,7 @@ def reader(db: Path, version: str | None = None, *, files: bool = False) -> duck
         return duckdb.connect(str(path_of(db, version)), read_only=True, config=config)
     current = current_version(db)
     if current is None:
-        raise FileNotFoundError(i18n.t("store_no_data", os.environ.get("MICROBRANCH_LANG", "zh"), db=db))
+        raise FileNotFoundError(i18n.t("store_no_data", settings.current().lang, db=db))
     tried = [current, *(n for n in reversed(versions(db)) if n != current)]
     for name in tried:
         try:

@@ -24,11 +24,12 @@ moves as (
     select c.start_branch_id, r.occurred_at, 'renew',
     from renewed as r
     left join chains as c
-        on r.item_id = c.item_id and r.occurred_at >= c.started_at
-        and (
-            c.ended_at is null or r.occurred_at < c.ended_at
-            or (c.status = 'returned' and r.occurred_at = c.ended_at)
-        )
+        on
+            r.item_id = c.item_id and r.occurred_at >= c.started_at
+            and (
+                c.ended_at is null or r.occurred_at < c.ended_at
+                or (c.status = 'returned' and r.occurred_at = c.ended_at)
+            )
     qualify row_number() over (partition by r.event_key order by c.started_at desc, c.chain_no desc) = 1
     union all
     select e.branch_id, e.occurred_at, 'return',

@@ -7,14 +7,11 @@ import json
 import math
 import random
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
+from sample_data.events import Event
 from sample_data.people import Reader
 from sample_data.places import Branch
 from sample_data.settings import REFERENCE_DIR
-
-if TYPE_CHECKING:
-    from sample_data.circulation import Event
 
 # ---------------------------------------------------------------------------------------------
 # Titles, authors, ISBNs

@@ -4,33 +4,16 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
 
 from sample_data.books import Item
+from sample_data.events import Event
 from sample_data.people import Calendar, Reader, ReaderPicker
 from sample_data.places import Branch
-from sample_data.settings import ACTION_RANK, END, START
-
+from sample_data.settings import END, START
 
 # ---------------------------------------------------------------------------------------------
 # Circulation
 # ---------------------------------------------------------------------------------------------
-@dataclass
-class Event:
-    day: int
-    seconds: int
-    action: str
-    item: int
-    reader: int
-    from_reader: int = -1
-    branch: str = ""
-    channel: str = ""
-    due: int | None = None
-
-    def key(self, items: list[Item]) -> tuple:
-        return (self.day, self.seconds, items[self.item].item_id, ACTION_RANK[self.action])
-
-
 TRANSFER_SHARE = {"central": 0.14, "branch": 0.16, "micro": 0.70, "micro_closed": 0.45, "shared": 0.90}
 HOLDERS_WEIGHTS = [35, 25, 15, 10, 7, 5, 3]  # 1..7 transfers, i.e. 2..8 holders
 CHECKOUT_CHANNELS = {

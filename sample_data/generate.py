@@ -71,7 +71,8 @@ def generate(out_dir: pathlib.Path, seed: int = 20241014) -> list[pathlib.Path]:
     ]
     sim.run(set(rng.sample(eligible, 20)))
     add_quirks(rng, sim)
-    sim.events.sort(key=lambda ev: ev.key(items))
+    item_ids = [it.item_id for it in items]
+    sim.events.sort(key=lambda ev: ev.key(item_ids))
 
     paths = [out_dir / name for name in ("branches.csv", "communities.csv", "readers.csv", "items.csv", "events.csv")]
     write_csv(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import duckdb
@@ -10,9 +9,10 @@ import pytest
 
 from microbranch import store
 from microbranch.ingest import ImportResult, import_file
+from ui import errors
 
 # A page's error reaches AppTest's `exception` (in the dashboard it becomes an error id; see ui/errors.py).
-os.environ.setdefault("MICROBRANCH_RAISE_ERRORS", "1")
+errors.reraise = True
 
 
 @pytest.fixture

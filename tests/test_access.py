@@ -66,7 +66,7 @@ def texts(at: AppTest) -> list[str]:
 @pytest.mark.parametrize("role", list(MAY_OPEN))
 @pytest.mark.parametrize("name", PAGES)
 def test_every_role_on_every_page(db, role, name):
-    at = signed_in(db, role, f"pages/{name}.py", **{"to": "2024-05-08"})
+    at = signed_in(db, role, f"app_pages/{name}.py", **{"to": "2024-05-08"})
     listed = {p.value for p in at.get("page_link")}
     refused = [w.value for w in at.warning if "无权打开" in w.value]
     if name in MAY_OPEN[role]:
@@ -88,7 +88,7 @@ def test_the_official_sees_no_pseudonym_and_no_small_reader_count(db, name):
     m2 = queries.run(con, "loans_by_branch").filter(pl.col("branch_id") == "M2")
     con.close()
     assert m2["active_readers"].to_list() == [1]  # the data set has a branch with a single reader
-    at = signed_in(db, "official", f"pages/{name}.py")
+    at = signed_in(db, "official", f"app_pages/{name}.py")
     shown = texts(at)
     assert not [s for s in shown if PSEUDONYM.search(s)]
     for d in at.dataframe:  # every breakdown of readers: no count from 1 to 9
@@ -101,12 +101,12 @@ def test_the_official_sees_no_pseudonym_and_no_small_reader_count(db, name):
 
 
 def test_the_manager_sees_the_same_table_with_pseudonyms_and_small_counts(db):
-    at = signed_in(db, "manager", "pages/chains.py")
+    at = signed_in(db, "manager", "app_pages/chains.py")
     assert [s for s in texts(at) if PSEUDONYM.search(s)]
-    at = signed_in(db, "manager", "pages/overview.py", **{"from": "2024-04-01", "to": "2024-05-08"})
+    at = signed_in(db, "manager", "app_pages/overview.py", **{"from": "2024-04-01", "to": "2024-05-08"})
     table = next(d.value for d in at.dataframe if "活跃读者" in d.value.columns)
     assert 1 in table["活跃读者"].tolist()
-    at = signed_in(db, "official", "pages/overview.py", **{"from": "2024-04-01", "to": "2024-05-08"})
+    at = signed_in(db, "official", "app_pages/overview.py", **{"from": "2024-04-01", "to": "2024-05-08"})
     table = next(d.value for d in at.dataframe if "活跃读者" in d.value.columns)
     assert "<10" in table["活跃读者"].tolist() and 1 not in table["活跃读者"].tolist()
 
@@ -190,7 +190,7 @@ def test_sign_out(db):
 
 def test_without_accounts_one_local_user_with_a_banner_on_every_page(db):
     for name in PAGES:
-        at = signed_in(db, None, f"pages/{name}.py")
+        at = signed_in(db, None, f"app_pages/{name}.py")
         assert at.info[0].value == t("access_single_banner", "zh"), name
         assert not [w for w in at.warning if "无权打开" in w.value], name
 
@@ -209,18 +209,18 @@ def test_without_accounts_a_server_open_to_the_network_refuses(db):
 
 
 def test_a_role_in_the_url_is_ignored_and_dropped(db):
-    at = signed_in(db, "official", "pages/upload.py", role="staff")
+    at = signed_in(db, "official", "app_pages/upload.py", role="staff")
     assert not at.file_uploader
     assert any("无权打开" in w.value for w in at.warning)
     assert "role" not in at.query_params
-    at = signed_in(db, "official", "pages/chains.py", role="manager")
+    at = signed_in(db, "official", "app_pages/chains.py", role="manager")
     assert not [s for s in texts(at) if PSEUDONYM.search(s)]
 
 
 # --- downloads and the audit ---
 
 def test_a_download_of_reader_level_rows_is_audited(db):
-    at = signed_in(db, "manager", "pages/chains.py")
+    at = signed_in(db, "manager", "app_pages/chains.py")
     at.download_button(key="dl_chains_adrift.csv").click().run()
     at.download_button(key="dl_chains_longest.csv").click().run()  # no pseudonyms in it: not audited
     rows = audit.trail(db, "download")
@@ -229,7 +229,7 @@ def test_a_download_of_reader_level_rows_is_audited(db):
 
 
 def test_staff_read_the_audit_trail_on_its_page(db):
-    at = signed_in(db, "staff", "pages/audit.py")
+    at = signed_in(db, "staff", "app_pages/audit.py")
     trail = next(d.value for d in at.dataframe if "操作" in d.value.columns)
     assert trail["操作"].tolist()[0] == t("access_action_sign_in", "zh") and trail["用户"].tolist()[0] == "staff"
     assert at.download_button(key="dl_audit.csv")

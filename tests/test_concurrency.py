@@ -55,6 +55,15 @@ def _cli_import(db: Path, files: list[Path], env: dict[str, str]) -> subprocess.
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def _paused_import(db: Path, files: list[Path], env: dict[str, str], step: str, seconds: float = 60,
+                   fold_inline: bool = False) -> subprocess.Popen:
+    """An import that stops at `step` for `seconds` (see tests/paused.py), printing PAUSED-AT-<step>."""
+    return subprocess.Popen([sys.executable, "-m", "tests.paused", str(db), step, str(seconds),
+                             *(["--fold-inline"] if fold_inline else []), *map(str, files)],
+                            cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
 def _wait_for_line(proc: subprocess.Popen, text: str, timeout: float = WAIT) -> str:
     """Read the process's stderr (unbuffered, straight from the pipe) until it shows `text`; fail if the process
     ends or time runs out first. What comes after stays in the pipe for `communicate`."""
@@ -122,8 +131,8 @@ def test_an_import_killed_before_commit_leaves_the_database_as_it_was(tmp_path, 
     assert before["events"][0] == 5 and before["chains"][0] == 3 and before["rejects"][0] == 1
     version = store.current_version(db)
 
-    proc = _cli_import(db, [events2], {**env, "MICROBRANCH_PAUSE_BEFORE_COMMIT": "60"})
-    _wait_for_line(proc, "PAUSED-BEFORE-COMMIT")
+    proc = _paused_import(db, [events2], env, "before-commit")
+    _wait_for_line(proc, "PAUSED-AT-before-commit")
     assert proc.poll() is None
     os.kill(proc.pid, signal.SIGKILL)
     _finish(proc)
@@ -217,8 +226,8 @@ def test_readers_keep_serving_old_or_new_data_while_an_import_runs(tmp_path, mon
     # The writer stops for a moment with its transaction complete but not committed: the reader must go on
     # reading the old snapshot all through it.
     writer_started = time.monotonic()
-    writer = _cli_import(db, [big["rest"]], {**env, "MICROBRANCH_PAUSE_BEFORE_COMMIT": "1.5"})
-    _wait_for_line(writer, "PAUSED-BEFORE-COMMIT")
+    writer = _paused_import(db, [big["rest"]], env, "before-commit", 1.5)
+    _wait_for_line(writer, "PAUSED-AT-before-commit")
     paused_at = time.monotonic()
     out, err = _finish(writer)
     assert writer.returncode == 0, err
@@ -249,14 +258,13 @@ def test_two_imports_at_once_take_turns(tmp_path, monkeypatch, big):
     published = store.current_version(db)
 
     # Each pauses 1 s before COMMIT, holding the database: the two paused-to-exit spans must not overlap.
-    paused_env = {**env, "MICROBRANCH_PAUSE_BEFORE_COMMIT": "1"}
-    procs = [_cli_import(db, [big[name]], paused_env) for name in ("rest_a", "rest_b")]
+    procs = [_paused_import(db, [big[name]], env, "before-commit", 1) for name in ("rest_a", "rest_b")]
     spans: dict[int, list[float]] = {}
     problems: list[str] = []
 
     def watch(i: int, proc: subprocess.Popen) -> None:
         try:
-            _wait_for_line(proc, "PAUSED-BEFORE-COMMIT")
+            _wait_for_line(proc, "PAUSED-AT-before-commit")
             spans[i] = [time.monotonic()]
             proc.wait(timeout=WAIT)
             spans[i].append(time.monotonic())

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from microbranch import queries
 from tests.test_queries_circulation import build
+from ui import errors
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,7 +23,7 @@ def test_streamlit_shows_no_error_details():
 def test_a_failing_page_shows_an_error_id_and_logs_the_details(tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("MICROBRANCH_KEY_FILE", str(tmp_path / "secret" / "microbranch.key"))
     monkeypatch.setenv("MICROBRANCH_DB", str(build(tmp_path)))
-    monkeypatch.setenv("MICROBRANCH_RAISE_ERRORS", "0")
+    monkeypatch.setattr(errors, "reraise", False)
     real = queries.run
 
     def failing(con, name, **params):

@@ -234,11 +234,11 @@ def test_a_killed_import_leaves_no_temporary_or_spill_file_after_the_next_start(
     path = tmp_path / "events.csv"
     path.write_bytes(events.encode("gb18030"))  # not UTF-8: a decoded copy is written for DuckDB
     assert _cli(db, "import", str(write(tmp_path, "b.csv", BRANCHES)), env=_env(tmp_path)).returncode == 0
-    env = _env(tmp_path, MICROBRANCH_PAUSE_BEFORE_COMMIT="60", MICROBRANCH_IMPORT_MEMORY="64MB")
-    proc = subprocess.Popen([sys.executable, "-m", "microbranch", "--db", str(db), "import", str(path)], cwd=ROOT,
-                            env=env, stderr=subprocess.PIPE, text=True)
+    env = {**_env(tmp_path, MICROBRANCH_IMPORT_MEMORY="64MB"), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "tests.paused", str(db), "before-commit", "60", str(path)],
+                            cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
     line = ""
-    while "PAUSED-BEFORE-COMMIT" not in line:
+    while "PAUSED-AT-before-commit" not in line:
         line = proc.stderr.readline()
         assert line or proc.poll() is None, f"the import ended before its pause: {proc.stderr.read()}"
     work = store.work_dir(db)

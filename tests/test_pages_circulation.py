@@ -96,10 +96,10 @@ def test_language_switch(db):
 
 
 @pytest.mark.parametrize(("page", "title", "column", "values"), [
-    ("pages/loans.py", "Loans", "CLC class", ["I Literature", "K History, geography", "T Industrial technology"]),
-    ("pages/chains.py", "Drift chains", "Status", ["Returned", "Open", "Open", "Returned", "Unterminated", "Open",
+    ("app_pages/loans.py", "Loans", "CLC class", ["I Literature", "K History, geography", "T Industrial technology"]),
+    ("app_pages/chains.py", "Drift chains", "Status", ["Returned", "Open", "Open", "Returned", "Unterminated", "Open",
                                                   "Returned", "Open"]),
-    ("pages/glossary.py", "Glossary", "Term", None),
+    ("app_pages/glossary.py", "Glossary", "Term", None),
 ])
 def test_pages_in_english(db, page, title, column, values):
     at = run(page, lang="en")
@@ -110,12 +110,12 @@ def test_pages_in_english(db, page, title, column, values):
         assert table[column].tolist() == values  # codes shown as words, in English
 
 
-@pytest.mark.parametrize("page", ["pages/overview.py", "pages/loans.py", "pages/chains.py"])
+@pytest.mark.parametrize("page", ["app_pages/overview.py", "app_pages/loans.py", "app_pages/chains.py"])
 def test_pages_with_a_quiet_period(db, page):
     # 2024-04-22 .. 04-28: no event at all; the pages still run and show zeros.
     at = run(page, role="staff", **{"from": "2024-04-22", "to": "2024-04-28"})
     assert at.get("plotly_chart")
-    if page != "pages/chains.py":
+    if page != "app_pages/chains.py":
         assert cards(at)["借阅人次"][0] == "0"
 
 
@@ -136,7 +136,7 @@ def test_official_sees_reader_counts_below_ten_suppressed(db):
 
 
 def test_loans_page(db):
-    at = run("pages/loans.py")
+    at = run("app_pages/loans.py")
     whole = query(db, "kpis", date_from=date(2024, 4, 1), date_to=date(2024, 5, 8), walk_minutes=15)
     for key in ("loans", "checkouts", "transfers", "transfer_share", "active_readers"):
         assert cards(at)[entries()[key]["zh"]][0] == number(key, whole[key]), key
@@ -156,7 +156,7 @@ def test_loans_page(db):
 
 
 def test_chains_page_for_staff(db):
-    at = run("pages/chains.py", role="staff")
+    at = run("app_pages/chains.py", role="staff")
     shown = cards(at)
     kpis = query(db, "chain_kpis", date_from=date(2024, 4, 1), date_to=date(2024, 5, 8))
     assert kpis["chains_returned"] == 3
@@ -181,7 +181,7 @@ def test_chains_page_for_staff(db):
 
 
 def test_chains_page_never_shows_readers_to_officials(db):
-    at = run("pages/chains.py", role="official")
+    at = run("app_pages/chains.py", role="official")
     assert cards(at)["已归还链"][0] == "3"  # chain statistics are for officials too
     for frame in (d.value for d in at.dataframe):
         assert not frame.columns.str.contains("化名").any()
@@ -191,7 +191,7 @@ def test_chains_page_never_shows_readers_to_officials(db):
 
 
 def test_upload_previews_imports_and_lists_rejects(db):
-    at = run("pages/upload.py", role="staff")
+    at = run("app_pages/upload.py", role="staff")
     assert any("200 MB" in m.value for m in at.markdown)
     before = query(db, "data_status")
     at.file_uploader(key="upload_files").set_value([
@@ -222,7 +222,7 @@ def test_upload_previews_imports_and_lists_rejects(db):
 
 
 def test_upload_is_for_staff_only(db):
-    at = run("pages/upload.py", role="manager")
+    at = run("app_pages/upload.py", role="manager")
     assert not at.file_uploader
     assert at.warning[0].value == ("您以“图书馆管理者”身份登录，无权打开“数据导入”页面。此页面仅对馆员开放；如需访问，"
                                    "请联系馆员。")
@@ -235,7 +235,7 @@ def test_upload_is_for_staff_only(db):
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_glossary_lists_every_definition(db, lang):
-    at = run("pages/glossary.py", lang=lang)
+    at = run("app_pages/glossary.py", lang=lang)
     shown = "\n".join(m.value for m in at.markdown)
     defined = {k: e for k, e in entries().items() if f"{lang}_def" in e}
     assert len(defined) > 30

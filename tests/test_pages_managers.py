@@ -52,7 +52,7 @@ def table_with(at: AppTest, *columns: str) -> pl.DataFrame:
 
 
 def test_overview_cards_are_the_branch_rows(db):
-    at = run("pages/overview.py", branches="M1")
+    at = run("app_pages/overview.py", branches="M1")
     rows = table_with(at, "分馆编号", "借阅人次").filter(pl.col("分馆编号") == "M1")
     for word in ("借阅人次", "借出", "转借", "活跃读者"):
         assert value(at, word) == rows[word].sum(), word
@@ -61,7 +61,7 @@ def test_overview_cards_are_the_branch_rows(db):
 
 
 def test_loans_cards_are_the_branch_rows(db):
-    at = run("pages/loans.py", branches="B1")
+    at = run("app_pages/loans.py", branches="B1")
     rows = table_with(at, "分馆编号", "续借", "归还")
     assert rows["分馆编号"].to_list() == ["B1"]
     for word in ("借阅人次", "借出", "转借", "续借", "归还"):
@@ -73,14 +73,14 @@ def test_loans_cards_are_the_branch_rows(db):
 
 
 def test_loans_overdue_cards_whole_network(db):
-    at = run("pages/loans.py")
+    at = run("app_pages/loans.py")
     # At 08-30: I2 (C1, 51 days) and I3 (M1, adrift, 133 days) overdue; I7 (M2) not yet.
     assert (value(at, "在借"), value(at, "逾期在借"), value(at, "漂流中逾期")) == (3, 2, 1)
     assert card(at, "逾期占比").value == "66.7%"
 
 
 def test_stock_cards_are_the_branch_rows(db):
-    at = run("pages/stock.py", branches="M1")
+    at = run("app_pages/stock.py", branches="M1")
     rows = table_with(at, "分馆编号", "架上他馆书")
     assert rows["分馆编号"].to_list() == ["M1"]
     for word in ("架上他馆书", "在他馆架上", "借出在外"):
@@ -91,7 +91,7 @@ def test_stock_cards_are_the_branch_rows(db):
 
 
 def test_readers_cards_are_the_table_rows(db):
-    at = run("pages/readers.py", branches="M1")
+    at = run("app_pages/readers.py", branches="M1")
     rows = table_with(at, "分馆编号", "新读者")
     # r5 r6 (March); r4 first borrowed at B1, in 2023 (X1)
     assert value(at, "新读者") == rows["新读者"].sum() == 2
@@ -101,7 +101,7 @@ def test_readers_cards_are_the_table_rows(db):
 def test_comparison_with_both_earlier_periods(db):
     # 2024-08-15..08-30 (16 days): the previous 16 days and the same days of 2023 are both in the data.
     # Loans: E19 now; none in 07-30..08-14; none in 2023-08-15..08-30 (X2 is a return).
-    at = run("pages/overview.py", **{"from": "2024-08-15", "to": "2024-08-30"})
+    at = run("app_pages/overview.py", **{"from": "2024-08-15", "to": "2024-08-30"})
     loans = card(at, "借阅人次")
     assert (loans.value, loans.delta) == ("1", "+1")
     assert loans.proto.delta_description == "较上期; 较去年同期 +1"
@@ -111,14 +111,14 @@ def test_comparison_with_both_earlier_periods(db):
 
 def test_comparison_with_part_of_the_year_earlier_in_the_data(db):
     # August 2024 (whole month): the previous month is July; August 2023 is in the data only from 08-10.
-    at = run("pages/overview.py", **{"from": "2024-08-01", "to": "2024-08-30"})
+    at = run("app_pages/overview.py", **{"from": "2024-08-01", "to": "2024-08-30"})
     loans = card(at, "借阅人次")
     assert loans.proto.delta_description == "较上期" and "上期：2024-07-02 至 2024-07-31" in loans.help
     assert "去年同期（2023-08-01 至 2023-08-30）只有 2023-08-10 至 2023-08-30 在数据中，不完整，不比较。" in loans.help
     # The loans and chains pages compare too.
     # Loans: E19 against none in July 2-31 (E17 was on 07-01).
-    assert card(run("pages/loans.py", **{"from": "2024-08-01", "to": "2024-08-30"}), "借阅人次").delta == "+1"
-    chains = run("pages/chains.py", **{"from": "2024-08-01", "to": "2024-08-30"})
+    assert card(run("app_pages/loans.py", **{"from": "2024-08-01", "to": "2024-08-30"}), "借阅人次").delta == "+1"
+    chains = run("app_pages/chains.py", **{"from": "2024-08-01", "to": "2024-08-30"})
     assert "上期：2024-07-02 至 2024-07-31" in card(chains, "在借").help
 
 
@@ -141,13 +141,13 @@ def on_sample(sample_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_boundary_that_hid_the_comparison(on_sample):
     # The sample begins on 2024-04-01. July-September is compared with April-June (whole months), which counted in
     # days (92 before July) would have started on 03-31, before the data, and shown nothing.
-    at = run("pages/overview.py", **{"from": "2024-07-01", "to": "2024-09-30"})
+    at = run("app_pages/overview.py", **{"from": "2024-07-01", "to": "2024-09-30"})
     loans = card(at, "借阅人次")
     assert loans.delta and loans.proto.delta_description == "较上期"
     assert "上期：2024-04-01 至 2024-06-30" in loans.help
     assert "去年同期（2023-07-01 至 2023-09-30）不在数据中，不比较。" in loans.help
     # The default view, the whole span: nothing to compare with, and each card says why in its tooltip.
-    at = run("pages/overview.py")
+    at = run("app_pages/overview.py")
     assert all(not m.delta for m in at.metric)
     assert "上一个同长期间（2023-09-18 至 2024-03-31）不在数据中，不比较。" in card(at, "借阅人次").help
 
@@ -155,7 +155,7 @@ def test_the_boundary_that_hid_the_comparison(on_sample):
 def test_official_sees_small_reader_counts_suppressed(db):
     # M1 won 2 readers (r5, r6): under 10, so the official sees <10 on the cards and in the cohort table, and
     # the chart leaves the month out.
-    at = run("pages/readers.py", role="official", branches="M1")
+    at = run("app_pages/readers.py", role="official", branches="M1")
     assert card(at, "新读者").value == "<10" and card(at, "其中微分馆").value == "<10"
     cohorts = table_with(at, "首借分馆", "新读者")
     assert cohorts["新读者"].to_list() == ["<10"]

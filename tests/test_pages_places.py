@@ -64,7 +64,7 @@ def zh(key: str) -> str:
 
 
 def test_branch_map_draws_every_branch_offline_with_the_query_numbers(db):
-    at = run("pages/branch_map.py")
+    at = run("app_pages/branch_map.py")
     shown = table(at, zh("places_branch_id"), zh("places_name"))
     rows = query(db, "branches_by_loans", date_to=DAY, walk_minutes=15)
     assert shown[zh("places_branch_id")].tolist() == rows["branch_id"].to_list()
@@ -116,7 +116,7 @@ def test_short_names_drop_the_library_name_and_the_word_for_branch():
 def test_branch_map_on_gcj02_tiles_shifts_the_points(db, monkeypatch):
     monkeypatch.setenv("MICROBRANCH_TILE_URL", "https://tiles.example/{z}/{x}/{y}.png")
     monkeypatch.setenv("MICROBRANCH_TILE_CRS", "gcj02")
-    at = run("pages/branch_map.py", walk="5")
+    at = run("app_pages/branch_map.py", walk="5")
     (fig,) = figures(at)
     images = fig["layout"]["images"]
     assert images and all(i["source"].startswith("https://tiles.example/") and i["layer"] == "below"
@@ -128,7 +128,7 @@ def test_branch_map_on_gcj02_tiles_shifts_the_points(db, monkeypatch):
 
 
 def test_residents_page_shows_the_named_queries_numbers(db):
-    at = run("pages/residents.py")
+    at = run("app_pages/residents.py")
     metrics = {m.label: m for m in at.metric}
     for row in query(db, "coverage_by_threshold", date_to=DAY).iter_rows(named=True):
         card = metrics[zh("places_coverage_at").format(minutes=row["walk_threshold"])]
@@ -175,7 +175,7 @@ def test_residents_page_shows_the_named_queries_numbers(db):
 
 
 def test_residents_at_10_minutes_follow_the_threshold(db):
-    at = run("pages/residents.py", walk="10")
+    at = run("app_pages/residents.py", walk="10")
     served = table(at, zh("places_branch_id"), zh("places_name"), zh("places_kind"))
     assert served[zh("served_residents")].tolist() == [3000, 600, 0, 0]  # C0 K1+K2, M4 K6; K3 too far
     communities = query(db, "coverage_by_community", date_to=DAY, walk_minutes=10)
@@ -185,7 +185,7 @@ def test_residents_at_10_minutes_follow_the_threshold(db):
 
 
 def test_the_official_sees_small_reader_counts_suppressed(db):
-    at = run("pages/residents.py", role="official")
+    at = run("app_pages/residents.py", role="official")
     by_town = table(at, zh("places_town"), zh("places_population"), zh("places_readers"))
     assert by_town[zh("places_readers")].tolist() == ["x", "<10", "120", "165"]
     assert by_town[zh("places_town")].tolist()[-1] == zh("places_district")
@@ -198,13 +198,13 @@ def test_the_official_sees_small_reader_counts_suppressed(db):
 
 
 def test_the_manager_sees_the_reader_counts(db):
-    at = run("pages/residents.py", role="manager")
+    at = run("app_pages/residents.py", role="manager")
     by_community = table(at, zh("places_community_code"), zh("places_name"), zh("places_town"))
     assert by_community[zh("places_readers")].tolist() == [12, 3, 25, 0, 5, 0, 30, 40, 50]
     assert not any(zh("places_suppressed_note") == c.value for c in at.caption)
 
 
-@pytest.mark.parametrize("page", ["pages/branch_map.py", "pages/residents.py"])
+@pytest.mark.parametrize("page", ["app_pages/branch_map.py", "app_pages/residents.py"])
 def test_english_has_every_word(db, page):
     at = run(page, lang="en")
     texts = [e.value for kind in ("title", "subheader", "caption", "markdown", "info") for e in at.get(kind)]

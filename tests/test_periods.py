@@ -47,3 +47,22 @@ def test_earlier_on_the_sample_span():
     # 15 April - 30 June: the previous 77 days start on 29 January, so the data holds only 1-14 April of them.
     assert earlier(date(2024, 4, 15), date(2024, 6, 30), first, last)[0] == Earlier(
         "previous", date(2024, 1, 29), date(2024, 4, 14), "part", date(2024, 4, 1), date(2024, 4, 14))
+
+
+@pytest.mark.parametrize("period", [
+    (date(2024, 7, 1), date(2024, 9, 30)),  # whole months: the report once compared 31 March - 30 June
+    (date(2024, 9, 1), date(2024, 9, 30)),  # one month
+    (date(2024, 2, 1), date(2024, 2, 29)),  # a leap February
+    (date(2024, 3, 10), date(2024, 3, 19)),  # ragged: ten days
+    (date(2024, 4, 15), date(2024, 6, 30)),  # ragged start, month-end finish
+    (date(2024, 2, 29), date(2024, 3, 31)),  # from a leap day
+])
+def test_the_report_and_the_pages_compare_with_the_same_periods(period):
+    """The district report's previous period and year earlier are the ones the pages' cards compare with
+    (microbranch.periods.earlier), for ragged and whole-month periods alike."""
+    from microbranch import report
+
+    span = report.Period(*period)
+    pages = {e.kind: (e.date_from, e.date_to) for e in earlier(*period, date(2020, 1, 1), date(2030, 1, 1))}
+    assert (span.previous().date_from, span.previous().date_to) == pages["previous"]
+    assert (span.year_earlier().date_from, span.year_earlier().date_to) == pages["year"]

@@ -25,9 +25,9 @@ from tests.test_concurrency import (
     READER,
     ROOT,
     WAIT,
-    _cli_import,
     _env,
     _finish,
+    _paused_import,
     _wait_for_line,
 )
 
@@ -106,10 +106,9 @@ STEPS = [
 def test_publish_killed_at_any_step_serves_a_valid_version_and_the_next_start_publishes_it(
         two_imports, step, fold_at, seen):
     db, env, events2 = two_imports
-    paused = {**env, "MICROBRANCH_PAUSE_AT": step}
-    if fold_at:  # the fold in the importing process, so that the kill lands in it
-        paused |= {"MICROBRANCH_FOLD_AT_BYTES": fold_at, "MICROBRANCH_FOLD_INLINE": "1"}
-    proc = _cli_import(db, [events2], paused)
+    # with a fold, it runs in the importing process, so that the kill lands in it
+    proc = _paused_import(db, [events2], {**env, "MICROBRANCH_FOLD_AT_BYTES": fold_at} if fold_at else env, step,
+                          fold_inline=bool(fold_at))
     _wait_for_line(proc, f"PAUSED-AT-{step}")
     os.kill(proc.pid, signal.SIGKILL)
     _finish(proc)
@@ -137,7 +136,7 @@ def test_current_deleted_is_restored_and_the_sample_never_loaded_into_real_data(
 
 def test_current_deleted_with_a_commit_not_yet_published_is_republished_from_the_writer(two_imports):
     db, env, events2 = two_imports
-    proc = _cli_import(db, [events2], {**env, "MICROBRANCH_PAUSE_AT": "committed"})
+    proc = _paused_import(db, [events2], env, "committed")
     _wait_for_line(proc, "PAUSED-AT-committed")
     os.kill(proc.pid, signal.SIGKILL)
     _finish(proc)
@@ -250,7 +249,7 @@ def test_readers_in_another_process_see_before_or_after_through_a_log_publish_an
     reader = subprocess.Popen([sys.executable, "-c", READER, str(db), str(stop), str(2 * WAIT)], cwd=ROOT, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _wait_for_line(reader, "READER-READY")
-    writer = _cli_import(db, [events2], {**env, "MICROBRANCH_FOLD_AT_BYTES": "0", "MICROBRANCH_FOLD_INLINE": "1"})
+    writer = _paused_import(db, [events2], {**env, "MICROBRANCH_FOLD_AT_BYTES": "0"}, "none", fold_inline=True)
     out, err = _finish(writer)
     assert writer.returncode == 0, err
     stop.touch()

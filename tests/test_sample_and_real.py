@@ -21,7 +21,7 @@ ROLE = {"readers": "manager", "scorecards": "manager", "upload": "staff"}
 def page(name: str, role: str = "manager") -> AppTest:
     at = AppTest.from_file(DASHBOARD, default_timeout=120)
     at.query_params.update({"role": role})
-    at.switch_page(f"pages/{name}.py")
+    at.switch_page(f"app_pages/{name}.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at

@@ -159,7 +159,7 @@ def test_targets_come_from_the_settings_file(card_db, tmp_path, monkeypatch):
 
 def run_page(role: str | None = None, **params: str) -> AppTest:
     """The scorecards page signed in as `role` (None: the single local user, who has every role)."""
-    return signed_in(store.default_db(), role, "pages/scorecards.py", **{"to": DAY.isoformat(), **params})
+    return signed_in(store.default_db(), role, "app_pages/scorecards.py", **{"to": DAY.isoformat(), **params})
 
 
 def test_the_scorecard_page_shows_the_query_and_suppresses_readers_for_the_official(card_db):

@@ -132,7 +132,7 @@ def test_a_solve_stopped_on_time_keeps_the_best_found_and_reads_the_bound():
 def test_the_residents_page_shows_the_gap(line_db):
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
     at.query_params.update({"to": DAY.isoformat()})
-    at.switch_page("pages/residents.py")
+    at.switch_page("app_pages/residents.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     at.slider(key="next_k").set_value(2).run()
@@ -158,7 +158,7 @@ def test_the_page_shows_best_found_and_bound_when_a_solve_stops_on_time(line_db,
     monkeypatch.setattr(sites.Problem, "exact", stopped)
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
     at.query_params.update({"to": DAY.isoformat()})
-    at.switch_page("pages/residents.py")
+    at.switch_page("app_pages/residents.py")
     at.run()
     at.number_input(key="sites_limit").set_value(7).run()  # a limit of its own: not the cached plan
     assert not at.exception, [e.value for e in at.exception]

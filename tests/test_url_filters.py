@@ -12,7 +12,8 @@ from streamlit.testing.v1 import AppTest
 from tests.test_queries_circulation import build
 
 DASHBOARD = str(Path(__file__).resolve().parent.parent / "dashboard.py")
-PAGES = ["pages/overview.py", "pages/loans.py", "pages/chains.py", "pages/branch_map.py", "pages/residents.py"]
+PAGES = ["app_pages/overview.py", "app_pages/loans.py", "app_pages/chains.py", "app_pages/branch_map.py",
+         "app_pages/residents.py"]
 ODD = [
     {"kinds": "foo"},
     {"hosts": "<x>"},
@@ -56,7 +57,7 @@ def test_odd_url_values_never_raise(page, params):
 
 
 def test_unknown_values_are_left_out_with_a_notice_naming_the_parameter():
-    at = run("pages/overview.py", kinds="micro,foo", hosts="<x>")
+    at = run("app_pages/overview.py", kinds="micro,foo", hosts="<x>")
     assert at.multiselect(key="f_kinds").value == ["micro"]
     assert at.multiselect(key="f_hosts").value == []
     notice = at.sidebar.warning[0].value
@@ -65,12 +66,12 @@ def test_unknown_values_are_left_out_with_a_notice_naming_the_parameter():
 
 
 def test_a_period_outside_the_data_is_clamped_with_a_notice():
-    at = run("pages/overview.py", lang="en", **{"from": "1900-01-01", "to": "2024-04-30"})
+    at = run("app_pages/overview.py", lang="en", **{"from": "1900-01-01", "to": "2024-04-30"})
     assert at.date_input(key="f_period").value == (date(2024, 4, 1), date(2024, 4, 30))
     assert "2024-04-01" in at.sidebar.info[0].value and not at.sidebar.warning
 
 
 def test_values_within_the_data_give_no_notice():
-    at = run("pages/overview.py", kinds="micro", walk="10", **{"from": "2024-04-02"})
+    at = run("app_pages/overview.py", kinds="micro", walk="10", **{"from": "2024-04-02"})
     assert not at.sidebar.warning and not at.sidebar.info
     assert at.multiselect(key="f_kinds").value == ["micro"]

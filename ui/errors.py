@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 from collections.abc import Callable
 
@@ -11,16 +10,17 @@ import streamlit as st
 
 from microbranch.i18n import t
 
+reraise = False  # the tests set it, so that a page's error reaches AppTest's `exception`
 LOG = logging.getLogger("microbranch.dashboard")  # unconfigured, errors reach the server's stderr (lastResort)
 
 
 def guarded(run: Callable[[], object], lang: str) -> None:
     """Run a page; on an error, log it with a fresh id and show the id. Streamlit's own stop and rerun signals are
-    not `Exception`s and pass through. `MICROBRANCH_RAISE_ERRORS=1` (the tests) lets the error reach Streamlit."""
+    not `Exception`s and pass through. With `reraise` set (the tests set it) the error reaches Streamlit."""
     try:
         run()
     except Exception:
-        if os.environ.get("MICROBRANCH_RAISE_ERRORS") == "1":
+        if reraise:
             raise
         error_id = secrets.token_hex(4)
         LOG.exception("error %s while drawing a page", error_id)

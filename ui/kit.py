@@ -37,16 +37,12 @@ A download of reader-level rows is recorded in the audit (who, what, from which 
 from __future__ import annotations
 
 import re
-import runpy
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
-from streamlit.runtime.pages_manager import PagesManager
-from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 from microbranch.i18n import definition, entries
 from microbranch.privacy_tables import SHOWN, suppress_rollup, suppression
@@ -56,7 +52,6 @@ from ui.shell import lang, tr
 READER_LEVEL = ("reader", "from_reader", "holder", "expected_holder", "reader_id", "from_reader_id", "to_reader")
 READER_COUNTS = ("active_readers", "readers", "new_readers", "again_1m", "again_3m", "again_6m")
 LINKED = {"active_readers": {"loans_per_reader": "{:.2f}"}, "readers": {"penetration": "{:.1f}"}}
-MAIN = Path(__file__).resolve().parent.parent / "dashboard.py"
 PSEUDONYM = re.compile(r"^R[0-9a-f]{20}$")
 HOSTS = ("enterprise", "school", "community", "institution", "other")
 
@@ -84,15 +79,6 @@ def sees_readers() -> bool:
 def page(name: str) -> None:
     """The access check every page starts with, then the page's title. `name` is the page's key in
     `signin.PAGES`."""
-    if PagesManager.uses_pages_directory:
-        # Streamlit ran this file by itself, in its old mode for a pages/ folder (a fresh server's very first
-        # request for a page URL, before any st.navigation): leave that mode and run dashboard.py instead, whose
-        # sign-in and navigation then open this page, or refuse it.
-        PagesManager.uses_pages_directory = False
-        ctx = get_script_run_ctx()
-        with ctx.run_with_active_hash(ctx.pages_manager.main_script_hash):  # its widgets keep their usual ids
-            runpy.run_path(str(MAIN), run_name="dashboard")  # not "__main__": a spawned child would rerun it
-        st.stop()
     if not signin.allowed(name):
         signin.refuse(name)
         st.stop()

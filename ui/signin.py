@@ -1,52 +1,58 @@
-"""Who is looking and what they may open: sign-in, sign-out, idle expiry, the pages of each role.
+"""Who is looking and what they may open: the session behind the browser's cookie, sign-out, the pages of each role.
 
-The viewer (name and role) is kept in the server-side session only; the URL and the widgets never set it.
-`PAGES` says which roles may open which page: dashboard.py puts only those in a role's navigation, and a
-direct link to another page gets a polite refusal naming the page and the roles it needs.
+The viewer (name and role) comes from the server-side session (`microbranch.sessions`) whose random id the
+browser's cookie carries; the URL and the widgets never set it. Signing in is the web server's form (server.py,
+`/signin`); this module checks the session on every script run (asking the store at most every
+`CHECK_SECONDS`), so a disabled account, a new password, a new role, a sign-out in another tab, idle expiry
+and the session's lifetime end it at the next click. `PAGES` says which roles may open which page:
+dashboard.py puts only those in a role's navigation, and a direct link to another page gets a polite refusal
+naming the page and the roles it needs.
 
 Three modes, chosen by what is configured:
 - `idp`: an `[auth]` section in `.streamlit/secrets.toml` (OIDC through `st.login`); the signed-in
   e-mail's role comes from `[access.roles]` there (`"wang@example.org" = "manager"`); an e-mail not
   listed gets no page.
-- `accounts`: local accounts exist (`python -m microbranch user add NAME --role ROLE`): a sign-in form.
-- `single`: neither: one local user with every role, said in a banner on every page, and only on a
-  server that listens on this machine alone (127.0.0.1).
+- `accounts`: local accounts exist (`python -m microbranch user add NAME --role ROLE`): the sign-in form.
+- `single`: neither: one local user with every role, said in a banner on every page, served to this machine
+  alone (server.py refuses any other Host or peer).
 
-Sessions end after `idle_minutes` without use (`[access] idle_minutes` in secrets.toml or
-$MICROBRANCH_IDLE_MINUTES; default 30).
+Sessions end after the setting `idle_minutes` without use (default 30; see docs/settings.md) and 12 hours
+after sign-in.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
 
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
-from microbranch import audit, auth
+from microbranch import audit, auth, sessions, settings
 from ui import data
 from ui.shell import tr
 
 # page (its url path) -> (script, icon, roles that may open it)
 PAGES = {
-    "overview": ("pages/overview.py", ":material/dashboard:", auth.ROLES),
-    "loans": ("pages/loans.py", ":material/menu_book:", auth.ROLES),
-    "chains": ("pages/chains.py", ":material/conversion_path:", auth.ROLES),
-    "stock": ("pages/stock.py", ":material/local_shipping:", ("staff", "manager")),
-    "readers": ("pages/readers.py", ":material/person_add:", ("staff", "manager", "official")),
-    "branch_map": ("pages/branch_map.py", ":material/map:", auth.ROLES),
-    "residents": ("pages/residents.py", ":material/groups:", auth.ROLES),
-    "scorecards": ("pages/scorecards.py", ":material/fact_check:", auth.ROLES),
-    "report": ("pages/report.py", ":material/description:", auth.ROLES),
-    "upload": ("pages/upload.py", ":material/upload_file:", ("staff",)),
-    "audit": ("pages/audit.py", ":material/policy:", ("staff",)),
-    "glossary": ("pages/glossary.py", ":material/help:", auth.ROLES),
+    "overview": ("app_pages/overview.py", ":material/dashboard:", auth.ROLES),
+    "loans": ("app_pages/loans.py", ":material/menu_book:", auth.ROLES),
+    "chains": ("app_pages/chains.py", ":material/conversion_path:", auth.ROLES),
+    "stock": ("app_pages/stock.py", ":material/local_shipping:", ("staff", "manager")),
+    "readers": ("app_pages/readers.py", ":material/person_add:", ("staff", "manager", "official")),
+    "branch_map": ("app_pages/branch_map.py", ":material/map:", auth.ROLES),
+    "residents": ("app_pages/residents.py", ":material/groups:", auth.ROLES),
+    "scorecards": ("app_pages/scorecards.py", ":material/fact_check:", auth.ROLES),
+    "report": ("app_pages/report.py", ":material/description:", auth.ROLES),
+    "upload": ("app_pages/upload.py", ":material/upload_file:", ("staff",)),
+    "audit": ("app_pages/audit.py", ":material/policy:", ("staff",)),
+    "glossary": ("app_pages/glossary.py", ":material/help:", auth.ROLES),
 }
-KEY, SEEN = "_viewer", "_viewer_seen"
-LOCAL = ("127.0.0.1", "localhost", "::1")
-IDLE_MINUTES = 30
+COOKIE = "microbranch_session"
+KEY, CHECKED = "_viewer", "_viewer_checked"
+LOCAL = ("127.0.0.1", "localhost", "::1", "[::1]")
+CHECK_SECONDS = 3  # a session is asked about again after this long (revocation takes effect within it)
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,10 @@ class Viewer:
 NOBODY = Viewer("", "", "")
 
 
+def db() -> Path:
+    return data.db()
+
+
 def _secrets(section: str) -> dict:
     try:
         return dict(st.secrets.get(section, {}))
@@ -67,14 +77,18 @@ def _secrets(section: str) -> dict:
 
 
 def idle_minutes() -> float:
-    return float(os.environ.get("MICROBRANCH_IDLE_MINUTES") or _secrets("access").get("idle_minutes")
-                 or IDLE_MINUTES)
+    return settings.current().idle_minutes
 
 
 def mode() -> str:
     if _secrets("auth"):
         return "idp"
-    return "accounts" if auth.has_accounts(data.db()) else "single"
+    return "accounts" if auth.has_accounts(db()) else "single"
+
+
+def token() -> str | None:
+    """The session id the browser's cookie carries (set by the sign-in form of server.py)."""
+    return st.context.cookies.get(COOKIE)
 
 
 def viewer() -> Viewer:
@@ -83,11 +97,16 @@ def viewer() -> Viewer:
     return Viewer(**found) if isinstance(found, dict) else NOBODY
 
 
+def _header(name: str) -> str | None:
+    headers = st.context.headers
+    value = headers.get(name) if hasattr(headers, "get") else None
+    return value if isinstance(value, str) else None
+
+
 def _proxied() -> str | None:
     """The client's address a proxy on this machine forwarded (X-Forwarded-For, the proxy's own entry last)."""
-    headers = st.context.headers
-    forwarded = headers.get("X-Forwarded-For") if hasattr(headers, "get") else None
-    return forwarded.split(",")[-1].strip() or None if isinstance(forwarded, str) else None
+    forwarded = _header("X-Forwarded-For")
+    return forwarded.split(",")[-1].strip() or None if forwarded else None
 
 
 def address() -> str | None:
@@ -100,38 +119,23 @@ def address() -> str | None:
 
 def record(action: str, detail: str = "") -> None:
     """Audit an action of the current viewer (see `microbranch.audit.record`)."""
-    audit.record(action, viewer().name or None, detail, address(), db=data.db())
+    audit.record(action, viewer().name or None, detail, address(), db=db())
 
 
 def _set(v: Viewer) -> None:
     st.session_state[KEY] = {"name": v.name, "role": v.role, "mode": v.mode}
-    st.session_state[SEEN] = time.time()
+    st.session_state[CHECKED] = time.monotonic()
 
 
 def sign_out() -> None:
+    """End the session in the store: every tab and window that holds it is signed out at its next click."""
     v = viewer()
     if v.mode == "accounts":
-        record("sign_out")
+        sessions.end(token(), db(), address())
     st.session_state.pop(KEY, None)
+    st.session_state["_signed_out"] = True
     if v.mode == "idp":
         st.logout()
-
-
-def _form() -> None:
-    with st.form("sign_in"):
-        name = st.text_input(tr("access_name"), key="sign_in_name")
-        password = st.text_input(tr("access_password"), type="password", key="sign_in_password")
-        go = st.form_submit_button(tr("access_sign_in"), type="primary", key="sign_in_go")
-    if go:
-        answer = auth.sign_in(name.strip(), password, address(), db=data.db())
-        if answer.role:
-            _set(Viewer(name.strip(), answer.role))
-            st.rerun()  # the same URL again, now signed in: the page it names opens
-        if answer.refused == "locked":
-            st.error(tr("access_locked", minutes=answer.minutes, tries=auth.MAX_FAILURES))
-        else:
-            st.error(tr("access_wrong"))
-    st.caption(tr("access_lockout_note", tries=auth.MAX_FAILURES, minutes=auth.LOCK_MINUTES))
 
 
 def _idp_role() -> str | None:
@@ -140,30 +144,39 @@ def _idp_role() -> str | None:
     return roles.get(email) if roles.get(email) in auth.ROLES else None
 
 
-def screen() -> None:
-    """What someone not signed in sees, at whatever page URL they opened (the URL is kept for after sign-in)."""
+def _local() -> bool:
+    """Single-user mode only for this machine (server.py checks it first; this holds under any server)."""
+    host = (_header("Host") or "localhost").lower()
+    host = host[: host.index("]") + 1] if host.startswith("[") and "]" in host else host.split(":")[0]
+    return host in LOCAL and not _proxied()
+
+
+def screen(page: str) -> None:
+    """What someone not signed in sees at a page's URL: the way to sign in, which comes back to this URL after."""
     st.title(tr("access_sign_in_title"))
     m = mode()
-    if m == "single" and _proxied():
-        st.error(tr("access_single_proxy"))
-    elif m == "single":
-        st.error(tr("access_single_network", address=st.get_option("server.address") or "0.0.0.0"))
+    if m == "single":
+        st.error(tr("sessions_single_refused"))
     elif m == "idp" and not st.user.is_logged_in:
         st.button(tr("access_sign_in_idp"), type="primary", on_click=st.login, key="sign_in_idp")
     elif m == "idp":
         st.error(tr("access_no_role", email=st.user.get("email") or "—"))
         st.button(tr("access_sign_out"), on_click=st.logout, key="sign_out_idp")
     else:
-        if st.session_state.pop("_expired", False):
-            st.info(tr("access_expired", minutes=f"{idle_minutes():g}"))
-        _form()
+        if st.session_state.pop("_signed_out", False):
+            st.success(tr("sessions_signed_out"), icon=":material/logout:")
+        elif st.session_state.pop("_expired", False):
+            st.info(tr("sessions_ended", minutes=f"{idle_minutes():g}"), icon=":material/timer_off:")
+        target = f"/{page}" + (f"?{urlencode(st.query_params.to_dict())}" if st.query_params else "")
+        st.link_button(tr("access_sign_in"), "/signin?" + urlencode({"next": target}), type="primary",
+                       icon=":material/login:")
 
 
 def gate() -> Viewer | None:
     """Run by dashboard.py before any page: the signed-in viewer, or None (dashboard.py then shows `screen`)."""
     m = mode()
     if m == "single":
-        if (st.get_option("server.address") or "") not in LOCAL or _proxied():  # unset: every address
+        if not _local():
             return None
         v = Viewer(tr("access_local_user"), "staff", "single")
     elif m == "idp":
@@ -172,17 +185,17 @@ def gate() -> Viewer | None:
             return None
         v = Viewer(str(st.user.get("email")), role, "idp")
         if viewer() != v:
-            audit.record("sign_in", v.name, f"{role} (identity provider)", address(), db=data.db())
+            audit.record("sign_in", v.name, f"{role} (identity provider)", address(), db=db())
     else:
         v = viewer()
-        if v.mode != "accounts":
-            st.session_state.pop(KEY, None)
+        if v.mode == "accounts" and time.monotonic() - st.session_state.get(CHECKED, 0) < CHECK_SECONDS:
+            return v
+        found = sessions.check(token(), db(), idle_minutes=idle_minutes())
+        if found is None:
+            if st.session_state.pop(KEY, None) is not None:
+                st.session_state["_expired"] = True
             return None
-        if time.time() - st.session_state.get(SEEN, 0) > idle_minutes() * 60:
-            record("sign_out", "idle")
-            st.session_state.pop(KEY, None)
-            st.session_state["_expired"] = True
-            return None
+        v = Viewer(found.name, found.role)
     _set(v)
     return v
 

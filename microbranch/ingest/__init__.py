@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
 import hashlib
-import os
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -21,7 +20,7 @@ from microbranch import store
 from microbranch.contract import ContractError, Detection, HeaderMap, detect
 from microbranch.i18n import entries, t
 from microbranch.ingest import limits, load, read, validate
-from microbranch.ingest.decode import lone_cr, sniff_encoding, to_text
+from microbranch.ingest.decode import XLSX_MAGIC, lone_cr, sniff_encoding, to_text
 from microbranch.ingest.mapping import Mapping, signature
 from microbranch.ingest.undo import set_meta
 from microbranch.privacy import load_key
@@ -64,7 +63,7 @@ class Preview:
     file_name: str
     kind: str | None
     encoding: str
-    records: int
+    records: int  # data records (a file read only in part: its data lines, by its line breaks)
     columns: list[tuple[str, str]]  # (the file's header, the field it becomes or what becomes of it)
     headers: list[str] = field(default_factory=list)
     signature: str = ""
@@ -118,22 +117,53 @@ def _header(con: duckdb.DuckDBPyConnection, raw: read.Raw,
     return header, detection
 
 
+PREVIEW_HEAD = 8 << 20  # bytes of a text file a preview reads (whole lines): ample for its first rows and values
+
+
 def preview(data: bytes, file_name: str, mapping: Mapping | None = None, lang: str = "en", db: Path | None = None,
-            rows: int = 10) -> Preview:
+            rows: int = 10, head: int = PREVIEW_HEAD) -> Preview:
     """What an import would do with a file: kind, how sure, the mapping, and its first rows as they will be stored
-    with the rejects they would produce. Writes nothing to the database; a decoded copy and DuckDB's spill files stay
-    in a folder of their own inside the work folder. Raises ContractError only for a file that cannot be read."""
+    with the rejects they would produce. A text file is measured whole but read only to its first `head` bytes
+    (whole lines); a workbook is checked from its structure, then read. Writes nothing to the database; a decoded
+    copy and DuckDB's spill files stay in a folder of their own inside the work folder. Raises ContractError only
+    for a file that cannot be read. The upload page calls it in a capped child: `isolated.preview_isolated`."""
     with tempfile.TemporaryDirectory(dir=store.work_dir(db or store.default_db()), prefix="preview-") as work:
-        con = duckdb.connect(config={"temp_directory": str(Path(work) / "spill")})
+        con = duckdb.connect(config={"temp_directory": str(Path(work) / "spill"), "memory_limit": "512MB"})
         try:
-            return _preview(con, data, file_name, mapping, lang, db, rows, Path(work))
+            return _preview(con, data, file_name, mapping, lang, db, rows, Path(work), head)
         finally:
             con.close()
 
 
+def _head(data: bytes, size: int) -> tuple[bytes, int | None]:
+    """The first whole lines of a text file within `size` bytes, and the number of data lines of the whole file
+    (by its line breaks; None when the head is the whole file)."""
+    if len(data) <= size or data.startswith(XLSX_MAGIC):
+        return data, None
+    sample = data[:4096]
+    utf16 = sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or sample.count(0) > len(sample) // 4
+    if utf16:
+        big = sample.startswith(codecs.BOM_UTF16_BE) or (not sample.startswith(codecs.BOM_UTF16_LE)
+                                                         and sample[0::2].count(0) > sample[1::2].count(0))
+        newline = b"\x00\n" if big else b"\n\x00"
+        end = data.rfind(newline, 0, size)
+        while end > 0 and end % 2:  # a code unit starts at an even offset
+            end = data.rfind(newline, 0, end)
+        cut = end + 2 if end > 0 else size - size % 2
+        return data[:cut], max(data.count(newline) - 1, 0)
+    newline = b"\n" if b"\n" in data[:size] else b"\r"
+    end = data.rfind(newline, 0, size)
+    return data[:end + 1 if end > 0 else size], max(data.count(newline) - 1, 0)
+
+
 def _preview(con: duckdb.DuckDBPyConnection, data: bytes, file_name: str, mapping: Mapping | None, lang: str,
-             db: Path | None, rows: int, work: Path) -> Preview:
+             db: Path | None, rows: int, work: Path, head: int) -> Preview:
+    if not data.startswith(XLSX_MAGIC) and not lone_cr(data[:65536]):
+        limits.check_text(data)  # what the import would refuse for its size, on the whole file's bytes
+    data, lines = _head(data, head)
     encoding, raw = _stage(con, data, None, work)
+    if lines is not None:
+        raw.records = max(raw.records, lines)  # the whole file's records, as far as its line breaks say
     sig = signature(raw.headers)
     values = _values(con, raw.headers)
     try:
@@ -216,17 +246,20 @@ def reason_text(key: str, detail: str | None, severity: str, lang: str) -> str:
 
 
 def import_file(db: Path, source: Path | tuple[str, bytes], user: str = "cli",
-                progress: Progress | None = None, mapping: Mapping | None = None, lang: str = "en") -> ImportResult:
+                progress: Progress | None = None, mapping: Mapping | None = None, lang: str = "en",
+                on_step: store.Step = store._no_step, fold_inline: bool = False) -> ImportResult:
     """Import one file in one transaction, then publish a snapshot if it changed anything. Never raises for a bad
     file: a refusal is a result whose message (in `lang`) says why and what to do. `mapping` is the user's column
-    mapping (or a saved profile); without it the file must fit the contract as it is."""
+    mapping (or a saved profile); without it the file must fit the contract as it is. `on_step` is told the steps
+    of storing by name ("before-commit", then those of `store.writer`)."""
     started = time.perf_counter()
     file_name, data = (source.name, source.read_bytes()) if isinstance(source, Path) else source
     path = source if isinstance(source, Path) else None
     result = ImportResult(file_name, len(data), "", "imported")
     step = progress or (lambda _msg, _f: None)
     changed = [False]
-    with ThreadPoolExecutor(1) as pool, store.writer(db, publish_on_exit=lambda: changed[0]) as con:
+    with ThreadPoolExecutor(1) as pool, store.writer(db, publish_on_exit=lambda: changed[0], on_step=on_step,
+                                                         fold_inline=fold_inline) as con:
         digest = pool.submit(lambda d: hashlib.sha256(d).hexdigest(), data)  # beside the reading (no GIL held)
         key = load_key(db)
         try:
@@ -266,9 +299,7 @@ def import_file(db: Path, source: Path | tuple[str, bytes], user: str = "cli",
             con.sql("drop view good; drop table checked; drop table pseud")
             _log(con, result, user, mapping)
             set_meta(con)
-            if os.environ.get("MICROBRANCH_PAUSE_BEFORE_COMMIT"):  # lets a test kill the process mid-import
-                print("PAUSED-BEFORE-COMMIT", file=sys.stderr, flush=True)
-                time.sleep(float(os.environ["MICROBRANCH_PAUSE_BEFORE_COMMIT"]))
+            on_step("before-commit")
             con.commit()
         except BaseException:
             con.rollback()

@@ -1,5 +1,7 @@
-"""An import in a child process with a memory cap: a file that needs too much ends its own import, never the
-process that asked for it (the dashboard's server). Progress comes back over a queue as the child reports it."""
+"""Every parse of an uploaded file in a child process with a memory cap: a file that needs too much ends its own
+preview or import, never the process that asked for it (the dashboard's server). Progress comes back over a queue
+as the child reports it; what the child writes to stderr (a Rust library's abort message and backtrace) goes to
+a file the parent logs, never to the user's terminal or page."""
 
 from __future__ import annotations
 
@@ -11,64 +13,75 @@ import os
 import queue
 import resource
 import signal
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
-from microbranch import store
+from microbranch import settings, store
 from microbranch.contract import ContractError
-from microbranch.i18n import t
-from microbranch.ingest import ImportResult, Progress, import_file
+from microbranch.ingest import ImportResult, Preview, Progress, import_file, preview
+from microbranch.ingest.mapping import Mapping
 
-# Address space of the child: DuckDB keeps to store.IMPORT_MEMORY and spills beyond; the rest is Python, polars
-# and the file's bytes. $MICROBRANCH_IMPORT_ADDRESS_SPACE (in bytes, or with MB / GB) overrides it.
-ADDRESS_SPACE = "12GB"
 PR_SET_PDEATHSIG = 1
+log = logging.getLogger("microbranch.import")
 
 
-def _bytes(text: str) -> int:
-    text = text.strip().upper()
-    for unit, factor in (("GB", 1 << 30), ("MB", 1 << 20)):
-        if text.endswith(unit):
-            return int(float(text[:-len(unit)]) * factor)
-    return int(text)
+def address_space(preview: bool = False) -> int:
+    """The cap of a child's address space, in bytes (settings `import_address_space`, `preview_address_space`)."""
+    current = settings.current()
+    return current.preview_address_space if preview else current.import_address_space
 
 
-def address_space() -> int:
-    return _bytes(os.environ.get("MICROBRANCH_IMPORT_ADDRESS_SPACE") or ADDRESS_SPACE)
-
-
-def _child(db: Path, source: Path | tuple[str, bytes], user: str, cap: int, out: mp.Queue, kwargs: dict) -> None:
-    out.put(("step", "reading", 0.0))  # starts the queue's sending thread before the cap, so a report always goes
-    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-    with contextlib.suppress(OSError, AttributeError):  # Linux: end with the parent, as an import in-process would
-        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+def _outcome(work: Callable[[], object], out: mp.Queue) -> None:
+    """Run `work` in the child and put what became of it on the queue."""
     try:
-        result = import_file(db, source, user=user,
-                             progress=lambda what, done: out.put(("step", what, done)), **kwargs)
-        out.put(("done", result.as_dict()))
-    except ContractError as exc:  # e.g. the pseudonymisation key: its message says what to do
-        out.put(("refused", str(exc)))
+        out.put(("done", work()))
+    except ContractError as exc:  # a refusal (e.g. the pseudonymisation key): its message says what to do
+        out.put(("refused", exc.key, exc.params))
     except store.PublishError as exc:  # stored, not published (a full disk): raised again in the parent
         out.put(("unpublished", exc.key, exc.fmt))
     except MemoryError:
         out.put(("memory", None))
     except BaseException as exc:  # reported to the parent, which logs it and refuses the file
         memory = "OutOfMemory" in type(exc).__name__ or "memory" in str(exc).lower() or "thread" in str(exc)
-        kind = "memory" if memory else "error"
-        out.put((kind, f"{type(exc).__name__}: {exc}"[:2000]))
+        out.put(("memory" if memory else "error", f"{type(exc).__name__}: {exc}"[:2000]))
 
 
-def import_isolated(db: Path, source: Path | tuple[str, bytes], user: str = "cli", progress: Progress | None = None,
-                    **kwargs: object) -> ImportResult:
-    """`import_file` in a spawned child process capped at `address_space()` bytes. A file on disk is read by the
-    child; an upload's bytes reach it through the pipe that starts it, never through a file."""
-    name, size = (source.name, source.stat().st_size) if isinstance(source, Path) else (source[0], len(source[1]))
-    cap = address_space()
-    ctx = mp.get_context("spawn")  # not fork: the server has threads, and the child starts clean
+def _start_capped(cap: int, stderr: str, out: mp.Queue) -> None:
+    out.put(("step", "reading", 0.0))  # starts the queue's sending thread before the cap, so a report always goes
+    fd = os.open(stderr, os.O_WRONLY | os.O_APPEND)
+    os.dup2(fd, 2)  # a library's abort message and backtrace go to the parent's log, not to the user
+    os.close(fd)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    with contextlib.suppress(OSError, AttributeError):  # Linux: end with the parent, as work in-process would
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _import_child(db: Path, source: Path | tuple[str, bytes], user: str, cap: int, kwargs: dict, stderr: str,
+                  out: mp.Queue) -> None:
+    _start_capped(cap, stderr, out)
+    _outcome(lambda: import_file(db, source, user=user, progress=lambda what, done: out.put(("step", what, done)),
+                                 **kwargs).as_dict(), out)
+
+
+def _preview_child(data: bytes, file_name: str, mapping_json: str | None, lang: str, db: Path | None, rows: int,
+                   cap: int, stderr: str, out: mp.Queue) -> None:
+    _start_capped(cap, stderr, out)
+    mapping = Mapping.from_json(mapping_json) if mapping_json else None
+    _outcome(lambda: preview(data, file_name, mapping, lang=lang, db=db, rows=rows), out)
+
+
+def _run(target: Callable[..., None], args: tuple, progress: Progress | None = None) -> tuple[tuple, int | None]:
+    """Start `target(*args, stderr, out)` in a spawned child (not fork: the server has threads, and the child
+    starts clean) and wait for its outcome; the child's stderr, if any, is logged."""
+    ctx = mp.get_context("spawn")
     out: mp.Queue = ctx.Queue()
-    child = ctx.Process(target=_child, args=(db, source, user, cap, out, kwargs), daemon=True)
-    child.start()
+    fd, stderr = tempfile.mkstemp(prefix="microbranch-child-", suffix=".log")
+    os.close(fd)
+    child = ctx.Process(target=target, args=(*args, stderr, out), daemon=True)
     outcome: tuple = ("died", None)
     try:
+        child.start()
         while True:
             try:
                 message = out.get(timeout=0.5)
@@ -87,20 +100,55 @@ def import_isolated(db: Path, source: Path | tuple[str, bytes], user: str = "cli
         if child.is_alive():
             child.kill()
             child.join()
+        with contextlib.suppress(OSError):
+            text = Path(stderr).read_text(errors="replace").strip()
+            if text:
+                lines = text.splitlines()
+                log.warning("a child process reading a file wrote (exit %s): %s%s", child.exitcode, lines[0][:500],
+                            f" (+{len(lines) - 1} lines)" if len(lines) > 1 else "")
+            os.unlink(stderr)
+    return outcome, child.exitcode
+
+
+def _refusal(outcome: tuple, code: int | None, cap: int, what: str) -> ContractError:
+    """Why the file was refused, for an outcome that is not a result."""
+    gib = f"{cap / (1 << 30):.1f} GiB"
+    if outcome[0] == "memory":
+        return ContractError(f"imp_{what}_memory", gib=gib)
+    if outcome[0] == "refused":
+        return ContractError(outcome[1], **outcome[2])
+    if outcome[0] == "died":
+        return ContractError(f"imp_{what}_stopped", code=code, gib=gib)
+    log.error("reading a file failed: %s", outcome[1])
+    return ContractError(f"imp_{what}_failed")
+
+
+def import_isolated(db: Path, source: Path | tuple[str, bytes], user: str = "cli", progress: Progress | None = None,
+                    **kwargs: object) -> ImportResult:
+    """`import_file` in a spawned child process capped at `address_space()` bytes. A file on disk is read by the
+    child; an upload's bytes reach it through the pipe that starts it, never through a file."""
+    name, size = (source.name, source.stat().st_size) if isinstance(source, Path) else (source[0], len(source[1]))
+    cap = address_space()
+    try:
+        outcome, code = _run(_import_child, (db, source, user, cap, kwargs), progress)
+    finally:
         store.clear_work(db)  # anything a killed child left (if no other import runs now)
     if outcome[0] == "done":
         return ImportResult(**outcome[1])
     if outcome[0] == "unpublished":
         raise store.PublishError(outcome[1], **outcome[2])
-    gib = f"{cap / (1 << 30):.1f} GiB"
-    lang = str(kwargs.get("lang", "en"))
-    if outcome[0] == "memory":
-        reason = t("imp_isolated_memory", lang, gib=gib)
-    elif outcome[0] == "refused":
-        reason = outcome[1]
-    elif outcome[0] == "died":
-        reason = t("imp_isolated_stopped", lang, code=child.exitcode, gib=gib)
-    else:
-        logging.getLogger("microbranch.import").error("import of a file failed: %s", outcome[1])
-        reason = t("imp_isolated_failed", lang)
+    reason = _refusal(outcome, code, cap, "isolated").text(str(kwargs.get("lang", "en")))
     return ImportResult(name, size, "", "refused", message=reason)
+
+
+def preview_isolated(data: bytes, file_name: str, mapping: Mapping | None = None, lang: str = "en",
+                     db: Path | None = None, rows: int = 10) -> Preview:
+    """Preview this upload in the child: `ingest.preview` in a spawned process capped at `address_space(preview=
+    True)` bytes, so no file, however made, can take the caller's memory or end it. Raises ContractError (one
+    sentence) for a file that cannot be previewed, whatever the reason."""
+    cap = address_space(preview=True)
+    outcome, code = _run(_preview_child, (data, file_name, mapping.to_json() if mapping else None, lang, db, rows,
+                                          cap))
+    if outcome[0] == "done":
+        return outcome[1]
+    raise _refusal(outcome, code, cap, "preview")

@@ -45,20 +45,61 @@ class Mapping:
 
     @classmethod
     def from_json(cls, text: str) -> Mapping:
+        """A mapping from its JSON (a saved or a colleague's profile), checked whole: `check`."""
         try:
             raw = json.loads(text)
             known = {k: raw[k] for k in cls.__dataclass_fields__ if k in raw}
             m = cls(**known)
-        except (ValueError, TypeError, KeyError) as exc:
-            raise ContractError("imp_reason_bad_profile", detail=str(exc)) from None
-        if m.kind not in KINDS:
-            raise ContractError("imp_reason_unknown_kind", kind=m.kind)
+        except (ValueError, TypeError, KeyError, RecursionError) as exc:
+            raise ContractError("imp_reason_bad_profile", detail=str(exc)[:200]) from None
+        m.check()
         return m
+
+    def check(self) -> None:
+        """Refuse a mapping that is not made of what a mapping holds (texts where texts belong, known fields of
+        its kind), or that puts a personal column onto any field but a reader id."""
+        def texts(value: object, what: str) -> None:
+            if not isinstance(value, str):
+                raise ContractError("imp_reason_bad_profile", detail=f"{what}: expected a text, found "
+                                    f"{type(value).__name__} {str(value)[:40]!r}")
+
+        def table(value: object, what: str) -> dict:
+            if not isinstance(value, dict):
+                raise ContractError("imp_reason_bad_profile", detail=f"{what}: expected an object of texts, found "
+                                    f"{type(value).__name__}")
+            return value
+
+        texts(self.kind, "kind")
+        if self.kind not in KINDS:
+            raise ContractError("imp_reason_unknown_kind", kind=self.kind[:40])
+        for name in ("date_order", "name", "built_from"):
+            texts(getattr(self, name), name)
+        if self.date_order not in ("", "dmy", "mdy"):
+            raise ContractError("imp_reason_bad_profile", detail=f"date_order: expected dmy or mdy, found "
+                                f"{self.date_order[:20]!r}")
+        if not isinstance(self.headers, list):
+            raise ContractError("imp_reason_bad_profile", detail="headers: expected a list of texts")
+        for h in self.headers:
+            texts(h, "headers")
+        names = {c.name for c in KINDS[self.kind].columns}
+        for what, fields in (("columns", table(self.columns, "columns")),
+                             ("constants", table(self.constants, "constants"))):
+            for key, value in fields.items():
+                texts(value, f"{what}[{key[:40]!r}]")
+                f = value if what == "columns" else key
+                if f != IGNORE and f not in names:
+                    raise ContractError("imp_reason_unknown_field", kind=self.kind, field=f[:40])
+        for f, words in table(self.values, "values").items():
+            for key, value in table(words, f"values[{f[:40]!r}]").items():
+                texts(value, f"values[{f[:40]!r}][{key[:40]!r}]")
+        personal_onto_field(self.kind, self.columns)
 
     def header_map(self, headers: list[str]) -> HeaderMap:
         """Apply the mapping to a file's headers; refuse, saying why, when it cannot make valid rows."""
-        if self.kind not in KINDS:
-            raise ContractError("imp_reason_unknown_kind", kind=self.kind)
+        self.check()
+        return self._header_map(headers)
+
+    def _header_map(self, headers: list[str]) -> HeaderMap:
         kind = KINDS[self.kind]
         names = {c.name for c in kind.columns}
         wanted = {normalise_header(h): f for h, f in self.columns.items() if f != IGNORE}
@@ -90,6 +131,20 @@ class Mapping:
         extra = [h for i, h in enumerate(headers) if i not in mapping and h not in dropped]
         values = {f: {k: v for k, v in vals.items() if v} for f, vals in self.values.items() if vals}
         return HeaderMap(kind.name, mapping, dropped, extra, headers, constants, values, self.date_order)
+
+
+def reader_fields(kind: str) -> list[str]:
+    """The fields of a kind that hold a reader's card number (pseudonymised on the way in)."""
+    return [c.name for c in KINDS[kind].columns if c.type == "reader"]
+
+
+def personal_onto_field(kind: str, columns: dict[str, str]) -> None:
+    """Refuse a personal column (name, phone, ID number, address, e-mail: the contract's words) mapped onto any
+    field but a reader id: its values would be stored as they are, for anyone who sees that field."""
+    allowed = set(reader_fields(kind))
+    for header, f in columns.items():
+        if f != IGNORE and f not in allowed and is_personal(header, kind):
+            raise ContractError("imp_reason_personal_field", kind=kind, column=header[:80], field=f)
 
 
 def from_header(header: HeaderMap, name: str = "") -> Mapping:

@@ -8,10 +8,10 @@ import polars as pl
 import streamlit as st
 
 from microbranch import audit, profiles, sample
-from microbranch.contract import ACTION, KINDS, ContractError, field_label
-from microbranch.ingest import preview, reason_text
-from microbranch.ingest.isolated import import_isolated
-from microbranch.ingest.mapping import IGNORE, Mapping, from_header
+from microbranch.contract import ACTION, KINDS, ContractError, field_label, is_personal
+from microbranch.ingest import reason_text
+from microbranch.ingest.isolated import import_isolated, preview_isolated
+from microbranch.ingest.mapping import IGNORE, Mapping, from_header, reader_fields
 from microbranch.ingest.undo import undo_import
 from microbranch.sample import ORDER
 from microbranch.store import BusyError
@@ -30,7 +30,8 @@ DATE_ORDERS = ("", "dmy", "mdy")
 @st.cache_data(max_entries=40, show_spinner=False)
 def _preview(name: str, content: bytes, mapping_json: str | None, language: str):  # noqa: ANN202 - Preview
     mapping = Mapping.from_json(mapping_json) if mapping_json else None
-    return preview(content, name, mapping, lang=language, db=data.db())
+    # in a child process with a memory cap: no file, however made, can take the server's memory or end it
+    return preview_isolated(content, name, mapping, lang=language, db=data.db())
 
 
 def _field_word(kind: str, name: str) -> str:
@@ -49,15 +50,18 @@ def _mapping_editor(key: str, p, start: Mapping) -> Mapping:  # noqa: ANN001 - P
     kinds = list(KINDS)
     kind = st.selectbox(tr("imp_ui_kind"), kinds, index=kinds.index(start.kind), key=f"{key}_kind",
                         format_func=lambda k: tr(f"circ_kind_{k}"))
-    fields = [IGNORE] + [c.name for c in KINDS[kind].columns]
+    every = [IGNORE] + [c.name for c in KINDS[kind].columns]
     columns: dict[str, str] = {}
     grid = st.columns(3)
     for i, h in enumerate(p.headers):
+        personal = is_personal(h, kind)  # a reader's name, phone, ...: onto a reader id (pseudonymised) or nothing
+        fields = [IGNORE, *reader_fields(kind)] if personal else every
         default = start.columns.get(h, IGNORE) if kind == start.kind else IGNORE
         columns[h] = grid[i % 3].selectbox(tr("imp_ui_column", header=h), fields,
                                            index=fields.index(default) if default in fields else 0,
                                            key=f"{key}_col_{kind}_{i}", format_func=lambda f: _field_word(kind, f),
-                                           help=", ".join(p.values.get(h, [])[:6]) or None)
+                                           help=tr("imp_ui_personal_column") if personal else
+                                           ", ".join(p.values.get(h, [])[:6]) or None)
     mapped = set(columns.values())
     lacking = [c.name for c in KINDS[kind].columns
                if c.name not in mapped and (c.required or (kind == "events" and c.name == "branch_id"))]
@@ -153,7 +157,11 @@ def _file(name: str, content: bytes) -> tuple[int, str, bytes, Mapping | None] |
             st.markdown(f"#### {tr('imp_ui_mapping')}")
             mapping = _mapping_editor(f"{key}_{chosen}", auto, start)
             _profile_tools(key, mapping)
-        p = _preview(name, content, mapping.to_json() if mapping else None, lang())
+        try:
+            p = _preview(name, content, mapping.to_json() if mapping else None, lang())
+        except ContractError as exc:
+            st.error(tr("circ_upload_refused", file=name, message=exc.text(lang())))
+            return None
         if not p.importable:
             st.warning(p.reason, icon=":material/block:")  # what the mapping still lacks
             return None
@@ -205,6 +213,8 @@ def rejects_in_words(problems: pl.DataFrame) -> pl.DataFrame:
     return problems.select("line", "file_column", "value", "reason", "severity")
 
 
+for bad_file, problem in profiles.damaged(data.db()):
+    st.warning(tr("imp_ui_profiles_damaged", file=bad_file, reason=problem.text(lang())), icon=":material/warning:")
 files = st.file_uploader(tr("circ_upload_files"), type=["csv", "xlsx"], accept_multiple_files=True, key="upload_files")
 ready = [f for f in (_file(file.name, file.getvalue()) for file in files or []) if f is not None]
 

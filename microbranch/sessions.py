@@ -1,0 +1,116 @@
+"""Signed-in sessions, kept server-side in the access file beside the database (`microbranch.audit`).
+
+The browser's cookie holds only a random id; the table holds its SHA-256, the account, its role at sign-in,
+when the session began and was last used, and the address and browser it began from. `check` is asked on
+every request and every script run: a session ends when its account is gone, disabled or given another role,
+after `idle_minutes` without use, and `LIFETIME_HOURS` after sign-in whatever its use. Changing an account
+(`auth.disable`, `auth.set_password`, `auth.set_role`) ends its sessions at once (`end_user`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+
+from microbranch import audit
+
+IDLE_MINUTES = 30
+LIFETIME_HOURS = 12
+TOUCH_SECONDS = 10  # last use is written at most this often per session (every script run asks)
+
+
+@dataclass(frozen=True)
+class Session:
+    name: str
+    role: str
+    created_at: datetime
+    last_used: datetime
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start(name: str, role: str, address: str | None = None, user_agent: str | None = None,
+          db: Path | None = None, now: datetime | None = None) -> str:
+    """A new session for a signed-in account; returns the random id for the cookie (never stored as such)."""
+    token = secrets.token_urlsafe(32)
+    now = now or datetime.now()
+    with audit.connect(db) as con:
+        con.sql("insert into sessions values ($id, $n, $r, $t, $t, $a, $ua)",
+                params={"id": _hash(token), "n": name, "r": role, "t": now, "a": address,
+                        "ua": (user_agent or "")[:300]})
+    return token
+
+
+def _why_ended(row: tuple, now: datetime, idle_minutes: float) -> str | None:
+    _, role, created_at, last_used, account_role, disabled = row
+    if account_role is None:
+        return "account removed"
+    if disabled:
+        return "account disabled"
+    if account_role != role:
+        return "role changed"
+    if now - created_at > timedelta(hours=LIFETIME_HOURS):
+        return f"lifetime ({LIFETIME_HOURS} h)"
+    if now - last_used > timedelta(minutes=idle_minutes):
+        return "idle"
+    return None
+
+
+def check(token: str | None, db: Path | None = None, *, idle_minutes: float = IDLE_MINUTES,
+          now: datetime | None = None) -> Session | None:
+    """The live session the cookie's id names, its last use brought up to now; None when there is none (an
+    ended session is removed, and its end recorded in the audit)."""
+    if not token:
+        return None
+    now = now or datetime.now()
+    with audit.connect(db) as con:
+        found = con.sql("""select s.user_name, s.role, s.created_at, s.last_used, u.role, u.disabled
+                           from sessions s left join users u on u.name = s.user_name where s.id = $id""",
+                        params={"id": _hash(token)}).fetchall()
+        if not found:
+            return None
+        why = _why_ended(found[0], now, idle_minutes)
+        if why is not None:
+            con.sql("delete from sessions where id = $id", params={"id": _hash(token)})
+        elif now - found[0][3] > timedelta(seconds=TOUCH_SECONDS):
+            con.sql("update sessions set last_used = $t where id = $id", params={"id": _hash(token), "t": now})
+    name, role, created_at, _, _, _ = found[0]
+    if why is not None:
+        audit.record("sign_out", name, why, db=db)
+        return None
+    return Session(name, role, created_at, now)
+
+
+def end(token: str | None, db: Path | None = None, address: str | None = None) -> str | None:
+    """Sign out: the session ends in every tab and window that holds it. Returns the account's name."""
+    if not token:
+        return None
+    with audit.connect(db) as con:
+        found = con.sql("delete from sessions where id = $id returning user_name",
+                        params={"id": _hash(token)}).fetchall()
+    if found:
+        audit.record("sign_out", found[0][0], "", address, db=db)
+    return found[0][0] if found else None
+
+
+def end_user(name: str, db: Path | None = None, why: str = "") -> int:
+    """End every session of an account (a change to it, or `user signout`). Returns how many ended."""
+    with audit.connect(db) as con:
+        ended = len(con.sql("delete from sessions where user_name = $n returning id", params={"n": name}).fetchall())
+    if ended:
+        audit.record("sign_out", name, f"{ended} session(s): {why}" if why else f"{ended} session(s)", db=db)
+    return ended
+
+
+def listing(db: Path | None = None) -> pl.DataFrame:
+    """The open sessions, newest use first (never their ids)."""
+    with audit.connect(db) as con:
+        return con.sql("""select user_name as name, role, created_at, last_used, address, user_agent
+                          from sessions order by last_used desc""").pl()

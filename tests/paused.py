@@ -1,0 +1,39 @@
+"""An import that stops at a named step of storing, so that a test can kill it there:
+
+    python -m tests.paused DB STEP SECONDS [--fold-inline] FILE...
+
+runs each file through the capped child (as the upload page and the command line do), prints
+`PAUSED-AT-<STEP>` on stderr when it reaches the step and sleeps there; then prints the command line's summary
+line. The steps are those `import_file` and `store.writer` tell their `on_step` ("before-commit", "committed",
+"log-started", ..., "folding", ...). `--fold-inline` folds in this process instead of a process of its own.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from functools import partial
+from pathlib import Path
+
+from microbranch.ingest.isolated import import_isolated
+
+
+def pause_at(wanted: str, seconds: float, step: str) -> None:
+    if step == wanted:
+        print(f"PAUSED-AT-{step}", file=sys.stderr, flush=True)
+        time.sleep(seconds)
+
+
+def main(argv: list[str]) -> int:
+    fold_inline = "--fold-inline" in argv
+    db, step, seconds, *files = [a for a in argv if a != "--fold-inline"]
+    for f in files:
+        r = import_isolated(Path(db), Path(f), on_step=partial(pause_at, step, float(seconds)),
+                            fold_inline=fold_inline)
+        print(f"{r.file_name}: {r.lines_read} lines read = {r.accepted} accepted + {r.rejected} rejected + "
+              f"{r.duplicates} duplicates skipped {r.message}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
