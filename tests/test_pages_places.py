@@ -217,7 +217,7 @@ def test_coverage_without_micro_is_a_percent_like_the_caption_above(db):
     """On the hand-made geography the 15-minute coverage without micro-branches is a share (0 to 1) in the
     query; the caption above the table prints it as a percent, so the table's column must show a percent too
     (a share printed with "%.1f" showed 0.0 / 0.1 / 0.2 under a caption saying 2.8% / 8.2% / 20.3%)."""
-    at = run("pages/residents.py")
+    at = run("app_pages/residents.py")
     rows = query(db, "coverage_by_threshold", date_to=DAY)
     heading = zh("places_coverage_rate_without_micro")
     (element,) = [f for f in at.dataframe if heading in list(f.value.columns)]
