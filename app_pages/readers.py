@@ -9,11 +9,12 @@ import streamlit as st
 from ui import charts, compare
 from ui.data import q
 from ui.kit import chart, page, readers_for_role, sees_readers, table, words
-from ui.shell import as_of_line, filters, tr
+from ui.shell import as_of_line, filters, ignores, tr
 
 page("readers")
 f = filters()
 as_of_line()
+ignores(f, "walk")
 ids = list(f.branch_ids) or None
 WARMUP_MONTHS = 3  # the data's first months in which a first loan does not prove a reader new (metrics.md)
 
