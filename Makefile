@@ -17,9 +17,11 @@ run: $(STAMP)
 
 browser:
 	@# chromium prints the PDF report and runs the browser tests; fonts-noto-cjk embeds Chinese in the PDF;
-	@# poppler-utils (pdftotext, pdffonts, pdftoppm) reads the PDF back in the tests.
-	@command -v chromium >/dev/null && command -v pdftotext >/dev/null && fc-list | grep -qi "Noto Sans CJK" || \
-		{ apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk poppler-utils >/dev/null; }
+	@# poppler-utils (pdftotext, pdffonts, pdftoppm) reads the PDF back in the tests; nginx and openssl try
+	@# deploy/nginx.conf with a self-signed certificate on loopback.
+	@command -v chromium >/dev/null && command -v pdftotext >/dev/null && fc-list | grep -qi "Noto Sans CJK" && \
+		test -x /usr/sbin/nginx && command -v openssl >/dev/null || \
+		{ apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk poppler-utils nginx openssl >/dev/null; }
 
 test: $(STAMP) browser
 	$(PY) -m pytest

@@ -10,7 +10,7 @@ import streamlit as st
 
 from ui import data, signin
 from ui.errors import guarded
-from ui.shell import carry_params, lang, tr, widget_words
+from ui.shell import carry_params, freshness, lang, tr, widget_words
 
 HERE = Path(__file__).parent
 
@@ -61,10 +61,12 @@ def main() -> None:
     if viewer.mode == "single":
         st.info(tr("access_single_banner"), icon=":material/person:")
 
-    data.version()  # loads the sample data on the very first start
+    data.start()  # once per server process: recovery, the schema, the sample data on the very first start
     for name, page in pages.items():
         if signin.allowed(name):
             nav.page_link(page)
+    if viewer.role == "staff":
+        guarded(freshness, lang())  # how old the newest data is, on every page
     guarded(navigation.run, lang())  # a failing page shows an error id, not a traceback
 
 

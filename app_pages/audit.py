@@ -8,8 +8,8 @@ from ui import data
 from ui.kit import page, table, words
 from ui.shell import tr
 
-ACTIONS = ("sign_in", "sign_in_failed", "lockout", "sign_out", "import", "undo", "user_add", "user_disable",
-           "user_passwd", "download", "retention")
+ACTIONS = ("sign_in", "sign_in_failed", "lockout", "sign_out", "import", "undo", "sample_load", "sample_remove",
+           "user_add", "user_disable", "user_passwd", "user_role", "download", "retention")
 
 page("audit")
 st.caption(tr("access_audit_intro"))

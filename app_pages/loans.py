@@ -90,13 +90,14 @@ st.subheader(tr("mgr_who"))
 types = words(q("loans_by_reader_type", **scope), "reader_type", lambda v: v)
 ages = q("loans_by_age_band", **scope)
 left, right = st.columns(2)
-chart(charts.readers_by(chart_data(types), "reader_type", tr("mgr_chart_reader_type")), where=left)
+chart(charts.readers_by(chart_data(types, total=True), "reader_type", tr("mgr_chart_reader_type")), where=left)
 left.caption(tr("mgr_readers_caption"))
 with left:
-    table(readers_for_role(types, "active_readers"), "loans_by_reader_type.csv")
-chart(charts.readers_by(chart_data(ages), "age_band", tr("mgr_chart_age_band", year=f.date_to.year)), where=right)
+    table(readers_for_role(types, "active_readers", total=True), "loans_by_reader_type.csv")
+chart(charts.readers_by(chart_data(ages, total=True), "age_band", tr("mgr_chart_age_band", year=f.date_to.year)),
+      where=right)
 with right:
-    table(readers_for_role(ages.drop("age_from"), "active_readers"), "loans_by_age_band.csv")
+    table(readers_for_role(ages.drop("age_from"), "active_readers", total=True), "loans_by_age_band.csv")
 
 st.subheader(tr("share_circulated"))
 circulated = q("circulated_by_branch", **scope)

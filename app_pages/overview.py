@@ -5,8 +5,9 @@ import streamlit as st
 
 from ui import charts, compare
 from ui.data import q
-from ui.kit import chart, page, table
-from ui.shell import as_of_line, filters, tr
+from ui.kit import chart, page, readers_for_role, table
+from ui.shell import as_of_line, filters, freshness, tr
+from ui.signin import viewer
 
 CIRCULATION = ("loans", "checkouts", "transfers", "transfer_share", "active_readers")
 DRIFT = ("copies_out", "copies_adrift", "chains_returned", "mean_holders", "branches_open", "micro_branches_open")
@@ -15,6 +16,8 @@ RESIDENTS = ("residents_covered", "coverage_rate", "mean_walk_minutes", "mean_wa
 page("overview")
 f = filters()
 as_of_line()
+if viewer().role == "manager":  # staff see it on every page
+    freshness()
 ids = list(f.branch_ids) or None
 scope = {**f.period, "branch_ids": ids}
 
@@ -41,4 +44,4 @@ chart(charts.top_branches(micro).update_layout(title=tr("mgr_chart_top_micro", n
 chart(charts.adrift_by_branch(q("adrift_by_branch", date_to=f.date_to, branch_ids=ids)))
 with st.expander(tr("circ_top_branches_table"), expanded=bool(ids)):
     shown = branches.select("branch_id", "name", "checkouts", "transfers", "loans", "transfer_share", "active_readers")
-    table(shown, "loans_by_branch.csv")
+    table(readers_for_role(shown, "active_readers", total=True), "loans_by_branch.csv")  # the card shows the total

@@ -1,46 +1,97 @@
 """读者拓展 Readers won and kept: new readers by month and branch of their first loan, micro-branches against the
-others, and how many of each month's new readers borrow again within 1, 3 and 6 months."""
+others, and how many of each month's new readers borrow again within 1, 3 and 6 months.
+
+The page publishes the new readers in four shapes (the two cards, the chart, the table by branch) and the cohorts in
+a table and a chart: for the district official each is suppressed together with the sums shown beside it
+(`microbranch.access.protect`), so that no card, total or change gives a hidden count away."""
 
 from datetime import date
 
 import polars as pl
 import streamlit as st
 
+from microbranch import access
 from ui import charts, compare
 from ui.data import q
-from ui.kit import chart, page, readers_for_role, sees_readers, table, words
+from ui.kit import chart, page, sees_readers, table, words
 from ui.shell import as_of_line, filters, ignores, tr
+
+KEYS = ("month", "branch_group", "branch_id")
+MONTH_GROUP = ("month", "branch_group")  # the chart
+SUBCOUNTS = ("registered", "again_1m", "again_3m", "again_6m")  # readers among a row's new readers
+WARMUP_MONTHS = 3  # the data's first months in which a first loan does not prove a reader new (metrics.md)
 
 page("readers")
 f = filters()
 as_of_line()
 ignores(f, "walk")
 ids = list(f.branch_ids) or None
-WARMUP_MONTHS = 3  # the data's first months in which a first loan does not prove a reader new (metrics.md)
+official = not sees_readers()
+
+
+def _group(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.with_columns(
+        pl.when(pl.col("kind") == "micro").then(pl.lit("micro")).otherwise(pl.lit("other")).alias("branch_group"))
+
+
+def won_in(date_from: date, date_to: date) -> dict[tuple[str, ...], pl.DataFrame]:
+    """New readers by month and branch, and their sums by month and group, by group and in all; each with `hidden`
+    (what the official may not see; nothing for staff and managers)."""
+    won = _group(q("new_readers_by_month_branch", date_from=date_from, date_to=date_to, branch_ids=ids,
+                   warmup_months=WARMUP_MONTHS))
+    plan = access.protect(won, "new_readers", KEYS, (MONTH_GROUP, ("branch_group",), ()))
+    if not official:
+        plan = {level: frame.with_columns(pl.lit(None, pl.String).alias("hidden")) for level, frame in plan.items()}
+    return {**plan, KEYS: won.join(plan[KEYS].select(*KEYS, "hidden"), on=KEYS, how="left", nulls_equal=True)}
+
+
+def _card(frame: pl.DataFrame) -> int | str:
+    if frame.is_empty():
+        return 0
+    row = frame.row(0, named=True)
+    return access.SHOWN[row["hidden"]] if row["hidden"] else row["new_readers"]
 
 
 def numbers(date_from: date, date_to: date) -> dict:
-    """The cards' numbers: sums of the new-readers table below."""
-    won = q("new_readers_by_month_branch", date_from=date_from, date_to=date_to, branch_ids=ids,
-            warmup_months=WARMUP_MONTHS)
-    return {"new_readers": won["new_readers"].sum(),
-            "new_readers_micro": won.filter(pl.col("kind") == "micro")["new_readers"].sum()}
+    """The cards' numbers: sums of the new-readers table below (a hidden one as the official sees it)."""
+    plan = won_in(date_from, date_to)
+    return {"new_readers": _card(plan[()]),
+            "new_readers_micro": _card(plan[("branch_group",)].filter(pl.col("branch_group") == "micro"))}
+
+
+def hidden_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    """For the official: the new readers as `hidden` says, and the readers counted among them (registered, again
+    within 1/3/6 months) hidden with them, or on their own from 1 to 9."""
+    if not official:
+        return frame
+    marks = frame["hidden"].to_list()
+    frame = access.hide(frame, "new_readers", marks)
+    for c in (c for c in SUBCOUNTS if c in frame.columns):
+        frame = access.hide(frame, c, [m or (access.PRIMARY if access.small(v) else None)
+                                       for m, v in zip(marks, frame[c].to_list(), strict=True)])
+    return frame
 
 
 compare.cards(numbers(f.date_from, f.date_to), ("new_readers", "new_readers_micro"),
               compare.rows(numbers, f.date_from, f.date_to), per_row=2)
 st.caption(tr("mgr_new_readers_caption", warmup=WARMUP_MONTHS))
 
-won = q("new_readers_by_month_branch", **f.period, branch_ids=ids, warmup_months=WARMUP_MONTHS)
+plan = won_in(f.date_from, f.date_to)
+censored = plan[KEYS].group_by(MONTH_GROUP).agg(pl.col("censored").any())
+by_group = plan[MONTH_GROUP].join(censored, on=MONTH_GROUP, how="left", nulls_equal=True).with_columns(
+    pl.when(pl.col("hidden").is_null()).then(pl.col("new_readers")).alias("new_readers"))
+# The cohorts (by the month of the first loan) are another table: suppressed as if their sum were shown too.
 cohorts = q("retention_by_cohort", **f.period, branch_ids=ids, warmup_months=WARMUP_MONTHS)
+cohorts = cohorts.with_columns(pl.Series("hidden", access.suppression(
+    [*cohorts["new_readers"].to_list(), cohorts["new_readers"].sum()],
+    [(cohorts.height, range(cohorts.height))])[:-1] if official else [None] * cohorts.height, dtype=pl.String))
 left, right = st.columns(2)
-official = not sees_readers()
-chart(charts.new_readers(won, suppress=official), where=left)
-chart(charts.retention(cohorts, suppress=official), where=right)
+chart(charts.new_readers(by_group), where=left)
+chart(charts.retention(cohorts.filter(pl.col("hidden").is_null())), where=right)
 right.caption(tr("mgr_retention_caption"))
 
 st.subheader(tr("mgr_cohorts"))
 shown = words(cohorts, "branch_group", lambda g: tr(f"mgr_group_{g}"))
-table(readers_for_role(shown, "new_readers", "again_1m", "again_3m", "again_6m"), "retention_by_cohort.csv")
+table(hidden_rows(shown).drop("hidden"), "retention_by_cohort.csv")
 with st.expander(tr("mgr_new_readers_table")):
-    table(readers_for_role(won, "new_readers"), "new_readers_by_month_branch.csv")
+    table(hidden_rows(plan[KEYS]).drop("hidden", "branch_group"), "new_readers_by_month_branch.csv")

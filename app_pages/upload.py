@@ -7,19 +7,16 @@ import hashlib
 import polars as pl
 import streamlit as st
 
-from microbranch import audit, profiles, sample
+from microbranch import operations, profiles
 from microbranch.contract import ACTION, KINDS, ContractError, field_label, is_personal
-from microbranch.ingest import reason_text
-from microbranch.ingest.isolated import import_isolated, preview_isolated
+from microbranch.ingest import ImportResult, reason_text
 from microbranch.ingest.mapping import IGNORE, Mapping, from_header, reader_fields
-from microbranch.ingest.undo import undo_import
-from microbranch.sample import ORDER
 from microbranch.store import BusyError
 from ui import data
 from ui.data import q
 from ui.kit import headed, page, safe_csv, table, words
 from ui.shell import as_of_line, lang, tr
-from ui.signin import record, viewer
+from ui.signin import actor
 
 page("upload")
 as_of_line(needs_events=False)
@@ -31,7 +28,7 @@ DATE_ORDERS = ("", "dmy", "mdy")
 def _preview(name: str, content: bytes, mapping_json: str | None, language: str):  # noqa: ANN202 - Preview
     mapping = Mapping.from_json(mapping_json) if mapping_json else None
     # in a child process with a memory cap: no file, however made, can take the server's memory or end it
-    return preview_isolated(content, name, mapping, lang=language, db=data.db())
+    return operations.preview(data.db(), name, content, mapping, lang=language)
 
 
 def _field_word(kind: str, name: str) -> str:
@@ -112,7 +109,7 @@ def _profile_tools(key: str, mapping: Mapping) -> None:
                                key=f"{key}_pexport", icon=":material/download:")
 
 
-def _file(name: str, content: bytes) -> tuple[int, str, bytes, Mapping | None] | None:
+def _file(name: str, content: bytes) -> operations.Upload | None:
     """One uploaded file: what it is, the mapping if one is needed, its preview. Returns what to import, if ready."""
     key = "f" + hashlib.sha256(name.encode() + content).hexdigest()[:12]
     try:
@@ -191,29 +188,29 @@ def _file(name: str, content: bytes) -> tuple[int, str, bytes, Mapping | None] |
         # Never a guess: a file not recognised as it is needs a chosen profile or the user's word on the mapping.
         if not auto.importable and not chosen and not st.checkbox(tr("imp_ui_confirm"), key=f"{key}_confirm"):
             return None
-    return ORDER.index(p.kind), name, content, mapping
+    return operations.Upload(name, content, mapping, p.kind)
 
 
-def show_result(r: dict) -> None:
-    if r["status"] == "refused":
-        st.error(tr("circ_upload_refused", file=r["file_name"], message=r["message"]))
+def show_result(r: ImportResult) -> None:
+    if r.status == "refused":
+        st.error(tr("circ_upload_refused", file=r.file_name, message=r.message))
         return
-    kind = tr(f"circ_kind_{r['kind']}")
-    st.success(tr("circ_upload_result", file=r["file_name"], kind=kind, lines=f"{r['lines_read']:,}",
-                  accepted=f"{r['accepted']:,}", rejected=f"{r['rejected']:,}", duplicates=f"{r['duplicates']:,}"))
-    if not r["published"]:
-        st.info(tr("imp_ui_nothing_new", file=r["file_name"]))
-    if r["orphans"]:
-        st.info(tr("circ_upload_orphans", n=f"{r['orphans']:,}"))
-    if r["warnings"]:
-        st.caption(tr("imp_ui_warnings", n=f"{r['warnings']:,}"))
-    if r["rejected"] or r["warnings"]:
-        st.markdown(f"**{tr('circ_upload_rejects', file=r['file_name'])}**")
-        problems = q("rejects_by_import", import_id=r["import_id"])
+    kind = tr(f"circ_kind_{r.kind}")
+    st.success(tr("circ_upload_result", file=r.file_name, kind=kind, lines=f"{r.lines_read:,}",
+                  accepted=f"{r.accepted:,}", rejected=f"{r.rejected:,}", duplicates=f"{r.duplicates:,}"))
+    if not r.published:
+        st.info(tr("imp_ui_nothing_new", file=r.file_name))
+    if r.orphans:
+        st.info(tr("circ_upload_orphans", n=f"{r.orphans:,}"))
+    if r.warnings:
+        st.caption(tr("imp_ui_warnings", n=f"{r.warnings:,}"))
+    if r.rejected or r.warnings:
+        st.markdown(f"**{tr('circ_upload_rejects', file=r.file_name)}**")
+        problems = q("rejects_by_import", import_id=r.import_id)
         problems = rejects_in_words(problems)
         st.table(headed(problems.head(200)))
-        st.download_button(tr("download_csv"), safe_csv(problems), file_name=f"rejects_{r['import_id']}.csv",
-                           mime="text/csv", key=f"dl_rejects_{r['import_id']}", icon=":material/download:")
+        st.download_button(tr("download_csv"), safe_csv(problems), file_name=f"rejects_{r.import_id}.csv",
+                           mime="text/csv", key=f"dl_rejects_{r.import_id}", icon=":material/download:")
 
 
 def rejects_in_words(problems: pl.DataFrame) -> pl.DataFrame:
@@ -245,34 +242,31 @@ if ready and only_sample:
                              format_func=lambda c: tr(f"imp_ui_sample_{c}"))
 blocked = only_sample and remove_sample is None
 if ready and st.button(tr("circ_upload_button", n=len(ready)), type="primary", key="upload_go", disabled=blocked):
-    results = []
     with st.status(tr("circ_upload_running"), expanded=True) as status:
         bar = st.progress(0.0)
+
+        def step(name: str, what: str, done: float) -> None:
+            bar.progress(done, text=tr("circ_upload_step", file=name, step=tr(f"circ_step_{what.split()[0]}")))
         try:
-            if remove_sample == "remove":
-                st.session_state["sample_removed"] = sample.remove(data.db())
-            for i, (_, name, content, mapping) in enumerate(sorted(ready, key=lambda r: (r[0], r[1]))):
-                def step(what: str, done: float, i: int = i, name: str = name) -> None:
-                    bar.progress(min((i + done) / len(ready), 1.0),
-                                 text=tr("circ_upload_step", file=name, step=tr(f"circ_step_{what.split()[0]}")))
-                # in a child process with a memory cap: a file that needs too much ends its import, not the server
-                r = import_isolated(data.db(), (name, content), user=viewer().name, progress=step, mapping=mapping,
-                                    lang=lang())
-                record("import", audit.import_detail(r.as_dict()))
-                results.append(r.as_dict())
+            # each file in a child process with a memory cap: a file that needs too much ends its import, not the server
+            batch = operations.import_files(data.db(), ready, actor(), remove_sample=remove_sample == "remove",
+                                            progress=step, lang=lang())
             status.update(label=tr("circ_upload_done"), state="complete")
         except BusyError:
             status.update(label=tr("circ_upload_failed"), state="error")
             st.error(tr("circ_upload_busy"))
-    st.session_state["upload_results"] = results
+            batch = operations.ImportBatch()
+    st.session_state["upload_batch"] = batch
     st.rerun()  # so the "as of" line above shows the new data version too
 
-if st.session_state.get("sample_removed") is not None:
-    st.info(tr("imp_ui_sample_removed", n=st.session_state["sample_removed"]))
-for r in st.session_state.get("upload_results", []):
-    show_result(r)
-if st.session_state.get("upload_results"):
-    st.caption(tr("circ_upload_version", version=data.version().removesuffix(".duckdb")))
+batch = st.session_state.get("upload_batch")
+if batch is not None:
+    if batch.sample_removed is not None:
+        st.info(tr("imp_ui_sample_removed", n=batch.sample_removed))
+    for r in batch.results:
+        show_result(r)
+    if batch.results:
+        st.caption(tr("circ_upload_version", version=data.version().removesuffix(".duckdb")))
 
 st.subheader(tr("circ_upload_history"))
 imports = q("imports")
@@ -304,11 +298,14 @@ if not undoable.is_empty():
     newest = max(files_by_id)  # keyed by it: a new import is what the list offers first
     picked = pick_col.selectbox(tr("imp_ui_undo_pick"), list(files_by_id), key=f"undo_pick_{newest}",
                                 format_func=lambda i: f"{i} · {files_by_id[i]}")
-    asked = st.session_state.get("undo_asked")
+    # one small state: the undo waiting for its confirmation (orphans), or the one just done
+    undo_state: operations.UndoResult | None = st.session_state.get("undo")
     if button_col.button(tr("imp_ui_undo_button"), key="undo_go", icon=":material/undo:"):
-        st.session_state["undo_sure"], st.session_state["undo_asked"] = int(picked), None  # asked first, always
+        st.session_state["undo_sure"] = int(picked)  # asked first, always
+        st.session_state.pop("undo", None)
         st.rerun()
     sure = st.session_state.get("undo_sure")
+    go = False
     if sure is not None and sure == picked:
         rows = undoable.filter(pl.col("import_id") == sure).row(0, named=True)
         st.warning(tr("imp_ui_undo_sure", id=sure, file=rows["file_name"], n=f"{rows['accepted']:,}"),
@@ -318,32 +315,26 @@ if not undoable.is_empty():
             st.session_state["undo_sure"] = None
             st.rerun()
         go = yes_col.button(tr("imp_ui_undo_yes"), key="undo_yes", type="primary")
-    else:
-        go = False
     if go:
-        st.session_state["undo_asked"], st.session_state["undo_sure"] = None, None
+        st.session_state["undo_sure"] = None
         try:
-            u = undo_import(data.db(), int(picked), user=viewer().name)
-            if u.status != "needs_confirmation":
-                record("undo", audit.undo_detail(u.import_id, u.file_name, u.removed))
-        except (ContractError, BusyError) as exc:
-            st.error(exc.text(lang()) if isinstance(exc, ContractError) else tr("circ_upload_busy"))
+            st.session_state["undo"] = operations.undo(data.db(), int(picked), actor())
+        except ContractError as exc:
+            st.session_state.pop("undo", None)
+            st.error(exc.text(lang()))
+        except BusyError:
+            st.session_state.pop("undo", None)
+            st.error(tr("circ_upload_busy"))
         else:
-            if u.status == "needs_confirmation":
-                st.session_state["undo_asked"] = u
-            else:
-                st.session_state["undo_done"] = u
             st.rerun()
-    if asked is not None and asked.import_id == picked:
-        what = "、".join(tr(f"imp_orphans_{k}", n=f"{n:,}") for k, n in asked.orphans.items())
+    if undo_state is not None and undo_state.status == "needs_confirmation" and undo_state.import_id == picked:
+        what = "、".join(tr(f"imp_orphans_{k}", n=f"{n:,}") for k, n in undo_state.orphans.items())
         st.warning(tr("imp_undo_orphans", what=what))
         if st.button(tr("imp_ui_undo_anyway"), key="undo_anyway", type="primary"):
-            u = undo_import(data.db(), asked.import_id, user=viewer().name, confirm=True)
-            record("undo", audit.undo_detail(u.import_id, u.file_name, u.removed))
-            st.session_state["undo_asked"], st.session_state["undo_done"] = None, u
+            st.session_state["undo"] = operations.undo(data.db(), undo_state.import_id, actor(), confirm=True)
             st.rerun()
-done = st.session_state.get("undo_done")
-if done is not None:
+done = st.session_state.get("undo")
+if done is not None and done.status == "undone":
     st.success(tr("imp_undone", import_id=done.import_id, file=done.file_name, removed=f"{done.removed:,}"))
 
 st.markdown(f"#### {tr('imp_ui_orphans')}")

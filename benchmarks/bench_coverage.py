@@ -110,9 +110,10 @@ def bench_pages(work: Path, runs: int) -> bool:
     db = work / "sample" / "microbranch.duckdb"
     os.environ["MICROBRANCH_DB"] = str(db)
     from microbranch import sample
+    from sample_data.generate import generate
 
     print("\nloading the Nansha sample data for the pages …", flush=True)
-    sample.load(db)
+    sample.load(db, generate)
     ok = True
     print(f"pages on the sample data ({runs} runs each; cold = caches cleared):")
     print(f"  {'page':22} {'cold p50':>9} {'cold p95':>9} {'warm p50':>9} {'warm p95':>9}  (ms)")

@@ -74,9 +74,10 @@ def start_servers(n: int, env: dict[str, str], work: Path) -> tuple[list[subproc
 
 
 def start_proxy(ports: list[int], work: Path) -> tuple[subprocess.Popen, int]:
-    """nginx with deploy/nginx.conf, its upstream and listen port replaced by ours."""
+    """nginx with deploy/nginx.conf over plain HTTP (its lines marked `# TLS` left out), its upstream and listen
+    port replaced by ours."""
     listen = free_port()
-    site = (ROOT / "deploy" / "nginx.conf").read_text().splitlines()
+    site = [line for line in (ROOT / "deploy" / "nginx.conf").read_text().splitlines() if "# TLS" not in line]
     out, in_upstream = [], False
     for line in site:
         if line.strip().startswith("upstream "):
@@ -209,7 +210,7 @@ def main() -> None:
     env = {**os.environ, "MICROBRANCH_DB": str(db),
            "MICROBRANCH_KEY_FILE": os.environ.get("MICROBRANCH_KEY_FILE") or str(Path(tmp.name) / "k" / "key")}
     if args.db is None:
-        subprocess.run([sys.executable, "-m", "microbranch", "--db", str(db), "sample"], cwd=ROOT, env=env,
+        subprocess.run([sys.executable, "-m", "sample_data", "--db", str(db)], cwd=ROOT, env=env,
                        check=True, capture_output=True)
     print(f"database: {db}; {psutil.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
     asyncio.run(bench(args, env))

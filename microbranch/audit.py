@@ -19,13 +19,15 @@ import fcntl
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from microbranch import store
+from microbranch import clock, csvout, store
+
+MAX_USER = 100  # characters of a name in the audit
+MAX_DETAIL = 1000
 
 SCHEMA = """
 create table if not exists users (
@@ -90,11 +92,12 @@ def connect(db: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
 
 def record(action: str, user: str | None = None, detail: str = "", address: str | None = None,
            db: Path | None = None) -> None:
-    """Add one row to the audit trail: who did what, when, from which address."""
+    """Add one row to the audit trail: who did what, when (in `clock.zone()`), from which address. Every field is
+    bounded and cleaned (`csvout.clean`): a sign-in name typed by anyone may be a formula or megabytes long."""
     with connect(db) as con:
         con.sql("insert into audit values ($at, $action, $user, $detail, $address)",
-                params={"at": datetime.now().replace(microsecond=0), "action": action, "user": user,
-                        "detail": detail, "address": address})
+                params={"at": clock.now(), "action": csvout.clean(action, 40), "user": csvout.clean(user, MAX_USER),
+                        "detail": csvout.clean(detail, MAX_DETAIL), "address": csvout.clean(address, 100)})
 
 
 def import_detail(r: dict) -> str:

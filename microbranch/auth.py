@@ -1,8 +1,7 @@
 """Local accounts: names, roles, argon2id password hashes, and the growing wait after failed sign-ins.
 
-Roles: `staff` (everything, including upload, undo and reader-level rows), `manager` (every page but the
-upload; reader pseudonyms visible), `official` (aggregate pages only; no pseudonyms; reader counts 1-9
-shown as `<10`). Accounts live in the access file beside the database (`microbranch.audit`).
+Roles and what each may see are the rulebook's (`microbranch.access`). Accounts live in the access file beside
+the database (`microbranch.audit`).
 
 Failed sign-ins are throttled per name (whether or not an account of that name exists, so the answer never
 tells which names exist) and per address, with a wait that grows instead of a lock (`sign_in`). Disabling an
@@ -20,8 +19,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from microbranch import audit, sessions
+from microbranch.access import ROLES
 
-ROLES = ("staff", "manager", "official")
 MIN_LENGTH = 10  # characters of a new password
 FREE_TRIES = 3  # failed sign-ins in a row before the first wait
 NAME_WAIT_CAP = 60  # seconds: a stranger guessing a name keeps its owner out a minute at most
@@ -52,9 +51,14 @@ def has_accounts(db: Path | None = None) -> bool:
         return con.sql("select count(*) from users").fetchall()[0][0] > 0
 
 
-def add(name: str, role: str, password: str, db: Path | None = None, by: str | None = None) -> None:
+def _role(role: str) -> None:
     if role not in ROLES:
         raise AccountError(f"unknown role {role!r}: expected one of {', '.join(ROLES)}")
+
+
+def add(name: str, role: str, password: str, db: Path | None = None) -> None:
+    """Add an account (audited by `operations.add_user`, which is what callers use; so are the others below)."""
+    _role(role)
     if not name.strip() or not password:
         raise AccountError("a name and a password are needed")
     with audit.connect(db) as con:
@@ -62,7 +66,6 @@ def add(name: str, role: str, password: str, db: Path | None = None, by: str | N
             raise AccountError(f"an account named {name!r} exists already")
         con.sql("insert into users values ($n, $r, $h, false, $t)",
                 params={"n": name, "r": role, "h": _hasher.hash(password), "t": datetime.now()})
-    audit.record("user_add", by, f"{name} ({role})", db=db)
 
 
 def _change(db: Path | None, name: str, sql: str, params: dict) -> None:
@@ -72,27 +75,29 @@ def _change(db: Path | None, name: str, sql: str, params: dict) -> None:
         con.sql(sql, params={"n": name, **params})
 
 
-def disable(name: str, db: Path | None = None, by: str | None = None) -> None:
+def disable(name: str, db: Path | None = None) -> None:
     _change(db, name, "update users set disabled = true where name = $n", {})
-    audit.record("user_disable", by, name, db=db)
     sessions.end_user(name, db, "account disabled")
 
 
-def set_role(name: str, role: str, db: Path | None = None, by: str | None = None) -> None:
-    if role not in ROLES:
-        raise AccountError(f"unknown role {role!r}: expected one of {', '.join(ROLES)}")
+def set_role(name: str, role: str, db: Path | None = None) -> str:
+    """Give an account another role; returns the role it had."""
+    _role(role)
+    with audit.connect(db) as con:
+        found = con.sql("select role from users where name = $n", params={"n": name}).fetchall()
+    if not found:
+        raise AccountError(f"no account named {name!r}")
     _change(db, name, "update users set role = $r where name = $n", {"r": role})
-    audit.record("user_role", by, f"{name} ({role})", db=db)
     sessions.end_user(name, db, "role changed")
+    return found[0][0]
 
 
-def set_password(name: str, password: str, db: Path | None = None, by: str | None = None) -> None:
+def set_password(name: str, password: str, db: Path | None = None) -> None:
     if not password:
         raise AccountError("a password is needed")
     _change(db, name, "update users set hash = $h, disabled = false where name = $n", {"h": _hasher.hash(password)})
     with audit.connect(db) as con:
         con.sql("delete from throttle where kind = 'name' and key = $n", params={"n": name})
-    audit.record("user_passwd", by, name, db=db)
     sessions.end_user(name, db, "password changed")
 
 

@@ -1,5 +1,6 @@
-"""Command line: `python -m microbranch [--db PATH] serve | import | undo | profile | query | sample | rejects |
-imports | user | audit | retention | report | export | recover`.
+"""Command line: `python -m microbranch [--db PATH] serve | import | undo | profile | query | rejects |
+imports | user | audit | retention | report | export | recover`. The Nansha sample has its own,
+`python -m sample_data` (its generator stands on the core).
 
 Exit status: 0 when the files were read (even with rejected rows), 1 when a file was refused whole or the
 data could not be read, 2 on wrong usage. Every error a user can cause ends in one line on stderr, never a
@@ -12,6 +13,7 @@ import argparse
 import csv
 import getpass
 import json
+import logging
 import os
 import sys
 from datetime import date, datetime
@@ -21,12 +23,10 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from microbranch import audit, auth, export, profiles, queries, retention, sample, sessions, settings, store
+from microbranch import access, audit, auth, csvout, export, operations, profiles, queries, sessions, settings, store
 from microbranch.contract import ContractError
 from microbranch.i18n import LANGS, t
 from microbranch.ingest import ImportResult, reason_text
-from microbranch.ingest.isolated import import_isolated
-from microbranch.ingest.undo import undo_import
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,6 +47,27 @@ def _parser() -> argparse.ArgumentParser:
     und.add_argument("--user", default="cli", help="who undoes it (recorded in the import log)")
     und.add_argument("--yes", action="store_true", help="undo even when later data depends on it (orphans)")
     und.add_argument("--lang", choices=LANGS, default="en")
+    inb = sub.add_parser("inbox", help="import every settled file in DIR/incoming/, then move it to DIR/done/ or "
+                         "DIR/failed/ with a reason file")
+    inb.add_argument("folder", type=Path, metavar="DIR")
+    once = inb.add_mutually_exclusive_group(required=True)
+    once.add_argument("--once", action="store_true", help="one pass, then stop (a timer's job)")
+    once.add_argument("--watch", action="store_true", help="keep running, a pass at each new file (a service's job)")
+    inb.add_argument("--lang", choices=LANGS, default=None, help="language of what is printed (default: the lang "
+                     "setting)")
+    subs = sub.add_parser("subscribe", help="who gets the monthly report by mail: add, list, remove")
+    subs_sub = subs.add_subparsers(dest="subscribe_command", required=True)
+    s_add = subs_sub.add_parser("add", help="mail the monthly report to EMAIL, for an account that may read it")
+    s_add.add_argument("email")
+    s_add.add_argument("--user", required=True, help="the dashboard account the address belongs to (its role must "
+                       "be one that may read the report)")
+    s_add.add_argument("--lang", choices=("zh", "en"), default="zh")
+    s_add.add_argument("--format", choices=("pdf", "html"), default="pdf")
+    subs_sub.add_parser("list", help="the subscriptions")
+    subs_sub.add_parser("remove", help="stop mailing EMAIL").add_argument("email")
+    dlv = sub.add_parser("deliver", help="mail the month's report to every subscriber (SMTP from the settings)")
+    dlv.add_argument("--month", help="YYYY-MM (default: the previous whole month)")
+    dlv.add_argument("--force", action="store_true", help="send again to addresses that already had this month")
     prof = sub.add_parser("profile", help="saved column mappings: list, export, import")
     prof.add_argument("action", choices=("list", "export", "import"))
     prof.add_argument("name_or_file", nargs="?", help="the profile's name (export) or a profile file (import)")
@@ -55,9 +76,6 @@ def _parser() -> argparse.ArgumentParser:
     qry.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     qry.add_argument("--format", choices=("table", "csv", "json"), default="table")
     qry.add_argument("--parquet", type=Path, metavar="DIR", help="run it on a Parquet export instead of the database")
-    smp = sub.add_parser("sample", help="generate the Nansha sample exports, and import them")
-    smp.add_argument("--out", type=Path, help="only write the sample files to this folder")
-    smp.add_argument("--remove", action="store_true", help="remove the sample data, keeping uploaded data")
     rej = sub.add_parser("rejects", help="list rejected rows (CSV on stdout)")
     rej.add_argument("--import-id", type=int, help="only this import")
     rej.add_argument("--lang", choices=LANGS, default="zh", help="language of the reasons (default zh)")
@@ -66,13 +84,13 @@ def _parser() -> argparse.ArgumentParser:
     usr_sub = usr.add_subparsers(dest="user_command", required=True)
     add = usr_sub.add_parser("add", help="add an account; the password is asked for twice, never taken as an argument")
     add.add_argument("name")
-    add.add_argument("--role", required=True, choices=auth.ROLES)
+    add.add_argument("--role", required=True, choices=access.ROLES)
     usr_sub.add_parser("list", help="the accounts, their roles and whether they are disabled")
     usr_sub.add_parser("disable", help="disable an account (it can no longer sign in)").add_argument("name")
     usr_sub.add_parser("passwd", help="set a new password (and enable the account again)").add_argument("name")
     rol = usr_sub.add_parser("role", help="give an account another role (its open sessions end)")
     rol.add_argument("name")
-    rol.add_argument("--role", required=True, choices=auth.ROLES)
+    rol.add_argument("--role", required=True, choices=access.ROLES)
     usr_sub.add_parser("sessions", help="the open sessions: who, since when, last use, address, browser")
     usr_sub.add_parser("signout", help="end every open session of an account").add_argument("name")
     aud = sub.add_parser("audit", help="the audit trail: sign-ins, lockouts, imports, undos, user changes, downloads")
@@ -109,26 +127,87 @@ def _password(prompt: str = "Password: ") -> str:
 
 
 def _user(args: argparse.Namespace, db: Path) -> int:
-    by = f"cli:{getpass.getuser()}"
+    by = operations.Actor.command_line()
     if args.user_command == "list":
         _print(auth.users(db), "table")
     elif args.user_command == "add":
-        auth.add(args.name, args.role, _password(f"Password for {args.name}: "), db=db, by=by)
+        operations.add_user(db, args.name, args.role, _password(f"Password for {args.name}: "), by)
         print(f"added {args.name} ({args.role})")
     elif args.user_command == "disable":
-        auth.disable(args.name, db=db, by=by)
+        operations.disable_user(db, args.name, by)
         print(f"disabled {args.name}; their open sessions are ended")
     elif args.user_command == "role":
-        auth.set_role(args.name, args.role, db=db, by=by)
+        operations.set_role(db, args.name, args.role, by)
         print(f"{args.name} is now {args.role}; their open sessions are ended")
     elif args.user_command == "sessions":
         _print(sessions.listing(db), "table")
     elif args.user_command == "signout":
-        print(f"{sessions.end_user(args.name, db, f'signed out by {by}')} session(s) of {args.name} ended")
+        print(f"{sessions.end_user(args.name, db, f'signed out by {by.name}')} session(s) of {args.name} ended")
     else:
-        auth.set_password(args.name, _password(f"New password for {args.name}: "), db=db, by=by)
+        operations.set_password(db, args.name, _password(f"New password for {args.name}: "), by)
         print(f"new password set for {args.name}")
     return 0
+
+
+def _inbox(args: argparse.Namespace, db: Path) -> int:
+    from microbranch import inbox
+
+    lang = args.lang or settings.current().lang
+
+    def say(o: inbox.Outcome) -> None:
+        where = f" -> {o.moved_to}" if o.moved_to else ""
+        print(f"{o.state:8} {o.file_name}{where}" + (f"\n         {o.reason[lang]}" if o.reason else ""), flush=True)
+
+    if args.watch:
+        print(f"watching {args.folder.resolve() / 'incoming'} (Ctrl-C stops)", flush=True)
+        try:
+            inbox.watch(db, args.folder, say)
+        except KeyboardInterrupt:
+            pass
+        return 0
+    outcomes = inbox.run_once(db, args.folder)
+    for o in outcomes:
+        say(o)
+    counts = {s: sum(o.state == s for o in outcomes) for s in ("done", "failed", "waiting")}
+    print(f"{counts['done']} imported, {counts['failed']} failed, {counts['waiting']} left for the next pass")
+    return 1 if counts["failed"] else 0
+
+
+def _subscribe(args: argparse.Namespace, db: Path) -> int:
+    from microbranch import delivery
+
+    by = operations.Actor.command_line()
+    if args.subscribe_command == "list":
+        for s in delivery.listing(db):
+            print(f"{s.email}\t{s.user_name}\t{s.lang}\t{s.format}")
+    elif args.subscribe_command == "add":
+        try:
+            s = operations.subscribe(db, args.email, args.user, args.lang, args.format, by)
+        except delivery.DeliveryError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        print(f"subscribed {s.email} ({s.user_name}, {s.lang}, {s.format})")
+    elif operations.unsubscribe(db, args.email, by):
+        print(f"unsubscribed {args.email}")
+    else:
+        print(f"{args.email} was not subscribed", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _deliver(args: argparse.Namespace, db: Path) -> int:
+    d = operations.deliver(db, operations.Actor.command_line(), args.month, force=args.force)
+    for email in d.sent:
+        print(f"sent     {d.month} to {email}")
+    for email, why in d.skipped:
+        print(f"skipped  {email}: {why}")
+    for email, why in d.failed:
+        print(f"failed   {email}: {why}", file=sys.stderr)
+    if d.failed:
+        print(f"the staff were told at {d.alerted}" if d.alerted else "no staff address or mail server is set to tell",
+              file=sys.stderr)
+    print(f"{d.month}: {len(d.sent)} sent, {len(d.skipped)} skipped, {len(d.failed)} failed")
+    return 1 if d.failed else 0
 
 
 def _retention(args: argparse.Namespace, db: Path) -> int:
@@ -136,12 +215,14 @@ def _retention(args: argparse.Namespace, db: Path) -> int:
     if years is None:
         print("say how many years to keep: --years N (or set MICROBRANCH_RETENTION_YEARS)", file=sys.stderr)
         return 2
-    events, rejects = retention.apply(db, years, user=f"cli:{getpass.getuser()}")
-    print(f"deleted {events} events and {rejects} rejected rows older than {years} years")
+    r = operations.apply_retention(db, years, operations.Actor.command_line())
+    print(f"deleted {r.events} events and {r.rejects} rejected rows older than {years} years "
+          f"(before {r.before:%Y-%m-%d})")
     return 0
 
 
-def _say(r: ImportResult) -> None:
+def say(r: ImportResult) -> None:
+    """One line for an import's result, as the command line prints it."""
     if r.status == "refused":
         print(f"{r.file_name}: refused: {r.message}", file=sys.stderr)
         return
@@ -156,7 +237,7 @@ def _say(r: ImportResult) -> None:
 
 def _print(frame: pl.DataFrame, fmt: str) -> None:
     if fmt == "csv":
-        sys.stdout.write(frame.write_csv())
+        sys.stdout.write(csvout.to_csv(frame))
     elif fmt == "json":
         def plain(v: object) -> object:
             if isinstance(v, (date, datetime)):
@@ -225,6 +306,8 @@ def _serve(args: argparse.Namespace, db: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # What a child reading a file wrote (a library's abort and backtrace) is for a server's log, not this terminal.
+    logging.getLogger("microbranch.import").addHandler(logging.NullHandler())
     args = _parser().parse_args(argv)
     db = args.db or store.default_db()
     os.umask(0o077)  # every file and folder made here (database, snapshots, work, logs, exports): owner-only
@@ -247,38 +330,27 @@ def _run(args: argparse.Namespace, db: Path) -> int:
             print(f"no such file: {', '.join(map(str, missing))}", file=sys.stderr)
             return 2
         mapping = profiles.find(db, args.profile) if args.profile else None
-        refused = False
-        for f in args.files:
-            # a child process with a memory cap
-            r = import_isolated(db, f, user=args.user, mapping=mapping, lang=args.lang)
-            audit.record("import", args.user, audit.import_detail(r.as_dict()), db=db)
-            _say(r)
-            refused |= r.status == "refused"
-        return 1 if refused else 0
+        batch = operations.import_files(db, [operations.Upload(f.name, f, mapping) for f in args.files],
+                                        operations.Actor.command_line(args.user), lang=args.lang)
+        for r in batch.results:
+            say(r)
+        return 1 if batch.refused else 0
     if args.command == "undo":
-        u = undo_import(db, args.import_id, user=args.user, confirm=args.yes)
+        u = operations.undo(db, args.import_id, operations.Actor.command_line(args.user), confirm=args.yes)
         if u.status == "needs_confirmation":
             what = ", ".join(t(f"imp_orphans_{k}", args.lang, n=n) for k, n in u.orphans.items())
             print(t("imp_undo_orphans", args.lang, what=what) + " (--yes)", file=sys.stderr)
             return 1
-        audit.record("undo", args.user, audit.undo_detail(u.import_id, u.file_name, u.removed), db=db)
         print(t("imp_undone", args.lang, import_id=u.import_id, file=u.file_name, removed=u.removed))
         return 0
     if args.command == "profile":
         return _profile(db, args.action, args.name_or_file)
-    if args.command == "sample":
-        if args.remove:
-            print(f"sample data removed: {sample.remove(db)} imports undone")
-            return 0
-        if args.out:
-            from sample_data.generate import generate
-
-            for path in generate(args.out):
-                print(path)
-            return 0
-        for r in sample.load(db):
-            _say(r)
-        return 0
+    if args.command == "inbox":
+        return _inbox(args, db)
+    if args.command == "subscribe":
+        return _subscribe(args, db)
+    if args.command == "deliver":
+        return _deliver(args, db)
     if args.command == "query":
         return _query(args, db)
     if args.command == "report":

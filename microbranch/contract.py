@@ -128,6 +128,8 @@ KINDS: dict[str, Kind] = {
         )),
     )
 }
+# The order files are imported in: what a row names must be known first (an event names a copy and a branch).
+IMPORT_ORDER = ("branches", "communities", "readers", "items", "events")
 
 # Columns holding a reader's personal data: never stored, whatever the kind of file.
 PERSONAL = ("姓名", "名字", "读者姓名", "手机", "电话", "联系电话", "手机号", "手机号码", "身份证", "身份证号",

@@ -6,7 +6,7 @@ month (`export_month=YYYY-MM/`, Hive style), the others (and empty ones) are one
 recreates, over those files (paths relative to the folder), the tables as views of the same names, then the
 snapshot's own views and macros, so every named query in `queries/` runs unchanged on the export:
 
-    python -m microbranch query kpis --parquet DIR      (or DuckDB anywhere: README, "Parquet export")
+    python -m microbranch query kpis --parquet DIR      (or DuckDB anywhere: docs/guide.md, "Parquet export")
 """
 
 from __future__ import annotations

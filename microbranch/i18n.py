@@ -1,4 +1,10 @@
-"""One catalogue of every UI word and metric name, Chinese and English (files in `catalogue/`)."""
+"""One catalogue of every UI word and metric, Chinese and English (files in `catalogue/`), by kind:
+
+- `metrics.toml`: the metrics, keyed by the column a named query returns, with their words, definition, unit,
+  number format and whether they count readers (see the file's head, and `microbranch.numbers`);
+- every other file: messages and headings, plain keys (`zh`, `en`, optional `zh_def`/`en_def`); a new part of
+  the dashboard adds its words in a file of its own.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +26,12 @@ def entries() -> dict[str, dict[str, str]]:
                 raise ValueError(f"catalogue key {key!r} is defined twice (again in {path.name})")
             out[key] = value
     return out
+
+
+@cache
+def metrics() -> dict[str, dict]:
+    """The metrics (catalogue/metrics.toml): key -> its entry."""
+    return tomllib.loads((CATALOGUE / "metrics.toml").read_text(encoding="utf-8"))
 
 
 def t(key: str, lang: str = "zh", **fmt: object) -> str:

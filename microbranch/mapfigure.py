@@ -3,7 +3,7 @@ the district report.
 
 The map needs no network and no map library: it is drawn on plain plotly axes in Web Mercator metres, so
 town names, branch labels, the legend and the scale bar are ordinary text, and the same figure prints as an
-image in the report. Street tiles (an administrator's setting, see README "Street tiles") are drawn as
+image in the report. Street tiles (an administrator's setting, see docs/guide.md, "Street tiles") are drawn as
 images under the data; tiles of Chinese web maps are in GCJ-02, so the WGS-84 points are shifted for them.
 """
 

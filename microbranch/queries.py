@@ -9,6 +9,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from microbranch import clock
+
 # `queries/` beside the package in a source tree; installed, it ships inside the package as `microbranch/sql/`.
 _SOURCE_DIR = Path(__file__).resolve().parent.parent / "queries"
 QUERY_DIR = _SOURCE_DIR if _SOURCE_DIR.is_dir() else Path(__file__).resolve().parent / "sql"
@@ -44,12 +46,15 @@ def describe(name: str) -> str:
 
 
 def run(con: duckdb.DuckDBPyConnection, name: str, **params: object) -> pl.DataFrame:
-    """Run a named query on its own cursor (safe across threads). Missing parameters are NULL (default)."""
+    """Run a named query on its own cursor (safe across threads). Missing parameters are NULL (default), but
+    `$time_zone`, which is the dashboard's (`clock.zone_name()`)."""
     wanted = params_of(name)
     unknown = set(params) - set(wanted)
     if unknown:
         raise TypeError(f"Query {name!r} takes {wanted or 'no parameters'}; got unknown {sorted(unknown)}")
     values = {p: params.get(p) for p in wanted}
+    if "time_zone" in values and values["time_zone"] is None:  # times shown in the one zone of the dashboard
+        values["time_zone"] = clock.zone_name()
     cur = con.cursor()
     try:
         return cur.sql(text(name), params=values or None).pl()

@@ -3,7 +3,7 @@ file (interactive charts, plotly.js inlined, works offline) or an A4 PDF (charts
 printed from the same HTML by Debian's chromium.
 
 Every number comes from the named queries the pages use, for the same period and walking threshold; no
-reader-level row is read, and reader counts from 1 to 9 are shown as `<10` (docs/metrics.md, Suppression).
+reader-level row is read, and reader counts are shown as an official may see them (microbranch.access).
 """
 
 from __future__ import annotations
@@ -23,20 +23,17 @@ import plotly.io as pio
 import plotly.offline
 import polars as pl
 
-from microbranch import mapfigure, periods, queries, scorecard, settings, sites
-from microbranch.i18n import LANGS, t
+from microbranch import access, mapfigure, numbers, periods, queries, scorecard, settings, sites
+from microbranch.i18n import LANGS, metrics, t
 from microbranch.periods import Period
-from microbranch.privacy_tables import suppression
 
 TEMPLATE = Path(__file__).with_name("report.html.j2")
 HEADLINE = ("branches_open", "micro_branches_open", "loans", "checkouts", "transfers", "transfer_share",
             "returns_avoided", "active_readers", "residents_covered", "coverage_rate", "mean_walk_minutes",
             "mean_walk_minutes_without_micro")
-READER_COUNTS = ("active_readers",)  # counts of readers: suppressed from 1 to 9
 # Counted from the events: an earlier period the events do not wholly hold shows "—", not a zero.
 FROM_EVENTS = ("loans", "checkouts", "transfers", "transfer_share", "returns_avoided", "active_readers")
-SHARES = ("transfer_share", "coverage_rate")
-MINUTES = ("mean_walk_minutes", "mean_walk_minutes_without_micro")
+READER = "official"  # the report is written for the district: what an official may see (microbranch.access)
 SITES_SHOWN = 3  # the exact sites listed and drawn for this many new micro-branches
 PRINT_WIDTH = 700  # px: the width of A4 less its margins, so the charts' words print at the size they are drawn
 MAP_HEIGHT = 760
@@ -73,13 +70,6 @@ def _kpis(con: duckdb.DuckDBPyConnection, p: Period, walk: float) -> dict:
     return {**row, "returns_avoided": row["transfers"]}  # metrics.md: returns avoided = transfers
 
 
-def _suppressed(value: object) -> object:
-    """A reader count as an official may see it: 1 to 9 become '<10'."""
-    if isinstance(value, int) and suppression([value], [])[0] is not None:
-        return "<10"
-    return value
-
-
 def _numbers(con: duckdb.DuckDBPyConnection, period: Period, lang: str, walk_minutes: float) -> Report:
     """The report's numbers without the next-site solves and the figures: the glance, the thresholds, the ranked
     scorecards with each micro-branch's loans in the period, the 12-month trend, and the summary in words."""
@@ -95,8 +85,8 @@ def _numbers(con: duckdb.DuckDBPyConnection, period: Period, lang: str, walk_min
     for key in HEADLINE:
         values = [now[key], *(v if whole or key not in FROM_EVENTS else None
                               for v, whole in zip((before[key], year[key]), held, strict=True))]
-        if key in READER_COUNTS:
-            values = [_suppressed(v) for v in values]
+        if key in access.READER_COUNTS:
+            values = [access.count_shown(v, READER) for v in values]
         report.headline.append({"key": key, "now": values[0], "before": values[1], "year": values[2]})
 
     day = {"date_to": period.date_to}
@@ -105,7 +95,7 @@ def _numbers(con: duckdb.DuckDBPyConnection, period: Period, lang: str, walk_min
     lent = queries.run(con, "loans_by_branch_month", date_from=period.date_from, date_to=period.date_to)
     lent = dict(lent.group_by("branch_id").agg(pl.col("loans").sum()).iter_rows())
     central = next(iter(queries.run(con, "branch_list").filter(pl.col("kind") == "central")["name"]), None)
-    report.cards = [{**row, "readers": _suppressed(row["readers"]), "loans": lent.get(row["branch_id"], 0),
+    report.cards = [{**row, "readers": access.count_shown(row["readers"], READER), "loans": lent.get(row["branch_id"], 0),
                      "short_name": mapfigure.short_name(row["name"], central)} for row in cards.to_dicts()]
     report.trend = _trend(con, period, status.get("as_of"))
     report.summary = summary(report)
@@ -130,20 +120,11 @@ def _trend(con: duckdb.DuckDBPyConnection, period: Period, as_of: date | None) -
             for row in months.to_dicts()]
 
 
-def summary(report: Report) -> str:
-    """The report in one paragraph, in the report's language: loans and their change against the month before
-    and a year earlier, the best and the weakest micro-branch among those judged, and coverage. For the report's
-    first page and for a mail's body."""
+def _standing(report: Report) -> str:
+    """The micro-branches' standing and what they add to coverage, in words: the best and the weakest among those
+    judged, how many are behind, how many are too new to judge."""
     lang = report.lang
-    head = {row["key"]: row for row in report.headline}
-    loans = head["loans"]
-    parts = [t("report_summary_loans", lang, period=_period_words(report.period, lang), loans=f"{loans['now']:,}",
-               transfers=f"{head['transfers']['now']:,}", share=_format(lang, "transfer_share",
-                                                                          head["transfer_share"]["now"]))]
-    changes = [t(f"report_summary_vs_{when}", lang, change=_relative(loans["now"], loans[when]))
-               for when in ("before", "year") if isinstance(loans[when], int) and loans[when]]
-    if changes:
-        parts.append(t("report_summary_changes", lang, changes=t("list_sep", lang).join(changes)))
+    parts = []
     ranked = [c for c in report.cards if c.get("peer_rank")]
     if len(ranked) >= 2:
         best, weakest = ranked[0], ranked[-1]
@@ -155,28 +136,15 @@ def summary(report: Report) -> str:
     if new:
         parts.append(t("report_summary_new", lang, n=new))
     walk = next((r for r in report.thresholds if r["walk_threshold"] == int(report.walk_minutes)), None)
-    if walk:
-        parts.append(t("report_summary_coverage", lang, minutes=int(report.walk_minutes),
-                       covered=f"{walk['residents_covered']:,}", rate=_format(lang, "coverage_rate",
-                                                                               walk["coverage_rate"]),
-                       added=f"{walk['residents_added_by_micro']:,}"))
-    return t("report_summary_join", lang).join(parts)
+    if walk and walk["residents_added_by_micro"]:
+        parts.append(t("report_summary_added", lang, added=f"{walk['residents_added_by_micro']:,}",
+                       minutes=f"{report.walk_minutes:g}"))
+    return "".join(parts)
 
 
 def summary_of(con: duckdb.DuckDBPyConnection, period: Period, lang: str = "zh", walk_minutes: float = 15) -> str:
     """The report's one-paragraph summary on its own (no next-site solves, no figures), e.g. for a mail's body."""
     return _numbers(con, period, lang, walk_minutes).summary
-
-
-def _period_words(period: Period, lang: str) -> str:
-    if period.months() == 1:
-        return t("report_summary_month", lang, year=period.date_from.year, month=period.date_from.month,
-                 month_name=calendar.month_name[period.date_from.month])
-    return t("report_period", lang, date_from=period.date_from, date_to=period.date_to)
-
-
-def _relative(now: int, before: int) -> str:
-    return f"{(now - before) / before:+.1%}"
 
 
 def collect(con: duckdb.DuckDBPyConnection, period: Period, lang: str = "zh", walk_minutes: float = 15,
@@ -217,27 +185,33 @@ def _html(fig: object, div_id: str) -> str:
 
 
 def _format(lang: str, key: str, value: object) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, str):
-        return value
-    if key in SHARES:
-        return f"{value:.1%}"
-    if key in MINUTES:
-        return t("report_minutes", lang, value=value)
-    if isinstance(value, float):
-        return f"{value:,.1f}"
-    return f"{value:,}"
+    """A number as the pages show it (`microbranch.numbers`), minutes with their unit."""
+    text = numbers.text(key, value)
+    return t("report_minutes", lang, value=text) if value is not None and metrics().get(key, {}).get("unit") == \
+        "minutes" and not isinstance(value, str) else text
 
 
 def _change(lang: str, key: str, now: object, before: object) -> str:
-    if not isinstance(now, int | float) or not isinstance(before, int | float):
-        return "—"
-    if key in SHARES:
-        return t("report_pp", lang, value=f"{(now - before) * 100:+.1f}")
-    if isinstance(now, float) or isinstance(before, float):
-        return f"{now - before:+,.1f}"
-    return f"{now - before:+,}"
+    return numbers.change(key, now, before, lang) or "—"
+
+
+def summary(report: Report) -> str:
+    """One paragraph saying the period's headline in words (the body of the report's mail, the report's first
+    lines), in the report's language; reader counts as suppressed in the report; then the micro-branches'
+    standing (`_standing`)."""
+    row = {h["key"]: h for h in report.headline}
+
+    def now(key: str) -> str:
+        return _format(report.lang, key, row[key]["now"])
+
+    headline = t("report_summary", report.lang, date_from=report.period.date_from, date_to=report.period.date_to,
+                 loans=now("loans"),
+                 change=_change(report.lang, "loans", row["loans"]["now"], row["loans"]["before"]),
+                 transfers=now("transfers"), share=now("transfer_share"), readers=now("active_readers"),
+                 branches=now("branches_open"), micro=now("micro_branches_open"), coverage=now("coverage_rate"),
+                 walk=f"{report.walk_minutes:g}", as_of=report.as_of or "—")
+    standing = _standing(report)
+    return f"{headline}{'' if report.lang == 'zh' else ' '}{standing}".strip() if standing else headline
 
 
 def render_html(report: Report) -> str:

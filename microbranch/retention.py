@@ -3,7 +3,7 @@
 The setting `retention_years` (MICROBRANCH_RETENTION_YEARS), or `--years` of `python -m microbranch retention`;
 without one nothing is deleted. A rejected row goes when its import was made before the cut-off, or when it was an
 import of events none of which is left. The drift chains of the copies touched are rebuilt, a new snapshot is
-published, and the deletion is recorded in the audit trail.
+published; `operations.apply_retention` records the deletion in the audit trail.
 """
 
 from __future__ import annotations
@@ -11,19 +11,19 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from microbranch import audit, store
+from microbranch import clock, store
 from microbranch.derived import refresh_items
 
 
 def cutoff(years: int, now: datetime | None = None) -> datetime:
-    now = now or datetime.now()
+    now = now or clock.now()
     try:
         return now.replace(year=now.year - years)
     except ValueError:  # 29 February
         return now.replace(year=now.year - years, day=28)
 
 
-def apply(db: Path, years: int, user: str | None = None, now: datetime | None = None) -> tuple[int, int]:
+def apply(db: Path, years: int, now: datetime | None = None) -> tuple[int, int]:
     """Delete what is older than `years`; returns (events deleted, rejected rows deleted)."""
     if years < 1:
         raise ValueError(f"retention must keep at least 1 year; got {years}")
@@ -41,6 +41,4 @@ def apply(db: Path, years: int, user: str | None = None, now: datetime | None = 
         con.sql(f"delete from rejects where import_id in ({gone})", params={"c": before})
         if touched:
             refresh_items(con, touched)
-    audit.record("retention", user, f"kept {years} years: deleted {events} events before {before:%Y-%m-%d} and "
-                 f"{rejects} rejected rows", db=db)
     return events, rejects

@@ -1,44 +1,51 @@
-"""The embedded default: generate the Nansha sample exports and import them into an empty database."""
+"""The embedded default: import the Nansha sample exports into an empty database, and remove them again.
+
+The exports are written by the sample generator (`sample_data`), which stands on the core: whoever loads the
+sample (the dashboard's first start, `python -m sample_data`) hands its `generate` to `load` or `ensure`.
+"""
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 
 from microbranch import store
-from microbranch.ingest import ImportResult, Progress, import_file
+from microbranch.contract import IMPORT_ORDER
+from microbranch.ingest import ImportResult, Progress
+from microbranch.ingest.isolated import import_isolated
 from microbranch.ingest.undo import undo_in
 from microbranch.privacy import load_key
 
-ORDER = ("branches", "communities", "readers", "items", "events")
+__all__ = ["Exports", "Progress", "ensure", "incomplete", "load", "remove"]
+Exports = Callable[[Path], list[Path]]  # writes the sample's export files into a folder and returns them
 
 
-def load(db: Path, progress: Progress | None = None) -> list[ImportResult]:
-    """Generate the sample files into a temporary folder and import them, in dependency order."""
-    from sample_data.generate import generate
-
+def load(db: Path, exports: Exports, progress: Progress | None = None) -> list[ImportResult]:
+    """Write the sample files into a temporary folder (`exports`) and import them in dependency order, each in the
+    capped child process as any import. Audited by `operations.load_sample`, which is what callers use."""
     with tempfile.TemporaryDirectory() as tmp:
-        files = sorted(generate(Path(tmp)), key=lambda p: ORDER.index(p.stem) if p.stem in ORDER else 99)
+        files = sorted(exports(Path(tmp)), key=lambda p: IMPORT_ORDER.index(p.stem) if p.stem in IMPORT_ORDER else 99)
         results = []
         for i, path in enumerate(files):
             if progress:
                 progress(path.name, i / len(files))
-            results.append(import_file(db, path, user="sample"))
+            results.append(import_isolated(db, path, user="sample"))
     with store.writer(db) as con:  # the mark that every file of the sample went in (published: readers look)
         con.sql("insert or replace into meta values ('sample_complete', 'yes')")
     return results
 
 
-def ensure(db: Path, progress: Progress | None = None) -> bool:
+def ensure(db: Path, exports: Exports, progress: Progress | None = None) -> list[ImportResult] | None:
     """Load the sample on first start, into a database that has had no upload at all, or load it again when a start
-    was stopped halfway through loading it (sample imports without the mark that all went in); return whether it
-    loaded. A database with uploads but nothing published (CURRENT lost, say) is republished, never given the
-    sample."""
+    was stopped halfway through loading it (sample imports without the mark that all went in); return the imports'
+    results, or None when nothing was loaded. A database with uploads but nothing published (CURRENT lost, say) is
+    republished, never given the sample."""
     store.recover(db)
     if store.current_version(db) is not None and not incomplete(db):
-        return False
+        return None
     if store.current_version(db) is None:
         load_key(db)  # made while nothing is published: the writer below publishes before the first import
     with store.writer(db, publish_on_exit=False) as con:  # the lock makes a second starter wait for the first
@@ -46,11 +53,10 @@ def ensure(db: Path, progress: Progress | None = None) -> bool:
         uploaded = store.first(con, "select count(*) from imports where user_name <> 'sample'")[0]
     if uploaded or (store.current_version(db) is not None and not half):
         store.recover(db)
-        return False
+        return None
     if half:
         remove(db)
-    load(db, progress)
-    return True
+    return load(db, exports, progress)
 
 
 def _incomplete(con: duckdb.DuckDBPyConnection) -> bool:

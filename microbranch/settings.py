@@ -12,6 +12,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PROJECT = Path(__file__).resolve().parent.parent
 PREFIX = "MICROBRANCH_"
@@ -36,8 +37,24 @@ def _years(text: str) -> int:
     return int(text)
 
 
-def _setting(default: object, parse, doc: str):  # noqa: ANN001, ANN202 - a dataclass field
-    return field(default=default, metadata={"parse": parse, "doc": doc})
+def _zone(text: str) -> str:
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("an IANA time zone such as Asia/Shanghai") from None
+    return text
+
+
+def _yes(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("yes or no")
+
+
+def _setting(default: object, parse, doc: str, secret: bool = False):  # noqa: ANN001, ANN202 - a dataclass field
+    return field(default=default, metadata={"parse": parse, "doc": doc}, repr=not secret)
 
 
 @dataclass(frozen=True)
@@ -63,8 +80,24 @@ class Settings:
     tile_crs: str = _setting("wgs84", lambda s: "gcj02" if s.lower().replace("-", "") == "gcj02" else "wgs84",
                              "the tiles' coordinates: wgs84 or gcj02 (Chinese web maps)")
     tile_attribution: str = _setting("", str, "the tiles' source, shown on the map")
+    time_zone: str = _setting("Asia/Shanghai", _zone, "the time zone of every time shown and recorded (imports, the "
+                                                      "audit, retention): an IANA name")
     idle_minutes: float = _setting(30.0, float, "a session ends after this many minutes without use (also "
                                                 "`[access] idle_minutes`)")
+    smtp_host: str | None = _setting(None, str, "the mail server that sends the report and the staff's alerts "
+                                                "(none: nothing is mailed)")
+    smtp_port: int = _setting(587, int, "the mail server's port")
+    smtp_starttls: bool = _setting(True, _yes, "whether to switch the connection to TLS (STARTTLS) before signing in "
+                                               "(yes or no)")
+    smtp_user: str | None = _setting(None, str, "the name to sign in to the mail server with (none: no sign-in)")
+    smtp_password: str | None = _setting(None, str, "the mail server's password: from the environment or the "
+                                                    "secrets file, never the command line", secret=True)
+    mail_from: str = _setting("microbranch@localhost", str, "the sender address of the mail")
+    staff_email: str | None = _setting(None, str, "where a failed inbox file or a failed delivery is reported")
+    stale_days: int = _setting(3, int, "days without an import after which the dashboard warns that the data is "
+                                       "old")
+    inbox_settle_seconds: float = _setting(60.0, float, "a file in the inbox is imported once it has not changed "
+                                                        "for this many seconds")
 
     @property
     def key(self) -> Path:

@@ -1,4 +1,7 @@
-"""Signing in, for the page tests: a local account per role in the test's database, and an AppTest signed in."""
+"""Signing in, for the page tests: a local account per role in the test's database, and an AppTest signed in.
+
+AppTest has no browser, so no cookie: `signed_in` starts a real session in the store and puts its id where the
+page tests' stand-in for the cookie reads it (`cookie_from_session_state` in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -6,39 +9,33 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from microbranch import auth
+from microbranch import auth, operations, sessions
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = str(ROOT / "dashboard.py")
 PASSWORD = "long enough 密码 2024"
+TOKEN = "_test_session_token"  # the session_state key standing in for the browser's cookie
 
 
 def account(db: Path, role: str, name: str | None = None) -> str:
     """An account named after its role (or `name`), made once per database."""
     name = name or role
     if name not in auth.users(db)["name"].to_list():
-        auth.add(name, role, PASSWORD, db=db)
+        operations.add_user(db, name, role, PASSWORD, operations.Actor("test"))
     return name
-
-
-def sign_in(at: AppTest, name: str, password: str = PASSWORD) -> AppTest:
-    at.text_input(key="sign_in_name").input(name)
-    at.text_input(key="sign_in_password").input(password)
-    return at.button(key="sign_in_go").click().run()
 
 
 def signed_in(db: Path, who: str | None, page: str | None = None, *, timeout: float = 60, **params: str) -> AppTest:
     """The dashboard signed in as an account of role `who` (None: no accounts, the single local user), on `page`.
 
-    The page is asked for before the first run, as a direct link does: the sign-in form comes first, then
-    the page the link named (or its refusal)."""
-    name = account(db, who) if who is not None else None
+    The page is asked for before the first run, as a direct link does."""
     at = AppTest.from_file(DASHBOARD, default_timeout=timeout)
+    if who is not None:
+        name = account(db, who)
+        at.session_state[TOKEN] = sessions.start(name, who, db=db)
     at.query_params.update(params)
     if page:
         at.switch_page(page)
     at.run()
-    if name is not None:
-        sign_in(at, name)
     assert not at.exception, [e.value for e in at.exception]
     return at

@@ -15,6 +15,17 @@ from ui import errors
 errors.reraise = True
 
 
+@pytest.fixture(autouse=True)
+def cookie_from_session_state(monkeypatch: pytest.MonkeyPatch) -> None:
+    """AppTest sends no cookie: the page tests' session id stands in session_state (see tests/accounts.py)."""
+    import streamlit as st
+
+    from tests.accounts import TOKEN
+    from ui import signin
+
+    monkeypatch.setattr(signin, "token", lambda: st.session_state.get(TOKEN))
+
+
 @pytest.fixture
 def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("MICROBRANCH_KEY_FILE", str(tmp_path / "secret" / "microbranch.key"))

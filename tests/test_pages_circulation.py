@@ -226,7 +226,7 @@ def test_upload_is_for_staff_only(db):
     assert not at.file_uploader
     assert at.warning[0].value == ("您以“图书馆管理者”身份登录，无权打开“数据导入”页面。此页面仅对馆员开放；如需访问，"
                                    "请联系馆员。")
-    at = AppTest.from_file(str(ROOT / "pages" / "upload.py"), default_timeout=60)  # the file run on its own
+    at = AppTest.from_file(str(ROOT / "app_pages" / "upload.py"), default_timeout=60)  # the file run on its own
     at.query_params["role"] = "staff"
     at.run()
     assert not at.exception and not at.file_uploader

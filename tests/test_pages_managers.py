@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from microbranch import sample, store
 from microbranch.ingest import import_file
+from sample_data.generate import generate
 from tests.accounts import signed_in
 from tests.test_queries_managers import build
 
@@ -130,7 +131,7 @@ def sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MICROBRANCH_KEY_FILE", str(folder / "secret" / "microbranch.key"))
         db = folder / "data" / "microbranch.duckdb"
-        sample.ensure(db)
+        sample.ensure(db, generate)
     return folder
 
 

@@ -30,8 +30,8 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from microbranch import coverage, geo, queries, store
+from microbranch.access import COMPLEMENTARY, PRIMARY, rollup_sums, suppress_rollup, suppression
 from microbranch.ingest import import_file
-from microbranch.privacy_tables import COMPLEMENTARY, PRIMARY, rollup_sums, suppress_rollup, suppression
 from tests.conftest import load
 
 DAY = date(2024, 6, 30)

@@ -18,6 +18,7 @@ import pytest
 
 from microbranch import sample, store
 from microbranch.ingest import import_file
+from sample_data.generate import generate
 from tests.conftest import BRANCHES, write
 from tests.test_concurrency import (
     EVENTS_1,
@@ -129,7 +130,7 @@ def test_current_deleted_is_restored_and_the_sample_never_loaded_into_real_data(
     db, _env_, _ = two_imports
     published = store.current_version(db)
     (store.snapshot_dir(db) / "CURRENT").unlink()
-    assert sample.ensure(db) is False
+    assert sample.ensure(db, generate) is None
     assert store.current_version(db) == published  # the same snapshot: nothing needed publishing
     assert (_count(db), _count(db, "branches")) == (5, 5)
 
@@ -141,7 +142,7 @@ def test_current_deleted_with_a_commit_not_yet_published_is_republished_from_the
     os.kill(proc.pid, signal.SIGKILL)
     _finish(proc)
     (store.snapshot_dir(db) / "CURRENT").unlink()
-    assert sample.ensure(db) is False
+    assert sample.ensure(db, generate) is None
     assert (_count(db), _count(db, "branches")) == (9, 5)
 
 

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from microbranch import sample, store
 from microbranch.ingest import import_file
+from sample_data.generate import generate
 from tests.conftest import BRANCHES, snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +38,7 @@ def test_a_database_without_events_says_so_on_every_page(db, monkeypatch, name):
 
 def test_the_as_of_line_says_when_sample_and_uploaded_data_are_both_present(db, monkeypatch):
     monkeypatch.setenv("MICROBRANCH_DB", str(db))
-    sample.load(db)
+    sample.load(db, generate)
     assert "南沙示例数据（合成）" in page("overview").caption[0].value
     import_file(db, ("mine.csv", b"branch_id,name,kind,lat,lon,opened_on\nX1,Mine,micro,22.8,113.5,2024-04-01\n"),
                 user="upload")
@@ -46,7 +47,7 @@ def test_the_as_of_line_says_when_sample_and_uploaded_data_are_both_present(db, 
 
 def test_a_sample_load_stopped_halfway_is_loaded_again_whole(db, monkeypatch):
     """Stopped after the branches (as a server stopped during its first start): the next start repairs it."""
-    real = sample.import_file
+    real = sample.import_isolated
     calls = []
 
     def stop_after_two(*args, **kwargs):
@@ -55,13 +56,13 @@ def test_a_sample_load_stopped_halfway_is_loaded_again_whole(db, monkeypatch):
         calls.append(args)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(sample, "import_file", stop_after_two)
+    monkeypatch.setattr(sample, "import_isolated", stop_after_two)
     with pytest.raises(KeyboardInterrupt):
-        sample.load(db)
-    monkeypatch.setattr(sample, "import_file", real)
+        sample.load(db, generate)
+    monkeypatch.setattr(sample, "import_isolated", real)
     assert sample.incomplete(db)
     assert snapshot(db).sql("select count(*) from events").fetchall() == [(0,)]
-    assert sample.ensure(db)
+    assert sample.ensure(db, generate)
     assert not sample.incomplete(db)
     con = snapshot(db)
     kinds = con.sql("select kind, count(*) from imports where user_name = 'sample' and undone_at is null "

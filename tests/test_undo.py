@@ -14,6 +14,7 @@ from microbranch import audit, queries, sample, store
 from microbranch.contract import ContractError
 from microbranch.ingest import import_file
 from microbranch.ingest.undo import undo_import
+from sample_data.generate import generate
 from tests.conftest import BRANCHES, snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -181,7 +182,7 @@ def test_undo_while_a_reader_process_reads(db, tmp_path):
 
 
 def test_sample_remove_keeps_uploaded_data(db, tmp_path):
-    sample.load(db)
+    sample.load(db, generate)
     mine_csv = b"branch_id,name,kind,lat,lon,opened_on\nX1,Mine,micro,22.8,113.5,2024-04-01\n"
     mine = import_file(db, ("mine.csv", mine_csv), user="upload")
     assert mine.accepted == 1

@@ -405,21 +405,14 @@ GROUP_COLOURS = {"micro": "#7b3fbf", "other": "#2f6fdb"}
 CENSORED_COLOUR = "#c8c8c8"
 
 
-def _small_hidden(frame: pl.DataFrame, column: str) -> pl.DataFrame:
-    """Reader counts from 1 to 9 left out of a chart, for the district official (metrics.md, "Suppression")."""
-    return frame.filter(~pl.col(column).is_between(1, 9))
-
-
-def new_readers(frame: pl.DataFrame, suppress: bool = False) -> go.Figure:
+def new_readers(frame: pl.DataFrame) -> go.Figure:
     """New readers per month, micro-branches against the other branches (grouped, so the smaller shows), on a
-    linear axis. Censored months (the data's warm-up, where a first loan does not prove a reader new) are grey."""
-    data = frame.with_columns(pl.when(pl.col("kind") == "micro").then(pl.lit("micro")).otherwise(pl.lit("other"))
-                              .alias("group")).group_by("month", "group").agg(
-        pl.col("new_readers").sum(), pl.col("censored").any()).sort("month", "group")
-    data = _small_hidden(data, "new_readers") if suppress else data
+    linear axis: one row per `month` and `branch_group`, an empty count (suppressed for the viewer) left out.
+    Censored months (the data's warm-up, where a first loan does not prove a reader new) are grey."""
+    data = frame.drop_nulls("new_readers").sort("month", "branch_group")
     fig = go.Figure()
     for group, colour in GROUP_COLOURS.items():
-        part = data.filter(pl.col("group") == group)
+        part = data.filter(pl.col("branch_group") == group)
         if part.is_empty():
             continue
         fig.add_bar(x=part["month"].to_list(), y=part["new_readers"].to_list(), name=tr(f"mgr_group_{group}"),
@@ -435,11 +428,10 @@ def new_readers(frame: pl.DataFrame, suppress: bool = False) -> go.Figure:
     return _layout(fig, tr("mgr_chart_new_readers"), tr("circ_month"), tr("circ_readers_unit"))
 
 
-def retention(frame: pl.DataFrame, suppress: bool = False) -> go.Figure:
+def retention(frame: pl.DataFrame) -> go.Figure:
     """For each cohort month and group, the share who borrowed again within 1, 3 and 6 months (one panel each).
-    `suppress`: cohorts of fewer than 10 readers left out (their shares would give the counts away)."""
+    The page leaves out the cohorts the viewer may not see (their shares would give the counts away)."""
     windows = ("again_1m", "again_3m", "again_6m")
-    frame = frame.filter(pl.col("new_readers") >= 10) if suppress else frame
     frame = frame.filter(~pl.col("censored"))  # warm-up cohorts mix in long-time readers: left out, see caption
     long = frame.unpivot(list(windows), index=["month", "branch_group", "new_readers"], variable_name="window",
                          value_name="again").drop_nulls("again").with_columns(

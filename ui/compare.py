@@ -1,5 +1,9 @@
 """Cards that compare the period with the previous period and the same period a year earlier, each card saying
-which periods it compares and, in its tooltip, why a comparison is missing."""
+which periods it compares and, in its tooltip, why a comparison is missing.
+
+For the district official a reader count is shown as the rulebook says (`microbranch.access`): a count the page
+hid (`<10`, `x`: a string in the row) or from 1 to 9 shows no change, and nor does a change against an earlier
+count that would be hidden, which the change would give away."""
 
 from __future__ import annotations
 
@@ -8,15 +12,12 @@ from datetime import date
 
 import streamlit as st
 
+from microbranch import access, numbers
 from microbranch.i18n import definition
 from microbranch.periods import Earlier, earlier
 from ui.data import q
-from ui.kit import _entry, change, label, number, sees_readers
+from ui.kit import _entry, change, label, number, role
 from ui.shell import lang, tr
-
-READER_COUNTS = ("active_readers", "new_readers", "new_readers_micro")
-LOWER_IS_BETTER = ("mean_walk_minutes", "mean_walk_minutes_without_micro", "copies_overdue", "overdue_share",
-                   "mean_days_overdue", "copies_adrift_overdue", "copies_dead", "dead_share")
 
 
 def _span(a: date | None, b: date | None) -> str:
@@ -50,6 +51,11 @@ def note(e: Earlier) -> str:
     return tr(f"mgr_cmp_{e.kind}", span=_span(e.date_from, e.date_to))
 
 
+def _seen(key: str, value: object) -> object:
+    """A card's value as the viewer may see it (a hidden count is a string, and has no change)."""
+    return access.count_shown(value, role()) if key in access.READER_COUNTS else value
+
+
 def cards(row: dict, keys: tuple[str, ...], compared: list[tuple[Earlier, dict | None]], per_row: int = 6,
           scope_note: dict[str, str] | None = None) -> None:
     """One card per key: the value, its change against the first earlier period held (the other one, if also held,
@@ -60,10 +66,9 @@ def cards(row: dict, keys: tuple[str, ...], compared: list[tuple[Earlier, dict |
     missing = [_why_not(e) for e, r in compared if r is None]
     for start in range(0, len(keys), per_row):
         for col, key in zip(st.columns(per_row), keys[start:start + per_row], strict=False):
-            value = row[key]
+            value = _seen(key, row[key])
             shown = number(key, value)
-            hidden = not sees_readers() and key in READER_COUNTS and isinstance(value, int) and 1 <= value <= 9
-            changes = [] if hidden else [(e, r, change(key, value, r[key])) for e, r in held]
+            changes = [(e, r, change(key, value, _seen(key, r[key]))) for e, r in held]
             changes = [(e, r, c) for e, r, c in changes if c is not None]
             first = changes[0] if changes else None
             same = first is not None and shown == number(key, first[1][key])
@@ -74,7 +79,7 @@ def cards(row: dict, keys: tuple[str, ...], compared: list[tuple[Earlier, dict |
             tip = "\n\n".join(t for t in [definition(_entry(key) or key, lang()), *compared_days, *missing] if t)
             title = tr("mgr_scoped", label=label(key), note=scope_note[key]) if scope_note and key in scope_note \
                 else label(key)
-            col.metric(title, "<10" if hidden else shown, delta=first[2] if first else None,
-                       delta_color="off" if same else "inverse" if key in LOWER_IS_BETTER else "normal",
+            col.metric(title, shown, delta=first[2] if first else None,
+                       delta_color="off" if same else "inverse" if numbers.lower_is_better(key) else "normal",
                        delta_arrow="off" if same else "auto", delta_description=described, help=tip or None,
                        border=True)

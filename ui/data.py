@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -10,7 +9,8 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from microbranch import queries, report, sample, sites, store
+from microbranch import i18n, operations, queries, report, sites, store
+from sample_data.generate import generate
 
 
 def db() -> Path:
@@ -24,45 +24,35 @@ def _connection(db_path: Path, version: str):  # noqa: ANN202 - a DuckDB connect
 
 
 @st.cache_resource(show_spinner=False)
-def _recovered(db_path: Path) -> bool:
-    """Once per server process: put the writer and the published snapshot back in step (unless an import
-    is running: it publishes when it ends)."""
-    try:
-        store.recover(db_path, wait_seconds=0)
-    except store.BusyError:
-        pass
-    except store.PublishError as exc:  # the published data still serves; the server log says what is needed
-        logging.getLogger(__name__).warning("%s", exc.text("en"))
-    return True
+def _starts(db_path: Path) -> dict[str, bool]:
+    """Whether this server process has started on this database (one mutable mark per database)."""
+    return {"done": False}
 
 
-@st.cache_resource(show_spinner=False)
-def _started(db_path: Path) -> bool:
-    """Once per server process: remove what a killed import left in the work folder (unless one is running)."""
-    return store.clear_work(db_path)
+def start() -> None:
+    """Called by the shell (dashboard.py) before any page, once per server process: recovery, the schema, and the
+    sample data on the very first start (see `operations.start`). Pages and queries only read."""
+    mark = _starts(db())
+    if mark["done"]:
+        return
+    if store.current_version(db()) is None:
+        with st.status("首次启动：正在载入南沙示例数据… / First start: loading the Nansha sample data…") as status:
+            started = operations.start(db(), generate, progress=lambda name, f: status.update(label=f"{name} …"))
+            status.update(state="complete")
+    else:
+        started = operations.start(db(), generate)
+    mark["done"] = True
+    if started.sample is not None:
+        st.rerun()  # start the page again, on the loaded data, without the loading box
 
 
 def version() -> str:
-    """The current data version (the snapshot's name); loads the sample data on the very first start."""
-    _recovered(db())
-    _started(db())
+    """The current data version (the snapshot's name). Reads only: the shell's `start` made the data."""
     current = store.current_version(db())
     if current is None:
-        with st.status("首次启动：正在载入南沙示例数据… / First start: loading the Nansha sample data…") as status:
-            sample.ensure(db(), progress=lambda name, f: status.update(label=f"{name} …"))
-            status.update(state="complete")
-        st.rerun()  # start the page again, on the loaded data, without the loading box
-    return _upgraded(db(), current)
-
-
-@st.cache_resource(max_entries=8, show_spinner=False)
-def _upgraded(db_path: Path, current: str) -> str:
-    """Once per data version: bring a snapshot made by older code up to the current schema, and finish loading the
-    sample if a first start was stopped halfway through it."""
-    store.upgrade(db_path)
-    if sample.incomplete(db_path):
-        sample.ensure(db_path)
-    return store.current_version(db_path) or current
+        language = "en" if st.query_params.get("lang") == "en" else "zh"
+        raise FileNotFoundError(i18n.t("store_no_data", language, db=db()))
+    return current
 
 
 # One frame per (version, query, parameters), shared by every session as it is: st.cache_data would hand each

@@ -1,14 +1,14 @@
 """The rendering kit: every table, card, chart and download of every page goes through here.
 
 The kit knows who is looking: the role of the signed-in account (`ui.signin.viewer()`, kept in the
-server-side session; never the URL or a widget). It applies the privacy rules by column name, before
-the headings are translated, so a page cannot forget one:
+server-side session; never the URL or a widget). It applies the rulebook (`microbranch.access`) by column name,
+before the headings are translated, so a page cannot forget one:
 
-- reader-level columns (pseudonyms, `READER_LEVEL`) are dropped for officials, and so is any text column
+- reader-level columns (`access.READER_LEVEL`) are dropped for officials, and so is any text column
   whose values look like pseudonyms;
-- reader counts (`READER_COUNTS`) from 1 to 9 are shown as `<10` for officials (metrics.md,
-  "Suppression"), with the numbers that would give them away (`LINKED`, e.g. loans per reader); a
-  community / town / district roll-up (a `level` column) gets complementary suppression as well.
+- reader counts (`access.READER_COUNTS`) from 1 to 9 are shown as `<10` for officials, with the numbers that
+  would give them away (`access.LINKED`, e.g. loans per reader); where a card or a total shows their sum, or a
+  community / town / district roll-up (a `level` column) does, the next-smallest is hidden as well (`x`).
 
 API (pages import these; a page never calls st.dataframe, st.metric, st.plotly_chart or
 st.download_button itself):
@@ -17,12 +17,12 @@ st.download_button itself):
   headings and words in the user's language, numbers formatted, and its CSV download. `terms="places"`
   takes the places pages' words first (community "name", branch "status" ...) and puts words in for the
   codes of kind, host type, status and town; `terms="access"` the audit page's.
-- `metric_cards(row, keys, before=None, per_row=6)`: one card per key, named like the query's columns,
-  with the change against `before` and the metric's definition as help.
 - `metric(label, value, *, where=st, readers=False, **metric_kwargs)`: one card; `readers=True` when the
   value is a count of readers.
-- `chart(figure, *, where=st, key=None)`: a plotly chart; `chart_data(frame)`: the frame a chart may
+- `chart(figure, *, where=st, key=None)`: a plotly chart; `chart_data(frame, total=False)`: the frame a chart may
   draw for this viewer (reader-level columns dropped, suppressed reader counts left empty).
+- `readers_for_role(frame, *columns, total=False)`: reader counts as the viewer may see them; `total=True` when a
+  card or a total beside shows the column's sum (the same counts are hidden in the table and its chart).
 - `download(frame, file_name, *, key=None, where=st)`: a CSV download on its own.
 - `shown(frame)`: the frame as this viewer may see it, raw column names kept.
 - `headed(frame)`, `label(column)`, `number(key, value)`, `change(key, now, before)`,
@@ -36,7 +36,6 @@ A download of reader-level rows is recorded in the audit (who, what, from which 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -44,23 +43,14 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from microbranch.i18n import definition, entries
-from microbranch.privacy_tables import SHOWN, suppress_rollup, suppression
+from microbranch import access, csvout, numbers
+from microbranch.access import LINKED, READER_COUNTS, READER_LEVEL, SHOWN
+from microbranch.i18n import entries
 from ui import signin
 from ui.shell import lang, tr
 
-READER_LEVEL = ("reader", "from_reader", "holder", "expected_holder", "reader_id", "from_reader_id", "to_reader")
-READER_COUNTS = ("active_readers", "readers", "new_readers", "again_1m", "again_3m", "again_6m")
-LINKED = {"active_readers": {"loans_per_reader": "{:.2f}"}, "readers": {"penetration": "{:.1f}"}}
-PSEUDONYM = re.compile(r"^R[0-9a-f]{20}$")
 HOSTS = ("enterprise", "school", "community", "institution", "other")
 
-FORMATS = {"transfer_share": "{:.1%}", "coverage_rate": "{:.1%}", "coverage_rate_without_micro": "{:.1%}",
-           "mean_holders": "{:.2f}", "days_per_holder": "{:.1f}",
-           "mean_walk_minutes": "{:.1f}", "mean_walk_minutes_without_micro": "{:.1f}", "turnover": "{:.3f}",
-           "loans_per_reader": "{:.2f}", "overdue_share": "{:.1%}", "share_circulated": "{:.1%}",
-           "dead_share": "{:.1%}", "mean_days_overdue": "{:.1f}"}
-LOWER_IS_BETTER = ("mean_walk_minutes", "mean_walk_minutes_without_micro")
 PLAIN = ("rank", "step", "walk_threshold", "holders", "chain_no", "import_id", "line", "month_no")
 
 
@@ -72,8 +62,8 @@ def role() -> str:
 
 
 def sees_readers() -> bool:
-    """Whether the viewer may see reader-level rows (pseudonyms): staff and managers, never officials."""
-    return role() in ("staff", "manager")
+    """Whether the viewer may see reader-level rows (pseudonyms) and reader counts as they are (`access`)."""
+    return access.sees_readers(role())
 
 
 def page(name: str) -> None:
@@ -88,10 +78,12 @@ def page(name: str) -> None:
 # --- words ---
 
 def _entry(column: str, terms: str = "circ") -> str | None:
+    """A column's catalogue key: the page's own word when it asks for one (`terms="places"`: places_<column>,
+    `"access"`: access_<column>), else the metric (catalogue/metrics.toml), else its heading (catalogue/columns.toml,
+    circ_col_<column>)."""
     known = entries()
     first = (f"{terms}_{column}",) if terms != "circ" else ()
-    return next((k for k in (*first, column, f"circ_col_{column}", f"circ_{column}", f"places_{column}")
-                 if k in known), None)
+    return next((k for k in (*first, column, f"circ_col_{column}") if k in known), None)
 
 
 def label(column: str, terms: str = "circ") -> str:
@@ -130,20 +122,15 @@ def _place_words(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def number(key: str, value: object) -> str:
-    """A metric's value as shown on its card: thousands separators, shares in %, means with decimals."""
-    if value is None:
-        return "—"
-    return FORMATS.get(key, "{:,}" if isinstance(value, int) else "{:,.1f}").format(value)
+    """A metric's value as shown on its card (`microbranch.numbers`: thousands, shares in %, decimals as the
+    catalogue says); a suppressed count as it is."""
+    return numbers.text(key, value)
 
 
 def change(key: str, now: object, before: object) -> str | None:
-    """The change of a metric against an earlier value, signed; shares in percentage points."""
-    if now is None or before is None:
-        return None
-    if FORMATS.get(key, "").endswith("%}"):
-        return tr("circ_pp", value=f"{(now - before) * 100:+.1f}")  # type: ignore[operator]
-    fmt = FORMATS.get(key, "{:,}" if isinstance(now, int) else "{:,.1f}")
-    return fmt.replace("{:", "{:+").format(now - before)  # type: ignore[operator]
+    """The change of a metric against an earlier value, signed; shares in percentage points; None when either is
+    missing or suppressed."""
+    return numbers.change(key, now, before, lang())
 
 
 # --- the privacy rules ---
@@ -155,31 +142,30 @@ def _names(columns: Sequence[str]) -> set[str]:
 
 
 def _reader_level(frame: pl.DataFrame) -> list[str]:
-    named = _names(READER_LEVEL)
-    looks = [c for c, dt in frame.schema.items() if dt == pl.String
-             and any(PSEUDONYM.match(v) for v in frame[c].drop_nulls().head(1000).to_list())]
+    named, looks = _names(READER_LEVEL), access.looks_reader_level(frame)
     return [c for c in frame.columns if c in named or c in looks]
 
 
-def readers_for_role(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
-    """For the district official, reader counts from 1 to 9 in `columns` become `<10` (metrics.md,
-    "Suppression"), with the numbers linked to them. For breakdowns published without totals, so no
-    complementary suppression is needed; a roll-up with a `level` column goes through `suppress_rollup`."""
+def _hidden(frame: pl.DataFrame, column: str, total: bool) -> list[str | None]:
+    """Which of the column's counts this viewer may not see (`access.suppression`); with `total`, a card or a
+    total shows their sum."""
+    values = frame[column].to_list()
+    if "level" in frame.columns and "town_code" in frame.columns:
+        return access.suppression(values, access.rollup_sums(frame["level"].to_list(), frame["town_code"].to_list()))
+    if not total:
+        return access.suppression(values, [])
+    return access.suppression([*values, sum(v or 0 for v in values)], [(len(values), range(len(values)))])[:-1]
+
+
+def readers_for_role(frame: pl.DataFrame, *columns: str, total: bool = False) -> pl.DataFrame:
+    """For the district official, reader counts in `columns` as text: `<10` from 1 to 9 (with the numbers linked to
+    them), and `x` where a sum shown would give one away: a roll-up's rows (a `level` column), or with
+    `total=True` a card or a total of the column beside the table."""
     columns = tuple(c for c in columns if frame.schema[c].is_numeric())  # not those suppressed already
     if sees_readers() or not columns:
         return frame
-    if "level" in frame.columns and "town_code" in frame.columns:
-        for c in columns:
-            frame = suppress_rollup(frame, c, {k: f for k, f in LINKED.get(c, {}).items() if k in frame.columns})
-        return frame
     for c in columns:
-        hidden = suppression(frame[c].to_list(), [])
-        linked = {c: "{:,}", **{k: f for k, f in LINKED.get(c, {}).items() if k in frame.columns}}
-        frame = frame.with_columns(
-            pl.Series(col, [SHOWN[h] if h else None if v is None else fmt.format(v)
-                            for v, h in zip(frame[col].to_list(), hidden, strict=True)], dtype=pl.String)
-            for col, fmt in linked.items()
-        )
+        frame = access.hide(frame, c, _hidden(frame, c, total))
     return frame
 
 
@@ -192,14 +178,15 @@ def shown(frame: pl.DataFrame) -> pl.DataFrame:
     return readers_for_role(frame, *[c for c in frame.columns if c in _names(READER_COUNTS)])
 
 
-def chart_data(frame: pl.DataFrame) -> pl.DataFrame:
-    """The frame a chart may draw: for officials, no reader-level columns and suppressed reader counts empty."""
+def chart_data(frame: pl.DataFrame, total: bool = False) -> pl.DataFrame:
+    """The frame a chart may draw: for officials, no reader-level columns and the counts a table of the same frame
+    would hide (`readers_for_role`, with the same `total`) left empty."""
     if sees_readers():
         return frame
     frame = frame.drop(_reader_level(frame))
-    for c in [c for c in frame.columns if c in _names(READER_COUNTS)]:
-        small = pl.col(c).is_between(1, 9)
-        frame = frame.with_columns(pl.when(small).then(None).otherwise(pl.col(k)).alias(k)
+    for c in [c for c in frame.columns if c in _names(READER_COUNTS) and frame.schema[c].is_numeric()]:
+        hidden = pl.Series([h is not None for h in _hidden(frame, c, total)], dtype=pl.Boolean)
+        frame = frame.with_columns(pl.when(hidden).then(None).otherwise(pl.col(k)).alias(k)
                                    for k in (*[k for k in LINKED.get(c, {}) if k in frame.columns], c))
     return frame
 
@@ -207,14 +194,8 @@ def chart_data(frame: pl.DataFrame) -> pl.DataFrame:
 # --- rendering ---
 
 def safe_csv(frame: pl.DataFrame) -> bytes:
-    """CSV for Excel: UTF-8 with BOM; a text cell starting with = + - @ tab or CR is prefixed with ' ."""
-    texts = [c for c, dt in frame.schema.items() if dt == pl.String]
-    safe = frame.with_columns(
-        pl.when(pl.col(c).str.contains(r"^[=+\-@\t\r]")).then("'" + pl.col(c)).otherwise(pl.col(c)).alias(c)
-        for c in texts
-    )
-    safe = safe.rename({c: "'" + c for c in safe.columns if re.match(r"^[=+\-@\t\r]", c)})
-    return "\ufeff".encode() + safe.write_csv().encode("utf-8")
+    """CSV for Excel: UTF-8 with BOM, formulas neutralised (`microbranch.csvout`)."""
+    return csvout.for_excel(frame)
 
 
 def _recorder(file_name: str, rows: int) -> Callable[[], None]:
@@ -232,19 +213,46 @@ def download(frame: pl.DataFrame, file_name: str, *, key: str | None = None, whe
 
 
 def _config(raw: pl.DataFrame, headings: dict[str, str]) -> dict[str, Any]:
+    """Each numeric column shown by `microbranch.numbers`' rule: thousands, and the catalogue's decimals fixed (the
+    step sets them), shares in per cent."""
     config: dict[str, Any] = {}
     for col, head in headings.items():
         dtype = raw.schema[col]
         if dtype == pl.Date:
             config[head] = st.column_config.DateColumn(format="YYYY-MM-DD")
         elif dtype.is_numeric() and col not in PLAIN:
-            fmt = FORMATS.get(col, "")
-            percent = fmt.endswith("%}")
-            decimals = re.search(r"\.(\d)f", fmt)
-            config[head] = st.column_config.NumberColumn(
-                format="percent" if percent else f"%.{decimals.group(1)}f" if decimals
-                else "%.1f" if dtype.is_float() else "localized")
+            style = numbers.style(col, 0.0 if dtype.is_float() else 0)
+            places = style.decimals + (2 if style.kind == "percent" else 0)
+            config[head] = st.column_config.NumberColumn(format="percent" if style.kind == "percent" else "localized",
+                                                         step=10 ** -places if places else 1)
     return config
+
+
+def csv_frame(frame: pl.DataFrame, headings: dict[str, str]) -> pl.DataFrame:
+    """The table as its CSV holds it: numbers as numbers (rounded as shown, a share as its per-cent figure under a
+    heading that says %, no thousands separators), and a count suppressed for the viewer as an empty cell with a
+    flag column beside it (`<10` or `x`)."""
+    counts = _names([*READER_COUNTS, *(k for linked in LINKED.values() for k in linked)])
+    columns: list[pl.Series] = []
+    for col, head in headings.items():
+        values, dtype = frame[col].to_list(), frame.schema[col]
+        if dtype.is_numeric() and col not in PLAIN:
+            style = numbers.style(col, 0.0 if dtype.is_float() else 0)
+            shown = [numbers.csv(col, v) for v in values]
+            name = tr("csv_percent", label=head) if style.kind == "percent" else head
+            whole = all(v is None or isinstance(v, int) for v in shown)
+            columns.append(pl.Series(name, shown, dtype=pl.Int64 if whole else pl.Float64))
+        elif dtype == pl.String and col in counts:  # a count the kit made text to suppress it
+            flags = [v if v in SHOWN.values() else None for v in values]
+            parsed = [None if v is None or f else float(v.replace(",", "")) for v, f in zip(values, flags, strict=True)]
+            whole = all(p is None or p.is_integer() for p in parsed) and "." not in "".join(v or "" for v in values)
+            columns.append(pl.Series(head, [None if p is None else int(p) if whole else p for p in parsed],
+                                     dtype=pl.Int64 if whole else pl.Float64))
+            if any(flags):
+                columns.append(pl.Series(tr("csv_suppressed", label=head), flags, dtype=pl.String))
+        else:
+            columns.append(frame[col].alias(head))
+    return pl.DataFrame(columns)
 
 
 def table(frame: pl.DataFrame, file_name: str, columns: Sequence[str] | None = None, *, key: str | None = None,
@@ -262,30 +270,15 @@ def table(frame: pl.DataFrame, file_name: str, columns: Sequence[str] | None = N
         where.caption(tr("empty_table"))
         return
     where.dataframe(out, hide_index=True, width="stretch", placeholder="—", column_config=config, **kwargs)
-    download(out, file_name, key=key, where=where, reader_level=reader_level and sees_readers())
+    download(csv_frame(raw, headings), file_name, key=key, where=where, reader_level=reader_level and sees_readers())
 
 
 def metric(label_text: str, value: object, *, where: Any = st, readers: bool = False, **kwargs: Any) -> None:
     """One card. `readers=True` says the value counts readers (suppressed for officials from 1 to 9)."""
-    if readers and not sees_readers() and isinstance(value, int) and 1 <= value <= 9:
-        value, kwargs = SHOWN["primary"], {k: v for k, v in kwargs.items() if k != "delta"}
+    if readers and not sees_readers() and access.small(value):
+        value, kwargs = SHOWN[access.PRIMARY], {k: v for k, v in kwargs.items() if k != "delta"}
     where.metric(label_text, value if isinstance(value, str) else f"{value:,}" if value is not None else "—",
                  border=kwargs.pop("border", True), **kwargs)
-
-
-def metric_cards(row: dict, keys: tuple[str, ...], before: dict | None = None, per_row: int = 6) -> None:
-    """One st.metric per key (named like the query's column), with its definition as help."""
-    per_row = min(per_row, len(keys))
-    for start in range(0, len(keys), per_row):
-        for col, key in zip(st.columns(per_row), keys[start:start + per_row], strict=False):
-            same = before is not None and number(key, row[key]) == number(key, before[key])
-            value, delta = number(key, row[key]), change(key, row[key], before[key]) if before else None
-            if not sees_readers() and key in READER_COUNTS and isinstance(row[key], int) and 1 <= row[key] <= 9:
-                value, delta = SHOWN["primary"], None
-            col.metric(label(key), value, delta=delta,
-                       delta_color="off" if same else "inverse" if key in LOWER_IS_BETTER else "normal",
-                       delta_arrow="off" if same else "auto", help=definition(_entry(key) or key, lang()) or None,
-                       border=True)
 
 
 def _pseudonyms_in(figure: go.Figure) -> bool:
@@ -299,7 +292,7 @@ def _pseudonyms_in(figure: go.Figure) -> bool:
         return []
     words_found = [s for trace in figure.data for prop in ("x", "y", "text", "customdata", "hovertext", "labels",
                                                            "ids") for s in texts(getattr(trace, prop, None))]
-    return any(PSEUDONYM.search(w) for w in words_found)
+    return any(access.PSEUDONYM.search(w) for w in words_found)
 
 
 def _has_points(figure: go.Figure) -> bool:

@@ -3,7 +3,7 @@ the branch map and walk chart of `microbranch.mapfigure` in the page's language.
 
 The map needs no network and no map library: it is drawn on plain plotly axes in Web Mercator metres, so
 town names, branch labels, the legend and the scale bar are ordinary text, and the same figure prints as an
-image in the report. Street tiles are an administrator's setting (README, "Street tiles"): env
+image in the report. Street tiles are an administrator's setting (docs/guide.md, "Street tiles"): env
 the setting `tile_url` (docs/settings.md), drawn as images under
 the data; Chinese web-map tiles use GCJ-02: with `tile_crs = gcj02` the WGS-84
 points are shifted to GCJ-02 for drawing. Users never see these settings.

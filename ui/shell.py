@@ -5,11 +5,13 @@ Tables, cards, charts and downloads are drawn by the rendering kit, `ui.kit`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import polars as pl
 import streamlit as st
 
+from microbranch import settings
 from microbranch.i18n import t
 from ui import data
 
@@ -28,6 +30,9 @@ def carry_params() -> None:
             kept[name] = st.query_params[name]
         elif kept.get(name):
             st.query_params[name] = kept[name]
+
+
+LOCAL = ZoneInfo("Asia/Shanghai")
 
 
 def lang() -> str:
@@ -180,6 +185,25 @@ def as_of_line(needs_events: bool = True) -> None:
         st.info(tr("no_events_yet"), icon=":material/info:")
         if needs_events:
             st.stop()
+
+
+def freshness() -> None:
+    """How old the newest data is: when the last import arrived and the newest event's day; a warning when no
+    import arrived for `stale_days` (a setting). Staff see it on every page, managers on the overview."""
+    row = data.q("data_freshness").row(0, named=True)
+    last = row["last_import_at"]
+    if last is None:  # the sample data only: nothing is expected to arrive
+        return
+    now = datetime.now(LOCAL).replace(tzinfo=None)
+    days = (now - last).days
+    as_of = row["as_of"]
+    words = {"last": f"{last:%Y-%m-%d %H:%M}", "days": days, "as_of": as_of or "—",
+             "age": (now.date() - as_of).days if as_of else "—"}
+    stale = settings.current().stale_days
+    if days >= stale:
+        st.warning(tr("fresh_stale", stale=stale, **words), icon=":material/schedule:")
+    else:
+        st.caption(tr("fresh_line", **words))
 
 
 def ignores(f: Filters, *names: str) -> None:

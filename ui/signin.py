@@ -4,9 +4,9 @@ The viewer (name and role) comes from the server-side session (`microbranch.sess
 browser's cookie carries; the URL and the widgets never set it. Signing in is the web server's form (server.py,
 `/signin`); this module checks the session on every script run (asking the store at most every
 `CHECK_SECONDS`), so a disabled account, a new password, a new role, a sign-out in another tab, idle expiry
-and the session's lifetime end it at the next click. `PAGES` says which roles may open which page:
-dashboard.py puts only those in a role's navigation, and a direct link to another page gets a polite refusal
-naming the page and the roles it needs.
+and the session's lifetime end it at the next click. `PAGES` says which roles may open which page (the
+rulebook's, `microbranch.access`): dashboard.py puts only those in a role's navigation, and a direct link to
+another page gets a polite refusal naming the page and the roles it needs.
 
 Three modes, chosen by what is configured:
 - `idp`: an `[auth]` section in `.streamlit/secrets.toml` (OIDC through `st.login`); the signed-in
@@ -30,25 +30,18 @@ from urllib.parse import urlencode
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
-from microbranch import audit, auth, sessions, settings
+from microbranch import access, audit, auth, operations, sessions, settings
 from ui import data
 from ui.shell import tr
 
-# page (its url path) -> (script, icon, roles that may open it)
-PAGES = {
-    "overview": ("app_pages/overview.py", ":material/dashboard:", auth.ROLES),
-    "loans": ("app_pages/loans.py", ":material/menu_book:", auth.ROLES),
-    "chains": ("app_pages/chains.py", ":material/conversion_path:", auth.ROLES),
-    "stock": ("app_pages/stock.py", ":material/local_shipping:", ("staff", "manager")),
-    "readers": ("app_pages/readers.py", ":material/person_add:", ("staff", "manager", "official")),
-    "branch_map": ("app_pages/branch_map.py", ":material/map:", auth.ROLES),
-    "residents": ("app_pages/residents.py", ":material/groups:", auth.ROLES),
-    "scorecards": ("app_pages/scorecards.py", ":material/fact_check:", auth.ROLES),
-    "report": ("app_pages/report.py", ":material/description:", auth.ROLES),
-    "upload": ("app_pages/upload.py", ":material/upload_file:", ("staff",)),
-    "audit": ("app_pages/audit.py", ":material/policy:", ("staff",)),
-    "glossary": ("app_pages/glossary.py", ":material/help:", auth.ROLES),
+# page (its url path) -> (script, icon, roles that may open it); the roles are the rulebook's (microbranch.access)
+ICONS = {
+    "overview": ":material/dashboard:", "loans": ":material/menu_book:", "chains": ":material/conversion_path:",
+    "stock": ":material/local_shipping:", "readers": ":material/person_add:", "branch_map": ":material/map:",
+    "residents": ":material/groups:", "scorecards": ":material/fact_check:", "report": ":material/description:",
+    "upload": ":material/upload_file:", "audit": ":material/policy:", "glossary": ":material/help:",
 }
+PAGES = {name: (f"app_pages/{name}.py", ICONS[name], roles) for name, roles in access.PAGES.items()}
 COOKIE = "microbranch_session"
 KEY, CHECKED = "_viewer", "_viewer_checked"
 LOCAL = ("127.0.0.1", "localhost", "::1", "[::1]")
@@ -117,6 +110,11 @@ def address() -> str | None:
     return (_proxied() or ip) if ip in LOCAL else ip
 
 
+def actor() -> operations.Actor:
+    """The signed-in viewer and their address, as the write operations record them."""
+    return operations.Actor(viewer().name or None, address())
+
+
 def record(action: str, detail: str = "") -> None:
     """Audit an action of the current viewer (see `microbranch.audit.record`)."""
     audit.record(action, viewer().name or None, detail, address(), db=db())
@@ -141,7 +139,7 @@ def sign_out() -> None:
 def _idp_role() -> str | None:
     email = str(st.user.get("email") or "").lower()
     roles = {str(k).lower(): v for k, v in _secrets("access").get("roles", {}).items()}
-    return roles.get(email) if roles.get(email) in auth.ROLES else None
+    return roles.get(email) if roles.get(email) in access.ROLES else None
 
 
 def _local() -> bool:
@@ -202,7 +200,7 @@ def gate() -> Viewer | None:
 
 def allowed(page: str, role: str | None = None) -> bool:
     """Whether `role` (default: the viewer's) may open `page`."""
-    return (role if role is not None else viewer().role) in PAGES[page][2]
+    return access.may_open(role if role is not None else viewer().role, page)
 
 
 def refuse(page: str) -> None:

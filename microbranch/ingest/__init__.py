@@ -9,14 +9,12 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import duckdb
 import polars as pl
 
-from microbranch import store
+from microbranch import clock, store
 from microbranch.contract import ContractError, Detection, HeaderMap, detect
 from microbranch.i18n import entries, t
 from microbranch.ingest import limits, load, read, validate
@@ -26,7 +24,6 @@ from microbranch.ingest.undo import set_meta
 from microbranch.privacy import load_key
 from microbranch.store import first
 
-LOCAL = ZoneInfo("Asia/Shanghai")
 Progress = Callable[[str, float], None]
 
 
@@ -208,7 +205,7 @@ def _first_rows(con: duckdb.DuckDBPyConnection, header: HeaderMap, raw: read.Raw
     con.sql("create temp table raw_head as select * from raw order by line limit $n", params={"n": n})
     read.drop(con)
     con.sql("alter table raw_head rename to raw")
-    validate.check(con, header, datetime.now(LOCAL).replace(tzinfo=None))
+    validate.check(con, header, clock.now())
     load.pseudonymise(con, header.kind, load_key(db) if db else b"preview")
     load.build_good(con, header.kind)
     shape = EVENT_COLUMNS if header.kind == "events" else load.STORED[header.kind]
@@ -280,7 +277,7 @@ def import_file(db: Path, source: Path | tuple[str, bytes], user: str = "cli",
         result.sha256 = digest.result()
         del data  # staged: let the file's bytes go (an export can be a gigabyte)
         step("checking", 0.3)
-        validate.check(con, header, datetime.now(LOCAL).replace(tzinfo=None))
+        validate.check(con, header, clock.now())
         read.drop(con)  # every temp table is dropped as soon as it is used up, to keep the peak memory down
         load.pseudonymise(con, header.kind, key)
         con.begin()  # one file, one transaction: killed before COMMIT, the database is as it was

@@ -3,7 +3,7 @@
 A CSV is measured on its bytes (lines and their length) before it is decoded or parsed; a workbook is measured
 from its zip directory and by streaming its parts, counting the bytes they unzip to, the rows of its sheets, the
 place of every cell and its shared strings, before a spreadsheet reader sees it. The limits are stated in every
-refusal and in the README.
+refusal and in docs/storage.md ("Limits, faults and many viewers").
 """
 
 from __future__ import annotations
@@ -119,9 +119,9 @@ class _Sheet:
             self.rows += 1
             self.row = self._number(r.group(1)) if r else self.row + 1
             self.column = 0
+            if self.rows > MAX_XLSX_ROWS or (not r and self.row > MAX_XLSX_ROWS):
+                raise ContractError("imp_limit_sheet_rows_over", limit=f"{MAX_XLSX_ROWS:,}")
             self._check(self.row, 1)
-            if self.rows > MAX_XLSX_ROWS:
-                raise ContractError("imp_limit_sheet_rows", count=f"{self.rows:,}+", limit=f"{MAX_XLSX_ROWS:,}")
         elif r:
             self._place(r.group(1).decode("ascii", "replace"))
         else:

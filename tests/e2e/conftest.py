@@ -1,4 +1,4 @@
-"""End-to-end fixtures: the dashboard served by a real Streamlit server on the sample data, and Debian chromium.
+"""End-to-end fixtures: the dashboard served by `python -m microbranch serve` on the sample data, and Debian chromium.
 
 One server and one browser for the whole session; every test gets a fresh browser context (own cookies,
 own Streamlit session). The database and its key live in a tmp dir, so the developer's data/ is never touched.
@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,6 +35,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
     "--disable-quic",
+    "--host-resolver-rules=MAP evil.example 127.0.0.1",  # a name rebound to this machine (test_sessions_browser)
 ]
 ROLES = auth.ROLES
 PASSWORD = "e2e 密码 long enough"
@@ -64,21 +66,26 @@ def server(e2e_dir: Path) -> Iterator[str]:
     the role, password `PASSWORD`); stopped after the session."""
     db = e2e_dir / "data" / "microbranch.duckdb"
     env = {**os.environ, "MICROBRANCH_DB": str(db), "MICROBRANCH_KEY_FILE": str(e2e_dir / "secret" / "microbranch.key"),
-           "PYTHONUNBUFFERED": "1"}
-    sample = subprocess.run([sys.executable, "-m", "microbranch", "--db", str(db), "sample"], cwd=ROOT, env=env,
+           "PYTHONUNBUFFERED": "1",
+           # Pages are edited while tests run: no file watcher, so no "source changed" reruns mid-test.
+           "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"}
+    sample = subprocess.run([sys.executable, "-m", "sample_data", "--db", str(db)], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=300, check=False)
     if sample.returncode != 0:
-        pytest.fail(f"`python -m microbranch sample` failed ({sample.returncode}):\n{sample.stdout}\n{sample.stderr}")
+        pytest.fail(f"`python -m sample_data` failed ({sample.returncode}):\n{sample.stdout}\n{sample.stderr}")
     for role in ROLES:  # one account per role, named after it: the server runs with sign-in
         auth.add(role, role, PASSWORD, db=db)
 
+    with serving(db, env, e2e_dir / "server.log") as base:
+        yield base
+
+
+@contextmanager
+def serving(db: Path, env: dict[str, str], log: Path, address: str = "127.0.0.1") -> Iterator[str]:
+    """`python -m microbranch --db DB serve` on a free port, as `make run` starts it; its base URL until the block
+    ends, then stopped."""
     port = _free_port()
-    log = e2e_dir / "streamlit.log"
-    cmd = [sys.executable, "-m", "streamlit", "run", "dashboard.py",
-           "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
-           "--browser.gatherUsageStats", "false",
-           # Pages are edited while tests run: no file watcher, so no "source changed" reruns mid-test.
-           "--server.fileWatcherType", "none"]
+    cmd = [sys.executable, "-m", "microbranch", "--db", str(db), "serve", "--address", address, "--port", str(port)]
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -86,7 +93,7 @@ def server(e2e_dir: Path) -> Iterator[str]:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"streamlit exited with {proc.returncode} before answering:\n{_tail(log)}")
+                pytest.fail(f"the server exited with {proc.returncode} before answering:\n{_tail(log)}")
             try:
                 with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
                     if r.status == 200:
@@ -94,7 +101,7 @@ def server(e2e_dir: Path) -> Iterator[str]:
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not answer /_stcore/health within {START_TIMEOUT} s:\n{_tail(log)}")
+                pytest.fail(f"the server did not answer /_stcore/health within {START_TIMEOUT} s:\n{_tail(log)}")
             time.sleep(0.25)
         yield base
     finally:

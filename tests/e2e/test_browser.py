@@ -124,14 +124,16 @@ def sidebar_paths(page: Page, lang: str = "zh") -> set[str]:
     return {names.get(title, title) for title in titles}
 
 
-def sign_in(page: Page, url: str, role: str) -> None:
-    """Open `url`, meet the sign-in form, sign in as the account named after `role`."""
+def sign_in(page: Page, url: str, role: str, password: str = PASSWORD) -> None:
+    """Open `url`, meet the server's sign-in form (in the link's language), sign in as the account named after
+    `role`; the browser comes back to `url`."""
     lang = "en" if re.search(r"[?&]lang=en\b", url) else "zh"
-    open_page(page, url, not_found_ok=True)
-    expect(title(page)).to_contain_text(t("access_sign_in_title", lang))
+    page.goto(url, wait_until="domcontentloaded")
+    expect(page.locator("h1")).to_have_text(t("access_sign_in_title", lang))
+    assert urlparse(page.url).path == "/signin", page.url
     page.get_by_label(t("access_name", lang), exact=True).fill(role)
-    page.get_by_label(t("access_password", lang), exact=True).fill(PASSWORD)
-    page.get_by_test_id("stFormSubmitButton").locator("button").click()
+    page.get_by_label(t("access_password", lang), exact=True).fill(password)
+    page.get_by_role("button", name=t("access_sign_in", lang)).click()
     expect(page.get_by_test_id("stSidebar")).to_contain_text(t(f"role_{role}", lang), timeout=60_000)
     wait_for_app(page)
 
@@ -159,9 +161,8 @@ REJECTED = "拒收|拒绝|被拒|退回|不合格|无效|rejected"
 @pytest.mark.parametrize(("name", "role"), [("upload", "official"), ("upload", "manager")])
 def test_direct_link_refused(page: Page, server: str, name: str, role: str) -> None:
     """A link to a page the role may not open: sign-in first, then a polite refusal naming the page and the role
-    it needs, in the user's language. First in the file, so it meets a fresh server: with a pages/ folder
-    beside dashboard.py, Streamlit runs pages/*.py by itself until some session has called st.navigation.
-    A role in the URL means nothing."""
+    it needs, in the user's language. First in the file, so it meets a fresh server. A role in the URL means
+    nothing."""
     sign_in(page, f"{server}/{name}?role=staff", role)
     shoot(page, f"refused_{name}_{role}")  # before the checks, so a failing page is seen too
     assert_no_exception(page, f"{name} as {role}")

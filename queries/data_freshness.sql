@@ -1,0 +1,9 @@
+-- data_freshness: one row, how fresh the data is: when the newest import that brought data arrived (the sample's
+-- are not counted) and the newest event's day. Times in local time (Asia/Shanghai). No params.
+select
+    (
+        select max(timezone('Asia/Shanghai', imported_at)),
+        from imports
+        where status = 'imported' and undone_at is null and user_name <> 'sample'
+    ) as last_import_at,
+    (select max(occurred_at)::date, from events) as as_of,
