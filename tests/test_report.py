@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 from datetime import date
+from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -218,18 +219,27 @@ def test_the_pdf_prints_from_a_thread_running_an_asyncio_loop(tmp_path):
 
 
 def test_the_summary_says_in_words_what_changed_who_did_best_and_coverage(con, html):
-    """March 2024 on the hand-made data: 3 loans, 1 of them a transfer (33.3%); February is before the data, so
-    no change is claimed; coverage within 15 minutes as the threshold query says. The same paragraph heads the
-    report and comes from `report.summary_of` on its own (for a mail's body)."""
+    """March 2024 on the hand-made data: 3 loans, 1 of them a transfer (33.3%), coverage as the threshold query
+    says; then the micro-branches' standing from the scorecards: the judged ones ranked by their index against
+    their peers (best first, weakest last), how many are behind and how many too new to judge, and the residents
+    the micro-branches bring within the walk. The same paragraph heads the report and comes from
+    `report.summary_of` on its own (for a mail's body)."""
     text = report.summary_of(con, MARCH, "zh", 15)
+    cards = queries.run(con, "scorecard_by_branch", date_to=MARCH.date_to, **scorecard.targets().params())
+    ranked = cards.filter(cards["peer_rank"].is_not_null()).sort("peer_rank")
     covered = queries.run(con, "coverage_by_threshold", date_to=MARCH.date_to).filter(walk_threshold=15).row(
         0, named=True)
-    assert text.startswith("2024 年 3 月，全区分馆共借出 3 人次，其中读者之间转借 1 次（占 33.3%）")
-    assert "比上期" not in text  # February is not in the data: no change claimed
-    assert f"{covered['residents_covered']:,} 人（{covered['coverage_rate']:.1%}）" in text
-    assert text in html
+    assert text.startswith("2024-03-01 至 2024-03-31，全区分馆借阅 3 人次")
+    assert f"其中转借 1 次，占 33.3%" in text and f"{covered['coverage_rate']:.1%}" in text
+    best, weakest = ranked["name"][0], ranked["name"][-1]
+    assert f"{best} 表现最好（同类比较指数 {ranked['peer_index'][0]:.2f}）" in text
+    assert f"{weakest} 最弱（{ranked['peer_index'][-1]:.2f}）" in text
+    assert f"{(cards['status'] == 'new').sum()} 个微分馆开馆不久" in text
+    assert f"微分馆让 {covered['residents_added_by_micro']:,} 名居民" in text
+    assert escape(text) in html
     english = report.summary_of(con, MARCH, "en", 15)
-    assert english.startswith("In March 2024 the network's branches lent 3 times, 1 of them hand-overs")
+    assert english.startswith("Between 2024-03-01 and 2024-03-31 the branches lent 3 times")
+    assert f"{best} did best" in english and "too new to be judged" in english
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
