@@ -14,7 +14,7 @@ from microbranch import access
 from ui import charts, compare
 from ui.data import q
 from ui.kit import chart, page, sees_readers, table, words
-from ui.shell import as_of_line, filters, tr
+from ui.shell import as_of_line, filters, ignores, tr
 
 KEYS = ("month", "branch_group", "branch_id")
 MONTH_GROUP = ("month", "branch_group")  # the chart
@@ -24,6 +24,7 @@ WARMUP_MONTHS = 3  # the data's first months in which a first loan does not prov
 page("readers")
 f = filters()
 as_of_line()
+ignores(f, "walk")
 ids = list(f.branch_ids) or None
 official = not sees_readers()
 

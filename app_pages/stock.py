@@ -9,13 +9,14 @@ import streamlit as st
 from ui import charts, compare
 from ui.data import q
 from ui.kit import chart, page, table
-from ui.shell import as_of_line, filters, tr
+from ui.shell import as_of_line, filters, ignores, tr
 
 MONTHS = (3, 6, 12)
 
 page("stock")
 f = filters()
 as_of_line()
+ignores(f, "period_start", "walk")
 ids = list(f.branch_ids) or None
 months = st.segmented_control(tr("mgr_dead_months"), MONTHS, default=6, key="dead_months",
                               format_func=lambda n: tr("mgr_months", n=n)) or 6

@@ -273,6 +273,9 @@ def table(frame: pl.DataFrame, file_name: str, columns: Sequence[str] | None = N
     headings = {c: label(c, terms) for c in raw.columns}
     config = _config(raw, headings) | dict(kwargs.pop("column_config", None) or {})
     out = raw.rename(headings)
+    if out.is_empty():  # words, not a grid of blank rows
+        where.caption(tr("empty_table"))
+        return
     where.dataframe(out, hide_index=True, width="stretch", placeholder="—", column_config=config, **kwargs)
     download(csv_frame(raw, headings), file_name, key=key, where=where, reader_level=reader_level and sees_readers())
 
@@ -299,9 +302,25 @@ def _pseudonyms_in(figure: go.Figure) -> bool:
     return any(access.PSEUDONYM.search(w) for w in words_found)
 
 
+def _has_points(figure: go.Figure) -> bool:
+    """Whether any trace draws a point (legend-only traces hold None)."""
+    for trace in figure.data:
+        for prop in ("x", "y", "values", "z"):
+            values = getattr(trace, prop, None)
+            if values is not None and any(v is not None for v in (values.tolist() if hasattr(values, "tolist")
+                                                                  else list(values))):
+                return True
+    return False
+
+
 def chart(figure: go.Figure, *, where: Any = st, key: str | None = None, **kwargs: Any) -> None:
-    """A plotly chart. For officials a chart whose data holds a reader pseudonym is not drawn (a bug in the page:
-    it should have drawn `chart_data(frame)`)."""
+    """A plotly chart. A chart with nothing to draw says so in words (not empty axes). For officials a chart whose
+    data holds a reader pseudonym is not drawn (a bug in the page: it should have drawn `chart_data(frame)`)."""
+    if not _has_points(figure):
+        title = figure.layout.title.text if figure.layout.title and figure.layout.title.text else ""
+        where.info(tr("empty_chart", title=title) if title else tr("empty_chart_untitled"),
+                   icon=":material/filter_alt_off:")
+        return
     if not sees_readers() and _pseudonyms_in(figure):
         where.warning(tr("access_chart_withheld"))
         return

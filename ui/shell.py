@@ -207,14 +207,13 @@ def freshness() -> None:
 
 
 def ignores(f: Filters, *names: str) -> None:
-    """Say under the title which filters this page does not use (`names`: period, period_start, branches, kinds,
-    hosts, walk); as a warning when one of them is set, so a chosen filter is never silently ignored."""
+    """Say under the title which filters this page does not use (`names`: period_start, branches, kinds, hosts,
+    walk); as a warning when one of them is set, so a chosen filter is never silently ignored."""
     if not names:
         return
     text = tr("ignored_filters", names=tr("list_sep").join(tr(f"ignored_{n}") for n in names))
     status = data.q("data_status").row(0, named=True)
-    set_now = {"period": f.date_from != status["first_day"] or f.date_to != status["as_of"],
-               "period_start": f.date_from != status["first_day"], "branches": bool(f.branch_ids),
+    set_now = {"period_start": f.date_from != status["first_day"], "branches": bool(f.branch_ids),
                "kinds": bool(f.kinds), "hosts": bool(f.host_types), "walk": f.walk_minutes != 15}
     if any(set_now.get(n) for n in names):
         st.warning(text, icon=":material/filter_alt_off:")
