@@ -9,7 +9,7 @@ from ui.kit import page, table, words
 from ui.shell import tr
 
 ACTIONS = ("sign_in", "sign_in_failed", "lockout", "sign_out", "import", "undo", "user_add", "user_disable",
-           "user_passwd", "download", "retention")
+           "user_passwd", "user_role", "download", "retention")
 
 page("audit")
 st.caption(tr("access_audit_intro"))
