@@ -228,6 +228,17 @@ def _config(raw: pl.DataFrame, headings: dict[str, str]) -> dict[str, Any]:
     return config
 
 
+def _rounded(frame: pl.DataFrame) -> pl.DataFrame:
+    """Decimal columns rounded to the places they are shown with: the grid's format cuts digits off (0.02778 showed
+    as 2.7% under a caption saying 2.8%), rounding first makes both say the same."""
+    out = []
+    for col, dtype in frame.schema.items():
+        if dtype.is_float() and col not in PLAIN:
+            style = numbers.style(col, 0.0)
+            out.append(pl.col(col).round(style.decimals + (2 if style.kind == "percent" else 0)))
+    return frame.with_columns(out) if out else frame
+
+
 def csv_frame(frame: pl.DataFrame, headings: dict[str, str]) -> pl.DataFrame:
     """The table as its CSV holds it: numbers as numbers (rounded as shown, a share as its per-cent figure under a
     heading that says %, no thousands separators), and a count suppressed for the viewer as an empty cell with a
@@ -265,7 +276,7 @@ def table(frame: pl.DataFrame, file_name: str, columns: Sequence[str] | None = N
         raw = _place_words(raw)
     headings = {c: label(c, terms) for c in raw.columns}
     config = _config(raw, headings) | dict(kwargs.pop("column_config", None) or {})
-    out = raw.rename(headings)
+    out = _rounded(raw).rename(headings)
     if out.is_empty():  # words, not a grid of blank rows
         where.caption(tr("empty_table"))
         return
