@@ -86,8 +86,15 @@ cohorts = cohorts.with_columns(pl.Series("hidden", access.suppression(
     [*cohorts["new_readers"].to_list(), cohorts["new_readers"].sum()],
     [(cohorts.height, range(cohorts.height))])[:-1] if official else [None] * cohorts.height, dtype=pl.String))
 left, right = st.columns(2)
-chart(charts.new_readers(by_group), where=left)
-chart(charts.retention(cohorts.filter(pl.col("hidden").is_null())), where=right)
+drawn = cohorts.filter(pl.col("hidden").is_null())
+if official and by_group["new_readers"].is_null().all() and not by_group.is_empty():
+    left.info(tr("rules_chart_hidden"), icon=":material/visibility_off:")  # a sentence, not empty axes
+else:
+    chart(charts.new_readers(by_group), where=left)
+if official and drawn.is_empty() and not cohorts.is_empty():
+    right.info(tr("rules_chart_hidden"), icon=":material/visibility_off:")
+else:
+    chart(charts.retention(drawn), where=right)
 right.caption(tr("mgr_retention_caption"))
 
 st.subheader(tr("mgr_cohorts"))

@@ -11,7 +11,7 @@ from microbranch import operations, profiles
 from microbranch.contract import ACTION, KINDS, ContractError, field_label, is_personal
 from microbranch.ingest import ImportResult, reason_text
 from microbranch.ingest.mapping import IGNORE, Mapping, from_header, reader_fields
-from microbranch.store import BusyError
+from microbranch.storage import BusyError
 from ui import data
 from ui.data import q
 from ui.kit import headed, page, safe_csv, table, words

@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from microbranch import coverage, queries, store  # noqa: E402
+from microbranch import coverage, queries, storage  # noqa: E402
 from microbranch.ingest import import_file  # noqa: E402
 
 TARGET_S = 1.0
@@ -74,7 +74,7 @@ def big_places(data: Path | None, work: Path) -> Path:
 
 
 def bench_queries(db: Path, runs: int) -> bool:
-    con = store.reader(db)
+    con = storage.reader(db)
     counts = queries.run(con, "coverage_by_threshold", date_to=DAY)
     branches = queries.run(con, "served_by_branch", date_to=DAY)
     print(f"\ncoverage queries: {counts['residents_total'][0]:,} residents in "

@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
             _generate(data, args.events)
         else:
             print(f"reusing data in {data}", flush=True)
-        from microbranch import queries, store  # after MICROBRANCH_KEY_FILE is set
+        from microbranch import queries, storage  # after MICROBRANCH_KEY_FILE is set
         from microbranch.ingest import import_file
 
         sizes = {k: (data / f"{k}.csv").stat().st_size for k in KINDS}
@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
               f"= {ratio:.2f}x (target <= {IMPORT_RATIO_TARGET:.0f}x)")
         print(f"  peak RSS of the importing process: {ours_rss:.0f} MB (before importing: {rss_before:.0f} MB; "
               f"DuckDB alone: {raw['maxrss_mb']:.0f} MB; target < {MEMORY_TARGET_MB:.0f} MB)")
-        db_files = [db, *store.snapshot_dir(db).glob("*.duckdb")]
+        db_files = [db, *storage.locations(db).snapshots.glob("*.duckdb")]
         print(f"  database {db.stat().st_size / 1e6:.0f} MB; snapshots: "
               + ", ".join(f"{p.name} {p.stat().st_size / 1e6:.0f} MB" for p in db_files[1:]))
 
@@ -228,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {small_s:.2f} s end to end including publishing (target <= {SMALL_IMPORT_TARGET_S:.0f} s): "
               f"status={r.status} accepted={r.accepted:,} duplicates={r.duplicates:,}", flush=True)
 
-        con = store.reader(db)
+        con = storage.reader(db)
         floors: dict[str, float] = {}
         print(f"\n== floors, {args.runs} runs each after one warm-up ==", flush=True)
         print(f"  {'floor':<62} {'p50 ms':>8} {'p95 ms':>8}  bounds")

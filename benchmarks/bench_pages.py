@@ -34,10 +34,10 @@ def main() -> None:
     os.environ.setdefault("MICROBRANCH_KEY_FILE", str(Path(tmp.name) / "microbranch.key"))
     from streamlit.testing.v1 import AppTest
 
-    from microbranch import sample, store
+    from microbranch import sample, storage
     from sample_data.generate import generate
 
-    if store.current_version(db) is None:
+    if storage.current_version(db) is None:
         sample.load(db, generate)
     print(f"database {db}, {args.runs} runs a page after one warm-up run")
     print(f"{'page':<12}{'first s':>9}{'p50 s':>8}{'max s':>8}")

@@ -23,8 +23,10 @@ from pathlib import Path
 
 import polars as pl
 
-from microbranch import queries, store
+from microbranch import queries, storage
 from microbranch.ingest import import_file
+from microbranch.storage import publishing
+from microbranch.storage.locations import wal_of
 
 
 def small_events(data: Path, out: Path, n: int = 10_000) -> Path:
@@ -62,7 +64,7 @@ def main() -> None:
         db.parent.mkdir()
         setup = timed(lambda: shutil.copyfile(args.db, db))
         print(f"writer file: {db.stat().st_size / 1e6:,.0f} MB (copied into the scratch folder in {setup:.2f} s)")
-        first = timed(lambda: store.recover(db))
+        first = timed(lambda: storage.recover(db))
         print(f"first publish of the copy (fold: checkpoint + full copy): {first:.2f} s")
         old = timed(lambda: shutil.copyfile(db, folder / "old-design-copy.duckdb"))
         (folder / "old-design-copy.duckdb").unlink()
@@ -73,26 +75,26 @@ def main() -> None:
         result = import_file(db, events, user="bench",
                              progress=lambda step, _f: marks.setdefault(step, time.perf_counter()))
         publish = marks["done"] - marks["publishing"]
-        version = store.current_version(db)
-        path = store.path_of(db, version)
-        wal = path.with_name(path.name + ".wal")
+        version = storage.current_version(db)
+        path = storage.path_of(db, version)
+        wal = wal_of(path)
         print(f"10,000-event import: {result.seconds:.2f} s whole ({result.accepted} accepted), of which publishing "
               f"{publish * 1000:.0f} ms: {version}, log {wal.stat().st_size / 1e6:.1f} MB beside the linked base "
               f"(target: publish well under 1 s, whole import <= 1 s)")
         print(f"publish against the old design: {publish * 1000:.0f} ms vs {old * 1000:.0f} ms ({old / publish:.0f}x)")
 
-        opened = timed(lambda: store.reader(db).close())
-        con = store.reader(db)
+        opened = timed(lambda: storage.reader(db).close())
+        con = storage.reader(db)
         with_log = p50_ms(con, "kpis")
         con.close()
-        fold = timed(lambda: store.fold(db))
-        con = store.reader(db)
+        fold = timed(lambda: storage.fold(db))
+        con = storage.reader(db)
         folded = p50_ms(con, "kpis")
         con.close()
         print(f"a reader's first open of the new version (replays the log): {opened * 1000:.0f} ms; kpis p50 "
               f"{with_log:.0f} ms on it, {folded:.0f} ms after folding")
-        print(f"fold (checkpoint + full copy, once the log passes {store.FOLD_AT:.0%} of the base or "
-              f"{store.FOLD_MIN >> 20} MB): {fold:.2f} s")
+        print(f"fold (checkpoint + full copy, once the log passes {publishing.FOLD_AT:.0%} of the base or "
+              f"{publishing.FOLD_MIN >> 20} MB): {fold:.2f} s")
         print(f"cpu count {os.cpu_count()}; other work on the machine makes absolute times noisy, ratios carry")
 
 

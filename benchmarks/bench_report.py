@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from microbranch import queries, sites, store  # noqa: E402
+from microbranch import queries, sites, storage  # noqa: E402
 from microbranch.ingest import import_file  # noqa: E402
 
 KINDS = ("branches", "communities", "readers", "items", "events")
@@ -57,7 +57,7 @@ def bench_report(db: Path, month: str, out: Path, env: dict[str, str]) -> None:
 
 
 def bench_sites(db: Path, day: date, time_limit: float) -> None:
-    con = store.reader(db)
+    con = storage.reader(db)
     for walk in (15, 10):
         communities = queries.run(con, "coverage_by_community", date_to=day, walk_minutes=walk)
         t0 = time.perf_counter()
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         db = work / "data" / "microbranch.duckdb"
         print(f"importing {args.data} …", flush=True)
         load(args.data, db)
-        con = store.reader(db)
+        con = storage.reader(db)
         last = queries.run(con, "data_status").row(0, named=True)["as_of"]
         con.close()
         month = args.month or (f"{last.year}-{last.month - 1:02d}" if last.month > 1 else f"{last.year - 1}-12")

@@ -24,56 +24,26 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from microbranch import clock, csvout, store
+from microbranch import clock, csvout
+from microbranch.storage import locations
 
 MAX_USER = 100  # characters of a name in the audit
 MAX_DETAIL = 1000
 
-SCHEMA = """
-create table if not exists users (
-    name varchar primary key,
-    role varchar not null,
-    hash varchar not null,
-    disabled boolean not null default false,
-    created_at timestamp not null
-);
-create table if not exists throttle (  -- failed sign-ins in a row, per name (known or not) and per address
-    kind varchar not null,  -- 'name' or 'address'
-    key varchar not null,
-    count integer not null,
-    last_at timestamp not null,
-    primary key (kind, key)
-);
-create table if not exists sessions (  -- signed-in browsers: the cookie holds a random id, this table its hash
-    id varchar primary key,
-    user_name varchar not null,
-    role varchar not null,
-    created_at timestamp not null,
-    last_used timestamp not null,
-    address varchar,
-    user_agent varchar
-);
-create table if not exists audit (
-    occurred_at timestamp not null,
-    action varchar not null,
-    user_name varchar,
-    detail varchar,
-    address varchar
-);
-"""
+SCHEMA = Path(__file__).with_name("storage") / "sql" / "access.sql"
 
 
 def access_file(db: Path | None = None) -> Path:
-    db = db or store.default_db()
-    return db.with_name(db.name + ".access.duckdb")
+    return locations(db).access
 
 
 @contextmanager
 def connect(db: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """The access file, read-write, for the length of the block (one process at a time, by its lock file)."""
-    path = access_file(db)
+    where = locations(db)
+    path = where.access
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path.with_name(path.name + ".lock"), os.O_WRONLY | os.O_CREAT, 0o600)
+    fd = os.open(where.access_lock, os.O_WRONLY | os.O_CREAT, 0o600)
     with os.fdopen(fd, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         new = not path.exists()
@@ -81,11 +51,11 @@ def connect(db: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
         try:
             if new:
                 os.chmod(path, 0o600)
-            con.sql(SCHEMA)
+            con.sql(SCHEMA.read_text(encoding="utf-8"))
             yield con
         finally:
             con.close()
-            for extra in (path, path.with_name(path.name + ".wal")):
+            for extra in (path, where.access_wal):
                 if extra.exists():
                     os.chmod(extra, 0o600)
 
@@ -115,8 +85,7 @@ def undo_detail(import_id: int, file_name: str, removed: int) -> str:
 def trail(db: Path | None = None, action: str | None = None, limit: int | None = None) -> pl.DataFrame:
     """The audit trail, newest first (optionally one action, the last `limit` rows)."""
     with connect(db) as con:
-        sql = ("select occurred_at as at, action, user_name, detail, address from audit"
-               + (" where action = $action" if action else "") + " order by occurred_at desc, rowid desc"
-               + (" limit $limit" if limit else ""))
-        params = {k: v for k, v in (("action", action), ("limit", limit)) if v}
-        return con.sql(sql, params=params or None).pl()
+        return con.sql(
+            "select occurred_at as at, action, user_name, detail, address from audit"
+            " where $action is null or action = $action order by occurred_at desc, rowid desc limit $limit",
+            params={"action": action or None, "limit": limit or None}).pl()

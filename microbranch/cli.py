@@ -1,5 +1,5 @@
 """Command line: `python -m microbranch [--db PATH] serve | import | undo | profile | query | rejects |
-imports | user | audit | retention | report | export | recover`. The Nansha sample has its own,
+imports | user | audit | retention | report | export | recover | backup | restore`. The Nansha sample has its own,
 `python -m sample_data` (its generator stands on the core).
 
 Exit status: 0 when the files were read (even with rejected rows), 1 when a file was refused whole or the
@@ -23,10 +23,24 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from microbranch import access, audit, auth, csvout, export, operations, profiles, queries, sessions, settings, store
+from microbranch import (
+    access,
+    audit,
+    auth,
+    csvout,
+    export,
+    operations,
+    privacy,
+    profiles,
+    queries,
+    sessions,
+    settings,
+    storage,
+)
 from microbranch.contract import ContractError
 from microbranch.i18n import LANGS, t
 from microbranch.ingest import ImportResult, reason_text
+from microbranch.storage import backup
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -114,6 +128,13 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("--parquet", type=Path, metavar="DIR", required=True, help="folder to write (views.sql inside)")
     rec = sub.add_parser("recover", help="put the database and its published snapshot back in step (done at start)")
     rec.add_argument("--fold", action="store_true", help="then fold the log into a new base if it is due")
+    bak = sub.add_parser("backup", help="copy the published data, accounts and audit, and profiles into DIR "
+                         "(consistent while the dashboard serves; docs/operations.md)")
+    bak.add_argument("folder", type=Path, metavar="DIR", help="a new or empty folder")
+    bak.add_argument("--with-key", action="store_true", help="also copy the pseudonymisation key (owner-only); "
+                     "keep that backup apart from the data's")
+    rst = sub.add_parser("restore", help="rebuild a working database at --db (an empty place) from a backup DIR")
+    rst.add_argument("folder", type=Path, metavar="DIR")
     return p
 
 
@@ -263,7 +284,7 @@ def _param(key: str, value: str) -> object:
 
 
 # What a user's input or file can make fail. Anything else is a bug and keeps its traceback.
-USER_ERRORS = (ContractError, FileNotFoundError, store.StoreError, duckdb.Error, pl.exceptions.PolarsError,
+USER_ERRORS = (ContractError, FileNotFoundError, storage.StoreError, duckdb.Error, pl.exceptions.PolarsError,
                csv.Error, UnicodeError, ValueError, OverflowError, OSError)
 
 
@@ -309,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     # What a child reading a file wrote (a library's abort and backtrace) is for a server's log, not this terminal.
     logging.getLogger("microbranch.import").addHandler(logging.NullHandler())
     args = _parser().parse_args(argv)
-    db = args.db or store.default_db()
+    db = args.db or settings.current().db
     os.umask(0o077)  # every file and folder made here (database, snapshots, work, logs, exports): owner-only
     try:
         return _run(args, db)
@@ -362,16 +383,26 @@ def _run(args: argparse.Namespace, db: Path) -> int:
         return 0
     if args.command == "retention":
         return _retention(args, db)
+    if args.command == "backup":
+        made = backup.backup(db, args.folder, with_key=args.with_key)
+        print(f"backed up {made.version} (generation {made.generation}): {made.files} files in {made.folder}"
+              + (", with the key" if made.with_key else ", without the key (--with-key)"))
+        return 0
+    if args.command == "restore":
+        key = backup.restore(args.folder, db, fingerprint_of=privacy.file_fingerprint)
+        missing = f"no key: put the data's key at {storage.locations(db).key} before importing"
+        print(f"restored into {db}: published {storage.current_version(db)}; " + (f"key {key}" if key else missing))
+        return 0
     if args.command == "recover":
-        store.recover(db, fold_due=args.fold)
-        print(f"published: {store.current_version(db) or '-'}")
+        storage.recover(db, fold_due=args.fold)
+        print(f"published: {storage.current_version(db) or '-'}")
         return 0
     _recover(db)
     if args.command == "export":
         tables = export.export(db, args.parquet)
         print(f"{len(tables)} tables written to {args.parquet} (views.sql recreates them over the files)")
         return 0
-    con = store.reader(db)
+    con = storage.reader(db)
     if args.command == "rejects":
         frame = queries.run(con, "rejects", import_id=args.import_id)
         reasons = [reason_text(r, d, s, args.lang) for r, d, s in frame.select("reason", "detail", "severity").rows()]
@@ -405,8 +436,8 @@ def _query(args: argparse.Namespace, db: Path) -> int:
         con = export.open_export(args.parquet)
     else:
         _recover(db)
-        store.upgrade(db)
-        con = store.reader(db)
+        storage.upgrade(db)
+        con = storage.reader(db)
     _print(queries.run(con, args.name, **params), args.format)
     return 0
 
@@ -422,8 +453,8 @@ def _report(args: argparse.Namespace, db: Path) -> int:
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 2
-    store.upgrade(db)
-    con = store.reader(db)
+    storage.upgrade(db)
+    con = storage.reader(db)
     try:
         out = report.write(con, period, args.out, args.lang, args.format, args.walk, args.time_limit)
     except report.ReportError as exc:
@@ -437,10 +468,10 @@ def _report(args: argparse.Namespace, db: Path) -> int:
 def _recover(db: Path) -> None:
     """At start: repair an interrupted or damaged publish; a running import publishes on its own."""
     try:
-        store.recover(db, wait_seconds=5)
-    except store.BusyError:
+        storage.recover(db, wait_seconds=5)
+    except storage.BusyError:
         pass
-    except store.PublishError as exc:  # the published data still serves: say what is needed, go on
+    except storage.PublishError as exc:  # the published data still serves: say what is needed, go on
         print(exc, file=sys.stderr)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
-from microbranch import access, audit, auth, report, store
+from microbranch import access, audit, auth, report, storage
 from microbranch.periods import Period
 
 SCHEMA = """
@@ -124,7 +124,7 @@ class Made:
 def make(db: Path, month: str, lang: str, fmt: str) -> Made:
     """Collect and render the month's report from the published data (read only)."""
     period = Period.month(month)
-    con = store.reader(db)
+    con = storage.reader(db)
     try:
         rep = report.collect(con, period, lang)
     finally:

@@ -1,6 +1,7 @@
 """What is derived from the events, kept current for the copies an import (or an undo) touches.
 
-From temp table `touched(item_id)`: the drift chains of those copies (chains.sql), their loans (one row per loan,
+For the copies touched (`refresh_import`, `refresh_items`; inside this module they are its temp table
+`touched(item_id)`): the drift chains of those copies (chains.sql), their loans (one row per loan,
 integer keys, in time order; only the loans that changed are deleted and added), and the rollups of every month
 in which a loan was deleted or added: counts per day and branch, counts and distinct readers per month (and
 branch), loans per month of a home branch, class and owner, and the activity bitmaps of readers and of readers at
@@ -34,7 +35,14 @@ LOAN = "day, occurred_at, is_transfer, branch_no, item_no, reader_no"  # the col
 _MONTHS = "l.day >= $lo and l.day < $hi and month_no(l.day) in (select month_no from months)"
 
 
-def refresh(con: duckdb.DuckDBPyConnection) -> None:
+def refresh_import(con: duckdb.DuckDBPyConnection, import_id: int) -> None:
+    """Rebuild everything derived for the copies of the events of this import (in its transaction)."""
+    con.sql("create or replace temp table touched as select distinct item_id from events where import_id = $id",
+            params={"id": import_id})
+    _refresh(con)
+
+
+def _refresh(con: duckdb.DuckDBPyConnection) -> None:
     """Rebuild everything derived for the copies in temp table `touched(item_id)`, then drop it."""
     con.sql(_NEW_KEYS.format(table="item_keys", no="item_no", id="item_id", source="touched"))
     con.sql("create or replace temp table touched_nos as "
@@ -228,4 +236,4 @@ def refresh_items(con: duckdb.DuckDBPyConnection, item_ids: Iterable[str] | None
         con.register("touched_frame", frame)
         con.sql("create or replace temp table touched as select distinct item_id from touched_frame")
         con.unregister("touched_frame")
-    refresh(con)
+    _refresh(con)

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import duckdb
 
-from microbranch import store
+from microbranch import storage
+from microbranch.duck import first, ident, quote
 
 PARTITION = "export_month"
 NOT_IN_PARQUET = ("HUGEINT", "UHUGEINT", "BIT", "BIGNUM", "VARINT")
@@ -34,10 +35,6 @@ def _time_column(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
     return next((n for n in PREFERRED if n in names), None)
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _called_first(macros: dict[str, tuple[str, list[str], str]]) -> list[str]:
     """Macro names in an order where each comes after the macros it calls (DuckDB binds them when made)."""
     calls = {name: {other for other in macros if other != name and re.search(rf"\b{other}\s*\(", body)}
@@ -52,7 +49,7 @@ def _called_first(macros: dict[str, tuple[str, list[str], str]]) -> list[str]:
 def export(db: Path, folder: Path) -> list[str]:
     """Write the current snapshot to `folder`; return the tables written."""
     folder.mkdir(parents=True, exist_ok=True)
-    con = store.reader(db, files=True)  # it writes the Parquet files
+    con = storage.reader(db, files=True)  # it writes the Parquet files
     try:
         tables = [r[0] for r in con.sql("select table_name from duckdb_tables()"
                                         " where schema_name = 'main' and not temporary order by 1").fetchall()]
@@ -65,19 +62,21 @@ def export(db: Path, folder: Path) -> list[str]:
             wide = [(c, t) for c, t in con.sql(
                 "select column_name, data_type from duckdb_columns() where schema_name = 'main' and table_name = $t"
                 " and data_type in $types", params={"t": table, "types": list(NOT_IN_PARQUET)}).fetchall()]
-            as_text = f" replace ({', '.join(f'{_q(c)}::varchar as {_q(c)}' for c, _ in wide)})" if wide else ""
-            back = f" replace ({', '.join(f'{_q(c)}::{t} as {_q(c)}' for c, t in wide)})" if wide else ""
+            as_text = f" replace ({', '.join(f'{ident(c)}::varchar as {ident(c)}' for c, _ in wide)})" if wide else ""
+            back = f" replace ({', '.join(f'{ident(c)}::{t} as {ident(c)}' for c, t in wide)})" if wide else ""
             column = _time_column(con, table)
-            if column and store.first(con, f"select count(*) from {_q(table)}")[0]:  # an empty one: a file
-                con.sql(f"copy (select *{as_text}, strftime({_q(column)}, '%Y-%m') as {PARTITION} from {_q(table)}) "
-                        f"to '{out}' (format parquet, partition_by ({PARTITION}), overwrite_or_ignore true)")
-                source = f"read_parquet('{table}/*/*.parquet', hive_partitioning = true)"
+            if column and first(con, f"select count(*) from {ident(table)}")[0]:  # an empty one: a file
+                con.sql(f"copy (select *{as_text}, strftime({ident(column)}, '%Y-%m') as {PARTITION} "
+                        f"from {ident(table)}) to {quote(str(out))} "
+                        f"(format parquet, partition_by ({PARTITION}), overwrite_or_ignore true)")
+                source = f"read_parquet({quote(table + '/*/*.parquet')}, hive_partitioning = true)"
                 columns = f"* exclude ({PARTITION}){back}"
-                lines.append(f"create or replace view {_q(table)} as select {columns} from {source};")
+                lines.append(f"create or replace view {ident(table)} as select {columns} from {source};")
             else:
-                con.sql(f"copy (select *{as_text} from {_q(table)}) to '{out / 'data.parquet'}' (format parquet)")
-                source = f"read_parquet('{table}/data.parquet')"
-                lines.append(f"create or replace view {_q(table)} as select *{back} from {source};")
+                target = quote(str(out / "data.parquet"))
+                con.sql(f"copy (select *{as_text} from {ident(table)}) to {target} (format parquet)")
+                source = f"read_parquet({quote(table + '/data.parquet')})"
+                lines.append(f"create or replace view {ident(table)} as select *{back} from {source};")
         lines += [sql.rstrip(";") + ";" for (sql,) in con.sql(
             "select sql from duckdb_views() where schema_name = 'main' and not internal and not temporary").fetchall()]
         macros = {name: (kind, params, body) for name, kind, params, body in con.sql(
@@ -86,7 +85,7 @@ def export(db: Path, folder: Path) -> list[str]:
         for name in _called_first(macros):
             kind, params, body = macros[name]
             table = "table " if kind == "table_macro" else ""
-            lines.append(f"create or replace macro {_q(name)}({', '.join(params)}) as {table}{body};")
+            lines.append(f"create or replace macro {ident(name)}({', '.join(params)}) as {table}{body};")
         (folder / "views.sql").write_text("\n".join(lines) + "\n", encoding="utf-8")
         return tables
     finally:

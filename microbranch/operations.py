@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from microbranch import audit, auth, delivery, mail, report, retention, sample, store
+from microbranch import audit, auth, delivery, mail, report, retention, sample, storage
 from microbranch.contract import IMPORT_ORDER, ContractError
 from microbranch.i18n import t
 from microbranch.ingest import ImportResult, Preview
@@ -154,7 +154,7 @@ def import_order(db: Path, uploads: Sequence[Upload]) -> list[Upload]:
 def import_files(db: Path, uploads: Sequence[Upload], by: Actor, *, remove_sample: bool = False,
                  progress: BatchProgress | None = None, lang: str = "en") -> ImportBatch:
     """Import files, each in its own capped child process and transaction, in kind order; audit each. With
-    `remove_sample` the sample data is removed first (audited too). Raises `store.BusyError` when another write
+    `remove_sample` the sample data is removed first (audited too). Raises `storage.BusyError` when another write
     holds the database too long."""
     batch = ImportBatch()
     if remove_sample:
@@ -208,12 +208,12 @@ def start(db: Path, exports: sample.Exports, progress: sample.Progress | None = 
     killed import left, bring older snapshots to the current schema, and load the sample on the very first start
     (or again when a first start was stopped halfway through it). Audited when it loads the sample."""
     try:
-        store.recover(db, wait_seconds=0)
-    except store.BusyError:
+        storage.recover(db, wait_seconds=0)
+    except storage.BusyError:
         pass  # an import is running: it publishes when it ends
-    store.clear_work(db)
-    if store.current_version(db) is not None:
-        store.upgrade(db)
+    storage.clear_work(db)
+    if storage.current_version(db) is not None:
+        storage.upgrade(db)
     loaded = sample.ensure(db, exports, progress)
     if loaded is None:
         return Started(None)

@@ -2,7 +2,9 @@
 
 The key file holds 32 random bytes written as 64 hexadecimal digits (one line), readable by its owner only
 (mode 600). It is made on the first import into an empty database. Once data exists, a missing, empty or
-malformed key is an error: a new key would give every reader a second pseudonym.
+malformed key is an error: a new key would give every reader a second pseudonym. The key's fingerprint (an HMAC
+of a fixed text, which says nothing of the key) is stored in `meta` at the first import; a different key, even a
+well-formed one, stops every later import (`check_fingerprint`).
 """
 
 from __future__ import annotations
@@ -15,10 +17,14 @@ import secrets
 import stat
 from pathlib import Path
 
-from microbranch import settings
+import duckdb
+
 from microbranch.contract import ContractError
+from microbranch.duck import first
+from microbranch.storage import current_version, locations, reader
 
 KEY_BYTES = 32
+FINGERPRINT_TEXT = b"microbranch: the pseudonymisation key of this data"
 
 
 class KeyFileError(ContractError):
@@ -26,18 +32,16 @@ class KeyFileError(ContractError):
 
 
 def key_path(db_path: Path) -> Path:
-    return settings.current().key_file or db_path.parent / "microbranch.key"
+    return locations(db_path).key
 
 
 def _has_data(db_path: Path) -> bool:
     """Whether anything was ever imported (a published snapshot of an empty schema holds no pseudonyms)."""
-    from microbranch import store
-
-    if store.current_version(db_path) is None:
+    if current_version(db_path) is None:
         return False
-    con = store.reader(db_path)
+    con = reader(db_path)
     try:
-        return store.first(con, "select count(*) from imports where status = 'imported'")[0] > 0
+        return first(con, "select count(*) from imports where status = 'imported'")[0] > 0
     finally:
         con.close()
 
@@ -69,6 +73,26 @@ def load_key(db_path: Path) -> bytes:
                            f"digits; it holds {len(text)} characters that are not. Restore it from your backup. "
                            f"密钥文件 {path} 格式不对（应为 {2 * KEY_BYTES} 位十六进制数字），请从备份恢复。")
     return bytes.fromhex(text)
+
+
+def fingerprint(key: bytes) -> str:
+    """What is stored to recognise the key: HMAC-SHA-256(key, a fixed text), 32 hex digits."""
+    return hmac.new(key, FINGERPRINT_TEXT, hashlib.sha256).hexdigest()[:32]
+
+
+def file_fingerprint(path: Path) -> str:
+    """The fingerprint of the key in a key file (empty when the file holds no well-formed key)."""
+    text = path.read_text(encoding="ascii", errors="replace").strip()
+    return fingerprint(bytes.fromhex(text)) if re.fullmatch(f"[0-9a-fA-F]{{{2 * KEY_BYTES}}}", text) else ""
+
+
+def check_fingerprint(con: duckdb.DuckDBPyConnection, key: bytes, path: Path) -> None:
+    """In the writer: store the key's fingerprint at the first import; refuse a key whose fingerprint differs."""
+    stored = con.sql("select max(value) from meta where key = 'key_fingerprint'").fetchall()[0][0]
+    if stored is None:
+        con.sql("insert or replace into meta values ('key_fingerprint', $f)", params={"f": fingerprint(key)})
+    elif not hmac.compare_digest(stored, fingerprint(key)):
+        raise KeyFileError("store_key_mismatch", path=path)
 
 
 def pseudonym(key: bytes, reader_id: str) -> str:

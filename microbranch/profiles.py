@@ -14,12 +14,13 @@ from pathlib import Path
 
 from microbranch.contract import ContractError, normalise_header
 from microbranch.ingest.mapping import IGNORE, Mapping, signature
+from microbranch.storage import locations
 
 SHIPPED = Path(__file__).with_name("profiles")
 
 
 def folder(db: Path) -> Path:
-    return db.with_name(db.name + ".profiles")
+    return locations(db).profiles
 
 
 MAX_BYTES = 1 << 20  # a profile is a few kilobytes; a bigger file is not one

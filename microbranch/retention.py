@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from microbranch import clock, store
+from microbranch import clock, storage
 from microbranch.derived import refresh_items
 
 
@@ -28,7 +28,7 @@ def apply(db: Path, years: int, now: datetime | None = None) -> tuple[int, int]:
     if years < 1:
         raise ValueError(f"retention must keep at least 1 year; got {years}")
     before = cutoff(years, now)
-    with store.writer(db) as con:
+    with storage.writer(db) as con:
         touched = [r[0] for r in con.sql("select distinct item_id from events where occurred_at < $c",
                                          params={"c": before}).fetchall()]
         events = con.sql("select count(*) from events where occurred_at < $c", params={"c": before}).fetchall()[0][0]

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import duckdb
 
-from microbranch import store
+from microbranch import storage
 from microbranch.contract import IMPORT_ORDER
+from microbranch.duck import first
 from microbranch.ingest import ImportResult, Progress
 from microbranch.ingest.isolated import import_isolated
 from microbranch.ingest.undo import undo_in
@@ -33,7 +34,7 @@ def load(db: Path, exports: Exports, progress: Progress | None = None) -> list[I
             if progress:
                 progress(path.name, i / len(files))
             results.append(import_isolated(db, path, user="sample"))
-    with store.writer(db) as con:  # the mark that every file of the sample went in (published: readers look)
+    with storage.writer(db) as con:  # the mark that every file of the sample went in (published: readers look)
         con.sql("insert or replace into meta values ('sample_complete', 'yes')")
     return results
 
@@ -43,16 +44,16 @@ def ensure(db: Path, exports: Exports, progress: Progress | None = None) -> list
     was stopped halfway through loading it (sample imports without the mark that all went in); return the imports'
     results, or None when nothing was loaded. A database with uploads but nothing published (CURRENT lost, say) is
     republished, never given the sample."""
-    store.recover(db)
-    if store.current_version(db) is not None and not incomplete(db):
+    storage.recover(db)
+    if storage.current_version(db) is not None and not incomplete(db):
         return None
-    if store.current_version(db) is None:
+    if storage.current_version(db) is None:
         load_key(db)  # made while nothing is published: the writer below publishes before the first import
-    with store.writer(db, publish_on_exit=False) as con:  # the lock makes a second starter wait for the first
+    with storage.writer(db, publish_on_exit=False) as con:  # the lock makes a second starter wait for the first
         half = _incomplete(con)
-        uploaded = store.first(con, "select count(*) from imports where user_name <> 'sample'")[0]
-    if uploaded or (store.current_version(db) is not None and not half):
-        store.recover(db)
+        uploaded = first(con, "select count(*) from imports where user_name <> 'sample'")[0]
+    if uploaded or (storage.current_version(db) is not None and not half):
+        storage.recover(db)
         return None
     if half:
         remove(db)
@@ -69,7 +70,7 @@ def _incomplete(con: duckdb.DuckDBPyConnection) -> bool:
 def incomplete(db: Path) -> bool:
     """Whether the published data holds part of the sample only (its loading was stopped)."""
     try:
-        con = store.reader(db)
+        con = storage.reader(db)
     except FileNotFoundError:
         return False
     try:
@@ -82,7 +83,7 @@ def incomplete(db: Path) -> bool:
 
 def remove(db: Path) -> int:
     """Remove the sample data (undo its imports, newest first), keeping uploaded data; return how many."""
-    with store.writer(db) as con:
+    with storage.writer(db) as con:
         ids = [r[0] for r in con.sql("select import_id from imports where user_name = 'sample' and status = 'imported'"
                                      " and undone_at is null order by import_id desc").fetchall()]
         for import_id in ids:

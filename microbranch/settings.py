@@ -99,11 +99,6 @@ class Settings:
     inbox_settle_seconds: float = _setting(60.0, float, "a file in the inbox is imported once it has not changed "
                                                         "for this many seconds")
 
-    @property
-    def key(self) -> Path:
-        """The key file: the setting, or `microbranch.key` beside the database."""
-        return self.key_file or self.db.parent / "microbranch.key"
-
 
 def env_name(name: str) -> str:
     return PREFIX + name.upper()

@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from microbranch import operations, store
+from microbranch import operations, settings
 from microbranch.cli import say
 from sample_data.generate import generate
 
@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     what.add_argument("--out", type=Path, help="only write the sample's export files to this folder")
     what.add_argument("--remove", action="store_true", help="remove the sample data, keeping uploaded data")
     args = parser.parse_args(argv)
-    db = args.db or store.default_db()
+    db = args.db or settings.current().db
     os.umask(0o077)  # as the command line: every file and folder made here is owner-only
     if args.remove:
         removed = operations.remove_sample_data(db, operations.Actor.command_line())

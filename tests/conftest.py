@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from microbranch import store
+from microbranch import storage
 from microbranch.ingest import ImportResult, import_file
 from ui import errors
 
@@ -43,7 +43,7 @@ def load(db: Path, folder: Path, name: str, text: str, encoding: str = "utf-8") 
 
 
 def snapshot(db: Path) -> duckdb.DuckDBPyConnection:
-    return store.reader(db)
+    return storage.reader(db)
 
 
 BRANCHES = """branch_id,name,kind,host_type,lat,lon,opened_on,closed_on,public_access,volumes,host_population

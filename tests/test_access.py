@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from microbranch import audit, auth, operations, queries, sessions, store
+from microbranch import audit, auth, operations, queries, sessions, storage
 from microbranch.i18n import t
 from tests.accounts import DASHBOARD, PASSWORD, TOKEN, account, signed_in
 from tests.conftest import load
@@ -83,7 +83,7 @@ def test_every_role_on_every_page(db, role, name):
 
 @pytest.mark.parametrize("name", sorted(MAY_OPEN["official"]))
 def test_the_official_sees_no_pseudonym_and_no_small_reader_count(db, name):
-    con = store.reader(db)
+    con = storage.reader(db)
     m2 = queries.run(con, "loans_by_branch").filter(pl.col("branch_id") == "M2")
     con.close()
     assert m2["active_readers"].to_list() == [1]  # the data set has a branch with a single reader
@@ -256,7 +256,7 @@ def test_staff_read_the_audit_trail_on_its_page(db):
 def test_the_apps_connection_reaches_no_other_file(db, tmp_path, sql):
     from ui import data
 
-    con = data._connection(db.resolve(), store.current_version(db)).cursor()
+    con = data._connection(db.resolve(), storage.current_version(db)).cursor()
     with pytest.raises(Exception, match="disabled by configuration|Cannot change configuration|Permission"):
         con.sql(sql.format(tmp=tmp_path)).fetchall()
     assert not (tmp_path / "x.csv").exists() and not (tmp_path / "other.duckdb").exists()
@@ -272,15 +272,34 @@ def test_a_csv_download_neutralises_formulas_in_titles_and_headings():
 
 
 def test_retention_deletes_old_events_with_their_rejects_and_is_audited(db):
-    con = store.reader(db)
+    con = storage.reader(db)
     total = con.sql("select count(*) from events").fetchall()[0][0]
     old = con.sql("select count(*) from events where occurred_at < '2024-05-01'").fetchall()[0][0]
     con.close()
     assert 0 < old < total
     events = operations.apply_retention(db, 1, operations.Actor("test"), now=datetime(2025, 5, 1)).events
-    con = store.reader(db)
+    con = storage.reader(db)
     assert events == old
     assert con.sql("select count(*) from events").fetchall()[0][0] == total - old
     assert con.sql("select min(occurred_at) from events").fetchall()[0][0] >= datetime(2024, 5, 1)
     con.close()
     assert audit.trail(db, "retention")["user_name"].to_list() == ["test"]
+
+
+# --- sessions from the command line ---
+
+def test_user_sessions_lists_and_user_signout_and_role_end_them(db, capsys):
+    from microbranch import cli
+
+    for role in ("staff", "manager"):
+        sessions.start(account(db, role), role, "10.0.0.7", "Firefox 140", db=db)
+    assert cli.main(["--db", str(db), "user", "sessions"]) == 0
+    listed = capsys.readouterr().out
+    assert "staff" in listed and "manager" in listed and "10.0.0.7" in listed and "Firefox 140" in listed
+    assert cli.main(["--db", str(db), "user", "signout", "staff"]) == 0
+    assert "1 session(s) of staff ended" in capsys.readouterr().out
+    assert sessions.listing(db)["name"].to_list() == ["manager"]
+    assert cli.main(["--db", str(db), "user", "role", "manager", "--role", "official"]) == 0
+    assert sessions.listing(db).is_empty()
+    assert auth.users(db).filter(pl.col("name") == "manager")["role"][0] == "official"
+    assert {"sign_out", "user_role"} <= set(audit.trail(db)["action"].to_list())

@@ -8,7 +8,7 @@ import itertools
 import duckdb
 import pytest
 
-from microbranch import store
+from microbranch import storage
 from microbranch.derived import refresh_items as refresh_derived
 from tests.conftest import load, snapshot
 from tests.test_queries_circulation import BRANCHES, EVENTS, ITEMS
@@ -24,7 +24,7 @@ def contents(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
 
 def rebuilt(db) -> dict[str, list[tuple]]:
     """The derived tables rebuilt from every stored event, in a transaction that is rolled back."""
-    with store.writer(db, publish_on_exit=False) as con:
+    with storage.writer(db, publish_on_exit=False) as con:
         con.begin()
         refresh_derived(con)
         got = contents(con)
@@ -57,7 +57,7 @@ def test_deleting_an_import_and_refreshing_its_copies_equals_never_having_it(db,
     for name, text in [("b.csv", BRANCHES), ("i.csv", ITEMS)] + [
             (f"e{n}.csv", "\n".join([HEADER, *PARTS[n]]) + "\n") for n in (0, 1, 2)]:
         load(db2, other, name, text)
-    with store.writer(db2) as con:
+    with storage.writer(db2) as con:
         import_id = con.sql("select import_id from imports where file_name = 'e1.csv'").fetchall()[0][0]
         touched = [r[0] for r in con.sql("select distinct item_id from events where import_id = $id",
                                          params={"id": import_id}).fetchall()]

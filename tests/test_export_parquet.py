@@ -8,9 +8,9 @@ import sys
 
 from polars.testing import assert_frame_equal
 
-from microbranch import export, queries, store
+from microbranch import export, queries, storage
 from tests.conftest import BRANCHES, load
-from tests.test_concurrency import EVENTS_1, EVENTS_2, ROOT, _env
+from tests.test_storage_concurrency import EVENTS_1, EVENTS_2, ROOT, _env
 
 
 def test_the_export_gives_the_same_kpis_as_the_database(db, tmp_path):
@@ -27,7 +27,7 @@ def test_the_export_gives_the_same_kpis_as_the_database(db, tmp_path):
     assert (out / "branches" / "data.parquet").exists()
 
     on_export = export.open_export(out)
-    on_database = store.reader(db)
+    on_database = storage.reader(db)
     ragged = {"date_from": "2024-04-02", "date_to": "2024-05-10"}
     for name in queries.names():  # every named query, on the whole period and on a ragged one
         for params in ({}, {k: v for k, v in ragged.items() if k in queries.params_of(name)}):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from microbranch import store
+from microbranch import storage
 from microbranch.ingest import import_file, limits
 from microbranch.privacy import KeyFileError, key_path, load_key
 from tests.conftest import BRANCHES, snapshot, write
@@ -219,7 +219,7 @@ def test_the_refusal_of_a_file_without_header_describes_its_first_row_without_qu
     logged = snapshot(db).sql("select message from imports").fetchall()[0][0]
     for value in first_row.split(","):
         assert value not in r.message and value not in logged
-    published = _files_under(store.snapshot_dir(db))
+    published = _files_under(storage.locations(db).snapshots)
     assert published and not any(b"13800138000" in f.read_bytes() for f in published)
 
 
@@ -241,7 +241,7 @@ def test_a_killed_import_leaves_no_temporary_or_spill_file_after_the_next_start(
     while "PAUSED-AT-before-commit" not in line:
         line = proc.stderr.readline()
         assert line or proc.poll() is None, f"the import ended before its pause: {proc.stderr.read()}"
-    work = store.work_dir(db)
+    work = storage.locations(db).make_work()
     assert stat.S_IMODE(work.stat().st_mode) == 0o700
     os.kill(proc.pid, signal.SIGKILL)  # the import's child process ends with it
     proc.wait(timeout=30)
@@ -249,8 +249,8 @@ def test_a_killed_import_leaves_no_temporary_or_spill_file_after_the_next_start(
     time.sleep(1)
     # The next start: an import (or the dashboard) empties the work folder before anything else.
     assert _cli(db, "import", str(write(tmp_path, "b.csv", BRANCHES)), env=_env(tmp_path)).returncode == 0
-    assert store.clear_work(db)
-    leftovers = _files_under(work) + _files_under(db.with_name(db.name + ".tmp"))
+    assert storage.clear_work(db)
+    leftovers = _files_under(work) + _files_under(storage.locations(db).tmp)
     assert leftovers == []
     system_tmp = Path(os.environ.get("TMPDIR", "/tmp"))
     recent = [p for p in system_tmp.glob("tmp*.csv") if p.stat().st_mtime > time.time() - 300]
@@ -269,4 +269,4 @@ def test_an_import_that_needs_more_memory_than_its_cap_ends_alone_with_the_limit
     r = import_isolated(db, ("e.csv", (EVENTS_HEADER + rows).encode()), progress=lambda s, _f: steps.append(s))
     assert r.status == "refused" and "0.6 GiB" in r.message and steps
     assert snapshot(db).sql("select count(*) from events").fetchall() == [(0,)]
-    assert _files_under(store.work_dir(db)) == []  # the upload's copy went with it
+    assert _files_under(storage.locations(db).make_work()) == []  # the upload's copy went with it

@@ -126,12 +126,12 @@ def test_the_command_line_runs_one_pass_and_says_what_became_of_each_file(db, dr
 def test_the_dashboard_says_how_old_the_data_is_and_warns_when_nothing_arrived(db, monkeypatch):
     """The last import (not the sample's) ten days ago: staff are warned on every page, managers on the overview,
     officials not at all; with a longer allowance it is a quiet line."""
-    from microbranch import store
+    from microbranch import storage
     from tests.accounts import signed_in
 
     import_file(db, ("branches.csv", BRANCHES.encode()), user="test")
     import_file(db, ("events.csv", EVENTS.encode()), user="inbox")
-    with store.writer(db) as con:  # as if they had come ten days ago
+    with storage.writer(db) as con:  # as if they had come ten days ago
         con.sql("update imports set imported_at = imported_at - interval 10 days")
     monkeypatch.setenv("MICROBRANCH_DB", str(db))
 
@@ -158,5 +158,6 @@ def test_data_freshness_counts_the_imports_that_brought_data_not_the_samples(db)
     import_file(db, ("notes.csv", b"x,y\n1,2\n"), user="inbox")  # refused: brought nothing
     con = snapshot(db)
     row = queries.run(con, "data_freshness").row(0, named=True)
+    # in the default zone
     arrived = con.sql("select timezone('Asia/Shanghai', imported_at) from imports where file_name = 'events.csv'")
     assert (row["last_import_at"], str(row["as_of"])) == (arrived.fetchall()[0][0], "2024-05-09")

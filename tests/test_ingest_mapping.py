@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from microbranch import profiles, store
+from microbranch import profiles, storage
 from microbranch.contract import detect
 from microbranch.ingest import import_file, preview
 from microbranch.ingest.mapping import Mapping
@@ -212,10 +212,10 @@ def test_old_mac_line_ends_are_read(db, tmp_path):
 
 def test_a_reimport_that_changes_nothing_publishes_no_new_version(db, tmp_path):
     first = load(db, tmp_path, "b.csv", BRANCHES)
-    version = store.current_version(db)
+    version = storage.current_version(db)
     again = load(db, tmp_path, "b.csv", BRANCHES)
     assert first.published and not again.published and (again.accepted, again.duplicates) == (0, 5)
-    assert store.current_version(db) == version
+    assert storage.current_version(db) == version
     assert snapshot(db).sql("select count(*) from branches").fetchall() == [(5,)]
 
 

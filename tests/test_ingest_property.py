@@ -11,7 +11,7 @@ import duckdb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from microbranch import store
+from microbranch import storage
 from microbranch.contract import KINDS, ContractError
 from microbranch.ingest import import_file, preview
 from microbranch.privacy import load_key
@@ -87,4 +87,4 @@ def _one_import(db: Path, content: bytes) -> None:
         assert data_tables(db) == before
     else:
         assert r.lines_read == r.accepted + r.rejected + r.duplicates
-    assert store.current_version(db) is not None
+    assert storage.current_version(db) is not None

@@ -18,7 +18,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from microbranch import audit, auth, operations, sample, store
+from microbranch import audit, auth, operations, sample, storage
 from microbranch.i18n import t
 from microbranch.ingest import import_file
 from sample_data.generate import generate
@@ -162,5 +162,5 @@ except FileNotFoundError as exc:
 """
     at = AppTest.from_string(script, default_timeout=60).run()
     assert not at.exception and "还没有导入任何数据" in at.error[0].value
-    assert store.current_version(db) is None and not db.exists()
+    assert storage.current_version(db) is None and not db.exists()
     assert not Path(os.environ["MICROBRANCH_KEY_FILE"]).exists()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from microbranch import audit, queries, store
+from microbranch import audit, queries, settings, storage
 from microbranch.i18n import entries
 from tests.accounts import signed_in
 from tests.test_queries_circulation import build
@@ -33,11 +33,11 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def run(page: str | None = None, role: str | None = None, **params: str) -> AppTest:
     """The dashboard on `page`, signed in as `role` (None: the single local user, who has every role)."""
-    return signed_in(store.default_db(), role, page, **params)
+    return signed_in(settings.current().db, role, page, **params)
 
 
 def query(db: Path, name: str, **params: object) -> dict:
-    con = store.reader(db)
+    con = storage.reader(db)
     try:
         return queries.run(con, name, **params).row(0, named=True)
     finally:
@@ -216,7 +216,7 @@ def test_upload_previews_imports_and_lists_rejects(db):
     assert history["文件名"].tolist()[0] == "new_events.csv"
     after = query(db, "data_status")
     assert (after["events"], after["imports"]) == (before["events"] + 1, before["imports"] + 1)
-    assert any(store.current_version(db).removesuffix(".duckdb") in c.value for c in at.caption)
+    assert any(storage.current_version(db).removesuffix(".duckdb") in c.value for c in at.caption)
     imported = audit.trail(db, "import")["detail"].to_list()  # the staff member's import is in the audit
     assert imported[0].startswith("new_events.csv: import ") and "1 accepted, 1 rejected" in imported[0]
 

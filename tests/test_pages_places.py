@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from microbranch import coverage, geo, queries, store
+from microbranch import coverage, geo, queries, settings, storage
 from microbranch.i18n import t
 from tests.accounts import signed_in
 from tests.test_places import build
@@ -35,11 +35,11 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def run(page: str, role: str | None = None, **params: str) -> AppTest:
     """`page` signed in as `role` (None: the single local user, who has every role)."""
-    return signed_in(store.default_db(), role, page, **{"to": DAY.isoformat(), **params})
+    return signed_in(settings.current().db, role, page, **{"to": DAY.isoformat(), **params})
 
 
 def query(db: Path, name: str, **params: object):
-    con = store.reader(db)
+    con = storage.reader(db)
     try:
         return queries.run(con, name, **params)
     finally:

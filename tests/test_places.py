@@ -29,7 +29,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from microbranch import coverage, geo, queries, store
+from microbranch import coverage, geo, queries, storage
 from microbranch.access import COMPLEMENTARY, PRIMARY, rollup_sums, suppress_rollup, suppression
 from microbranch.ingest import import_file
 from tests.conftest import load
@@ -113,7 +113,7 @@ def places_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def run(places_db: Path):
-    con = store.reader(places_db)
+    con = storage.reader(places_db)
 
     def run_query(name: str, **params: object) -> pl.DataFrame:
         return queries.run(con, name, **params)
@@ -471,7 +471,7 @@ def test_community_walks_match_the_full_distance_matrix_at_any_latitude(db, tmp_
         for i, (la, lo) in enumerate(zip(c_lat, c_lon, strict=True)))
     for name, text in (("branches.csv", branches), ("communities.csv", communities)):
         assert load(db, tmp_path, name, text).rejected == 0
-    got = store.reader(db).sql(
+    got = storage.reader(db).sql(
         "select nearest_branch_id, walk_minutes, nearest_branch_without_micro, walk_minutes_without_micro "
         "from community_walks(date '2025-01-01') order by community_code").fetchall()
 

@@ -169,21 +169,21 @@ def test_required_query_columns(con):
 
 
 def test_a_snapshot_made_by_older_code_is_brought_up_to_the_current_schema(db, tmp_path):
-    from microbranch import store
+    from microbranch import storage
 
     load(db, tmp_path, "b.csv", BRANCHES)
     load(db, tmp_path, "e.csv", EVENTS)
-    with store.writer(db) as con:  # what an older release left: no monthly rollup, another schema version
+    with storage.writer(db) as con:  # what an older release left: no monthly rollup, another schema version
         con.sql("drop table loans_month; update meta set value = 'old' where key = 'schema'")
     with pytest.raises(Exception, match="loans_month"):
         queries.run(snapshot(db), "loans_by_branch_month")
-    before = store.current_version(db)
-    store.upgrade(db)
-    assert store.current_version(db) != before
+    before = storage.current_version(db)
+    storage.upgrade(db)
+    assert storage.current_version(db) != before
     assert queries.run(snapshot(db), "loans_by_branch_month")["loans"].sum() == 12
-    upgraded = store.current_version(db)
-    store.upgrade(db)  # nothing left to do: no new snapshot
-    assert store.current_version(db) == upgraded
+    upgraded = storage.current_version(db)
+    storage.upgrade(db)  # nothing left to do: no new snapshot
+    assert storage.current_version(db) == upgraded
 
 
 def test_macro_files_are_shared_pieces_not_queries():

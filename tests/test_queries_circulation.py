@@ -31,7 +31,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from microbranch import queries, store
+from microbranch import queries, storage
 from microbranch.ingest import import_file, reason_text
 from microbranch.privacy import load_key, pseudonym
 
@@ -100,7 +100,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[duckdb.DuckDBPyConn
         mp.setenv("MICROBRANCH_KEY_FILE", str(folder / "secret" / "microbranch.key"))
         db = build(folder)
         key = load_key(db)
-    con = store.reader(db)
+    con = storage.reader(db)
     yield con, {r: pseudonym(key, r) for r in ("r1", "r2", "r3", "r4", "r5", "r6", "r7")}
     con.close()
 

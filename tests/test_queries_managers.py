@@ -31,7 +31,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from microbranch import queries, store
+from microbranch import queries, storage
 from microbranch.ingest import import_file
 
 BRANCHES = """branch_id,name,kind,host_type,lat,lon,opened_on,closed_on,public_access,volumes,host_population
@@ -95,7 +95,7 @@ def con(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MICROBRANCH_KEY_FILE", str(folder / "secret" / "microbranch.key"))
         db = build(folder)
-    con = store.reader(db)
+    con = storage.reader(db)
     yield con
     con.close()
 
@@ -355,7 +355,7 @@ def test_renewal_at_the_moment_of_the_return_counts_at_the_chain_start(tmp_path,
     }
     for name, text in files.items():
         import_file(db, (name, text.encode("utf-8")), user="test")
-    con = store.reader(db)
+    con = storage.reader(db)
     try:
         expected = frame({
             "period": [d(7, 1), d(8, 1), d(8, 1)],

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from microbranch import queries, report, scorecard, store
+from microbranch import queries, report, scorecard, storage
 from tests.test_places import build
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,7 +67,7 @@ def report_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def con(report_db: Path):
-    connection = store.reader(report_db)
+    connection = storage.reader(report_db)
     yield connection
     connection.close()
 

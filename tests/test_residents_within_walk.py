@@ -24,7 +24,7 @@ from datetime import date
 import polars as pl
 from polars.testing import assert_frame_equal
 
-from microbranch import queries, store
+from microbranch import queries, storage
 from tests.conftest import load
 
 BRANCHES = """branch_id,name,kind,host_type,town_code,lat,lon,opened_on,public_access,volumes
@@ -40,7 +40,7 @@ COMMUNITIES = """community_code,name,town_code,population,lat,lon
 
 
 def served(db, walk: int) -> pl.DataFrame:
-    con = store.reader(db)
+    con = storage.reader(db)
     try:
         return queries.run(con, "served_by_branch", date_to=date(2024, 6, 30), walk_minutes=walk).select(
             "branch_id", "communities_within_walk", "residents_within_walk", "served_communities",

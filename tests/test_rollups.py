@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from microbranch import queries, store
+from microbranch import queries, storage
 from microbranch.derived import refresh_items as refresh_derived
 from tests.conftest import load, snapshot
 from tests.test_queries_circulation import BRANCHES
@@ -190,7 +190,7 @@ def test_some_branches_equal_the_direct_computation(two_imports):
 
 def test_a_full_rebuild_changes_no_rollup(two_imports):
     before = rollup_rows(snapshot(two_imports))
-    with store.writer(two_imports) as con:
+    with storage.writer(two_imports) as con:
         con.begin()
         refresh_derived(con)
         con.commit()
@@ -198,7 +198,7 @@ def test_a_full_rebuild_changes_no_rollup(two_imports):
 
 
 def test_undo_leaves_the_rollups_of_a_database_that_never_had_the_import(two_imports, tmp_path):
-    with store.writer(two_imports) as con:
+    with storage.writer(two_imports) as con:
         import_id = con.sql("select import_id from imports where file_name = 'first.csv'").fetchall()[0][0]
         touched = [r[0] for r in con.sql("select distinct item_id from events where import_id = $id",
                                          params={"id": import_id}).fetchall()]

@@ -39,7 +39,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from microbranch import queries, scorecard, store
+from microbranch import queries, scorecard, settings, storage
 from microbranch.i18n import t
 from tests.accounts import signed_in
 from tests.conftest import load
@@ -88,7 +88,7 @@ def card_db(db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def cards(db: Path, targets: scorecard.Targets | None = None):
-    con = store.reader(db)
+    con = storage.reader(db)
     try:
         return queries.run(con, "scorecard_by_branch", date_to=DAY, **(targets or scorecard.targets()).params())
     finally:
@@ -134,7 +134,7 @@ def test_targets_from_the_peers_rank_the_branches(card_db):
     assert mm["transfers_due"] == pytest.approx(transfers_median * 92 / 366)  # 3.34
     assert rows.filter(branch_id="MN")["peer_index"].item() is None
     # The branch filter keeps the network's ranks.
-    con = store.reader(card_db)
+    con = storage.reader(card_db)
     try:
         only = queries.run(con, "scorecard_by_branch", date_to=DAY, branch_ids=["MS"], **scorecard.targets().params())
     finally:
@@ -159,7 +159,7 @@ def test_targets_come_from_the_settings_file(card_db, tmp_path, monkeypatch):
 
 def run_page(role: str | None = None, **params: str) -> AppTest:
     """The scorecards page signed in as `role` (None: the single local user, who has every role)."""
-    return signed_in(store.default_db(), role, "app_pages/scorecards.py", **{"to": DAY.isoformat(), **params})
+    return signed_in(settings.current().db, role, "app_pages/scorecards.py", **{"to": DAY.isoformat(), **params})
 
 
 def test_the_scorecard_page_shows_the_query_and_suppresses_readers_for_the_official(card_db):

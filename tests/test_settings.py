@@ -46,7 +46,7 @@ def test_the_environment_wins_over_secrets_over_defaults(tmp_path):
     assert (s.tile_url, s.tile_crs, s.retention_years, s.idle_minutes) == ("https://tiles/{z}/{x}/{y}.png", "gcj02",
                                                                            7, 12.0)
     assert s.db.is_absolute() and s.db.parts[-2:] == ("rel", "x.duckdb")
-    assert s.import_address_space == 600 << 20 and s.key == s.db.parent / "microbranch.key"
+    assert s.import_address_space == 600 << 20 and s.key_file is None
     empty = tmp_path / "empty"
     empty.mkdir()
     assert settings.load({}, empty).db == settings.PROJECT / "data" / "microbranch.duckdb"

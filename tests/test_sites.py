@@ -24,7 +24,7 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from microbranch import queries, sites, store
+from microbranch import queries, sites, storage
 from microbranch.i18n import t
 from microbranch.ingest import import_file
 from tests.conftest import write
@@ -63,7 +63,7 @@ def line_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def communities(db: Path, day: date = DAY, walk: float = 15) -> pl.DataFrame:
-    con = store.reader(db)
+    con = storage.reader(db)
     try:
         return queries.run(con, "coverage_by_community", date_to=day, walk_minutes=walk)
     finally:

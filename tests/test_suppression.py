@@ -27,7 +27,8 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from microbranch import access, store
+from microbranch import access, settings
+from microbranch.i18n import t
 from microbranch.ingest import import_file
 from tests.accounts import signed_in
 
@@ -73,7 +74,7 @@ def official(db: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201 - a fun
     monkeypatch.setenv("MICROBRANCH_DB", str(db))
 
     def run(page: str, **params: str) -> AppTest:
-        return signed_in(store.default_db(), "official", page, timeout=120, **params)
+        return signed_in(settings.current().db, "official", page, timeout=120, **params)
     return run
 
 
@@ -104,6 +105,9 @@ def test_readers_page_card_minus_cell_gives_nothing_away(official):
     cohorts = table_with(at, "首借分馆", "新读者")
     no_cell_from_a_sum(47, cohorts["新读者"].to_list())
     assert sorted(cohorts["新读者"].to_list()) == ["<10", "x"]
+    # Both charts would draw only hidden numbers: a sentence says so instead of empty axes.
+    assert [i.value for i in at.info].count(t("rules_chart_hidden", "zh")) == 2
+    assert not at.get("plotly_chart")
 
 
 def test_readers_page_change_figure_does_not_give_the_previous_period_away(official):

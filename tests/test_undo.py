@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from microbranch import audit, queries, sample, store
+from microbranch import audit, queries, sample, storage
 from microbranch.contract import ContractError
 from microbranch.ingest import import_file
 from microbranch.ingest.undo import undo_import
@@ -88,10 +88,10 @@ def build(db: Path, skip: str | None = None) -> dict[str, int]:
 @pytest.mark.parametrize("undone", ["events_b.csv", "events_a.csv", "items_changed.csv"])
 def test_undo_gives_every_table_of_a_database_that_never_had_the_import(db, tmp_path, monkeypatch, undone):
     ids = build(db)
-    version = store.current_version(db)
+    version = storage.current_version(db)
     result = undo_import(db, ids[undone], user="lin")
     assert result.status == "undone" and result.removed > 0
-    assert store.current_version(db) != version  # published as one new version
+    assert storage.current_version(db) != version  # published as one new version
     monkeypatch.setenv("MICROBRANCH_KEY_FILE", str(tmp_path / "secret" / "microbranch.key"))  # the same key
     never = tmp_path / "never" / "microbranch.duckdb"
     build(never, skip=undone)
@@ -114,10 +114,10 @@ def test_undoing_the_first_version_of_changed_rows_keeps_the_later_version(db, t
 
 def test_undo_asks_before_leaving_orphans(db):
     ids = build(db)
-    before = store.current_version(db)
+    before = storage.current_version(db)
     asked = undo_import(db, ids["branches.csv"])
     assert asked.status == "needs_confirmation" and asked.orphans == {"events": 5, "items": 4}
-    assert store.current_version(db) == before  # nothing changed, nothing published
+    assert storage.current_version(db) == before  # nothing changed, nothing published
     assert undo_import(db, ids["branches.csv"], confirm=True).status == "undone"
     assert snapshot(db).sql("select count(*) from branches").fetchall() == [(0,)]
     orphans = queries.run(snapshot(db), "orphans_by_import").select("import_id", "orphans").sort("import_id").rows()
@@ -160,12 +160,12 @@ def test_undo_while_a_reader_process_reads(db, tmp_path):
     script = textwrap.dedent(f"""
         import sys, time
         from pathlib import Path
-        from microbranch import store
+        from microbranch import storage
         seen = set()
         stop = Path({str(tmp_path / "stop")!r})
         print("READY", flush=True)
         while not stop.exists():
-            con = store.reader(Path({str(db)!r}))
+            con = storage.reader(Path({str(db)!r}))
             seen.add(con.sql("select count(*) from events").fetchall()[0][0])
             con.close()
         print(sorted(seen), flush=True)

@@ -8,19 +8,20 @@ from pathlib import Path
 
 import polars as pl
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from microbranch import i18n, operations, queries, report, sites, store
+from microbranch import i18n, operations, queries, report, settings, sites, storage
 from sample_data.generate import generate
 
 
 def db() -> Path:
-    """The database file: $MICROBRANCH_DB or data/microbranch.duckdb (read at each call, so tests can set it)."""
-    return store.default_db().resolve()
+    """The database file: the setting `db` (absolute; asked at each call, so tests can set it)."""
+    return settings.current().db
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _connection(db_path: Path, version: str):  # noqa: ANN202 - a DuckDB connection; pages never see it
-    return store.reader(db_path, version)
+    return storage.reader(db_path, version)
 
 
 @st.cache_resource(show_spinner=False)
@@ -32,10 +33,12 @@ def _starts(db_path: Path) -> dict[str, bool]:
 def start() -> None:
     """Called by the shell (dashboard.py) before any page, once per server process: recovery, the schema, and the
     sample data on the very first start (see `operations.start`). Pages and queries only read."""
+    if get_script_run_ctx(suppress_warning=True) is None:
+        return  # not a run: a spawned import child loading its parent's script as its main module writes nothing
     mark = _starts(db())
     if mark["done"]:
         return
-    if store.current_version(db()) is None:
+    if storage.current_version(db()) is None:
         with st.status("首次启动：正在载入南沙示例数据… / First start: loading the Nansha sample data…") as status:
             started = operations.start(db(), generate, progress=lambda name, f: status.update(label=f"{name} …"))
             status.update(state="complete")
@@ -48,7 +51,7 @@ def start() -> None:
 
 def version() -> str:
     """The current data version (the snapshot's name). Reads only: the shell's `start` made the data."""
-    current = store.current_version(db())
+    current = storage.current_version(db())
     if current is None:
         language = "en" if st.query_params.get("lang") == "en" else "zh"
         raise FileNotFoundError(i18n.t("store_no_data", language, db=db()))

@@ -36,6 +36,7 @@ A download of reader-level rows is recorded in the audit (who, what, from which 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -239,11 +240,17 @@ def _rounded(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(out) if out else frame
 
 
+def _suppressed_text(values: list[str | None]) -> bool:
+    """Whether a text column is numbers with some of them suppressed (`<10`, `x`): what `access.hide` makes."""
+    marks = [v in SHOWN.values() for v in values]
+    return any(marks) and all(m or v is None or re.fullmatch(r"-?[\d,]+(\.\d+)?", v)
+                              for v, m in zip(values, marks, strict=True))
+
+
 def csv_frame(frame: pl.DataFrame, headings: dict[str, str]) -> pl.DataFrame:
     """The table as its CSV holds it: numbers as numbers (rounded as shown, a share as its per-cent figure under a
     heading that says %, no thousands separators), and a count suppressed for the viewer as an empty cell with a
     flag column beside it (`<10` or `x`)."""
-    counts = _names([*READER_COUNTS, *(k for linked in LINKED.values() for k in linked)])
     columns: list[pl.Series] = []
     for col, head in headings.items():
         values, dtype = frame[col].to_list(), frame.schema[col]
@@ -253,7 +260,7 @@ def csv_frame(frame: pl.DataFrame, headings: dict[str, str]) -> pl.DataFrame:
             name = tr("csv_percent", label=head) if style.kind == "percent" else head
             whole = all(v is None or isinstance(v, int) for v in shown)
             columns.append(pl.Series(name, shown, dtype=pl.Int64 if whole else pl.Float64))
-        elif dtype == pl.String and col in counts:  # a count the kit made text to suppress it
+        elif dtype == pl.String and _suppressed_text(values):  # numbers made text to suppress some of them
             flags = [v if v in SHOWN.values() else None for v in values]
             parsed = [None if v is None or f else float(v.replace(",", "")) for v, f in zip(values, flags, strict=True)]
             whole = all(p is None or p.is_integer() for p in parsed) and "." not in "".join(v or "" for v in values)

@@ -5,13 +5,12 @@ Tables, cards, charts and downloads are drawn by the rendering kit, `ui.kit`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import polars as pl
 import streamlit as st
 
-from microbranch import settings
+from microbranch import clock, settings
 from microbranch.i18n import t
 from ui import data
 
@@ -30,9 +29,6 @@ def carry_params() -> None:
             kept[name] = st.query_params[name]
         elif kept.get(name):
             st.query_params[name] = kept[name]
-
-
-LOCAL = ZoneInfo("Asia/Shanghai")
 
 
 def lang() -> str:
@@ -194,8 +190,8 @@ def freshness() -> None:
     last = row["last_import_at"]
     if last is None:  # the sample data only: nothing is expected to arrive
         return
-    now = datetime.now(LOCAL).replace(tzinfo=None)
-    days = (now - last).days
+    now = clock.now()
+    days = max((now - last).days, 0)  # `now` is to the second: an import this second is not in the future
     as_of = row["as_of"]
     words = {"last": f"{last:%Y-%m-%d %H:%M}", "days": days, "as_of": as_of or "—",
              "age": (now.date() - as_of).days if as_of else "—"}

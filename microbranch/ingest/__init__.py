@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
+import errno
 import hashlib
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -14,15 +17,16 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from microbranch import clock, store
+from microbranch import clock, storage
 from microbranch.contract import ContractError, Detection, HeaderMap, detect
+from microbranch.duck import first, ident, quote
 from microbranch.i18n import entries, t
 from microbranch.ingest import limits, load, read, validate
 from microbranch.ingest.decode import XLSX_MAGIC, lone_cr, sniff_encoding, to_text
 from microbranch.ingest.mapping import Mapping, signature
 from microbranch.ingest.undo import set_meta
-from microbranch.privacy import load_key
-from microbranch.store import first
+from microbranch.privacy import check_fingerprint, key_path, load_key
+from microbranch.storage.publishing import no_step
 
 Progress = Callable[[str, float], None]
 
@@ -124,7 +128,7 @@ def preview(data: bytes, file_name: str, mapping: Mapping | None = None, lang: s
     (whole lines); a workbook is checked from its structure, then read. Writes nothing to the database; a decoded
     copy and DuckDB's spill files stay in a folder of their own inside the work folder. Raises ContractError only
     for a file that cannot be read. The upload page calls it in a capped child: `isolated.preview_isolated`."""
-    with tempfile.TemporaryDirectory(dir=store.work_dir(db or store.default_db()), prefix="preview-") as work:
+    with tempfile.TemporaryDirectory(dir=storage.locations(db).make_work(), prefix="preview-") as work:
         con = duckdb.connect(config={"temp_directory": str(Path(work) / "spill"), "memory_limit": "512MB"})
         try:
             return _preview(con, data, file_name, mapping, lang, db, rows, Path(work), head)
@@ -183,9 +187,9 @@ def _values(con: duckdb.DuckDBPyConnection, headers: list[str], rows: int = 5000
     out = {}
     for i, h in enumerate(headers):
         found = con.sql(f"""
-            select v from (select trim(c{i}) as v from raw order by line limit {rows})
-            where v <> '' group by v order by count(*) desc, v limit {most + 1}
-        """).fetchall()
+            select v from (select trim({ident(f"c{i}")}) as v from raw order by line limit $rows)
+            where v <> '' group by v order by count(*) desc, v limit $most
+        """, params={"rows": rows, "most": most + 1}).fetchall()
         out[h] = [r[0] for r in found]
     return out
 
@@ -193,11 +197,11 @@ def _values(con: duckdb.DuckDBPyConnection, headers: list[str], rows: int = 5000
 def _first_rows(con: duckdb.DuckDBPyConnection, header: HeaderMap, raw: read.Raw, db: Path | None, n: int,
                 lang: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The first `n` rows checked and shaped as the store step would store them, and their problems."""
-    con.sql(store.SCHEMA.read_text())  # empty tables, so the rules that look at stored data run
-    current = store.current_version(db) if db else None
+    con.sql(storage.SCHEMA.read_text())  # empty tables, so the rules that look at stored data run
+    current = storage.current_version(db) if db else None
     if db and current:
         try:
-            con.sql(f"attach '{store.path_of(db, current)}' as snap (read_only)")
+            con.sql(f"attach {quote(str(storage.path_of(db, current)))} as snap (read_only)")
             con.sql("insert into branches by name select * from snap.branches")
             con.sql("detach snap")
         except duckdb.Error:
@@ -244,24 +248,26 @@ def reason_text(key: str, detail: str | None, severity: str, lang: str) -> str:
 
 def import_file(db: Path, source: Path | tuple[str, bytes], user: str = "cli",
                 progress: Progress | None = None, mapping: Mapping | None = None, lang: str = "en",
-                on_step: store.Step = store._no_step, fold_inline: bool = False) -> ImportResult:
+                on_step: storage.Step = no_step, fold_inline: bool = False) -> ImportResult:
     """Import one file in one transaction, then publish a snapshot if it changed anything. Never raises for a bad
     file: a refusal is a result whose message (in `lang`) says why and what to do. `mapping` is the user's column
     mapping (or a saved profile); without it the file must fit the contract as it is. `on_step` is told the steps
-    of storing by name ("before-commit", then those of `store.writer`)."""
+    of storing by name ("before-commit", then those of `storage.writer`)."""
     started = time.perf_counter()
     file_name, data = (source.name, source.read_bytes()) if isinstance(source, Path) else source
     path = source if isinstance(source, Path) else None
     result = ImportResult(file_name, len(data), "", "imported")
     step = progress or (lambda _msg, _f: None)
     changed = [False]
-    with ThreadPoolExecutor(1) as pool, store.writer(db, publish_on_exit=lambda: changed[0], on_step=on_step,
-                                                         fold_inline=fold_inline) as con:
+    with ThreadPoolExecutor(1) as pool, storage.writer(db, publish_on_exit=lambda: changed[0], on_step=on_step,
+                                                       fold_inline=fold_inline) as con:
         digest = pool.submit(lambda d: hashlib.sha256(d).hexdigest(), data)  # beside the reading (no GIL held)
         key = load_key(db)
+        check_fingerprint(con, key, key_path(db))
         try:
             step("reading", 0.1)
-            result.encoding, raw = _stage(con, data, path, store.work_dir(db))  # temp tables only: nothing stored yet
+            # temp tables only: nothing stored yet
+            result.encoding, raw = _stage(con, data, path, storage.locations(db).make_work())
             header, _ = _header(con, raw, mapping)
         except ContractError as exc:
             result.sha256 = digest.result()
@@ -298,8 +304,11 @@ def import_file(db: Path, source: Path | tuple[str, bytes], user: str = "cli",
             set_meta(con)
             on_step("before-commit")
             con.commit()
-        except BaseException:
-            con.rollback()
+        except BaseException as exc:
+            with contextlib.suppress(duckdb.TransactionException):  # a failed COMMIT has ended the transaction
+                con.rollback()
+            if _disk_full(exc):
+                raise _no_room(db, result.size_bytes) from None
             raise
         # An import that changes nothing (a re-import: every row a duplicate) publishes no new version, so the
         # dashboard's caches stay warm; it is in the import log of the next version.
@@ -307,6 +316,18 @@ def import_file(db: Path, source: Path | tuple[str, bytes], user: str = "cli",
         result.published = changed[0]
         step("publishing", 0.9)
     return _done(result, started, step)
+
+
+def _disk_full(exc: BaseException) -> bool:
+    return getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT) or "No space left on device" in str(exc)
+
+
+def _no_room(db: Path, size: int) -> ContractError:
+    """The disk filled up while the import was being stored. What it needs is estimated as twice the file (its rows
+    and their share of the log) and 16 MB of DuckDB's own, less what is free now that the import was rolled back."""
+    folder = storage.locations(db).db.parent
+    needed = 2 * size + (16 << 20) - shutil.disk_usage(folder).free
+    return ContractError("store_disk_full_import", folder=str(folder), mb=max(1, -(-needed // (1 << 20))))
 
 
 def _done(result: ImportResult, started: float, step: Progress) -> ImportResult:

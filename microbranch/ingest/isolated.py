@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from microbranch import settings, store
+from microbranch import settings, storage
 from microbranch.contract import ContractError
 from microbranch.ingest import ImportResult, Preview, Progress, import_file, preview
 from microbranch.ingest.mapping import Mapping
@@ -38,7 +38,7 @@ def _outcome(work: Callable[[], object], out: mp.Queue) -> None:
         out.put(("done", work()))
     except ContractError as exc:  # a refusal (e.g. the pseudonymisation key): its message says what to do
         out.put(("refused", exc.key, exc.params))
-    except store.PublishError as exc:  # stored, not published (a full disk): raised again in the parent
+    except storage.PublishError as exc:  # stored, not published (a full disk): raised again in the parent
         out.put(("unpublished", exc.key, exc.fmt))
     except MemoryError:
         out.put(("memory", None))
@@ -132,11 +132,11 @@ def import_isolated(db: Path, source: Path | tuple[str, bytes], user: str = "cli
     try:
         outcome, code = _run(_import_child, (db, source, user, cap, kwargs), progress)
     finally:
-        store.clear_work(db)  # anything a killed child left (if no other import runs now)
+        storage.clear_work(db)  # anything a killed child left (if no other import runs now)
     if outcome[0] == "done":
         return ImportResult(**outcome[1])
     if outcome[0] == "unpublished":
-        raise store.PublishError(outcome[1], **outcome[2])
+        raise storage.PublishError(outcome[1], **outcome[2])
     reason = _refusal(outcome, code, cap, "isolated").text(str(kwargs.get("lang", "en")))
     return ImportResult(name, size, "", "refused", message=reason)
 

@@ -7,9 +7,9 @@ import polars as pl
 
 from microbranch import derived, geo
 from microbranch.contract import KINDS
+from microbranch.duck import first
 from microbranch.ingest import limits
 from microbranch.privacy import pseudonym
-from microbranch.store import first
 
 # What each kind stores, computed from the typed, pseudonymised columns of `good`.
 STORED = {
@@ -159,9 +159,7 @@ def store_events(con: duckdb.DuckDBPyConnection, import_id: int) -> tuple[int, i
           and (item_id not in (select item_id from items)
                or (branch_id is not null and branch_id not in (select branch_id from branches)))
     """, this)[0]
-    con.sql("create or replace temp table touched as select distinct item_id from events where import_id = $id",
-            params=this)
-    derived.refresh(con)
+    derived.refresh_import(con, import_id)
     return accepted, good - accepted, orphans
 
 

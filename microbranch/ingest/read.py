@@ -18,8 +18,8 @@ import duckdb
 import polars as pl
 
 from microbranch.contract import ContractError
+from microbranch.duck import first
 from microbranch.ingest import limits
-from microbranch.store import first
 
 csv.field_size_limit(limits.MAX_LINE_BYTES)  # a cell can be as long as a line may be (the default is 128 KiB)
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import duckdb
 
-from microbranch import derived, store
+from microbranch import derived, storage
 from microbranch.contract import ContractError
-from microbranch.store import first
+from microbranch.duck import first
 
 KEYS = {"branches": "branch_id", "items": "item_id", "readers": "reader", "communities": "community_code"}
 
@@ -56,7 +56,7 @@ def undo_import(db: Path, import_id: int, user: str = "cli", confirm: bool = Fal
     """Undo one import. When later data depends on it and `confirm` is False, change nothing and return what would
     become orphaned (status `needs_confirmation`); the caller asks, then calls again with `confirm=True`."""
     changed = [False]
-    with store.writer(db, publish_on_exit=lambda: changed[0]) as con:
+    with storage.writer(db, publish_on_exit=lambda: changed[0]) as con:
         result = undo_in(con, import_id, user, confirm)
         changed[0] = result.status == "undone"
     return result
@@ -77,11 +77,10 @@ def undo_in(con: duckdb.DuckDBPyConnection, import_id: int, user: str, confirm: 
     con.begin()
     try:
         if kind == "events":
-            con.sql("create or replace temp table touched as select distinct item_id from events where import_id = $id",
-                    params={"id": import_id})
+            items = [r[0] for r in con.sql("select distinct item_id from events where import_id = $id",
+                                           params={"id": import_id}).fetchall()]
             result.removed = first(con, "select count(*) from events where import_id = $id", {"id": import_id})[0]
             con.sql("delete from events where import_id = $id", params={"id": import_id})
-            items = [r[0] for r in con.sql("select item_id from touched").fetchall()]
             _refresh(con, items)
         else:
             result.removed = _undo_entities(con, import_id, kind)

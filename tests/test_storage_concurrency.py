@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from microbranch import store
+from microbranch import storage
 from microbranch.ingest import import_file
 from sample_data.make_big import make_big
 from tests.conftest import BRANCHES, write
@@ -112,7 +112,7 @@ def _contents(db: Path) -> dict[str, tuple[int, str]]:
 
 
 def _snapshot_count(db: Path, table: str = "events") -> int:
-    con = store.reader(db)
+    con = storage.reader(db)
     try:
         return con.sql(f"select count(*) from {table}").fetchall()[0][0]
     finally:
@@ -129,7 +129,7 @@ def test_an_import_killed_before_commit_leaves_the_database_as_it_was(tmp_path, 
     events2 = write(tmp_path, "events2.csv", EVENTS_2)
     before = _contents(db)
     assert before["events"][0] == 5 and before["chains"][0] == 3 and before["rejects"][0] == 1
-    version = store.current_version(db)
+    version = storage.current_version(db)
 
     proc = _paused_import(db, [events2], env, "before-commit")
     _wait_for_line(proc, "PAUSED-AT-before-commit")
@@ -139,7 +139,7 @@ def test_an_import_killed_before_commit_leaves_the_database_as_it_was(tmp_path, 
     assert proc.returncode == -signal.SIGKILL
 
     assert _contents(db) == before  # every table, row for row
-    assert store.current_version(db) == version and _snapshot_count(db) == 5  # nothing was published
+    assert storage.current_version(db) == version and _snapshot_count(db) == 5  # nothing was published
 
     # The lock died with the process: a normal import of the same file goes through.
     again = _cli_import(db, [events2], env)
@@ -149,9 +149,9 @@ def test_an_import_killed_before_commit_leaves_the_database_as_it_was(tmp_path, 
     after = _contents(db)
     assert {t: after[t][0] for t in TABLES} == {
         "branches": 5, "items": 0, "readers": 0, "communities": 0, "events": 9, "chains": 4, "chain_transfers": 2,
-        "imports": 3, "rejects": 2, "meta": 3,  # data_set, as_of, schema
+        "imports": 3, "rejects": 2, "meta": 5,  # data_set, as_of, schema, generation, key_fingerprint
     }
-    assert store.current_version(db) != version and _snapshot_count(db) == 9
+    assert storage.current_version(db) != version and _snapshot_count(db) == 9
 
 
 @pytest.fixture(scope="module")
@@ -178,12 +178,12 @@ def _entities(db: Path, big: dict[str, Path]) -> None:
 READER = r"""
 import json, sys, time
 from pathlib import Path
-from microbranch import store
+from microbranch import storage
 
 db, stop, limit = Path(sys.argv[1]), Path(sys.argv[2]), time.monotonic() + float(sys.argv[3])
 
 def count():
-    con = store.reader(db)
+    con = storage.reader(db)
     try:
         return con.sql("select count(*) from events").fetchall()[0][0]
     finally:
@@ -254,8 +254,8 @@ def test_two_imports_at_once_take_turns(tmp_path, monkeypatch, big):
     monkeypatch.setenv("MICROBRANCH_KEY_FILE", env["MICROBRANCH_KEY_FILE"])
     db = tmp_path / "data" / "microbranch.duckdb"
     _entities(db, big)
-    versions = len(store.versions(db))
-    published = store.current_version(db)
+    versions = len(storage.versions(db))
+    published = storage.current_version(db)
 
     # Each pauses 1 s before COMMIT, holding the database: the two paused-to-exit spans must not overlap.
     procs = [_paused_import(db, [big[name]], env, "before-commit", 1) for name in ("rest_a", "rest_b")]
@@ -287,9 +287,9 @@ def test_two_imports_at_once_take_turns(tmp_path, monkeypatch, big):
     n = 90_000
     assert all(f"{n} lines read = {n} accepted + 0 rejected" in out for out, _ in results)
     assert _snapshot_count(db) == 2 * n
-    assert int(store.current_version(db)[1:].split(".")[0]) == int(published[1:].split(".")[0]) + 2
-    assert len(store.versions(db)) == min(versions + 2, store.KEEP_SNAPSHOTS)
-    con = store.reader(db)
+    assert int(storage.current_version(db)[1:].split(".")[0]) == int(published[1:].split(".")[0]) + 2
+    assert len(storage.versions(db)) == min(versions + 2, storage.KEEP_SNAPSHOTS)
+    con = storage.reader(db)
     try:
         log = con.sql("select file_name, accepted from imports where kind = 'events' order by import_id").fetchall()
     finally:

@@ -16,11 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from microbranch import sample, store
+from microbranch import sample, storage
 from microbranch.ingest import import_file
+from microbranch.storage.locations import wal_of
 from sample_data.generate import generate
 from tests.conftest import BRANCHES, write
-from tests.test_concurrency import (
+from tests.test_storage_concurrency import (
     EVENTS_1,
     EVENTS_2,
     READER,
@@ -34,7 +35,7 @@ from tests.test_concurrency import (
 
 
 def _count(db: Path, table: str = "events") -> int:
-    con = store.reader(db)
+    con = storage.reader(db)
     try:
         return con.sql(f"select count(*) from {table}").fetchall()[0][0]
     finally:
@@ -59,33 +60,33 @@ def two_imports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, 
 
 def test_a_small_import_publishes_its_log_beside_the_same_base(two_imports):
     db, _env_, events2 = two_imports
-    first = store.current_version(db)
+    first = storage.current_version(db)
     r = import_file(db, events2)
     assert r.accepted == 4
-    second = store.current_version(db)
+    second = storage.current_version(db)
     assert second != first
-    old, new = store.path_of(db, first), store.path_of(db, second)
+    old, new = storage.path_of(db, first), storage.path_of(db, second)
     assert new.stat().st_ino == old.stat().st_ino  # the database file is linked, not copied
-    assert new.with_name(new.name + ".wal").stat().st_size > 0  # the import's changes travel in the log
+    assert wal_of(new).stat().st_size > 0  # the import's changes travel in the log
     assert _count(db) == 9
 
 
 def test_a_log_past_the_threshold_is_folded_into_a_new_base_by_a_process_of_its_own(two_imports, monkeypatch):
     db, _env_, events2 = two_imports
-    first = store.current_version(db)
+    first = storage.current_version(db)
     monkeypatch.setenv("MICROBRANCH_FOLD_AT_BYTES", "0")
     import_file(db, events2)
-    published = store.current_version(db)  # at once: the log beside the old base
-    assert store.path_of(db, published).stat().st_ino == store.path_of(db, first).stat().st_ino
+    published = storage.current_version(db)  # at once: the log beside the old base
+    assert storage.path_of(db, published).stat().st_ino == storage.path_of(db, first).stat().st_ino
     assert _count(db) == 9
     deadline = time.monotonic() + WAIT
-    while store.current_version(db) == published and time.monotonic() < deadline:
+    while storage.current_version(db) == published and time.monotonic() < deadline:
         time.sleep(0.1)
-    with store.writer(db, publish_on_exit=False):  # the lock: the fold has finished
+    with storage.writer(db, publish_on_exit=False):  # the lock: the fold has finished
         pass
-    folded = store.path_of(db, store.current_version(db))
-    assert folded.stat().st_ino != store.path_of(db, first).stat().st_ino
-    assert not folded.with_name(folded.name + ".wal").exists()
+    folded = storage.path_of(db, storage.current_version(db))
+    assert folded.stat().st_ino != storage.path_of(db, first).stat().st_ino
+    assert not wal_of(folded).exists()
     assert _count(db) == 9 and _count(db, "chains") == 4
 
 
@@ -120,7 +121,7 @@ def test_publish_killed_at_any_step_serves_a_valid_version_and_the_next_start_pu
     done = _cli(db, env, "recover")  # the next start, in a process of its own
     assert done.returncode == 0, done.stderr
     assert _count(db) == 9 and _count(db, "chains") == 4
-    assert not list(store.snapshot_dir(db).glob("*.tmp"))
+    assert not list(storage.locations(db).snapshots.glob("*.tmp"))
     again = _cli(db, env, "import", str(events2))
     assert again.returncode == 0, again.stderr
     assert "5 lines read = 0 accepted + 1 rejected + 4 duplicates skipped" in again.stdout
@@ -128,10 +129,10 @@ def test_publish_killed_at_any_step_serves_a_valid_version_and_the_next_start_pu
 
 def test_current_deleted_is_restored_and_the_sample_never_loaded_into_real_data(two_imports):
     db, _env_, _ = two_imports
-    published = store.current_version(db)
-    (store.snapshot_dir(db) / "CURRENT").unlink()
+    published = storage.current_version(db)
+    (storage.locations(db).snapshots / "CURRENT").unlink()
     assert sample.ensure(db, generate) is None
-    assert store.current_version(db) == published  # the same snapshot: nothing needed publishing
+    assert storage.current_version(db) == published  # the same snapshot: nothing needed publishing
     assert (_count(db), _count(db, "branches")) == (5, 5)
 
 
@@ -141,7 +142,7 @@ def test_current_deleted_with_a_commit_not_yet_published_is_republished_from_the
     _wait_for_line(proc, "PAUSED-AT-committed")
     os.kill(proc.pid, signal.SIGKILL)
     _finish(proc)
-    (store.snapshot_dir(db) / "CURRENT").unlink()
+    (storage.locations(db).snapshots / "CURRENT").unlink()
     assert sample.ensure(db, generate) is None
     assert (_count(db), _count(db, "branches")) == (9, 5)
 
@@ -149,7 +150,7 @@ def test_current_deleted_with_a_commit_not_yet_published_is_republished_from_the
 @pytest.mark.parametrize("garbage", [b"", b"\x00\xff\xfe garbage", b"../../etc/passwd", b"v999999"])
 def test_a_garbage_current_or_one_naming_a_missing_snapshot_is_repaired(two_imports, garbage):
     db, env, _ = two_imports
-    (store.snapshot_dir(db) / "CURRENT").write_bytes(garbage)
+    (storage.locations(db).snapshots / "CURRENT").write_bytes(garbage)
     done = _cli(db, env, "query", "kpis", "--format", "json")
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
     assert _count(db) == 5
@@ -158,8 +159,8 @@ def test_a_garbage_current_or_one_naming_a_missing_snapshot_is_repaired(two_impo
 def test_a_damaged_snapshot_falls_back_to_the_previous_one_then_is_republished(two_imports):
     db, env, events2 = two_imports
     import_file(db, events2)
-    damaged = store.path_of(db, store.current_version(db))
-    wal = damaged.with_name(damaged.name + ".wal")
+    damaged = storage.path_of(db, storage.current_version(db))
+    wal = wal_of(damaged)
     wal.write_bytes(wal.read_bytes()[: wal.stat().st_size // 2])  # the log copy cut short
     damaged.unlink()  # and the base replaced by garbage (unlinked first: the older versions share the file)
     damaged.write_bytes(os.urandom(1 << 16))
@@ -172,13 +173,13 @@ def test_a_damaged_snapshot_falls_back_to_the_previous_one_then_is_republished(t
 def test_without_a_writer_file_a_damaged_snapshot_falls_back_to_the_previous_one(two_imports):
     db, env, events2 = two_imports
     import_file(db, events2)
-    damaged = store.path_of(db, store.current_version(db))
+    damaged = storage.path_of(db, storage.current_version(db))
     damaged.unlink()
     damaged.write_bytes(b"not a database")
     db.unlink()
-    store.recover(db)
+    storage.recover(db)
     assert _count(db) == 5
-    con = store.reader(db)
+    con = storage.reader(db)
     con.close()
 
 
@@ -218,29 +219,29 @@ def test_a_full_disk_keeps_the_previous_snapshot_and_says_how_much_space_is_need
     many = EVENTS_1.splitlines(keepends=True)[0] + "".join(
         f"{100 + i},2024-03-{1 + i % 28:02d} 09:{i % 60:02d},checkout,X{i},R{i},,C1\n" for i in range(3000))
     assert import_file(db, write(tmp_path, "many.csv", many)).accepted == 3000
-    log_so_far = (db.parent / (db.name + ".wal")).stat().st_size
+    log_so_far = storage.locations(db).wal.stat().st_size
     assert log_so_far > 1 << 19  # the published log is big enough to leave too little room to copy it again
-    before = store.current_version(db)
+    before = storage.current_version(db)
     filler = _fill(small_disk, leave=log_so_far // 2)
 
-    with pytest.raises(store.PublishError) as caught:
+    with pytest.raises(storage.PublishError) as caught:
         import_file(db, write(tmp_path, "events1.csv", EVENTS_1))  # committed to the writer, then no room
     message = str(caught.value)
-    assert "MB more free space" in message and str(store.snapshot_dir(db)) in message
+    assert "MB more free space" in message and str(storage.locations(db).snapshots) in message
     needed = int(message.split(" MB more")[0].rsplit(" ", 1)[1])
     assert needed >= 1
-    assert not list(store.snapshot_dir(db).glob("*.tmp"))  # no partial file left
-    assert store.current_version(db) == before and _count(db) == 3000  # the previous snapshot serves
+    assert not list(storage.locations(db).snapshots.glob("*.tmp"))  # no partial file left
+    assert storage.current_version(db) == before and _count(db) == 3000  # the previous snapshot serves
 
     env = {**_env(tmp_path), "MICROBRANCH_LANG": "en"}
     cli = _cli(db, env, "import", str(write(tmp_path, "events2.csv", EVENTS_2)))  # from the command line: one line
     assert cli.returncode == 1 and "Traceback" not in cli.stderr, cli.stderr
     assert cli.stderr.count("\n") == 1 and "MB more free space" in cli.stderr
-    assert not list(store.snapshot_dir(db).glob("*.tmp"))
-    assert store.current_version(db) == before and _count(db) == 3000
+    assert not list(storage.locations(db).snapshots.glob("*.tmp"))
+    assert storage.current_version(db) == before and _count(db) == 3000
 
     filler.unlink()  # space freed: the next start publishes the committed import
-    store.recover(db)
+    storage.recover(db)
     assert _count(db) == 3009
 
 
@@ -259,4 +260,4 @@ def test_readers_in_another_process_see_before_or_after_through_a_log_publish_an
     counts = [n for _, _, n in result["during"]]
     assert set(counts) <= {5, 9} and counts == sorted(counts) and len(counts) >= 3
     assert set(result["after"]) == {9}
-    assert not store.path_of(db, store.current_version(db)).with_suffix(".duckdb.wal").exists()  # it was folded
+    assert not wal_of(storage.path_of(db, storage.current_version(db))).exists()  # it was folded
