@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint bench browser
+.PHONY: run test lint bench browser oidc
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -23,7 +23,16 @@ browser:
 		test -x /usr/sbin/nginx && command -v openssl >/dev/null || \
 		{ apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk poppler-utils nginx openssl >/dev/null; }
 
-test: $(STAMP) browser
+oidc: tests/e2e/oidc/node_modules/.installed
+
+# The OpenID Connect provider the identity-provider browser test signs in at (npm `oidc-provider`, pinned in
+# tests/e2e/oidc/package-lock.json), run with this machine's Node.js.
+tests/e2e/oidc/node_modules/.installed: tests/e2e/oidc/package.json tests/e2e/oidc/package-lock.json
+	@command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; }
+	npm ci --prefix tests/e2e/oidc --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: $(STAMP) browser oidc
 	$(PY) -m pytest
 
 lint: $(STAMP)

@@ -18,10 +18,11 @@ communities = data.q("coverage_by_community", date_to=f.date_to, walk_minutes=f.
 rings = st.pills(tr("places_rings"), WALKS, selection_mode="multi", default=[f.walk_minutes],
                  format_func=lambda m: tr("places_minutes", minutes=m), help=tr("places_rings_help"),
                  key="map_rings") or []
-chart(
-    maps.branch_map(branches, communities, rings=rings, walk_minutes=f.walk_minutes, tile=maps.tiles(),
-                    height=860),
-    config={"scrollZoom": True, "displaylogo": False}, key="branch_map")
+figure = maps.branch_map(branches, communities, rings=rings, walk_minutes=f.walk_minutes, tile=maps.tiles(),
+                         height=860)
+chart(figure, config={"scrollZoom": False, "displaylogo": False}, key="branch_map")
+if key := maps.numbers_key(figure):
+    st.caption(key)
 st.caption(tr("places_map_note"))
 if f.branch_ids:
     st.caption(tr("places_map_filtered"))

@@ -8,7 +8,7 @@ import streamlit as st
 from ui import charts, compare
 from ui.data import q
 from ui.kit import chart, page, sees_readers, table, words
-from ui.shell import as_of_line, filters, tr
+from ui.shell import as_of_line, filters, ignores, tr
 
 KPIS = ("chains_returned", "copies_out", "copies_adrift", "chains_unterminated", "chains_partial",
         "cross_branch_returns", "mean_holders", "days_per_holder", "returns_avoided")
@@ -22,6 +22,7 @@ def statuses(frame: pl.DataFrame) -> pl.DataFrame:
 page("chains")
 f = filters()
 as_of_line()
+ignores(f, "walk")
 ids = list(f.branch_ids) or None
 scope = {**f.period, "branch_ids": ids}
 

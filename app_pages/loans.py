@@ -10,7 +10,7 @@ import streamlit as st
 from ui import charts, compare
 from ui.data import q
 from ui.kit import chart, chart_data, label, page, readers_for_role, table, words
-from ui.shell import as_of_line, filters, tr
+from ui.shell import as_of_line, filters, ignores, tr
 
 TOP_TITLES = 20
 CARDS = ("loans", "checkouts", "transfers", "transfer_share", "active_readers", "renewals", "returns")
@@ -19,6 +19,7 @@ OVERDUE = ("copies_out", "copies_overdue", "overdue_share", "copies_adrift_overd
 page("loans")
 f = filters()
 as_of_line()
+ignores(f, "walk")
 ids = list(f.branch_ids) or None
 scope = {**f.period, "branch_ids": ids}
 branch_list = q("branch_list")

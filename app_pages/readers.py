@@ -14,7 +14,7 @@ from microbranch import access
 from ui import charts, compare
 from ui.data import q
 from ui.kit import chart, page, sees_readers, table, words
-from ui.shell import as_of_line, filters, tr
+from ui.shell import as_of_line, filters, ignores, tr
 
 KEYS = ("month", "branch_group", "branch_id")
 MONTH_GROUP = ("month", "branch_group")  # the chart
@@ -24,6 +24,7 @@ WARMUP_MONTHS = 3  # the data's first months in which a first loan does not prov
 page("readers")
 f = filters()
 as_of_line()
+ignores(f, "walk")
 ids = list(f.branch_ids) or None
 official = not sees_readers()
 
@@ -85,8 +86,15 @@ cohorts = cohorts.with_columns(pl.Series("hidden", access.suppression(
     [*cohorts["new_readers"].to_list(), cohorts["new_readers"].sum()],
     [(cohorts.height, range(cohorts.height))])[:-1] if official else [None] * cohorts.height, dtype=pl.String))
 left, right = st.columns(2)
-chart(charts.new_readers(by_group), where=left)
-chart(charts.retention(cohorts.filter(pl.col("hidden").is_null())), where=right)
+drawn = cohorts.filter(pl.col("hidden").is_null())
+if official and by_group["new_readers"].is_null().all() and not by_group.is_empty():
+    left.info(tr("rules_chart_hidden"), icon=":material/visibility_off:")  # a sentence, not empty axes
+else:
+    chart(charts.new_readers(by_group), where=left)
+if official and drawn.is_empty() and not cohorts.is_empty():
+    right.info(tr("rules_chart_hidden"), icon=":material/visibility_off:")
+else:
+    chart(charts.retention(drawn), where=right)
 right.caption(tr("mgr_retention_caption"))
 
 st.subheader(tr("mgr_cohorts"))

@@ -8,11 +8,12 @@ import streamlit as st
 from microbranch import report
 from ui import data
 from ui.kit import page
-from ui.shell import as_of_line, filters, lang, tr
+from ui.shell import as_of_line, filters, ignores, lang, tr
 
 page("report")
 f = filters()
 as_of_line()
+ignores(f, "period_start", "branches")
 st.caption(tr("report_intro"))
 
 # the 24 months up to the period's end, the latest first

@@ -7,11 +7,12 @@ import streamlit as st
 from microbranch import coverage, sites
 from ui import data, maps
 from ui.kit import chart, metric, page, sees_readers, shown, table
-from ui.shell import WALKS, as_of_line, filters, tr
+from ui.shell import WALKS, as_of_line, filters, ignores, tr
 
 page("residents")
 f = filters()
 as_of_line()
+ignores(f, "period_start", "branches")
 place = {"date_to": f.date_to, "walk_minutes": f.walk_minutes}
 minutes = tr("places_minutes", minutes=f.walk_minutes)
 
@@ -134,4 +135,4 @@ for col, title, numbers, frame, picked, key in (
         chart(
             maps.branch_map(branches, frame, sites=picked, walk_minutes=f.walk_minutes, tile=maps.tiles(),
                             height=460, width_hint=440, colorbar=picked is not None),
-            config={"scrollZoom": True, "displaylogo": False}, key=key)
+            config={"scrollZoom": False, "displaylogo": False}, key=key)

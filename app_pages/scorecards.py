@@ -23,7 +23,7 @@ COLUMNS = {"peer_rank": "card_peer_rank", "name": "places_name", "status": "card
 page("scorecards")
 f = filters()
 as_of_line()
-ignores(f, "period_start")
+ignores(f, "period_start", "walk")
 targets = scorecard.targets()
 
 

@@ -6,16 +6,18 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
+from microbranch import vanrun
 from ui import charts, compare
 from ui.data import q
 from ui.kit import chart, page, table
-from ui.shell import as_of_line, filters, tr
+from ui.shell import as_of_line, filters, ignores, lang, tr
 
 MONTHS = (3, 6, 12)
 
 page("stock")
 f = filters()
 as_of_line()
+ignores(f, "period_start", "walk")
 ids = list(f.branch_ids) or None
 months = st.segmented_control(tr("mgr_dead_months"), MONTHS, default=6, key="dead_months",
                               format_func=lambda n: tr("mgr_months", n=n)) or 6
@@ -46,10 +48,19 @@ st.subheader(tr("move_list"))
 moves = q("moves_by_item", date_to=f.date_to, branch_ids=ids)
 st.caption(tr("mgr_move_caption", n=f"{len(moves):,}", day=f.date_to))
 if len(moves):
+    # the list as a van run: stops in order, copies of each in shelf order with a box to tick, and a printable sheet
     left, right = st.columns([2, 3])
     chart(charts.move_routes(moves), where=left)
     with right:
-        table(moves, f"move_list_{f.date_to}.csv", key="dl_moves", height=420)
+        st.markdown(f"**{tr('van_stops')}**")
+        table(vanrun.stops(moves), f"van_stops_{f.date_to}.csv", key="dl_van_stops",
+              columns=["stop", "from_branch", "from_address", "copies", "to_branches"])
+        st.download_button(tr("van_print"), vanrun.printable(moves, f.date_to, lang()).encode("utf-8"),
+                           file_name=f"van_run_{f.date_to}.html", mime="text/html", key="dl_van_print",
+                           icon=":material/print:")
+    st.markdown(f"**{tr('van_sheet')}**")
+    table(vanrun.sheet(moves), f"move_list_{f.date_to}.csv", key="dl_moves", height=420,
+          columns=["stop", "from_branch", "call_number", "item_id", "title", "to_branch", "tick", "from_address"])
 
 st.subheader(tr("copies_dead"))
 dead = q("dead_stock_by_branch", date_to=f.date_to, months=months, branch_ids=ids)

@@ -119,7 +119,9 @@ def _file(name: str, content: bytes) -> operations.Upload | None:
         return None
     known = profiles.all_profiles(data.db())
     offered = [m.name for m in profiles.for_headers(data.db(), auto.headers)]
-    names = ["", *offered, *sorted(n for n in known if n not in offered)]
+    suggested = profiles.similar(data.db(), auto.headers)  # made for headers like these: offered with their needs
+    likes = [s.mapping.name for s in suggested if s.mapping.name not in offered]
+    names = ["", *offered, *likes, *sorted(n for n in known if n not in offered and n not in likes)]
     saved = st.session_state.pop(f"{key}_saved", None)
     if saved:
         st.session_state[f"{key}_profile"] = saved
@@ -140,6 +142,15 @@ def _file(name: str, content: bytes) -> operations.Upload | None:
             st.success(tr("imp_ui_profile_saved", name=saved))
         elif chosen and chosen in offered:
             st.info(tr("imp_ui_profile_offered", name=chosen))
+        for s in suggested:
+            if s.mapping.name in offered:
+                continue
+            needs = (tr("imp_ui_profile_needs", columns=tr("list_sep").join(s.missing)) if s.missing
+                     else tr("imp_ui_profile_needs_nothing"))
+            st.info(tr("imp_ui_profile_similar", name=s.mapping.name, share=f"{s.similarity:.0%}", needs=needs),
+                    icon=":material/lightbulb:")
+            if s.mapping.built_from:
+                st.caption(tr("imp_ui_profile_condition", text=s.mapping.built_from))
         if not auto.importable and not chosen:
             st.warning(auto.reason + " " + tr("imp_ui_not_importable"))
         if chosen:
@@ -265,6 +276,20 @@ history = words(words(shown.rename({"kind": "file_kind"}), "file_kind", lambda k
                 "status", lambda s: tr(f"circ_status_{s}"))
 table(history, "imports.csv")
 
+# The refused rows of any earlier import, reopened here (not only right after it ran).
+with_rejects = imports.filter(pl.col("rejected") > 0)
+if not with_rejects.is_empty():
+    earlier = dict(zip(with_rejects["import_id"], with_rejects["file_name"], strict=True))
+    reopened = st.selectbox(tr("imp_ui_rejects_pick"), [None, *earlier], key="rejects_pick",
+                            format_func=lambda i: tr("imp_ui_rejects_none") if i is None else
+                            tr("imp_ui_rejects_item", id=i, file=earlier[i],
+                               n=f"{with_rejects.filter(pl.col('import_id') == i)['rejected'].item():,}"))
+    if reopened is not None:
+        problems = rejects_in_words(q("rejects_by_import", import_id=reopened))
+        st.table(headed(problems.head(200)))
+        st.download_button(tr("download_csv"), safe_csv(problems), file_name=f"rejects_{reopened}.csv",
+                           mime="text/csv", key=f"dl_rejects_again_{reopened}", icon=":material/download:")
+
 undoable = imports.filter((pl.col("status") == "imported") & pl.col("undone_at").is_null())
 if not undoable.is_empty():
     st.markdown(f"#### {tr('imp_ui_undo')}")
@@ -276,6 +301,22 @@ if not undoable.is_empty():
     # one small state: the undo waiting for its confirmation (orphans), or the one just done
     undo_state: operations.UndoResult | None = st.session_state.get("undo")
     if button_col.button(tr("imp_ui_undo_button"), key="undo_go", icon=":material/undo:"):
+        st.session_state["undo_sure"] = int(picked)  # asked first, always
+        st.session_state.pop("undo", None)
+        st.rerun()
+    sure = st.session_state.get("undo_sure")
+    go = False
+    if sure is not None and sure == picked:
+        rows = undoable.filter(pl.col("import_id") == sure).row(0, named=True)
+        st.warning(tr("imp_ui_undo_sure", id=sure, file=rows["file_name"], n=f"{rows['accepted']:,}"),
+                   icon=":material/undo:")
+        yes_col, no_col = st.columns(2)
+        if no_col.button(tr("imp_ui_undo_cancel"), key="undo_cancel"):
+            st.session_state["undo_sure"] = None
+            st.rerun()
+        go = yes_col.button(tr("imp_ui_undo_yes"), key="undo_yes", type="primary")
+    if go:
+        st.session_state["undo_sure"] = None
         try:
             st.session_state["undo"] = operations.undo(data.db(), int(picked), actor())
         except ContractError as exc:

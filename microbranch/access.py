@@ -52,7 +52,8 @@ PSEUDONYM = re.compile(r"R[0-9a-f]{20}")  # a reader's pseudonym (microbranch.pr
 # counts of readers: the metrics the catalogue marks `readers = true` (catalogue/metrics.toml)
 READER_COUNTS = tuple(key for key, entry in metrics().items() if entry.get("readers"))
 # numbers that give a reader count away: count -> {column: decimals}
-LINKED: dict[str, dict[str, int]] = {"active_readers": {"loans_per_reader": 2}, "readers": {"penetration": 1}}
+LINKED: dict[str, dict[str, int]] = {"active_readers": {"loans_per_reader": 2},
+                                     "readers": {"penetration": 1, "peer_index": 2}}
 
 LOW, HIGH = 1, 9  # reader counts from LOW to HIGH are suppressed
 PRIMARY, COMPLEMENTARY = "primary", "complementary"

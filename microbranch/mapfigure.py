@@ -134,13 +134,23 @@ def _scale_bar(xs: Sequence[float], ys: Sequence[float], lat0: float) -> list[go
     end = x0 + km * 1000 * stretch
     name = tr("places_scale_bar", km=f"{km:g}")
     return [go.Scatter(x=[x0, x0, end, end], y=[y + tick, y, y, y + tick], mode="lines", name=name,
-                       line={"color": "#212529", "width": 3}, hoverinfo="name", legendrank=2000),
+                       line={"color": "#212529", "width": 3}, hoverinfo="name", showlegend=False),
             go.Scatter(x=[(x0 + end) / 2], y=[y + 1.8 * tick], mode="text", text=[f"{km:g} km"], hoverinfo="skip",
                        textfont={"size": 11, "color": "#212529"}, showlegend=False)]
 
 
-def _town_traces(communities: pl.DataFrame) -> list[go.Scatter]:
-    """Town areas (pale fills, dotted outlines) with the town's name at the middle of its communities."""
+TOWN_SIZE = 13
+
+
+def _town_points(communities: pl.DataFrame) -> pl.DataFrame:
+    """Where each town's name goes: above the town's northernmost community, clear of the branches in the middle."""
+    return communities.filter(pl.col("town_code").is_not_null()).sort("lat", descending=True).group_by(
+        "town_code", maintain_order=True).first().sort("town_code")
+
+
+def _town_traces(communities: pl.DataFrame, places: Sequence[str | None] | None = None) -> list[go.Scatter]:
+    """Town areas (pale fills, dotted outlines) with the town's name near its northernmost community (`places`:
+    where each name goes, from `place_labels`)."""
     areas = coverage.town_areas(communities)
     traces: list[go.Scatter] = []
     for i, (town, ring) in enumerate(areas.items()):
@@ -148,16 +158,15 @@ def _town_traces(communities: pl.DataFrame) -> list[go.Scatter]:
         traces.append(go.Scatter(
             x=xs, y=ys, mode="lines", fill="toself", fillcolor=TOWN_FILLS[i % len(TOWN_FILLS)], opacity=0.7,
             line={"color": "#7a8ca3", "width": 1, "dash": "dot"}, name=tr("places_towns_legend"),
-            legendgroup="towns", showlegend=i == 0, hoverinfo="text", text=town_name(town), legendrank=1500))
+            legendgroup="towns", showlegend=False, hoverinfo="text", text=town_name(town)))
     if areas:
-        # the name above the town's northernmost community, clear of the branches in the middle
-        top = communities.filter(pl.col("town_code").is_not_null()).sort("lat", descending=True).group_by(
-            "town_code", maintain_order=True).first().sort("town_code")
+        top = _town_points(communities)
+        places = list(places) if places is not None else ["top center"] * top.height
         xs, ys = mercator(top["lat"].to_list(), top["lon"].to_list())
         traces.append(go.Scatter(
             x=xs, y=ys, mode="text", text=[f"<b>{town_name(t)}</b>" for t in top["town_code"].to_list()],
-            textposition="top center", textfont={"size": 13, "color": "#3d4f66"}, hoverinfo="skip",
-            showlegend=False, legendgroup="towns"))
+            textposition=[p or "top center" for p in places], textfont={"size": TOWN_SIZE, "color": "#3d4f66"},
+            hoverinfo="skip", showlegend=False, legendgroup="towns"))
     return traces
 
 
@@ -188,21 +197,89 @@ def _community_trace(communities: pl.DataFrame, colorbar: bool) -> go.Scatter:
     )
 
 
-def _branch_traces(branches: pl.DataFrame, labels: bool) -> list[go.Scatter]:
-    """One trace per colour group (kind, host type, closed), symbols by kind, short names beside."""
-    if branches.is_empty():
-        return []
+POSITIONS = ("top center", "bottom center", "middle right", "middle left", "top right", "top left",
+             "bottom right", "bottom left")
+LABEL_SIZE = 10
+LEGEND_ROW = 19  # px a row of the legend takes
+LEGEND_ENTRY = 190  # px of an entry's text, so a row holds width // (LEGEND_ENTRY + 80) entries
+
+
+def _legend_px(entries: int, width: int) -> int:
+    per_row = max(1, width // (LEGEND_ENTRY + 80))
+    return LEGEND_ROW * math.ceil(entries / per_row) + 12
+COLORBAR_PX = 80
+
+
+def _text_width(text: str, size: float, bold: bool = False) -> float:
+    """Pixels a label takes: a CJK character about its font size, others a little over half (more in bold)."""
+    latin = 0.7 if bold else 0.6
+    return sum(size if ord(ch) >= 0x2E80 else latin * size for ch in text)
+
+
+def _label_box(pos: str, cx: float, cy: float, r: float, w: float, h: float) -> tuple[float, float, float, float]:
+    vertical, horizontal = pos.split()
+    x0 = {"center": cx - w / 2, "right": cx + r, "left": cx - r - w}[horizontal]
+    y0 = {"top": cy + r, "bottom": cy - r - h, "middle": cy - h / 2}[vertical]
+    return x0, x0 + w, y0, y0 + h
+
+
+def _overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[1] and b[0] < a[1] and a[2] < b[3] and b[2] < a[3]
+
+
+Box = tuple[float, float, float, float]
+
+
+def place_labels(xs: Sequence[float], ys: Sequence[float], sizes: Sequence[float], texts: Sequence[str],
+                 scale: float, bounds: Box, taken: list[Box] | None = None, font: float = LABEL_SIZE,
+                 obstacles: Sequence[Box] = (), bold: bool = False, must: bool = False) -> list[str | None]:
+    """Where each label goes beside its marker (a plotly textposition), or None where every place would cover
+    another label or marker or leave the drawing. `scale`: pixels per metre; `bounds`: the view in metres;
+    `taken`: labels placed before (pixels; the new ones are added); `obstacles`: other markers (pixels); `must`:
+    the name is written anyway (a town's), where it covers no other name if it can. The points listed first choose
+    first."""
+    taken = [] if taken is None else taken
+    px = [((x - bounds[0]) * scale, (y - bounds[2]) * scale) for x, y in zip(xs, ys, strict=True)]
+    width, height = (bounds[1] - bounds[0]) * scale, (bounds[3] - bounds[2]) * scale
+    markers = [(cx - s / 2, cx + s / 2, cy - s / 2, cy + s / 2) for (cx, cy), s in zip(px, sizes, strict=True)]
+    out: list[str | None] = []
+    for i, ((cx, cy), size, text) in enumerate(zip(px, sizes, texts, strict=True)):
+        w, h = _text_width(text, font, bold) + 4, font * 1.35
+        boxes = [(pos, _label_box(pos, cx, cy, size / 2 + 1, w, h)) for pos in POSITIONS]
+        inside = [(pos, b) for pos, b in boxes if b[0] >= 0 and b[1] <= width and b[2] >= 0 and b[3] <= height]
+        clear = [(pos, b) for pos, b in inside if not any(_overlaps(b, t) for t in taken)]
+        free = [(pos, b) for pos, b in clear if not any(_overlaps(b, m) for j, m in enumerate(markers) if j != i)
+                and not any(_overlaps(b, m) for m in obstacles)]
+        # a name that must be written (`must`) goes where it covers no other name, else anywhere inside
+        pick = free[0] if free else (clear or inside or [None])[0] if must else None
+        chosen = pick[0] if pick else None
+        if pick:
+            taken.append(pick[1])
+        out.append(chosen)
+    return out
+
+
+def _branch_frame(branches: pl.DataFrame) -> pl.DataFrame:
+    """The branches with their colour group, marker size and label, the largest first."""
     loans = branches["loans"].fill_null(0).to_list()
     top = max(loans, default=0) or 1
     central = next(iter(branches.filter(pl.col("kind") == "central")["name"].to_list()), None)
-    frame = branches.with_columns(
+    return branches.with_columns(
         pl.Series("cat", [category(k, h, s) for k, h, s in zip(
             branches["kind"].to_list(), branches["host_type"].to_list(), branches["status"].to_list(),
             strict=True)]),
         pl.Series("size", [9 + 20 * math.sqrt(max(v, 0) / top) for v in loans]),
         pl.Series("label", [short_name(n, central) for n in branches["name"].to_list()]),
-    )
-    within = "residents_within_walk" in branches.columns
+    ).sort("size", descending=True)
+
+
+def _branch_traces(frame: pl.DataFrame, labels: bool, places: Sequence[str | None]) -> list[go.Scatter]:
+    """One trace per colour group (kind, host type, closed), symbols by kind, short names beside where
+    `places` (from `place_labels`) found them room. `frame`: from `_branch_frame`."""
+    if frame.is_empty():
+        return []
+    frame = frame.with_columns(pl.Series("place", places, dtype=pl.String))
+    within = "residents_within_walk" in frame.columns
     hover = (
         "<b>%{customdata[0]}</b><br>" + tr("places_kind") + ": %{customdata[1]}<br>"
         + tr("places_host_type") + ": %{customdata[2]}<br>" + tr("places_status") + ": %{customdata[3]}<br>"
@@ -229,20 +306,14 @@ def _branch_traces(branches: pl.DataFrame, labels: bool) -> list[go.Scatter]:
         xs, ys = mercator(part["lat"].to_list(), part["lon"].to_list())
         traces.append(go.Scatter(
             x=xs, y=ys, mode="markers+text" if labels else "markers", name=category_label(cat),
-            text=part["label"].to_list(), textposition="top center",
+            text=[lb if pl_ else "" for lb, pl_ in zip(part["label"].to_list(), part["place"].to_list(), strict=True)],
+            textposition=[pl_ or "top center" for pl_ in part["place"].to_list()],
             textfont={"size": 10, "color": "#212529"}, customdata=custom, hovertemplate=hover,
             legendrank=100 + list(COLOURS).index(cat),
             marker={"size": part["size"].to_list(), "color": COLOURS[cat], "opacity": opacity,
                     "symbol": [SYMBOLS.get(k, "circle") for k in part["kind"].to_list()],
                     "line": {"color": "#ffffff", "width": 1}},
         ))
-    # the symbols' key: one legend entry per kind present
-    for kind in ("central", "branch", "micro"):
-        if kind in frame["kind"].to_list():
-            traces.append(go.Scatter(x=[None], y=[None], mode="markers", name=tr("places_symbol_legend",
-                                                                                 kind=tr(f"kind_{kind}")),
-                                     marker={"symbol": SYMBOLS[kind], "color": "#6c757d", "size": 10},
-                                     legendrank=300 + list(SYMBOLS).index(kind), hoverinfo="skip"))
     return traces
 
 
@@ -252,7 +323,7 @@ def _ring_traces(branches: pl.DataFrame, rings: Sequence[int]) -> list[go.Scatte
     for minutes in sorted(set(rings)):
         lats, lons = coverage.ring_paths(serving["lat"].to_list(), serving["lon"].to_list(), minutes)
         xs, ys = mercator(lats, lons)
-        traces.append(go.Scatter(x=xs, y=ys, mode="lines", name=tr("places_ring_legend", minutes=minutes),
+        traces.append(go.Scatter(x=xs, y=ys, mode="lines", name=tr("places_ring_legend", minutes=f"{minutes:g}"),
                                  line={"color": RING_COLOURS.get(minutes, "#495057"), "width": 1.2},
                                  hoverinfo="skip", legendrank=1000 + minutes))
     return traces
@@ -268,7 +339,8 @@ def _site_traces(sites: pl.DataFrame, walk_minutes: float) -> list[go.Scatter]:
     xs, ys = mercator(sites["lat"].to_list(), sites["lon"].to_list())
     return [
         go.Scatter(x=rx, y=ry, mode="lines", line={"color": SITE_COLOUR, "width": 2}, hoverinfo="skip",
-                   name=tr("places_site_ring_legend", minutes=walk_minutes), legendgroup="sites", legendrank=51),
+                   name=tr("places_site_ring_legend", minutes=f"{walk_minutes:g}"), legendgroup="sites",
+                   legendrank=51),
         go.Scatter(
             x=xs, y=ys, mode="markers+text", name=tr("places_sites_legend"), legendgroup="sites", customdata=custom,
             text=[str(s) for s in sites["step"].to_list()], textfont={"color": "#ffffff", "size": 10},
@@ -314,7 +386,7 @@ def branch_map(branches: pl.DataFrame, communities: pl.DataFrame, *, rings: Sequ
     """
     with _language(lang):  # branch labels by default only where there is room for them
         return _branch_map(branches, communities, rings, sites, walk_minutes, tile, height, width_hint, legend,
-                           colorbar, height >= 600 if labels is None else labels)
+                           colorbar, height >= 460 if labels is None else labels)
 
 
 def _branch_map(branches: pl.DataFrame, communities: pl.DataFrame, rings: Sequence[int],
@@ -325,24 +397,70 @@ def _branch_map(branches: pl.DataFrame, communities: pl.DataFrame, rings: Sequen
     sites = _shift(sites, move) if sites is not None else pl.DataFrame()
     lats = communities["lat"].to_list() + (branches["lat"].to_list() if not branches.is_empty() else [])
     lons = communities["lon"].to_list() + (branches["lon"].to_list() if not branches.is_empty() else [])
-    traces: list[go.Scatter] = _town_traces(communities) + [_community_trace(communities, colorbar)]
-    traces += _ring_traces(branches, rings) if not branches.is_empty() else []
-    traces += _branch_traces(branches, labels)
+    frame = _branch_frame(branches) if not branches.is_empty() else branches
+    towns = _town_points(communities) if not communities.is_empty() else communities
+    view, scale, entries = None, 0.0, 0
+    numbered: list[tuple[int, str]] = []
+    town_places: list[str | None] | None = None
+    places: list[str | None] = ["top center" if labels else None] * frame.height
+    if lats:
+        xs, ys = mercator(lats, lons)
+        view = (min(xs), max(xs), min(ys), max(ys))
+        pad = 0.04 * max(view[1] - view[0], view[3] - view[2], 1.0)
+        view = (view[0] - pad, view[1] + pad, view[2] - 2.5 * pad, view[3] + pad)  # room for the scale bar
+        entries = (len(set(frame["cat"].to_list())) if not frame.is_empty() else 0) + 1 + len(set(rings)) + (
+            2 if sites is not None and sites.height else 0)
+        legend_px = _legend_px(entries, width_hint) if legend else 0
+        plot_w, plot_h = width_hint - (COLORBAR_PX if colorbar else 0), height - legend_px
+        scale = min(plot_w / (view[1] - view[0]), plot_h / (view[3] - view[2]))
+        taken: list[Box] = []
+        marks: list[Box] = []
+        if not frame.is_empty():
+            bx, by = mercator(frame["lat"].to_list(), frame["lon"].to_list())
+            marks = [((x - view[0]) * scale - r / 2, (x - view[0]) * scale + r / 2, (y - view[2]) * scale - r / 2,
+                      (y - view[2]) * scale + r / 2) for x, y, r in zip(bx, by, frame["size"].to_list(), strict=True)]
+        if not towns.is_empty():
+            tx, ty = mercator(towns["lat"].to_list(), towns["lon"].to_list())
+            # a text-only trace sets its words off by a marker's worth; bold words are wider
+            town_places = place_labels(tx, ty, [8.0] * towns.height, [town_name(t) for t in towns["town_code"]],
+                                       scale, view, taken, TOWN_SIZE * 1.05, obstacles=marks, bold=True,
+                                       must=True)
+        if labels and not frame.is_empty():
+            bx, by = mercator(frame["lat"].to_list(), frame["lon"].to_list())
+            places = place_labels(bx, by, frame["size"].to_list(), frame["label"].to_list(), scale, view, taken)
+            # a name with no room gets a number beside its marker instead, and the key below the map names it
+            missing = [i for i, p in enumerate(places) if p is None]
+            texts = frame["label"].to_list()
+            for n, i in enumerate(missing, start=1):
+                texts[i] = str(n)
+                spot = place_labels([bx[i]], [by[i]], [frame["size"][i]], [texts[i]], scale, view, taken,
+                                    obstacles=[m for j, m in enumerate(marks) if j != i])[0]
+                places[i] = spot or "top center"
+            frame = frame.with_columns(pl.Series("label", texts))
+            numbered = [(n, frame["name"][i]) for n, i in enumerate(missing, start=1)]
+    traces: list[go.Scatter] = _town_traces(communities, town_places) + [_community_trace(communities, colorbar)]
+    traces += _branch_traces(frame, labels, places)
+    traces += _ring_traces(branches, rings) if not branches.is_empty() else []  # above the markers: seen whole
     traces += _site_traces(sites, walk_minutes)
     images: list[dict] = []
     if lats:
-        xs, ys = mercator(lats, lons)
-        traces += _scale_bar(xs, ys, min(lats))
+        traces += _scale_bar([view[0], view[1]], [view[2] + 2 * pad, view[3]], min(lats))
         if tile is not None:
             images = _tile_images(tile, xs, ys, width_hint)
     fig = go.Figure(traces)
     fig.update_layout(
-        height=height, margin={"l": 0, "r": 0, "t": 0, "b": 0}, uirevision="places-map", showlegend=legend,
-        legend={"orientation": "h", "yanchor": "top", "y": -0.01, "xanchor": "left", "x": 0,
-                "font": {"size": 11}},
+        # margins fixed ahead (legend below, colour bar right), so the labels were placed at the drawn scale
+        height=height, margin={"l": 0, "r": COLORBAR_PX if colorbar else 0, "t": 0,
+                               "b": _legend_px(entries, width_hint) if legend and lats else 0},
+        uirevision="places-map", showlegend=legend,
+        legend={"orientation": "h", "yanchor": "top", "y": -0.005, "xanchor": "left", "x": 0,
+                "font": {"size": 11}, "entrywidth": LEGEND_ENTRY, "entrywidthmode": "pixels",
+                "traceorder": "normal"},  # "normal": grouped traces would each take a row of their own
         font={"family": "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"},
-        xaxis={"visible": False}, yaxis={"visible": False, "scaleanchor": "x", "scaleratio": 1},
+        xaxis={"visible": False, **({"range": [view[0], view[1]]} if view else {})},
+        yaxis={"visible": False, "scaleanchor": "x", "scaleratio": 1, **({"range": [view[2], view[3]]} if view else {})},
         plot_bgcolor="#ffffff", paper_bgcolor="#ffffff", dragmode="pan", images=images,
+        meta={"numbered": numbered},  # the branches named by a number on the map: (number, name)
     )
     return fig
 
@@ -354,14 +472,51 @@ def walk_by_town_chart(towns: pl.DataFrame, lang: str = "zh") -> go.Figure:
 
 
 def _walk_by_town_chart(towns: pl.DataFrame) -> go.Figure:
+    """Towns down the side (every name whole, in either language), minutes along; the values at the bars' ends."""
+    towns = towns.sort("mean_walk_minutes_without_micro", descending=True, nulls_last=True)
     names = [town_name(t) for t in towns["town_code"].to_list()]
+    bars = [("mean_walk_minutes_without_micro", tr("places_walk_before"), "#adb5bd"),
+            ("mean_walk_minutes", tr("places_walk_now"), COLOURS["micro_community"])]
     fig = go.Figure([
-        go.Bar(x=names, y=towns["mean_walk_minutes_without_micro"].to_list(), name=tr("places_walk_before"),
-               marker_color="#adb5bd", hovertemplate="%{x}: %{y:.1f}<extra></extra>"),
-        go.Bar(x=names, y=towns["mean_walk_minutes"].to_list(), name=tr("places_walk_now"),
-               marker_color=COLOURS["micro_community"], hovertemplate="%{x}: %{y:.1f}<extra></extra>"),
+        go.Bar(y=names, x=towns[column].to_list(), name=name, orientation="h", marker_color=colour,
+               text=[None if v is None else f"{v:.1f}" for v in towns[column].to_list()], textposition="outside",
+               cliponaxis=False, hovertemplate="%{y}: %{x:.1f}<extra></extra>")
+        for column, name, colour in bars
     ])
-    fig.update_layout(barmode="group", height=360, margin={"l": 10, "r": 10, "t": 10, "b": 10},
-                      yaxis={"title": {"text": tr("mean_walk_minutes")}},
-                      legend={"orientation": "h", "y": 1.08, "x": 0})
+    fig.update_layout(barmode="group", height=80 + 34 * max(len(names), 1),
+                      margin={"l": 10, "r": 40, "t": 40, "b": 40},
+                      font={"family": "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif", "size": 12},
+                      xaxis={"title": {"text": tr("mean_walk_minutes")}, "automargin": True, "rangemode": "tozero"},
+                      yaxis={"automargin": True, "autorange": "reversed"},
+                      legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+                      plot_bgcolor="#ffffff")
+    fig.update_xaxes(showgrid=True, gridcolor="#e9ecef")
     return fig
+
+
+def trend_chart(months: Sequence[dict], lang: str = "zh") -> go.Figure:
+    """Loans per month over the last 12 months, micro-branches on top of the other branches; a month the data
+    does not hold to its end is hatched and says so. `months`: dicts with month, micro, other, partial."""
+    with _language(lang):
+        labels = [f"{m['month']:%Y-%m}" for m in months]
+        partial = [m["partial"] for m in months]
+        fig = go.Figure([
+            go.Bar(x=labels, y=[m["other"] for m in months], name=tr("report_trend_other"), marker_color="#2f6fdb",
+                   marker_pattern_shape=["/" if p else "" for p in partial],
+                   hovertemplate="%{x}: %{y:,}<extra></extra>"),
+            go.Bar(x=labels, y=[m["micro"] for m in months], name=tr("kind_micro"), marker_color="#7b3fbf",
+                   marker_pattern_shape=["/" if p else "" for p in partial],
+                   hovertemplate="%{x}: %{y:,}<extra></extra>"),
+        ])
+        for label, m, p in zip(labels, months, partial, strict=True):
+            if p:
+                fig.add_annotation(x=label, y=m["micro"] + m["other"], text=tr("report_trend_partial"),
+                                   showarrow=False, yshift=10, font={"size": 11, "color": "#495057"})
+        fig.update_layout(barmode="stack", height=250, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+                          font={"family": "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif", "size": 12},
+                          yaxis={"title": {"text": tr("loans")}, "automargin": True, "tickformat": ",d",
+                                 "gridcolor": "#e9ecef"},
+                          xaxis={"type": "category", "automargin": True},
+                          legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+                          plot_bgcolor="#ffffff")
+        return fig

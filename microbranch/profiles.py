@@ -1,17 +1,19 @@
 """Saved column mappings ("profiles"): shipped ones in `microbranch/profiles/`, the staff's own beside the database
 (`<db>.profiles/`), one small JSON file each, so a profile can be exported and imported by a colleague elsewhere.
 
-A profile is offered for a file whose header signature is the one it was made for.
+A profile is offered for a file whose header signature is the one it was made for, and suggested for a file whose
+headers are like those it was made for (`similar`), saying which of its columns the file lacks.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
-from microbranch.contract import ContractError
-from microbranch.ingest.mapping import Mapping, signature
+from microbranch.contract import ContractError, normalise_header
+from microbranch.ingest.mapping import IGNORE, Mapping, signature
 from microbranch.storage import locations
 
 SHIPPED = Path(__file__).with_name("profiles")
@@ -72,6 +74,35 @@ def for_headers(db: Path | None, headers: list[str]) -> list[Mapping]:
     sig = signature(headers)
     found = [m for m in all_profiles(db).values() if m.signature == sig]
     return sorted(found, key=lambda m: m.built_from != "")
+
+
+SIMILAR = 0.5  # shared headers over all headers of the two, at least, for a profile to be suggested
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A profile made for headers like a file's: how alike (shared over all) and the columns it maps that the file
+    lacks (its condition: the file must carry them, e.g. Koha's barcode and cardnumber)."""
+
+    mapping: Mapping
+    similarity: float
+    missing: list[str]
+
+
+def similar(db: Path | None, headers: list[str]) -> list[Suggestion]:
+    """Profiles whose headers are like these (not the same signature: `for_headers` gives those), most alike first."""
+    mine = {normalise_header(h) for h in headers if h.strip()}
+    exact = signature(headers)
+    out = []
+    for m in all_profiles(db).values():
+        if m.signature == exact:
+            continue
+        theirs = {normalise_header(h) for h in (m.headers or list(m.columns))}
+        alike = len(mine & theirs) / max(len(mine | theirs), 1)
+        if alike >= SIMILAR:
+            needed = [h for h, f in m.columns.items() if f != IGNORE]
+            out.append(Suggestion(m, alike, [h for h in needed if normalise_header(h) not in mine]))
+    return sorted(out, key=lambda s: (-s.similarity, s.mapping.name))
 
 
 def save(db: Path, mapping: Mapping) -> Path:

@@ -1,5 +1,5 @@
 """The district report: one period (a month, or any span), in Chinese or English, as a self-contained HTML
-file (interactive charts, plotly.js inlined, works offline) or an A4 PDF (charts as images, fonts embedded)
+file (interactive charts, plotly.js inlined, works offline) or an A4 PDF (charts as drawings, fonts embedded)
 printed from the same HTML by Debian's chromium.
 
 Every number comes from the named queries the pages use, for the same period and walking threshold; no
@@ -8,6 +8,8 @@ reader-level row is read, and reader counts are shown as an official may see the
 
 from __future__ import annotations
 
+import calendar
+import math
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -33,6 +35,9 @@ HEADLINE = ("branches_open", "micro_branches_open", "loans", "checkouts", "trans
 FROM_EVENTS = ("loans", "checkouts", "transfers", "transfer_share", "returns_avoided", "active_readers")
 READER = "official"  # the report is written for the district: what an official may see (microbranch.access)
 SITES_SHOWN = 3  # the exact sites listed and drawn for this many new micro-branches
+PRINT_WIDTH = 700  # px: the width of A4 less its margins, so the charts' words print at the size they are drawn
+MAP_HEIGHT = 760
+SITES_MAP_HEIGHT = 640
 
 
 class ReportError(RuntimeError):
@@ -55,6 +60,9 @@ class Report:
     picked: list[dict] = field(default_factory=list)
     figures: dict[str, str] = field(default_factory=dict)
     targets: scorecard.Targets = field(default_factory=scorecard.Targets)
+    trend: list[dict] = field(default_factory=list)  # month, micro and other loans, whether the month is partial
+    summary: str = ""
+    numbered: list[tuple] = field(default_factory=list)  # branches named by a number on the map: (number, name)
 
 
 def _kpis(con: duckdb.DuckDBPyConnection, p: Period, walk: float) -> dict:
@@ -62,9 +70,9 @@ def _kpis(con: duckdb.DuckDBPyConnection, p: Period, walk: float) -> dict:
     return {**row, "returns_avoided": row["transfers"]}  # metrics.md: returns avoided = transfers
 
 
-def collect(con: duckdb.DuckDBPyConnection, period: Period, lang: str = "zh", walk_minutes: float = 15,
-            time_limit: float = 10.0) -> Report:
-    """Run the named queries for the period and its two comparisons, and draw the figures."""
+def _numbers(con: duckdb.DuckDBPyConnection, period: Period, lang: str, walk_minutes: float) -> Report:
+    """The report's numbers without the next-site solves and the figures: the glance, the thresholds, the ranked
+    scorecards with each micro-branch's loans in the period, the 12-month trend, and the summary in words."""
     if lang not in LANGS:
         msg = f"the report is written in {' or '.join(LANGS)}, not {lang!r}"
         raise ReportError(msg)
@@ -83,11 +91,69 @@ def collect(con: duckdb.DuckDBPyConnection, period: Period, lang: str = "zh", wa
 
     day = {"date_to": period.date_to}
     report.thresholds = queries.run(con, "coverage_by_threshold", **day).to_dicts()
-    district = queries.run(con, "walk_by_town", **day, walk_minutes=walk)
-    towns = district.filter(~pl.col("is_district"))
-
     cards = queries.run(con, "scorecard_by_branch", **day, **report.targets.params())
-    report.cards = [{**row, "readers": access.count_shown(row["readers"], READER)} for row in cards.to_dicts()]
+    lent = queries.run(con, "loans_by_branch_month", date_from=period.date_from, date_to=period.date_to)
+    lent = dict(lent.group_by("branch_id").agg(pl.col("loans").sum()).iter_rows())
+    central = next(iter(queries.run(con, "branch_list").filter(pl.col("kind") == "central")["name"]), None)
+    report.cards = [{**row, "readers": access.count_shown(row["readers"], READER), "loans": lent.get(row["branch_id"], 0),
+                     "short_name": mapfigure.short_name(row["name"], central)} for row in cards.to_dicts()]
+    report.trend = _trend(con, period, status.get("as_of"))
+    report.summary = summary(report)
+    return report
+
+
+def _trend(con: duckdb.DuckDBPyConnection, period: Period, as_of: date | None) -> list[dict]:
+    """Loans per month for the 12 months up to the period's end, micro-branches apart from the others; a month
+    the data does not hold to its last day (the period or the data ends before) is marked partial."""
+    end = period.date_to
+    first_no = end.year * 12 + end.month - 1 - 11
+    months = queries.run(con, "loans_by_branch_month", date_from=date(first_no // 12, first_no % 12 + 1, 1),
+                         date_to=end)
+    kinds = queries.run(con, "branch_list").select("branch_id", "kind")
+    micro = pl.col("kind") == "micro"
+    months = months.join(kinds, on="branch_id", how="left").group_by("month").agg(
+        pl.col("loans").filter(micro).sum().alias("micro"),
+        pl.col("loans").filter(~micro | pl.col("kind").is_null()).sum().alias("other")).sort("month")
+    held_to = min(as_of or end, end)
+    return [{**row, "partial": held_to < row["month"].replace(day=calendar.monthrange(row["month"].year,
+                                                                                     row["month"].month)[1])}
+            for row in months.to_dicts()]
+
+
+def _standing(report: Report) -> str:
+    """The micro-branches' standing and what they add to coverage, in words: the best and the weakest among those
+    judged, how many are behind, how many are too new to judge."""
+    lang = report.lang
+    parts = []
+    ranked = [c for c in report.cards if c.get("peer_rank")]
+    if len(ranked) >= 2:
+        best, weakest = ranked[0], ranked[-1]
+        parts.append(t("report_summary_ranked", lang, judged=len(ranked), best=best["short_name"],
+                       best_index=f"{best['peer_index']:.2f}", weakest=weakest["short_name"],
+                       weakest_index=f"{weakest['peer_index']:.2f}",
+                       behind=sum(c["status"] == "behind" for c in ranked)))
+    new = sum(c["status"] == "new" for c in report.cards)
+    if new:
+        parts.append(t("report_summary_new", lang, n=new))
+    walk = next((r for r in report.thresholds if r["walk_threshold"] == int(report.walk_minutes)), None)
+    if walk and walk["residents_added_by_micro"]:
+        parts.append(t("report_summary_added", lang, added=f"{walk['residents_added_by_micro']:,}",
+                       minutes=f"{report.walk_minutes:g}"))
+    return "".join(parts)
+
+
+def summary_of(con: duckdb.DuckDBPyConnection, period: Period, lang: str = "zh", walk_minutes: float = 15) -> str:
+    """The report's one-paragraph summary on its own (no next-site solves, no figures), e.g. for a mail's body."""
+    return _numbers(con, period, lang, walk_minutes).summary
+
+
+def collect(con: duckdb.DuckDBPyConnection, period: Period, lang: str = "zh", walk_minutes: float = 15,
+            time_limit: float = 10.0) -> Report:
+    """Run the named queries for the period and its two comparisons, solve the next sites, draw the figures."""
+    report = _numbers(con, period, lang, walk_minutes)
+    walk = report.walk_minutes
+    day = {"date_to": period.date_to}
+    towns = queries.run(con, "walk_by_town", **day, walk_minutes=walk).filter(~pl.col("is_district"))
     report.uncovered = queries.run(con, "uncovered_by_community", **day, walk_minutes=walk).head(10).to_dicts()
 
     communities = queries.run(con, "coverage_by_community", **day, walk_minutes=walk)
@@ -97,19 +163,25 @@ def collect(con: duckdb.DuckDBPyConnection, period: Period, lang: str = "zh", wa
     report.picked = shown.to_dicts()
 
     branches = queries.run(con, "branches_by_loans", date_from=period.date_from, **day, walk_minutes=walk)
-    draw = partial(mapfigure.branch_map, walk_minutes=walk, height=760, width_hint=700, lang=lang)
+    draw = partial(mapfigure.branch_map, walk_minutes=walk, height=MAP_HEIGHT, width_hint=PRINT_WIDTH,
+                   lang=report.lang)
     after = sites.coverage.walks_with_sites(communities, shown, walk) if shown.height else communities
+    whole_map = draw(branches, communities, rings=[int(walk)])
+    report.numbered = [tuple(n) for n in whole_map.layout.meta["numbered"]]
     report.figures = {
-        "map": _html(draw(branches, communities, rings=[int(walk)]), "map"),
-        "sites_map": _html(draw(branches, after, sites=shown if shown.height else None), "sites_map"),
-        "walk": _html(mapfigure.walk_by_town_chart(towns, lang=lang), "walk"),
+        "trend": _html(mapfigure.trend_chart(report.trend, lang=report.lang), "trend"),
+        "map": _html(whole_map, "map"),
+        "sites_map": _html(draw(branches, after, sites=shown if shown.height else None, height=SITES_MAP_HEIGHT),
+                           "sites_map"),
+        "walk": _html(mapfigure.walk_by_town_chart(towns, lang=report.lang), "walk"),
     }
     return report
 
 
 def _html(fig: object, div_id: str) -> str:
     return pio.to_html(fig, full_html=False, include_plotlyjs=False, div_id=f"figure-{div_id}",
-                       config={"displaylogo": False, "responsive": True, "scrollZoom": False})
+                       default_width=f"{PRINT_WIDTH}px",
+                       config={"displaylogo": False, "responsive": False, "scrollZoom": False})
 
 
 def _format(lang: str, key: str, value: object) -> str:
@@ -124,18 +196,22 @@ def _change(lang: str, key: str, now: object, before: object) -> str:
 
 
 def summary(report: Report) -> str:
-    """One paragraph saying the period's headline in words (the body of the report's mail), in the report's
-    language; reader counts as suppressed in the report."""
+    """One paragraph saying the period's headline in words (the body of the report's mail, the report's first
+    lines), in the report's language; reader counts as suppressed in the report; then the micro-branches'
+    standing (`_standing`)."""
     row = {h["key"]: h for h in report.headline}
 
     def now(key: str) -> str:
         return _format(report.lang, key, row[key]["now"])
 
-    return t("report_summary", report.lang, date_from=report.period.date_from, date_to=report.period.date_to,
-             loans=now("loans"), change=_change(report.lang, "loans", row["loans"]["now"], row["loans"]["before"]),
-             transfers=now("transfers"), share=now("transfer_share"), readers=now("active_readers"),
-             branches=now("branches_open"), micro=now("micro_branches_open"), coverage=now("coverage_rate"),
-             walk=f"{report.walk_minutes:g}", as_of=report.as_of or "—")
+    headline = t("report_summary", report.lang, date_from=report.period.date_from, date_to=report.period.date_to,
+                 loans=now("loans"),
+                 change=_change(report.lang, "loans", row["loans"]["now"], row["loans"]["before"]),
+                 transfers=now("transfers"), share=now("transfer_share"), readers=now("active_readers"),
+                 branches=now("branches_open"), micro=now("micro_branches_open"), coverage=now("coverage_rate"),
+                 walk=f"{report.walk_minutes:g}", as_of=report.as_of or "—")
+    standing = _standing(report)
+    return f"{headline}{'' if report.lang == 'zh' else ' '}{standing}".strip() if standing else headline
 
 
 def render_html(report: Report) -> str:
@@ -147,26 +223,28 @@ def render_html(report: Report) -> str:
         r=report, w=lambda key, **fmt: t(key, lang, **fmt),
         fmt=partial(_format, lang), change=partial(_change, lang),
         town=lambda code: t(f"town_{code}", lang) if code else "—",
+        whole=lambda value: "—" if value is None else f"{math.ceil(value - 1e-9):,}",
         plotly_js=plotly.offline.get_plotlyjs(),
     )
 
 
-# Swap every chart for a PNG of itself (the PDF's charts are images), then say so.
+# Swap every chart for a drawing of itself (SVG, inline): the PDF's charts stay sharp at any zoom and their words
+# stay text (found by search, read back by pdftotext), printed at the size they were drawn.
 _TO_IMAGES = """async () => {
   for (const div of Array.from(document.querySelectorAll('.js-plotly-plot'))) {
     const width = div._fullLayout.width, height = div._fullLayout.height;
-    const url = await Plotly.toImage(div, {format: 'png', width: width, height: height, scale: 2});
-    const img = document.createElement('img');
-    img.src = url; img.width = width; img.height = height; img.className = 'chart-image';
-    div.replaceWith(img);
+    const url = await Plotly.toImage(div, {format: 'svg', width: width, height: height});
+    const holder = document.createElement('div');
+    holder.className = 'chart-image';
+    holder.innerHTML = decodeURIComponent(url.slice(url.indexOf(',') + 1));
+    div.replaceWith(holder);
   }
-  await Promise.all(Array.from(document.images).map(i => i.decode()));
-  return document.images.length;
+  return document.querySelectorAll('.chart-image').length;
 }"""
 
 
 def render_pdf(html: str, out: Path) -> None:
-    """Print the HTML to an A4 PDF with Debian's chromium (charts as images, fonts embedded).
+    """Print the HTML to an A4 PDF with Debian's chromium (charts as drawings, fonts embedded).
 
     Playwright's sync API refuses to start in a thread that runs an asyncio loop (a server's, or another
     Playwright's), so the printing runs in a thread of its own."""

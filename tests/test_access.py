@@ -284,3 +284,22 @@ def test_retention_deletes_old_events_with_their_rejects_and_is_audited(db):
     assert con.sql("select min(occurred_at) from events").fetchall()[0][0] >= datetime(2024, 5, 1)
     con.close()
     assert audit.trail(db, "retention")["user_name"].to_list() == ["test"]
+
+
+# --- sessions from the command line ---
+
+def test_user_sessions_lists_and_user_signout_and_role_end_them(db, capsys):
+    from microbranch import cli
+
+    for role in ("staff", "manager"):
+        sessions.start(account(db, role), role, "10.0.0.7", "Firefox 140", db=db)
+    assert cli.main(["--db", str(db), "user", "sessions"]) == 0
+    listed = capsys.readouterr().out
+    assert "staff" in listed and "manager" in listed and "10.0.0.7" in listed and "Firefox 140" in listed
+    assert cli.main(["--db", str(db), "user", "signout", "staff"]) == 0
+    assert "1 session(s) of staff ended" in capsys.readouterr().out
+    assert sessions.listing(db)["name"].to_list() == ["manager"]
+    assert cli.main(["--db", str(db), "user", "role", "manager", "--role", "official"]) == 0
+    assert sessions.listing(db).is_empty()
+    assert auth.users(db).filter(pl.col("name") == "manager")["role"][0] == "official"
+    assert {"sign_out", "user_role"} <= set(audit.trail(db)["action"].to_list())

@@ -158,5 +158,6 @@ def test_data_freshness_counts_the_imports_that_brought_data_not_the_samples(db)
     import_file(db, ("notes.csv", b"x,y\n1,2\n"), user="inbox")  # refused: brought nothing
     con = snapshot(db)
     row = queries.run(con, "data_freshness").row(0, named=True)
+    # in the default zone
     arrived = con.sql("select timezone('Asia/Shanghai', imported_at) from imports where file_name = 'events.csv'")
     assert (row["last_import_at"], str(row["as_of"])) == (arrived.fetchall()[0][0], "2024-05-09")

@@ -138,7 +138,8 @@ def test_each_reject_rule(db, tmp_path, row, column, reason_part):
     [
         ("C9,x,central,,95,113.5,2024-01-01", "lat", "latitude"),
         ("C9,x,library,,22.8,113.5,2024-01-01", "kind", "not allowed"),
-        ("C9,x,central,,22.8,113.5,2024-02-30", "opened_on", "not a date"),
+        ("C9,x,central,,22.8,113.5,2024-02-30", "opened_on", "the day does not exist"),
+        ("C9,x,central,,22.8,113.5,2024-2-x", "opened_on", "not a date"),
     ],
 )
 def test_branch_rules(db, tmp_path, text, column, reason_part):

@@ -133,7 +133,7 @@ def test_a_bad_optional_cell_is_a_warning_on_a_kept_row_with_the_cell_empty(db, 
     assert (r.accepted, r.rejected, r.warnings) == (1, 0, 1)
     assert snapshot(db).sql("select item_id, due_at from events").fetchall() == [("I1", None)]
     got = snapshot(db).sql("select file_column, value, reason, severity from rejects").fetchall()
-    assert got == [("应还日期", "2024-11-31", "date", "warning")]
+    assert got == [("应还日期", "2024-11-31", "no_such_day", "warning")]  # November has 30 days
 
 
 def test_an_ambiguous_date_format_is_chosen_by_the_user(db, tmp_path):
@@ -217,3 +217,42 @@ def test_a_reimport_that_changes_nothing_publishes_no_new_version(db, tmp_path):
     assert first.published and not again.published and (again.accepted, again.duplicates) == (0, 5)
     assert storage.current_version(db) == version
     assert snapshot(db).sql("select count(*) from branches").fetchall() == [(5,)]
+
+
+def test_a_date_whose_day_does_not_exist_is_said_so(db, tmp_path):
+    """Day/month/year chosen: 31/11/2024 has the right form but November has 30 days; 29/02/2023 is not a leap
+    year; 13/13/2024 has no 13th month, so it is simply not a date; 29/02/2024 is fine."""
+    load(db, tmp_path, "b.csv", BRANCHES)
+    text = ("操作时间,操作类型,条码号,读者证号,操作馆\n31/11/2024,借出,I1,R1,C1\n29/02/2023 10:00,借出,I2,R1,C1\n"
+            "13/13/2024,借出,I3,R1,C1\n29/02/2024,借出,I4,R1,C1\n2023-04-31,借出,I5,R1,C1\n")
+    header = detect(text.splitlines()[0].split(",")).header
+    assert header is not None
+    from microbranch.ingest import reason_text
+    from microbranch.ingest.mapping import from_header
+
+    mapping = from_header(header)
+    mapping.date_order = "dmy"
+    r = import_file(db, ("e.csv", text.encode()), mapping=mapping)
+    assert (r.accepted, r.rejected) == (1, 4)
+    con = snapshot(db)
+    got = con.sql("select line, value, reason, detail, severity from rejects order by line").fetchall()
+    con.close()
+    assert [(line, value, reason) for line, value, reason, *_ in got] == [
+        (2, "31/11/2024", "no_such_day"), (3, "29/02/2023 10:00", "no_such_day"), (4, "13/13/2024", "date"),
+        (6, "2023-04-31", "no_such_day")]
+    assert "the day does not exist" in reason_text("no_such_day", "", "reject", "en")
+    assert "这一天不存在" in reason_text("no_such_day", "", "reject", "zh")
+
+
+def test_a_profile_is_suggested_for_like_headers_with_the_columns_it_needs():
+    """Koha's statistics exported without the join to barcodes and card numbers: datetime, branch, type,
+    itemnumber, borrowernumber. Five of the shipped Koha profile's nine headers, none other: alike 5/9 = 0.56, so
+    it is suggested (not chosen), saying the file lacks barcode and cardnumber, the columns it maps to the copy and
+    the reader. A file sharing two headers of nine is not."""
+    got = profiles.similar(None, ["datetime", "branch", "type", "itemnumber", "borrowernumber"])
+    koha = [s for s in got if s.mapping.name.startswith("Koha")]
+    assert len(koha) == 1 and koha[0].similarity == pytest.approx(5 / 9)
+    assert koha[0].missing == ["barcode", "cardnumber"]
+    assert profiles.for_headers(None, ["datetime", "branch", "type", "itemnumber", "borrowernumber"]) == []
+    assert not [s for s in profiles.similar(None, ["datetime", "branch", "x1", "x2"]) if s.mapping.name.startswith(
+        "Koha")]

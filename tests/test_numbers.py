@@ -57,10 +57,13 @@ def test_csv_numbers_are_numbers():
 
 
 def test_csv_frame_of_an_officials_table():
-    """Three branches as an official's table holds them after suppression (text: `x`, `<10`, `2,120`)."""
+    """Three branches as an official's table holds them after suppression (text: `x`, `<10`, `2,120`): each
+    suppressed column becomes numbers (2120, 1.87, 22) with a flag column beside it; the shares 21.8 and 22.8 (per
+    cent), turnover 0.414 (3 places)."""
     frame = pl.DataFrame({"name": ["A", "B", "C"], "active_readers": ["x", "<10", "2,120"],
                           "loans_per_reader": ["x", "<10", "1.87"], "transfer_share": [0.21774, 0.228, None],
-                          "turnover": [0.41397397199267655, 1.0, 2.5]})
+                          "turnover": [0.41397397199267655, 1.0, 2.5],
+                          "本年读者": ["22", "<10", "x"]})  # a page's own heading (the scorecards'), suppressed too
     got = kit.csv_frame(frame, {c: kit.label(c) for c in frame.columns})
     expected = pl.DataFrame({
         "分馆名称": ["A", "B", "C"],
@@ -70,6 +73,8 @@ def test_csv_frame_of_an_officials_table():
         "人均借阅（已隐去）": ["x", "<10", None],
         "转借占比（%）": [21.8, 22.8, None],
         "流通率": [0.414, 1.0, 2.5],
+        "本年读者": [22, None, None],
+        "本年读者（已隐去）": [None, "<10", "x"],
     }, schema_overrides={"活跃读者": pl.Int64})
     assert_frame_equal(got, expected)
 

@@ -12,6 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from microbranch import sample, settings
+from microbranch.i18n import t
 from microbranch.ingest import import_file
 from sample_data.generate import generate
 from tests.accounts import signed_in
@@ -68,9 +69,11 @@ def test_loans_cards_are_the_branch_rows(db):
     for word in ("借阅人次", "借出", "转借", "续借", "归还"):
         assert value(at, word) == rows[word].sum(), word
     assert (value(at, "借出"), value(at, "归还")) == (3, 3)  # X1 E12 E17 | X2 E11 E18
-    overdue = table_with(at, "逾期在借", "在借")
+    # B1 has no copy out at 08-30: no overdue table (a line says so instead of blank rows) and the cards say 0
+    assert not [d for d in at.dataframe if "逾期在借" in d.value.columns]
+    assert any(c.value == "（所选条件下没有记录）" for c in at.caption)
     for word in ("在借", "逾期在借", "漂流中逾期"):
-        assert value(at, word) == overdue[word].sum(), word
+        assert value(at, word) == 0, word
 
 
 def test_loans_overdue_cards_whole_network(db):
@@ -86,9 +89,13 @@ def test_stock_cards_are_the_branch_rows(db):
     assert rows["分馆编号"].to_list() == ["M1"]
     for word in ("架上他馆书", "在他馆架上", "借出在外"):
         assert value(at, word) == rows[word].sum(), word
-    moves = table_with(at, "调出馆编号", "调入馆编号")
+    # the move list as a van run: stops B1 (I4 to M1) and M1 (I1 to C1), each copy under its stop with a tick box
+    moves = table_with(at, "站", "条码号", "已装车")
     assert value(at, "调拨清单") == len(moves) == 2  # I1 from M1 to C1, I4 from B1 to M1
-    assert sorted(moves["条码号"].to_list()) == ["I1", "I4"]
+    assert moves.select("站", "条码号").rows() == [(1, "I4"), (2, "I1")]
+    assert moves["已装车"].to_list() == ["☐", "☐"]
+    stops = table_with(at, "站", "取书地址")
+    assert stops["站"].to_list() == [1, 2]
 
 
 def test_readers_cards_are_the_table_rows(db):
@@ -155,9 +162,24 @@ def test_the_boundary_that_hid_the_comparison(on_sample):
 
 def test_official_sees_small_reader_counts_suppressed(db):
     # M1 won 2 readers (r5, r6): under 10, so the official sees <10 on the cards and in the cohort table, and
-    # the chart leaves the month out.
+    # the chart, with nothing left to draw, says so in a sentence instead.
     at = run("app_pages/readers.py", role="official", branches="M1")
     assert card(at, "新读者").value == "<10" and card(at, "其中微分馆").value == "<10"
     cohorts = table_with(at, "首借分馆", "新读者")
     assert cohorts["新读者"].to_list() == ["<10"]
-    assert json.loads(at.get("plotly_chart")[0].proto.spec)["data"] == []
+    assert t("rules_chart_hidden", "zh") in [i.value for i in at.info]
+
+
+def test_a_page_says_which_filters_it_ignores_and_an_empty_chart_says_so(db):
+    """The stock page counts shelves at the period's end: with a start chosen it warns that the start is not used.
+    With town branch B1 alone, the chart of micro-branches has nothing to draw: a sentence, not empty axes."""
+    at = run("app_pages/stock.py", branches="B1", **{"from": "2024-03-01"})
+    warned = [w.value for w in at.warning]
+    assert any("本页不使用以下筛选" in w and "时间段起点" in w for w in warned), warned
+    assert any("微分馆" in i.value and "没有可显示的数据" in i.value for i in at.info)
+    drawn = [json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "") for c in at.get("plotly_chart")]
+    assert not [title for title in drawn if "微分馆" in t]
+    # Without a start chosen, the same words are a quiet caption.
+    quiet = run("app_pages/stock.py")
+    assert any("本页不使用以下筛选" in c.value for c in quiet.caption)
+    assert not any("本页不使用以下筛选" in w.value for w in quiet.warning)

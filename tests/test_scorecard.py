@@ -179,10 +179,10 @@ def test_the_scorecard_page_shows_the_query_and_suppresses_readers_for_the_offic
 
 
 def test_the_scorecard_page_follows_the_branch_filter_and_says_so(card_db):
-    at = run_page(role="manager", branches="MS,C0")
+    at = run_page(branches="MS,C0")
     frame = next(f.value for f in at.dataframe if t("places_branch_id", "zh") in f.value.columns)
     assert frame[t("places_branch_id", "zh")].tolist() == ["MS"]
     assert frame[t("card_peer_rank", "zh")].tolist() == [3]  # its rank in the whole network
     assert any(c.value == t("card_ranked_note", "zh") for c in at.caption)
-    only_central = run_page(role="manager", branches="C0")
-    assert [i.value for i in only_central.info] == [t("card_none_chosen", "zh")]
+    only_central = run_page(branches="C0")
+    assert t("card_none_chosen", "zh") in [i.value for i in only_central.info]

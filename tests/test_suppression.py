@@ -28,6 +28,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from microbranch import access, settings
+from microbranch.i18n import t
 from microbranch.ingest import import_file
 from tests.accounts import signed_in
 
@@ -104,6 +105,9 @@ def test_readers_page_card_minus_cell_gives_nothing_away(official):
     cohorts = table_with(at, "首借分馆", "新读者")
     no_cell_from_a_sum(47, cohorts["新读者"].to_list())
     assert sorted(cohorts["新读者"].to_list()) == ["<10", "x"]
+    # Both charts would draw only hidden numbers: a sentence says so instead of empty axes.
+    assert [i.value for i in at.info].count(t("rules_chart_hidden", "zh")) == 2
+    assert not at.get("plotly_chart")
 
 
 def test_readers_page_change_figure_does_not_give_the_previous_period_away(official):

@@ -36,6 +36,7 @@ A download of reader-level rows is recorded in the audit (who, what, from which 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -228,11 +229,28 @@ def _config(raw: pl.DataFrame, headings: dict[str, str]) -> dict[str, Any]:
     return config
 
 
+def _rounded(frame: pl.DataFrame) -> pl.DataFrame:
+    """Decimal columns rounded to the places they are shown with: the grid's format cuts digits off (0.02778 showed
+    as 2.7% under a caption saying 2.8%), rounding first makes both say the same."""
+    out = []
+    for col, dtype in frame.schema.items():
+        if dtype.is_float() and col not in PLAIN:
+            style = numbers.style(col, 0.0)
+            out.append(pl.col(col).round(style.decimals + (2 if style.kind == "percent" else 0)))
+    return frame.with_columns(out) if out else frame
+
+
+def _suppressed_text(values: list[str | None]) -> bool:
+    """Whether a text column is numbers with some of them suppressed (`<10`, `x`): what `access.hide` makes."""
+    marks = [v in SHOWN.values() for v in values]
+    return any(marks) and all(m or v is None or re.fullmatch(r"-?[\d,]+(\.\d+)?", v)
+                              for v, m in zip(values, marks, strict=True))
+
+
 def csv_frame(frame: pl.DataFrame, headings: dict[str, str]) -> pl.DataFrame:
     """The table as its CSV holds it: numbers as numbers (rounded as shown, a share as its per-cent figure under a
     heading that says %, no thousands separators), and a count suppressed for the viewer as an empty cell with a
     flag column beside it (`<10` or `x`)."""
-    counts = _names([*READER_COUNTS, *(k for linked in LINKED.values() for k in linked)])
     columns: list[pl.Series] = []
     for col, head in headings.items():
         values, dtype = frame[col].to_list(), frame.schema[col]
@@ -242,7 +260,7 @@ def csv_frame(frame: pl.DataFrame, headings: dict[str, str]) -> pl.DataFrame:
             name = tr("csv_percent", label=head) if style.kind == "percent" else head
             whole = all(v is None or isinstance(v, int) for v in shown)
             columns.append(pl.Series(name, shown, dtype=pl.Int64 if whole else pl.Float64))
-        elif dtype == pl.String and col in counts:  # a count the kit made text to suppress it
+        elif dtype == pl.String and _suppressed_text(values):  # numbers made text to suppress some of them
             flags = [v if v in SHOWN.values() else None for v in values]
             parsed = [None if v is None or f else float(v.replace(",", "")) for v, f in zip(values, flags, strict=True)]
             whole = all(p is None or p.is_integer() for p in parsed) and "." not in "".join(v or "" for v in values)
@@ -265,7 +283,10 @@ def table(frame: pl.DataFrame, file_name: str, columns: Sequence[str] | None = N
         raw = _place_words(raw)
     headings = {c: label(c, terms) for c in raw.columns}
     config = _config(raw, headings) | dict(kwargs.pop("column_config", None) or {})
-    out = raw.rename(headings)
+    out = _rounded(raw).rename(headings)
+    if out.is_empty():  # words, not a grid of blank rows
+        where.caption(tr("empty_table"))
+        return
     where.dataframe(out, hide_index=True, width="stretch", placeholder="—", column_config=config, **kwargs)
     download(csv_frame(raw, headings), file_name, key=key, where=where, reader_level=reader_level and sees_readers())
 
@@ -292,9 +313,25 @@ def _pseudonyms_in(figure: go.Figure) -> bool:
     return any(access.PSEUDONYM.search(w) for w in words_found)
 
 
+def _has_points(figure: go.Figure) -> bool:
+    """Whether any trace draws a point (legend-only traces hold None)."""
+    for trace in figure.data:
+        for prop in ("x", "y", "values", "z"):
+            values = getattr(trace, prop, None)
+            if values is not None and any(v is not None for v in (values.tolist() if hasattr(values, "tolist")
+                                                                  else list(values))):
+                return True
+    return False
+
+
 def chart(figure: go.Figure, *, where: Any = st, key: str | None = None, **kwargs: Any) -> None:
-    """A plotly chart. For officials a chart whose data holds a reader pseudonym is not drawn (a bug in the page:
-    it should have drawn `chart_data(frame)`)."""
+    """A plotly chart. A chart with nothing to draw says so in words (not empty axes). For officials a chart whose
+    data holds a reader pseudonym is not drawn (a bug in the page: it should have drawn `chart_data(frame)`)."""
+    if not _has_points(figure):
+        title = figure.layout.title.text if figure.layout.title and figure.layout.title.text else ""
+        where.info(tr("empty_chart", title=title) if title else tr("empty_chart_untitled"),
+                   icon=":material/filter_alt_off:")
+        return
     if not sees_readers() and _pseudonyms_in(figure):
         where.warning(tr("access_chart_withheld"))
         return

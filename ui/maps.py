@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from microbranch import mapfigure, settings
+from microbranch.i18n import t
 from microbranch.mapfigure import HOSTS, Tiles, mercator, short_name  # noqa: F401 - the pages' names
 from ui.kit import town_name  # noqa: F401 - the pages' name
 from ui.shell import lang
@@ -29,6 +30,14 @@ def tiles() -> Tiles | None:
 def branch_map(*args: object, **kwargs: object) -> go.Figure:
     """`mapfigure.branch_map` in the page's language."""
     return mapfigure.branch_map(*args, lang=lang(), **kwargs)  # type: ignore[arg-type]
+
+
+def numbers_key(fig: go.Figure) -> str | None:
+    """The key to the branches a map names by a number (no room for their names), or None."""
+    numbered = (fig.layout.meta or {}).get("numbered") or []
+    if not numbered:
+        return None
+    return t("report_map_numbers", lang()) + " " + t("list_sep", lang()).join(f"{n} {name}" for n, name in numbered)
 
 
 def walk_by_town_chart(towns: pl.DataFrame) -> go.Figure:

@@ -5,13 +5,12 @@ Tables, cards, charts and downloads are drawn by the rendering kit, `ui.kit`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import polars as pl
 import streamlit as st
 
-from microbranch import settings
+from microbranch import clock, settings
 from microbranch.i18n import t
 from ui import data
 
@@ -30,9 +29,6 @@ def carry_params() -> None:
             kept[name] = st.query_params[name]
         elif kept.get(name):
             st.query_params[name] = kept[name]
-
-
-LOCAL = ZoneInfo("Asia/Shanghai")
 
 
 def lang() -> str:
@@ -194,8 +190,8 @@ def freshness() -> None:
     last = row["last_import_at"]
     if last is None:  # the sample data only: nothing is expected to arrive
         return
-    now = datetime.now(LOCAL).replace(tzinfo=None)
-    days = (now - last).days
+    now = clock.now()
+    days = max((now - last).days, 0)  # `now` is to the second: an import this second is not in the future
     as_of = row["as_of"]
     words = {"last": f"{last:%Y-%m-%d %H:%M}", "days": days, "as_of": as_of or "—",
              "age": (now.date() - as_of).days if as_of else "—"}
@@ -207,14 +203,13 @@ def freshness() -> None:
 
 
 def ignores(f: Filters, *names: str) -> None:
-    """Say under the title which filters this page does not use (`names`: period, period_start, branches, kinds,
-    hosts, walk); as a warning when one of them is set, so a chosen filter is never silently ignored."""
+    """Say under the title which filters this page does not use (`names`: period_start, branches, kinds, hosts,
+    walk); as a warning when one of them is set, so a chosen filter is never silently ignored."""
     if not names:
         return
     text = tr("ignored_filters", names=tr("list_sep").join(tr(f"ignored_{n}") for n in names))
     status = data.q("data_status").row(0, named=True)
-    set_now = {"period": f.date_from != status["first_day"] or f.date_to != status["as_of"],
-               "period_start": f.date_from != status["first_day"], "branches": bool(f.branch_ids),
+    set_now = {"period_start": f.date_from != status["first_day"], "branches": bool(f.branch_ids),
                "kinds": bool(f.kinds), "hosts": bool(f.host_types), "walk": f.walk_minutes != 15}
     if any(set_now.get(n) for n in names):
         st.warning(text, icon=":material/filter_alt_off:")

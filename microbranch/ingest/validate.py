@@ -18,7 +18,7 @@ CONTROL = r"[\x00-\x1f\x7f]"  # NUL, tab, line breaks, escape...: never part of 
 
 # Reject reasons are stored as catalogue keys (`reject_<reason>` in catalogue/imports.toml, with the `detail`
 # filled in), so the list of rejects is read in the reader's language.
-REASONS = ("missing", "control", "sci", "date", "future", "number", "int", "enum", "code9", "code12", "lat", "lon",
+REASONS = ("missing", "control", "sci", "date", "no_such_day", "future", "number", "int", "enum", "code9", "code12", "lat", "lon",
            "isbn", "isbn_check", "owner_reader", "branch_unknown", "from_reader", "self_transfer", "branch_needed",
            "birth_year", "wrong_width", "unreadable_csv")
 # Day-first or month-first dates (`01/02/2024`), read only when the user has said which.
@@ -60,12 +60,17 @@ def _timestamp(v: str, date_order: str = "") -> str:
     return f"coalesce({fast}, case when {v} is not null then {_timestamp_any(v, date_order)} end)"
 
 
-def _timestamp_any(v: str, date_order: str = "") -> str:
+def _clean(v: str) -> str:
+    """A date's text with its separators made `-` and its spaces single (`2024年1月5日` -> `2024-1-5`)."""
     norm = (
         f"regexp_replace(replace(replace(replace(replace(replace(replace({v}, '年', '-'), '月', '-'), '日', ' '),"
         f" '/', '-'), '.', '-'), 'T', ' '), '^([0-9]{{4}})([0-9]{{2}})([0-9]{{2}})', '\\1-\\2-\\3')"
     )
-    clean = f"trim(regexp_replace({norm}, '\\s+', ' ', 'g'))"
+    return f"trim(regexp_replace({norm}, '\\s+', ' ', 'g'))"
+
+
+def _timestamp_any(v: str, date_order: str = "") -> str:
+    clean = _clean(v)
     parsed = f"try_strptime({clean}, {DATE_FORMATS})"
     if date_order in DATE_ORDERS:
         parsed = f"coalesce({parsed}, try_strptime({clean}, {DATE_ORDERS[date_order]}))"
@@ -84,11 +89,35 @@ def _parse_sql(col: Column, v: str, date_order: str = "") -> str | None:
 Check = tuple[str, str, str, str]  # (failure condition, reason key, severity, detail)
 
 
-def _column_sql(col: Column, v: str, parsed: str | None = None) -> tuple[str, list[Check]]:
+# Where the year, month and day stand in a date written in a date order (groups of the pattern below).
+DATE_PARTS = {"": (r"^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})( |$)", 1, 2, 3),
+              "dmy": (r"^([0-9]{1,2})-([0-9]{1,2})-([0-9]{4})( |$)", 3, 2, 1),
+              "mdy": (r"^([0-9]{1,2})-([0-9]{1,2})-([0-9]{4})( |$)", 3, 1, 2)}
+
+
+def _no_such_day(v: str, date_order: str) -> str:
+    """True for a date written the right way (year first, or in the file's chosen order) whose day is not in its
+    month (`31/11/2024`, `2023-02-29`)."""
+    clean = _clean(v)
+
+    def impossible(order: str) -> str:
+        pattern, y, m, d = DATE_PARTS[order]
+
+        def part(i: int) -> str:
+            return f"try_cast(regexp_extract({clean}, {_lit(pattern)}, {i}) as integer)"
+
+        return (f"coalesce(case when {part(m)} between 1 and 12 and {part(d)} between 1 and 31 and {part(y)} >= 1 "
+                f"then {part(d)} > day(last_day(make_date({part(y)}, {part(m)}, 1))) end, false)")
+
+    orders = ["", date_order] if date_order in DATE_PARTS and date_order else [""]
+    return "(" + " or ".join(impossible(o) for o in orders) + ")"
+
+
+def _column_sql(col: Column, v: str, parsed: str | None = None, date_order: str = "") -> tuple[str, list[Check]]:
     """(typed expression, [(failure condition, reason, severity, detail)]) for one column; `v` is the trimmed text
     and `parsed` names the column holding `_parse_sql(col, v)`, if it was computed beforehand. An optional
     (lenient) cell that breaks its rule is a warning, and its typed value is empty."""
-    typed, checks = _column_checks(col, v, parsed or _parse_sql(col, v))
+    typed, checks = _column_checks(col, v, parsed or _parse_sql(col, v, date_order), date_order)
     if col.lenient:
         bad = [c for c in checks if c[2] == "reject"]
         checks = [(cond, reason, "warning", detail) for cond, reason, _, detail in checks]
@@ -97,7 +126,7 @@ def _column_sql(col: Column, v: str, parsed: str | None = None) -> tuple[str, li
     return typed, checks
 
 
-def _column_checks(col: Column, v: str, parsed: str | None) -> tuple[str, list[Check]]:
+def _column_checks(col: Column, v: str, parsed: str | None, date_order: str = "") -> tuple[str, list[Check]]:
     checks: list[Check] = []
     if col.required:
         checks.append((f"{v} is null", "missing", "reject", ""))
@@ -110,7 +139,10 @@ def _column_checks(col: Column, v: str, parsed: str | None) -> tuple[str, list[C
         checks.append((f"regexp_matches({v}, '{CONTROL}')", "control", "reject", ""))
     elif t in ("date", "timestamp"):
         typed = f"{parsed}::date" if t == "date" else parsed
-        checks.append((f"{v} is not null and {parsed} is null", "date", "reject", ""))
+        # the right form but a day its month does not have is said so; any other unreadable text is "not a date"
+        impossible = f"(case when {v} is not null and {parsed} is null then {_no_such_day(v, date_order)} end)"
+        checks.append((impossible, "no_such_day", "reject", ""))
+        checks.append((f"{v} is not null and {parsed} is null and not {impossible}", "date", "reject", ""))
         if t == "timestamp":
             checks.append((f"{parsed} > $now", "future", "reject", ""))
     elif t == "number":
@@ -235,7 +267,8 @@ def check(con: duckdb.DuckDBPyConnection, header: HeaderMap, now: datetime) -> N
         parse = _parse_sql(col, f"t0.{col.name}", header.date_order)
         if parse:
             parses.append(f"{parse} as __parsed_{col.name}")
-        expr, checks = _column_sql(col, f"t.{col.name}", f"t.__parsed_{col.name}" if parse else None)
+        expr, checks = _column_sql(col, f"t.{col.name}", f"t.__parsed_{col.name}" if parse else None,
+                                   header.date_order)
         typed.append(f"{expr} as {col.name}")
         for cond, reason, severity, detail in checks:
             flag = f"__f{len(flags)}"

@@ -42,7 +42,7 @@ PASSWORD = "e2e 密码 long enough"
 START_TIMEOUT = 90  # seconds for the server to answer /_stcore/health
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -81,13 +81,15 @@ def server(e2e_dir: Path) -> Iterator[str]:
 
 
 @contextmanager
-def serving(db: Path, env: dict[str, str], log: Path, address: str = "127.0.0.1") -> Iterator[str]:
-    """`python -m microbranch --db DB serve` on a free port, as `make run` starts it; its base URL until the block
-    ends, then stopped."""
-    port = _free_port()
+def serving(db: Path, env: dict[str, str], log: Path, address: str = "127.0.0.1", port: int | None = None,
+            cwd: Path = ROOT) -> Iterator[str]:
+    """`python -m microbranch --db DB serve` on a free port (or `port`), as `make run` starts it, from `cwd` (whose
+    .streamlit/secrets.toml it reads); its base URL until the block ends, then stopped."""
+    port = port or free_port()
     cmd = [sys.executable, "-m", "microbranch", "--db", str(db), "serve", "--address", address, "--port", str(port)]
     with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, cwd=cwd, env={**env, "PYTHONPATH": str(ROOT)}, stdout=out,
+                                stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + START_TIMEOUT

@@ -18,18 +18,12 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from microbranch.i18n import t
-from tests.e2e.conftest import PASSWORD, ROOT
+from tests.e2e.conftest import PASSWORD, ROOT, free_port
 from tests.e2e.test_browser import title, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
 NGINX = Path("/usr/sbin/nginx")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def site(upstream: int, http_port: int, https_port: int, cert: Path, key: Path) -> str:
@@ -62,7 +56,7 @@ def proxy(server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tup
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
                     "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
                    check=True, capture_output=True, timeout=60)
-    http_port, https_port = _free_port(), _free_port()
+    http_port, https_port = free_port(), free_port()
     conf = work / "nginx.conf"
     conf.write_text("worker_processes 1;\npid nginx.pid;\nerror_log logs/error.log;\nevents {}\nhttp {\n"
                     "access_log logs/access.log;\n" + site(urlparse(server).port, http_port, https_port, cert, key)
