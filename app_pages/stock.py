@@ -6,10 +6,11 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
+from microbranch import vanrun
 from ui import charts, compare
 from ui.data import q
 from ui.kit import chart, page, table
-from ui.shell import as_of_line, filters, ignores, tr
+from ui.shell import as_of_line, filters, ignores, lang, tr
 
 MONTHS = (3, 6, 12)
 
@@ -47,10 +48,17 @@ st.subheader(tr("move_list"))
 moves = q("moves_by_item", date_to=f.date_to, branch_ids=ids)
 st.caption(tr("mgr_move_caption", n=f"{len(moves):,}", day=f.date_to))
 if len(moves):
-    left, right = st.columns([2, 3])
-    chart(charts.move_routes(moves), where=left)
-    with right:
-        table(moves, f"move_list_{f.date_to}.csv", key="dl_moves", height=420)
+    # the list as a van run: stops in order, copies of each in shelf order with a box to tick, and a printable sheet
+    chart(charts.move_routes(moves))
+    st.markdown(f"**{tr('van_stops')}**")  # tables that hold numbers take the whole width, key columns first
+    table(vanrun.stops(moves), f"van_stops_{f.date_to}.csv", key="dl_van_stops",
+          columns=["stop", "from_branch", "copies", "to_branches", "from_address"])
+    st.download_button(tr("van_print"), vanrun.printable(moves, f.date_to, lang()).encode("utf-8"),
+                       file_name=f"van_run_{f.date_to}.html", mime="text/html", key="dl_van_print",
+                       icon=":material/print:")
+    st.markdown(f"**{tr('van_sheet')}**")
+    table(vanrun.sheet(moves), f"move_list_{f.date_to}.csv", key="dl_moves", height=420,
+          columns=["stop", "from_branch", "call_number", "item_id", "title", "to_branch", "tick", "from_address"])
 
 st.subheader(tr("copies_dead"))
 dead = q("dead_stock_by_branch", date_to=f.date_to, months=months, branch_ids=ids)

@@ -210,9 +210,10 @@ def _legend_px(entries: int, width: int) -> int:
 COLORBAR_PX = 80
 
 
-def _text_width(text: str, size: float) -> float:
-    """Pixels a label takes: a CJK character about its font size, others a little over half."""
-    return sum(size if ord(ch) >= 0x2E80 else 0.6 * size for ch in text)
+def _text_width(text: str, size: float, bold: bool = False) -> float:
+    """Pixels a label takes: a CJK character about its font size, others a little over half (more in bold)."""
+    latin = 0.7 if bold else 0.6
+    return sum(size if ord(ch) >= 0x2E80 else latin * size for ch in text)
 
 
 def _label_box(pos: str, cx: float, cy: float, r: float, w: float, h: float) -> tuple[float, float, float, float]:
@@ -231,28 +232,29 @@ Box = tuple[float, float, float, float]
 
 def place_labels(xs: Sequence[float], ys: Sequence[float], sizes: Sequence[float], texts: Sequence[str],
                  scale: float, bounds: Box, taken: list[Box] | None = None, font: float = LABEL_SIZE,
-                 obstacles: Sequence[Box] = ()) -> list[str | None]:
+                 obstacles: Sequence[Box] = (), bold: bool = False, must: bool = False) -> list[str | None]:
     """Where each label goes beside its marker (a plotly textposition), or None where every place would cover
     another label or marker or leave the drawing. `scale`: pixels per metre; `bounds`: the view in metres;
-    `taken`: labels placed before (pixels; the new ones are added); `obstacles`: other markers (pixels). The
-    points listed first choose first."""
+    `taken`: labels placed before (pixels; the new ones are added); `obstacles`: other markers (pixels); `must`:
+    the name is written anyway (a town's), where it covers no other name if it can. The points listed first choose
+    first."""
     taken = [] if taken is None else taken
     px = [((x - bounds[0]) * scale, (y - bounds[2]) * scale) for x, y in zip(xs, ys, strict=True)]
     width, height = (bounds[1] - bounds[0]) * scale, (bounds[3] - bounds[2]) * scale
     markers = [(cx - s / 2, cx + s / 2, cy - s / 2, cy + s / 2) for (cx, cy), s in zip(px, sizes, strict=True)]
     out: list[str | None] = []
     for i, ((cx, cy), size, text) in enumerate(zip(px, sizes, texts, strict=True)):
-        w, h = _text_width(text, font) + 4, font * 1.35
-        chosen = None
-        for pos in POSITIONS:
-            box = _label_box(pos, cx, cy, size / 2 + 1, w, h)
-            inside = box[0] >= 0 and box[1] <= width and box[2] >= 0 and box[3] <= height
-            if inside and not any(_overlaps(box, b) for b in taken) and not any(
-                    _overlaps(box, m) for j, m in enumerate(markers) if j != i) and not any(
-                    _overlaps(box, m) for m in obstacles):
-                chosen = pos
-                taken.append(box)
-                break
+        w, h = _text_width(text, font, bold) + 4, font * 1.35
+        boxes = [(pos, _label_box(pos, cx, cy, size / 2 + 1, w, h)) for pos in POSITIONS]
+        inside = [(pos, b) for pos, b in boxes if b[0] >= 0 and b[1] <= width and b[2] >= 0 and b[3] <= height]
+        clear = [(pos, b) for pos, b in inside if not any(_overlaps(b, t) for t in taken)]
+        free = [(pos, b) for pos, b in clear if not any(_overlaps(b, m) for j, m in enumerate(markers) if j != i)
+                and not any(_overlaps(b, m) for m in obstacles)]
+        # a name that must be written (`must`) goes where it covers no other name, else anywhere inside
+        pick = free[0] if free else (clear or inside or [None])[0] if must else None
+        chosen = pick[0] if pick else None
+        if pick:
+            taken.append(pick[1])
         out.append(chosen)
     return out
 
@@ -421,7 +423,8 @@ def _branch_map(branches: pl.DataFrame, communities: pl.DataFrame, rings: Sequen
             tx, ty = mercator(towns["lat"].to_list(), towns["lon"].to_list())
             # a text-only trace sets its words off by a marker's worth; bold words are wider
             town_places = place_labels(tx, ty, [8.0] * towns.height, [town_name(t) for t in towns["town_code"]],
-                                       scale, view, taken, TOWN_SIZE * 1.15, obstacles=marks)
+                                       scale, view, taken, TOWN_SIZE * 1.05, obstacles=marks, bold=True,
+                                       must=True)
         if labels and not frame.is_empty():
             bx, by = mercator(frame["lat"].to_list(), frame["lon"].to_list())
             places = place_labels(bx, by, frame["size"].to_list(), frame["label"].to_list(), scale, view, taken)

@@ -12,8 +12,10 @@ select
     i.call_number,
     s.branch_id as from_branch_id,
     f.name as from_branch,
+    f.address as from_address,
     s.home_branch_id as to_branch_id,
     t.name as to_branch,
+    t.address as to_address,
     s.since::date as on_shelf_since,
     datediff('day', s.since::date, p.date_to) as days_there,
 from copy_places($date_to) as s

@@ -89,9 +89,13 @@ def test_stock_cards_are_the_branch_rows(db):
     assert rows["分馆编号"].to_list() == ["M1"]
     for word in ("架上他馆书", "在他馆架上", "借出在外"):
         assert value(at, word) == rows[word].sum(), word
-    moves = table_with(at, "调出馆编号", "调入馆编号")
+    # the move list as a van run: stops B1 (I4 to M1) and M1 (I1 to C1), each copy under its stop with a tick box
+    moves = table_with(at, "站", "条码号", "已装车")
     assert value(at, "调拨清单") == len(moves) == 2  # I1 from M1 to C1, I4 from B1 to M1
-    assert sorted(moves["条码号"].to_list()) == ["I1", "I4"]
+    assert moves.select("站", "条码号").rows() == [(1, "I4"), (2, "I1")]
+    assert moves["已装车"].to_list() == ["☐", "☐"]
+    stops = table_with(at, "站", "取书地址")
+    assert stops["站"].to_list() == [1, 2]
 
 
 def test_readers_cards_are_the_table_rows(db):
@@ -174,7 +178,7 @@ def test_a_page_says_which_filters_it_ignores_and_an_empty_chart_says_so(db):
     assert any("本页不使用以下筛选" in w and "时间段起点" in w for w in warned), warned
     assert any("微分馆" in i.value and "没有可显示的数据" in i.value for i in at.info)
     drawn = [json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "") for c in at.get("plotly_chart")]
-    assert not [title for title in drawn if "微分馆" in t]
+    assert not [title for title in drawn if "微分馆" in title]
     # Without a start chosen, the same words are a quiet caption.
     quiet = run("app_pages/stock.py")
     assert any("本页不使用以下筛选" in c.value for c in quiet.caption)

@@ -227,3 +227,7 @@ def test_coverage_without_micro_is_a_percent_like_the_caption_above(db):
     captions = [c.value for c in at.caption]
     for rate in rows["coverage_rate_without_micro"].to_list():
         assert any(f"{rate:.1%}" in c for c in captions)
+    # the grid holds the share rounded as the caption writes it (its format would cut 2.78% to 2.7%)
+    shown = element.value[heading].tolist()
+    assert [f"{v:.1%}" for v in shown] == [f"{r:.1%}" for r in rows["coverage_rate_without_micro"].to_list()]
+    assert shown == [round(r, 3) for r in rows["coverage_rate_without_micro"].to_list()]

@@ -367,3 +367,20 @@ def test_renewal_at_the_moment_of_the_return_counts_at_the_chain_start(tmp_path,
         check(con, "circulation_by_period_branch", expected)
     finally:
         con.close()
+
+
+def test_the_move_list_as_a_van_run(con):
+    """At 08-30 three copies sit away from home (test_moves_by_item): I8 at C1 (to B1), I4 at B1 (to M1), I1 at M1
+    (to C1). The run stops at B1, C1, M1 in branch order, one copy each; the sheet lists each copy under its stop
+    with its call number and an empty box; the printable page has a table per stop."""
+    from microbranch import vanrun
+
+    moves = queries.run(con, "moves_by_item")
+    stops = vanrun.stops(moves)
+    assert stops.select("stop", "from_branch_id", "copies", "to_branches").rows() == [
+        (1, "B1", 1, "Micro one"), (2, "C1", 1, "Town one"), (3, "M1", 1, "Central")]
+    sheet = vanrun.sheet(moves)
+    assert sheet.select("stop", "item_id", "call_number", "to_branch", "tick").rows() == [
+        (1, "I4", "TP31/4", "Micro one", "☐"), (2, "I8", "K928/8", "Town one", "☐"), (3, "I1", "I247/1", "Central", "☐")]
+    page = vanrun.printable(moves, d(8, 30), "zh")
+    assert page.count("<table>") == 3 and "第 1 站：Town one（取 1 册）" in page and "TP31/4" in page

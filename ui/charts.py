@@ -439,12 +439,14 @@ def retention(frame: pl.DataFrame) -> go.Figure:
         pl.col("window").replace_strict({w: label(w) for w in windows}),
         pl.col("branch_group").replace_strict({g: tr(f"mgr_group_{g}") for g in GROUP_COLOURS}))
     fig = px.line(long, x="month", y="share", color="branch_group", facet_col="window", markers=True,
-                  category_orders={"window": [label(w) for w in windows]},
+                  facet_col_spacing=0.06, category_orders={"window": [label(w) for w in windows]},
                   color_discrete_map={tr(f"mgr_group_{g}"): c for g, c in GROUP_COLOURS.items()},
                   hover_data={"new_readers": True, "again": True},
                   labels={"month": tr("circ_month"), "share": tr("mgr_share_again"), "branch_group": "",
                           "new_readers": label("new_readers"), "again": tr("mgr_again"), "window": ""})
-    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
+    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1], font_size=11))
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
     fig.update_xaxes(dtick="M1", tickformat="%Y-%m")
-    return _layout(fig, tr("mgr_chart_retention"), None, None)
+    # the legend below the panels, so each panel's title has a third of the whole width
+    return _layout(fig, tr("mgr_chart_retention"), None, None,
+                   legend={"orientation": "h", "yanchor": "top", "y": -0.3, "x": 0})

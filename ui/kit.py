@@ -229,6 +229,17 @@ def _config(raw: pl.DataFrame, headings: dict[str, str]) -> dict[str, Any]:
     return config
 
 
+def _rounded(frame: pl.DataFrame) -> pl.DataFrame:
+    """Decimal columns rounded to the places they are shown with: the grid's format cuts digits off (0.02778 showed
+    as 2.7% under a caption saying 2.8%), rounding first makes both say the same."""
+    out = []
+    for col, dtype in frame.schema.items():
+        if dtype.is_float() and col not in PLAIN:
+            style = numbers.style(col, 0.0)
+            out.append(pl.col(col).round(style.decimals + (2 if style.kind == "percent" else 0)))
+    return frame.with_columns(out) if out else frame
+
+
 def _suppressed_text(values: list[str | None]) -> bool:
     """Whether a text column is numbers with some of them suppressed (`<10`, `x`): what `access.hide` makes."""
     marks = [v in SHOWN.values() for v in values]
@@ -272,7 +283,7 @@ def table(frame: pl.DataFrame, file_name: str, columns: Sequence[str] | None = N
         raw = _place_words(raw)
     headings = {c: label(c, terms) for c in raw.columns}
     config = _config(raw, headings) | dict(kwargs.pop("column_config", None) or {})
-    out = raw.rename(headings)
+    out = _rounded(raw).rename(headings)
     if out.is_empty():  # words, not a grid of blank rows
         where.caption(tr("empty_table"))
         return
