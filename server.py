@@ -10,6 +10,7 @@ HTTP side needs that a Streamlit script cannot do.
   - single-user mode (no accounts, no identity provider) serves only this machine: the Host must be 127.0.0.1,
     localhost or [::1], and the peer must be this machine (not through a proxy);
   - with accounts, a page asked for without a live session is sent to the sign-in, which returns to it after;
+    with an identity provider (st.login, which comes back to `/`), the page is remembered and `/` returns to it;
   - `/_stcore/metrics` answers staff only;
   - Streamlit's "clear cache" message is dropped unless it comes from a signed-in staff session.
 
@@ -38,13 +39,14 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.starlette import App
+from streamlit.web.server.starlette.starlette_server_config import USER_COOKIE_NAME
 
 from microbranch import auth, sessions
 from microbranch.i18n import t
 from ui import signin
 
 HERE = Path(__file__).resolve().parent
-COOKIE, CSRF_COOKIE = signin.COOKIE, "microbranch_csrf"
+COOKIE, CSRF_COOKIE, NEXT_COOKIE = signin.COOKIE, "microbranch_csrf", "microbranch_next"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 LOCAL_PEERS = ("127.0.0.1", "::1")
 STREAMLIT = ("/_stcore/", "/static/", "/media/", "/component/", "/app/static/", "/auth/", "/oauth2callback")
@@ -122,13 +124,41 @@ class Guard:
         if scope["type"] == "websocket":
             await self.app(scope, self._without_clear_cache(conn, mode, receive), send)
             return
-        if (mode == "accounts" and scope["method"] == "GET" and not path.startswith(STREAMLIT)
-                and path != "/signin" and "text/html" in conn.headers.get("accept", "")
-                and await run_in_threadpool(_session, conn) is None):
-            target = path + (f"?{scope['query_string'].decode('latin-1')}" if scope["query_string"] else "")
+        page = (scope["method"] == "GET" and not path.startswith(STREAMLIT) and path != "/signin"
+                and "text/html" in conn.headers.get("accept", ""))
+        target = path + (f"?{scope['query_string'].decode('latin-1')}" if scope["query_string"] else "")
+        if page and mode == "accounts" and await run_in_threadpool(_session, conn) is None:
             await RedirectResponse("/signin?" + urlencode({"next": target}), status_code=303)(scope, receive, send)
             return
+        if page and mode == "idp":
+            await self._idp_page(conn, target, scope, receive, send)
+            return
         await self.app(scope, receive, send)
+
+    async def _idp_page(self, conn: HTTPConnection, target: str, scope: Scope, receive: Receive, send: Send) -> None:
+        """The identity provider's sign-in comes back to `/`: a page asked for signed out is remembered in a cookie
+        of its own (ten minutes), and `/` signed in goes back to it once."""
+        signed_in = any(name.startswith(USER_COOKIE_NAME) for name in conn.cookies)
+        back = conn.cookies.get(NEXT_COOKIE)
+        if signed_in and back and scope["path"] == "/":
+            response = RedirectResponse(_safe_next(back), status_code=303)
+            response.delete_cookie(NEXT_COOKIE, path="/")
+            await response(scope, receive, send)
+            return
+        if signed_in or scope["path"] == "/":
+            await self.app(scope, receive, send)
+            return
+        remember = Response()
+        remember.set_cookie(NEXT_COOKIE, target, max_age=600, httponly=True, samesite="lax", path="/",
+                            secure=conn.url.scheme == "https")
+        cookie = remember.headers["set-cookie"].encode("latin-1")
+
+        async def with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), (b"set-cookie", cookie)]}
+            await send(message)
+
+        await self.app(scope, receive, with_cookie)
 
     @staticmethod
     def _without_clear_cache(conn: HTTPConnection, mode: str, receive: Receive) -> Receive:

@@ -81,7 +81,7 @@ client_kwargs = {{ prompt = "login" }}
 
 
 def sign_in_at_the_provider(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/loans", wait_until="domcontentloaded")
+    page.goto(f"{base}/loans?from=2024-07-01", wait_until="domcontentloaded")
     wait_for_app(page)
     page.get_by_role("button", name=t("access_sign_in_idp", "zh")).click()
     expect(page.locator("input[name=login]")).to_be_visible()  # the provider's own page
@@ -94,6 +94,19 @@ def sign_in_at_the_provider(page: Page, base: str, email: str) -> None:
     wait_for_app(page)
 
 
+def test_the_link_opened_signed_out_is_where_the_sign_in_returns(idp_server: str, browser: Browser) -> None:
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    try:
+        page = ctx.new_page()
+        sign_in_at_the_provider(page, idp_server, "zhou@district.example")
+        expect(page).to_have_url(f"{idp_server}/loans?from=2024-07-01")
+        wait_for_app(page)
+        expect(title(page)).to_contain_text(t("page_loans", "zh"))
+        expect(page.get_by_test_id("stSidebar")).to_contain_text(t("role_official", "zh"))
+    finally:
+        ctx.close()
+
+
 def test_sign_in_role_from_the_email_map_and_sign_out(idp_server: str, browser: Browser, e2e_dir: Path) -> None:
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
     try:
@@ -102,7 +115,7 @@ def test_sign_in_role_from_the_email_map_and_sign_out(idp_server: str, browser: 
         sidebar = page.get_by_test_id("stSidebar")
         expect(sidebar).to_contain_text("wang@library.example")
         expect(sidebar).to_contain_text(t("role_staff", "zh"))
-        expect(title(page)).to_contain_text(t("page_overview", "zh"))
+        expect(title(page)).to_contain_text(t("page_loans", "zh"))  # the link opened before signing in
         assert {"upload", "audit"} <= sidebar_paths(page)  # staff's pages
         trail = audit.trail(e2e_dir / "data" / "microbranch.duckdb", "sign_in")
         assert "staff (identity provider)" in trail.filter(trail["user_name"] == "wang@library.example")["detail"]
