@@ -230,7 +230,7 @@ def test_the_summary_says_in_words_what_changed_who_did_best_and_coverage(con, h
     covered = queries.run(con, "coverage_by_threshold", date_to=MARCH.date_to).filter(walk_threshold=15).row(
         0, named=True)
     assert text.startswith("2024-03-01 至 2024-03-31，全区分馆借阅 3 人次")
-    assert f"其中转借 1 次，占 33.3%" in text and f"{covered['coverage_rate']:.1%}" in text
+    assert "其中转借 1 次，占 33.3%" in text and f"{covered['coverage_rate']:.1%}" in text
     best, weakest = ranked["name"][0], ranked["name"][-1]
     assert f"{best} 表现最好（同类比较指数 {ranked['peer_index'][0]:.2f}）" in text
     assert f"{weakest} 最弱（{ranked['peer_index'][-1]:.2f}）" in text
