@@ -49,15 +49,13 @@ moves = q("moves_by_item", date_to=f.date_to, branch_ids=ids)
 st.caption(tr("mgr_move_caption", n=f"{len(moves):,}", day=f.date_to))
 if len(moves):
     # the list as a van run: stops in order, copies of each in shelf order with a box to tick, and a printable sheet
-    left, right = st.columns([2, 3])
-    chart(charts.move_routes(moves), where=left)
-    with right:
-        st.markdown(f"**{tr('van_stops')}**")
-        table(vanrun.stops(moves), f"van_stops_{f.date_to}.csv", key="dl_van_stops",
-              columns=["stop", "from_branch", "from_address", "copies", "to_branches"])
-        st.download_button(tr("van_print"), vanrun.printable(moves, f.date_to, lang()).encode("utf-8"),
-                           file_name=f"van_run_{f.date_to}.html", mime="text/html", key="dl_van_print",
-                           icon=":material/print:")
+    chart(charts.move_routes(moves))
+    st.markdown(f"**{tr('van_stops')}**")  # tables that hold numbers take the whole width, key columns first
+    table(vanrun.stops(moves), f"van_stops_{f.date_to}.csv", key="dl_van_stops",
+          columns=["stop", "from_branch", "copies", "to_branches", "from_address"])
+    st.download_button(tr("van_print"), vanrun.printable(moves, f.date_to, lang()).encode("utf-8"),
+                       file_name=f"van_run_{f.date_to}.html", mime="text/html", key="dl_van_print",
+                       icon=":material/print:")
     st.markdown(f"**{tr('van_sheet')}**")
     table(vanrun.sheet(moves), f"move_list_{f.date_to}.csv", key="dl_moves", height=420,
           columns=["stop", "from_branch", "call_number", "item_id", "title", "to_branch", "tick", "from_address"])

@@ -43,7 +43,7 @@ def printable(moves: pl.DataFrame, day: object, lang: str = "zh") -> str:
              "table{border-collapse:collapse;width:100%;margin-bottom:10px}",
              "th,td{border:1px solid #999;padding:3px 5px}th{background:#eee}h2{font-size:14px;margin:14px 0 4px}",
              ".tick{font-size:16px;text-align:center;width:28px}",
-             "section{break-inside:avoid}</style></head><body>",
+             "h2{break-after:avoid}tr{break-inside:avoid}section+section{break-before:page}</style></head><body>",
              f"<h1>{escape(t('van_title', lang, day=day))}</h1>"]
     heads = [t(k, lang) for k in ("van_call_number", "van_barcode", "van_book", "van_to")]
     for stop in stops(moves).iter_rows(named=True):

@@ -178,7 +178,7 @@ def test_a_page_says_which_filters_it_ignores_and_an_empty_chart_says_so(db):
     assert any("本页不使用以下筛选" in w and "时间段起点" in w for w in warned), warned
     assert any("微分馆" in i.value and "没有可显示的数据" in i.value for i in at.info)
     drawn = [json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "") for c in at.get("plotly_chart")]
-    assert not [title for title in drawn if "微分馆" in t]
+    assert not [title for title in drawn if "微分馆" in title]
     # Without a start chosen, the same words are a quiet caption.
     quiet = run("app_pages/stock.py")
     assert any("本页不使用以下筛选" in c.value for c in quiet.caption)

@@ -119,6 +119,7 @@ def widget_words() -> None:
 [data-testid="stFileUploaderDropzoneInstructions"] > div > span,
 [data-testid="stFileUploaderDropzoneInstructions"] > div > small {{display: none;}}
 [data-testid="stFileUploaderDropzoneInstructions"] > div::after {{content: "{hint}"; font-size: 0.9rem;}}
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] {{display: none;}}
 [data-testid="stFileUploaderDropzone"] button {{font-size: 0;}}
 [data-testid="stFileUploaderDropzone"] button::after {{content: "{browse}"; font-size: 0.9rem;}}
 </style>""")
