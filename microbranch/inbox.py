@@ -17,13 +17,14 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from microbranch import audit, mail, operations, profiles, settings
+from microbranch import audit, clock, mail, operations, profiles, settings
 from microbranch.contract import ContractError
 from microbranch.i18n import t
 from microbranch.ingest import ImportResult
@@ -77,8 +78,9 @@ def _both(key: str, **params: object) -> dict[str, str]:
 
 
 def run_once(db: Path, root: Path, now: datetime | None = None, settle: float | None = None) -> list[Outcome]:
-    """One pass over `root/incoming/`; returns what became of each file there."""
-    now = now or datetime.now()
+    """One pass over `root/incoming/`; returns what became of each file there. `now` (the dashboard's time zone)
+    names the day's folders."""
+    now = now or clock.now()
     settle = settings.current().inbox_settle_seconds if settle is None else settle
     incoming = root / "incoming"
     for sub in ("incoming", "done", "failed"):
@@ -94,7 +96,7 @@ def _pass(db: Path, root: Path, files: list[Path], now: datetime, settle: float)
     uploads: list[operations.Upload] = []
     seen: dict[str, os.stat_result] = {}
     for path in files:
-        if not _settled(path, now.timestamp(), settle):
+        if not _settled(path, time.time(), settle):
             outcomes.append(Outcome(path.name, "waiting"))
             continue
         seen[path.name] = path.stat()

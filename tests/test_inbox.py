@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from microbranch import audit, inbox, profiles
+from microbranch import audit, clock, inbox, profiles
 from microbranch.ingest import import_file
 from microbranch.ingest.mapping import Mapping
 from tests.conftest import BRANCHES, snapshot
@@ -70,7 +69,7 @@ def test_each_file_ends_where_it_should_and_only_good_ones_change_the_database(d
         "events.csv": "done", "ils_log.csv": "done", "notes.csv": "failed", "broken.csv": "failed",
         "copying.csv.part": "waiting", "fresh.csv": "waiting"}
 
-    day = f"{datetime.now():%Y-%m-%d}"
+    day = f"{clock.now():%Y-%m-%d}"  # the dashboard's time zone
     assert sorted(p.name for p in (drops / "done" / day).iterdir()) == [
         "events.csv", "events.csv.txt", "ils_log.csv", "ils_log.csv.txt"]
     assert sorted(p.name for p in (drops / "failed" / day).iterdir()) == [

@@ -97,6 +97,8 @@ def test_map_save_import_and_undo_an_ils_log(page: Page, server: str) -> None:
     # The history offers the import for undoing, newest first (the message names the file undone).
     main.get_by_role("button", name=zh("imp_ui_undo_button")).click()
     wait_for_app(page)
+    main.get_by_role("button", name=zh("imp_ui_undo_yes")).click()  # undo asks first
+    wait_for_app(page)
     expect(main).to_contain_text(re.compile(r"已撤销导入 \d+（ils_log_gb18030\.csv）：移除 6 行"), timeout=60_000)
     assert_no_exception(page, "ils log undone")
     shoot(page, "mapping_ils_undone")
