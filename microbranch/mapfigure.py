@@ -458,7 +458,8 @@ def _branch_map(branches: pl.DataFrame, communities: pl.DataFrame, rings: Sequen
                 "traceorder": "normal"},  # "normal": grouped traces would each take a row of their own
         font={"family": "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"},
         xaxis={"visible": False, **({"range": [view[0], view[1]]} if view else {})},
-        yaxis={"visible": False, "scaleanchor": "x", "scaleratio": 1, **({"range": [view[2], view[3]]} if view else {})},
+        yaxis={"visible": False, "scaleanchor": "x", "scaleratio": 1,
+               **({"range": [view[2], view[3]]} if view else {})},
         plot_bgcolor="#ffffff", paper_bgcolor="#ffffff", dragmode="pan", images=images,
         meta={"numbered": numbered},  # the branches named by a number on the map: (number, name)
     )

@@ -95,8 +95,9 @@ def _numbers(con: duckdb.DuckDBPyConnection, period: Period, lang: str, walk_min
     lent = queries.run(con, "loans_by_branch_month", date_from=period.date_from, date_to=period.date_to)
     lent = dict(lent.group_by("branch_id").agg(pl.col("loans").sum()).iter_rows())
     central = next(iter(queries.run(con, "branch_list").filter(pl.col("kind") == "central")["name"]), None)
-    report.cards = [{**row, "readers": access.count_shown(row["readers"], READER), "loans": lent.get(row["branch_id"], 0),
-                     "short_name": mapfigure.short_name(row["name"], central)} for row in cards.to_dicts()]
+    report.cards = [{**row, "readers": access.count_shown(row["readers"], READER),
+                     "loans": lent.get(row["branch_id"], 0), "short_name": mapfigure.short_name(row["name"], central)}
+                    for row in cards.to_dicts()]
     report.trend = _trend(con, period, status.get("as_of"))
     report.summary = summary(report)
     return report

@@ -40,18 +40,21 @@ def printable(moves: pl.DataFrame, day: object, lang: str = "zh") -> str:
     parts = [f"<!doctype html><html lang='{'zh-CN' if lang == 'zh' else 'en'}'><head><meta charset='utf-8'>",
              f"<title>{escape(t('van_title', lang, day=day))}</title><style>",
              "body{font-family:'Noto Sans CJK SC','Microsoft YaHei',sans-serif;font-size:12px;margin:12mm}",
-             "table{border-collapse:collapse;width:100%;margin-bottom:10px}th,td{border:1px solid #999;padding:3px 5px}",
-             "th{background:#eee}h2{font-size:14px;margin:14px 0 4px}.tick{font-size:16px;text-align:center;width:28px}",
+             "table{border-collapse:collapse;width:100%;margin-bottom:10px}",
+             "th,td{border:1px solid #999;padding:3px 5px}th{background:#eee}h2{font-size:14px;margin:14px 0 4px}",
+             ".tick{font-size:16px;text-align:center;width:28px}",
              "h2{break-after:avoid}tr{break-inside:avoid}section+section{break-before:page}</style></head><body>",
              f"<h1>{escape(t('van_title', lang, day=day))}</h1>"]
     heads = [t(k, lang) for k in ("van_call_number", "van_barcode", "van_book", "van_to")]
     for stop in stops(moves).iter_rows(named=True):
-        parts.append(f"<section><h2>{escape(t('van_stop', lang, n=stop['stop'], branch=stop['from_branch'], copies=stop['copies']))}"
+        title = t("van_stop", lang, n=stop["stop"], branch=stop["from_branch"], copies=stop["copies"])
+        parts.append(f"<section><h2>{escape(title)}"
                      f"</h2><p>{escape(stop['from_address'] or '—')}</p><table><tr>"
                      + "".join(f"<th>{escape(h)}</th>" for h in heads) + f"<th>{TICK}</th></tr>")
         for r in rows.filter(pl.col("stop") == stop["stop"]).iter_rows(named=True):
-            parts.append("<tr>" + "".join(f"<td>{escape(str(r[c] or '—'))}</td>" for c in
-                                          ("call_number", "item_id", "title", "to_branch")) + f"<td class='tick'>{TICK}</td></tr>")
+            cells = "".join(f"<td>{escape(str(r[c] or '—'))}</td>"
+                            for c in ("call_number", "item_id", "title", "to_branch"))
+            parts.append(f"<tr>{cells}<td class='tick'>{TICK}</td></tr>")
         parts.append("</table></section>")
     parts.append("</body></html>")
     return "".join(parts)

@@ -381,6 +381,7 @@ def test_the_move_list_as_a_van_run(con):
         (1, "B1", 1, "Micro one"), (2, "C1", 1, "Town one"), (3, "M1", 1, "Central")]
     sheet = vanrun.sheet(moves)
     assert sheet.select("stop", "item_id", "call_number", "to_branch", "tick").rows() == [
-        (1, "I4", "TP31/4", "Micro one", "☐"), (2, "I8", "K928/8", "Town one", "☐"), (3, "I1", "I247/1", "Central", "☐")]
+        (1, "I4", "TP31/4", "Micro one", "☐"), (2, "I8", "K928/8", "Town one", "☐"),
+        (3, "I1", "I247/1", "Central", "☐")]
     page = vanrun.printable(moves, d(8, 30), "zh")
     assert page.count("<table>") == 3 and "第 1 站：Town one（取 1 册）" in page and "TP31/4" in page

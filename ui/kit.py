@@ -314,10 +314,11 @@ def _pseudonyms_in(figure: go.Figure) -> bool:
 
 
 def _has_points(figure: go.Figure) -> bool:
-    """Whether any trace draws a point (legend-only traces hold None)."""
+    """Whether any trace draws a point (legend-only traces hold None); a Sankey's points are its links' values."""
     for trace in figure.data:
-        for prop in ("x", "y", "values", "z"):
-            values = getattr(trace, prop, None)
+        link = getattr(trace, "link", None)
+        for values in (*(getattr(trace, prop, None) for prop in ("x", "y", "values", "z", "lat")),
+                       getattr(link, "value", None) if link is not None else None):
             if values is not None and any(v is not None for v in (values.tolist() if hasattr(values, "tolist")
                                                                   else list(values))):
                 return True

@@ -18,9 +18,9 @@ CONTROL = r"[\x00-\x1f\x7f]"  # NUL, tab, line breaks, escape...: never part of 
 
 # Reject reasons are stored as catalogue keys (`reject_<reason>` in catalogue/imports.toml, with the `detail`
 # filled in), so the list of rejects is read in the reader's language.
-REASONS = ("missing", "control", "sci", "date", "no_such_day", "future", "number", "int", "enum", "code9", "code12", "lat", "lon",
-           "isbn", "isbn_check", "owner_reader", "branch_unknown", "from_reader", "self_transfer", "branch_needed",
-           "birth_year", "wrong_width", "unreadable_csv")
+REASONS = ("missing", "control", "sci", "date", "no_such_day", "future", "number", "int", "enum", "code9", "code12",
+           "lat", "lon", "isbn", "isbn_check", "owner_reader", "branch_unknown", "from_reader", "self_transfer",
+           "branch_needed", "birth_year", "wrong_width", "unreadable_csv")
 # Day-first or month-first dates (`01/02/2024`), read only when the user has said which.
 DATE_ORDERS = {
     "dmy": "['%d-%m-%Y %H:%M:%S', '%d-%m-%Y %H:%M', '%d-%m-%Y']",
