@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from microbranch import store
+from microbranch import settings
 from microbranch.i18n import t
 from tests.accounts import signed_in
 from tests.conftest import BRANCHES, load, snapshot
@@ -25,7 +25,7 @@ def page_db(db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_undo_asks_first_and_earlier_rejects_reopen(page_db):
-    at = signed_in(store.default_db(), None, "app_pages/upload.py", timeout=120)
+    at = signed_in(settings.current().db, None, "app_pages/upload.py", timeout=120)
     assert not at.exception
     at.button(key="undo_go").click().run()
     assert any(t("imp_ui_undo_sure", "zh").split("{")[0] in w.value for w in at.warning)
@@ -37,7 +37,7 @@ def test_undo_asks_first_and_earlier_rejects_reopen(page_db):
     assert not at.exception
     assert snapshot(page_db).sql("select count(*) from events").fetchall() == [(0,)]
 
-    at = signed_in(store.default_db(), None, "app_pages/upload.py", timeout=120)
+    at = signed_in(settings.current().db, None, "app_pages/upload.py", timeout=120)
     events_import = snapshot(page_db).sql("select import_id from imports where file_name = 'e.csv'").fetchall()[0][0]
     at.selectbox(key="rejects_pick").set_value(events_import).run()
     shown = [tb.value for tb in at.table]

@@ -342,10 +342,11 @@ def reconcile(where: Locations, check_base: bool) -> None:
     current = current_version(db)
     state = _source(where) if db.exists() else None
     known = current in versions(db)
-    if known and not check_base and state and (_read_source(folder / current) or {}).get("source") == state:
+    as_published = bool(state and known and (_read_source(folder / current) or {}).get("source") == state)
+    if as_published and not check_base:
         return  # before an import: published as the writer stands (checked in full at start)
-    if _behind(where, state):
-        return
+    if not as_published and _behind(where, state):
+        return  # the writer was missing or behind: rebuilt from the newest snapshot, which readers now open
     good = known and valid(db, current, open_it=check_base)
     if good and (state is None or (_read_source(folder / current) or {}).get("source") == state):
         return

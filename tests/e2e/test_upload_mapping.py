@@ -101,8 +101,10 @@ def test_map_save_import_and_undo_an_ils_log(page: Page, server: str) -> None:
     assert_no_exception(page, "ils log undone")
     shoot(page, "mapping_ils_undone")
 
-    # The saved profile is offered for the next file with the same headers, in a new session.
-    sign_in(page, f"{server}/upload", "staff")
+    # The saved profile is offered for the next file with the same headers, in a new session (a reload: still
+    # signed in).
+    page.reload()
+    wait_for_app(page)
     page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(ILS_LOG)
     wait_for_app(page)
     expect(main).to_contain_text(zh("imp_ui_profile_offered", name="图创流通日志"))
