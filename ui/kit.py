@@ -314,14 +314,19 @@ def _pseudonyms_in(figure: go.Figure) -> bool:
 
 
 def _has_points(figure: go.Figure) -> bool:
-    """Whether any trace draws a point (legend-only traces hold None); a Sankey's points are its links' values."""
+    """Whether any trace draws something (legend-only traces hold None; a Sankey draws its links)."""
+    def some(values: object) -> bool:
+        items = values.tolist() if hasattr(values, "tolist") else list(values or [])  # type: ignore[call-overload]
+        return any(v is not None for v in items)
+
     for trace in figure.data:
-        link = getattr(trace, "link", None)
-        for values in (*(getattr(trace, prop, None) for prop in ("x", "y", "values", "z", "lat")),
-                       getattr(link, "value", None) if link is not None else None):
-            if values is not None and any(v is not None for v in (values.tolist() if hasattr(values, "tolist")
-                                                                  else list(values))):
+        if trace.type == "sankey":
+            if some(trace.link.value):
                 return True
+            continue
+        held = [getattr(trace, prop, None) for prop in ("x", "y", "values", "z", "lat")]
+        if any(v is not None and some(v) for v in held):
+            return True
     return False
 
 
