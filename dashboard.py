@@ -70,4 +70,5 @@ def main() -> None:
     guarded(navigation.run, lang())  # a failing page shows an error id, not a traceback
 
 
-main()
+if __name__ == "__main__":  # a script run; not a spawned import child, which loads this file as `__mp_main__`
+    main()

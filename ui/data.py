@@ -8,7 +8,6 @@ from pathlib import Path
 
 import polars as pl
 import streamlit as st
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from microbranch import i18n, operations, queries, report, settings, sites, storage
 from sample_data.generate import generate
@@ -33,8 +32,6 @@ def _starts(db_path: Path) -> dict[str, bool]:
 def start() -> None:
     """Called by the shell (dashboard.py) before any page, once per server process: recovery, the schema, and the
     sample data on the very first start (see `operations.start`). Pages and queries only read."""
-    if get_script_run_ctx(suppress_warning=True) is None:
-        return  # not a run: a spawned import child loading its parent's script as its main module writes nothing
     mark = _starts(db())
     if mark["done"]:
         return
