@@ -241,7 +241,8 @@ if ready and only_sample:
     remove_sample = st.radio(tr("imp_ui_sample_question"), ("remove", "keep"), index=None, key="sample_choice",
                              format_func=lambda c: tr(f"imp_ui_sample_{c}"))
 blocked = only_sample and remove_sample is None
-if ready and st.button(tr("circ_upload_button", n=len(ready)), type="primary", key="upload_go", disabled=blocked):
+if ready and st.button(tr("circ_upload_button_one" if len(ready) == 1 else "circ_upload_button", n=len(ready)),
+                       type="primary", key="upload_go", disabled=blocked):
     with st.status(tr("circ_upload_running"), expanded=True) as status:
         bar = st.progress(0.0)
 
