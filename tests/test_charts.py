@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import polars as pl
 import pytest
@@ -48,3 +48,15 @@ def test_loans_by_week_fades_a_week_not_ended_by_sunday():
     assert faded(charts.loans_by_week_kind(frame, date(2024, 4, 8), date(2024, 4, 17))) == ["2024-04-15"]
     assert faded(charts.loans_by_week_kind(frame, date(2024, 4, 8), date(2024, 4, 21))) == []
     assert faded(charts.loans_by_week_kind(frame, date(2024, 4, 9), date(2024, 4, 21))) == ["2024-04-08"]
+
+
+def test_an_open_chains_timeline_names_its_dates_in_numbers():
+    """A copy lent and handed on, not yet returned: its bars hold durations, so the axis must be told it shows
+    dates (plotly's default reads "Apr 2024", English on a Chinese page)."""
+    steps = pl.DataFrame({
+        "chain_no": [1, 1], "action": ["checkout", "transfer"], "branch": ["W01", None],
+        "reader": ["R" + "a" * 20, "R" + "b" * 20], "anomaly": [None, None],
+        "occurred_at": [datetime(2024, 4, 3, 10), datetime(2024, 4, 20, 9)],
+        "held_until": [datetime(2024, 4, 20, 9), None]})
+    fig = charts.chain_timeline(steps, "I1", "Book", datetime(2024, 5, 1))
+    assert fig.layout.xaxis.tickformat == "%Y-%m-%d"

@@ -278,6 +278,7 @@ def chain_timeline(steps: pl.DataFrame, item: str, title: str, until: datetime) 
             marker={"symbol": "diamond", "size": 11, "color": "#2b8a3e"}, name=tr("circ_action_return")))
     fig.update_traces(textposition="outside", cliponaxis=False, selector={"type": "bar"})
     fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(tickformat="%Y-%m-%d", hoverformat="%Y-%m-%d")  # the bars hold durations: dates named here
     return _layout(fig, tr("circ_chart_timeline", item=item, title=title), label("occurred_at"), tr("circ_holder"),
                    height=max(300, 34 * held["who"].n_unique() + 120))
 
