@@ -87,6 +87,7 @@ def test_stock_cards_are_the_branch_rows(db):
     at = run("app_pages/stock.py", branches="M1")
     rows = table_with(at, "分馆编号", "架上他馆书")
     assert rows["分馆编号"].to_list() == ["M1"]
+    assert rows["分馆类型"].to_list() == ["微分馆"]  # the kind in words, not the code `micro`
     for word in ("架上他馆书", "在他馆架上", "借出在外"):
         assert value(at, word) == rows[word].sum(), word
     # the move list as a van run: stops B1 (I4 to M1) and M1 (I1 to C1), each copy under its stop with a tick box

@@ -105,6 +105,9 @@ def words(frame: pl.DataFrame, column: str, word: Callable[[Any], str]) -> pl.Da
     return frame.with_columns(pl.col(column).replace_strict(mapping, default=None, return_dtype=pl.String))
 
 
+KINDS = {"central", "branch", "micro"}
+
+
 def town_name(code: object) -> str:
     """The town's name from the catalogue (`town_<code>`), or the code itself for a town not listed."""
     key = f"town_{code}"
@@ -281,6 +284,8 @@ def table(frame: pl.DataFrame, file_name: str, columns: Sequence[str] | None = N
     raw = shown(raw)
     if terms == "places":
         raw = _place_words(raw)
+    elif "kind" in raw.columns and raw.schema["kind"] == pl.String and set(raw["kind"].drop_nulls()) <= KINDS:
+        raw = words(raw, "kind", lambda v: tr(f"kind_{v}"))  # branch kinds in words, on screen and in the CSV
     headings = {c: label(c, terms) for c in raw.columns}
     config = _config(raw, headings) | dict(kwargs.pop("column_config", None) or {})
     out = _rounded(raw).rename(headings)
