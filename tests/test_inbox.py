@@ -125,13 +125,9 @@ def test_the_command_line_runs_one_pass_and_says_what_became_of_each_file(db, dr
 def test_the_dashboard_says_how_old_the_data_is_and_warns_when_nothing_arrived(db, monkeypatch):
     """The last import (not the sample's) ten days ago: staff are warned on every page, managers on the overview,
     officials not at all; with a longer allowance it is a quiet line."""
-    import streamlit as st
-
     from microbranch import storage
     from tests.accounts import signed_in
 
-    st.cache_data.clear()  # a fresh server process: nothing cached by the tests before this one
-    st.cache_resource.clear()
     import_file(db, ("branches.csv", BRANCHES.encode()), user="test")
     import_file(db, ("events.csv", EVENTS.encode()), user="inbox")
     with storage.writer(db) as con:  # as if they had come ten days ago

@@ -192,7 +192,7 @@ def freshness() -> None:
     if last is None:  # the sample data only: nothing is expected to arrive
         return
     now = clock.now()
-    days = max((now - last).days, 0)  # `now` is to the second: an import this second is not in the future
+    days = max((now - last.replace(microsecond=0)).days, 0)  # both to the second: an import this second is no later
     as_of = row["as_of"]
     words = {"last": f"{last:%Y-%m-%d %H:%M}", "days": days, "as_of": as_of or "—",
              "age": (now.date() - as_of).days if as_of else "—"}
