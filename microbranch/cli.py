@@ -366,18 +366,10 @@ def _run(args: argparse.Namespace, db: Path) -> int:
         return 0
     if args.command == "profile":
         return _profile(db, args.action, args.name_or_file)
-    if args.command == "inbox":
-        return _inbox(args, db)
-    if args.command == "subscribe":
-        return _subscribe(args, db)
-    if args.command == "deliver":
-        return _deliver(args, db)
-    if args.command == "query":
-        return _query(args, db)
-    if args.command == "report":
-        return _report(args, db)
-    if args.command == "user":
-        return _user(args, db)
+    handler = {"inbox": _inbox, "subscribe": _subscribe, "deliver": _deliver, "query": _query, "report": _report,
+               "user": _user}.get(args.command)
+    if handler is not None:
+        return handler(args, db)
     if args.command == "audit":
         _print(audit.trail(db, args.action, args.limit), args.format)
         return 0
