@@ -81,7 +81,7 @@ with right:
     table(overdue, "overdue_by_branch.csv", height=360)
 
 st.subheader(tr("mgr_lending_owning"))
-pairs = q("loans_by_lending_owning", **scope)
+pairs = q("loans_by_lending_owning_full", **scope)
 chart(charts.lending_owning(pairs))
 with st.expander(tr("mgr_lending_owning_table")):
     table(pairs, "loans_by_lending_owning.csv")
@@ -130,6 +130,6 @@ with right:
     table(words(owners, "owner", lambda o: tr(f"circ_owner_{o}")), "loans_by_owner.csv")
 
 st.subheader(tr("circ_never_borrowed"))
-never = q("items_never_borrowed", date_to=f.date_to, branch_ids=ids)
+never = q("items_never_borrowed_full", date_to=f.date_to, branch_ids=ids)
 st.caption(tr("circ_never_borrowed_caption", n=f"{len(never):,}"))
 table(never, "items_never_borrowed.csv", height=360)

@@ -28,7 +28,7 @@ def numbers(_: date, day: date) -> dict:
     stock = q("stock_by_branch", date_to=day, branch_ids=ids)
     dead = q("dead_stock_by_branch", date_to=day, months=months, branch_ids=ids)
     totals = stock.select(pl.col("foreign_here", "own_away", "own_on_loan").sum()).row(0, named=True)
-    return totals | {"move_list": len(q("moves_by_item", date_to=day, branch_ids=ids)),
+    return totals | {"move_list": q("moves_by_branch", date_to=day, branch_ids=ids)["copies"].sum(),
                      "copies_dead": dead["copies_dead"].sum()}
 
 
@@ -45,7 +45,7 @@ with st.expander(tr("mgr_stock_table")):
     table(stock, "stock_by_branch.csv")
 
 st.subheader(tr("move_list"))
-moves = q("moves_by_item", date_to=f.date_to, branch_ids=ids)
+moves = q("moves_by_item_full", date_to=f.date_to, branch_ids=ids)
 st.caption(tr("mgr_move_caption", n=f"{len(moves):,}", day=f.date_to))
 if len(moves):
     # the list as a van run: stops in order, copies of each in shelf order with a box to tick, and a printable sheet
@@ -69,5 +69,5 @@ chart(charts.branch_bars(dead, "dead_share", tr("mgr_chart_dead", n=months), sha
 with right:
     table(dead, "dead_stock_by_branch.csv", height=420)
 with st.expander(tr("mgr_dead_items")):
-    table(q("dead_stock_by_item", date_to=f.date_to, months=months, branch_ids=ids),
+    table(q("dead_stock_by_item_full", date_to=f.date_to, months=months, branch_ids=ids),
           f"dead_stock_{f.date_to}.csv", key="dl_dead_items", height=380)
