@@ -74,3 +74,26 @@ def test_the_van_run_stops_equal_the_move_list_summed(con):
 
     full = queries.run(con, "moves_by_item_full")
     assert_frame_equal(queries.run(con, "moves_by_branch"), vanrun.stops(full), check_dtypes=False)
+
+
+def test_the_town_pairs_are_the_branch_pairs_summed(con):
+    towns = queries.run(con, "branch_list").select("branch_id", "town_code")
+    full = (queries.run(con, "loans_by_lending_owning_full")
+            .join(towns.rename({"branch_id": "lending_branch_id", "town_code": "lending_town_code"}),
+                  on="lending_branch_id", how="left")
+            .join(towns.rename({"branch_id": "owning_branch_id", "town_code": "owning_town_code"}),
+                  on="owning_branch_id", how="left")
+            .group_by("lending_town_code", "owning_town_code").agg(pl.col("checkouts", "transfers", "loans").sum()))
+    got = queries.run(con, "loans_by_lending_owning_town")
+    key = ["lending_town_code", "owning_town_code"]
+    assert_frame_equal(got.sort(key, nulls_last=True), full.sort(key, nulls_last=True).select(got.columns),
+                       check_dtypes=False)
+    assert got.height > 1
+
+
+def test_the_busiest_routes_are_the_move_list_counted(con):
+    full = queries.run(con, "moves_by_item_full")
+    counted = (full.group_by("from_branch", "to_branch").agg(pl.len().alias("copies"))
+               .sort(["copies", "from_branch", "to_branch"], descending=[True, False, False]).head(5))
+    got = queries.run(con, "moves_by_route", top=5)
+    assert got.select("from_branch", "to_branch", "copies").rows() == counted.rows()
