@@ -324,9 +324,17 @@ def table(frame: pl.DataFrame, file_name: str, columns: Sequence[str] | None = N
 
 
 def _grid(raw: pl.DataFrame, headings: dict[str, str], where: Any, **kwargs: Any) -> None:
+    """The rows on screen; a row of one branch links to its page (`/branch?branch=<id>`) in a last column."""
     config = _config(raw, headings) | dict(kwargs.pop("column_config", None) or {})
-    where.dataframe(_rounded(raw).rename(headings), hide_index=True, width="stretch", placeholder="—",
-                    column_config=config, **kwargs)
+    out = _rounded(raw).rename(headings)
+    if "branch_id" in raw.columns and raw.schema["branch_id"] == pl.String:
+        link = tr("pages_branch_link")
+        language = "&lang=en" if lang() == "en" else ""
+        out = out.with_columns(pl.when(pl.col(headings["branch_id"]).is_not_null())
+                               .then(pl.lit("branch?branch=") + pl.col(headings["branch_id"]) + pl.lit(language))
+                               .alias(link))
+        config[link] = st.column_config.LinkColumn(link, display_text=link)
+    where.dataframe(out, hide_index=True, width="stretch", placeholder="—", column_config=config, **kwargs)
 
 
 def paged_table(name: str, params: dict[str, Any], file_name: str, orders: Sequence[str], *, key: str,
