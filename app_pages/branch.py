@@ -21,7 +21,8 @@ ignores(f, "kinds", "hosts", "walk")
 branches = q("branch_list")
 names = dict(zip(branches["branch_id"], branches["name"], strict=True))
 asked = st.query_params.get("branch") or (f.branch_ids[0] if len(f.branch_ids) == 1 else None)
-branch_id = st.selectbox(tr("pages_branch_pick"), list(names), index=list(names).index(asked) if asked in names else None,
+branch_id = st.selectbox(tr("pages_branch_pick"), list(names),
+                         index=list(names).index(asked) if asked in names else None,
                          format_func=lambda b: f"{short_name(names[b])} · {b}", placeholder=tr("pages_branch_none"),
                          key="one_branch")
 if branch_id is None:

@@ -4,6 +4,7 @@ branches draws at most the top branches and "others"; the one-branch page; cache
 
 from __future__ import annotations
 
+import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -82,3 +83,31 @@ def test_the_one_branch_page_at_its_address(city_db):
     assert not at.exception
     assert at.selectbox(key="one_branch").value == "B0001"
     assert at.header and at.header[0].value
+
+
+def test_shared_figures_differ_by_role_where_the_privacy_rules_do(city_db):
+    """The figures are made once and shared by every session of the same role: the manager's reader counts of one
+    micro-branch (most under 10) are drawn for the manager; the official, who views the same page with the same
+    filters after, gets a figure of her own with those counts left out, never the manager's."""
+    from microbranch import queries, storage
+    from tests.accounts import open_tab
+
+    micro = queries.run(storage.reader(city_db), "branch_list").filter(pl.col("kind") == "micro")["branch_id"][3]
+
+    def who(role: str) -> tuple[list, list]:
+        at = open_tab(signed_in(city_db, role, "app_pages/loans.py", timeout=300, branches=micro), "loans_tab",
+                      "谁在借：读者类型与年龄段")
+        import json
+
+        specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+        drawn = [s for s in specs if "按读者类型的借阅人次" in json.dumps(s, ensure_ascii=False)]
+        tables = [d.value for d in at.dataframe if "活跃读者" in d.value.columns]
+        return drawn, tables
+
+    manager, manager_tables = who("manager")
+    official, official_tables = who("official")
+    assert manager and official
+    assert manager != official
+    shown = [str(v) for t in official_tables for v in t["活跃读者"].tolist()]
+    assert "<10" in shown or "x" in shown, shown
+    assert not [v for t in manager_tables for v in t["活跃读者"].tolist() if str(v) in ("<10", "x")]

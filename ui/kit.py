@@ -415,12 +415,17 @@ def _has_points(figure: go.Figure) -> bool:
 def chart(figure: go.Figure, *, where: Any = st, key: str | None = None, **kwargs: Any) -> None:
     """A plotly chart. A chart with nothing to draw says so in words (not empty axes). For officials a chart whose
     data holds a reader pseudonym is not drawn (a bug in the page: it should have drawn `chart_data(frame)`)."""
-    if not _has_points(figure):
+    checked = getattr(figure, "_microbranch_checked", None)  # a shared figure (charts.shared) is checked once
+    if checked is None:
+        checked = (_has_points(figure), _pseudonyms_in(figure))
+        figure._microbranch_checked = checked
+    has_points, pseudonyms = checked
+    if not has_points:
         title = figure.layout.title.text if figure.layout.title and figure.layout.title.text else ""
         where.info(tr("empty_chart", title=title) if title else tr("empty_chart_untitled"),
                    icon=":material/filter_alt_off:")
         return
-    if not sees_readers() and _pseudonyms_in(figure):
+    if not sees_readers() and pseudonyms:
         where.warning(tr("access_chart_withheld"))
         return
     config = {"displaylogo": False} | dict(kwargs.pop("config", None) or {})
