@@ -92,11 +92,39 @@ def test_stock_cards_are_the_branch_rows(db):
         assert value(at, word) == rows[word].sum(), word
     # the move list as a van run: stops B1 (I4 to M1) and M1 (I1 to C1), each copy under its stop with a tick box
     moves = table_with(at, "站", "条码号", "已装车")
-    assert value(at, "调拨清单") == len(moves) == 2  # I1 from M1 to C1, I4 from B1 to M1
+    assert len(moves) == 2  # I1 from M1 to C1, I4 from B1 to M1
+    assert value(at, "调拨车停靠站") == 2  # B1 and M1
     assert moves.select("站", "条码号").rows() == [(1, "I4"), (2, "I1")]
     assert moves["已装车"].to_list() == ["☐", "☐"]
     stops = table_with(at, "站", "取书地址")
     assert stops["站"].to_list() == [1, 2]
+
+
+def test_stock_cards_each_say_something_else(db):
+    """The whole network at 08-30 (story of test_queries_managers): copies on another branch's shelf I4 (at B1 since
+    07-20, 41 days), I8 (at C1 since 05-01, 121 days), I1 (at M1 since 02-05, 207 days): 3, the median wait 121
+    days, three stops (B1, C1, M1). Own copies away from home are the same three copies, so that card is not shown
+    for the whole network (it was, beside the move list's 3: three cards with one number). Out on loan: I2 I3 I7."""
+    at = run("app_pages/stock.py")
+    labels = [m.label for m in at.metric]
+    assert labels == ["架上他馆书", "调拨车停靠站", "滞留天数", "借出在外", "呆滞馆藏"]
+    assert [value(at, w) for w in labels[:4]] == [3, 3, 121, 3]
+    assert "在他馆架上" not in labels
+
+
+def test_dead_stock_too_new_is_not_zero(db):
+    """Six months before 08-30 is 2024-02-29; every branch of the story opened before it. A micro-branch opened
+    on 2024-07-01 (M3, no copies) is younger than 6 months: its row says "too new to judge" instead of 0%."""
+    import_file(settings.current().db, ("branches_m3.csv", (
+        "branch_id,name,kind,host_type,lat,lon,opened_on,closed_on,public_access,volumes,host_population\n"
+        "M3,Micro three,micro,school,22.96,113.50,2024-07-01,,yes,10,100\n").encode()), user="test")
+    at = run("app_pages/stock.py")
+    dead = table_with(at, "分馆编号", "说明")
+    m3 = dead.filter(pl.col("分馆编号") == "M3").row(0, named=True)
+    assert m3["说明"] == "开馆不足 6 个月，暂不判断"
+    assert m3["呆滞馆藏"] is None or m3["呆滞馆藏"] != m3["呆滞馆藏"]  # empty, not 0
+    assert dead.filter(pl.col("分馆编号") != "M3")["说明"].is_null().all()
+    assert any(c.value.startswith("1 家分馆开馆不足 6 个月") for c in at.caption)
 
 
 def test_readers_cards_are_the_table_rows(db):
