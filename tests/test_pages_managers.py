@@ -141,7 +141,7 @@ def test_comparison_with_both_earlier_periods(db):
     at = run("app_pages/overview.py", **{"from": "2024-08-15", "to": "2024-08-30"})
     loans = card(at, "借阅人次")
     assert (loans.value, loans.delta) == ("1", "+1")
-    assert loans.proto.delta_description == "较上期; 较去年同期 +1"
+    assert loans.proto.delta_description == "较上期；较去年同期 +1"
     assert "上期：2024-07-30 至 2024-08-14" in loans.help and "去年同期：2023-08-15 至 2023-08-30" in loans.help
     assert "不比较" not in loans.help
 
@@ -150,7 +150,7 @@ def test_comparison_with_part_of_the_year_earlier_in_the_data(db):
     # August 2024 (whole month): the previous month is July; August 2023 is in the data only from 08-10.
     at = run("app_pages/overview.py", **{"from": "2024-08-01", "to": "2024-08-30"})
     loans = card(at, "借阅人次")
-    assert loans.proto.delta_description == "较上期" and "上期：2024-07-02 至 2024-07-31" in loans.help
+    assert loans.proto.delta_description == "较上期；去年同期数据不全" and "上期：2024-07-02 至 2024-07-31" in loans.help
     assert "去年同期（2023-08-01 至 2023-08-30）只有 2023-08-10 至 2023-08-30 在数据中，不完整，不比较。" in loans.help
     # The loans and chains pages compare too.
     # Loans: E19 against none in July 2-31 (E17 was on 07-01).
@@ -180,12 +180,13 @@ def test_the_boundary_that_hid_the_comparison(on_sample):
     # days (92 before July) would have started on 03-31, before the data, and shown nothing.
     at = run("app_pages/overview.py", **{"from": "2024-07-01", "to": "2024-09-30"})
     loans = card(at, "借阅人次")
-    assert loans.delta and loans.proto.delta_description == "较上期"
+    assert loans.delta and loans.proto.delta_description == "较上期；去年同期无数据"
     assert "上期：2024-04-01 至 2024-06-30" in loans.help
     assert "去年同期（2023-07-01 至 2023-09-30）不在数据中，不比较。" in loans.help
     # The default view, the whole span: nothing to compare with, and each card says why in its tooltip.
     at = run("app_pages/overview.py")
     assert all(not m.delta for m in at.metric)
+    assert card(at, "借阅人次").proto.delta_description == "上期无数据；去年同期无数据"
     assert "上一个同长期间（2023-09-18 至 2024-03-31）不在数据中，不比较。" in card(at, "借阅人次").help
 
 
