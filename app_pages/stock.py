@@ -24,17 +24,23 @@ months = st.segmented_control(tr("mgr_dead_months"), MONTHS, default=6, key="dea
 
 
 def numbers(_: date, day: date) -> dict:
-    """The cards' numbers at the end of `day`: sums of the tables below."""
+    """The cards' numbers at the end of `day`: sums of the tables below, the van's stops and how long the copies to
+    move have waited. Dead stock leaves out the branches too new to judge."""
     stock = q("stock_by_branch", date_to=day, branch_ids=ids)
     dead = q("dead_stock_by_branch", date_to=day, months=months, branch_ids=ids)
     totals = stock.select(pl.col("foreign_here", "own_away", "own_on_loan").sum()).row(0, named=True)
-    return totals | {"move_list": q("moves_by_branch", date_to=day, branch_ids=ids)["copies"].sum(),
+    return totals | {"van_stop_count": len(q("moves_by_branch", date_to=day, branch_ids=ids)),
+                     "move_days_median": round(days.median()) if len(days := q(
+                         "moves_by_item_full", date_to=day, branch_ids=ids)["days_there"]) else None,
                      "copies_dead": dead["copies_dead"].sum()}
 
 
+# Each card says something of its own: for the whole district the copies away from home are the copies on others'
+# shelves (and the move list), so "on other shelves" shows only when branches are chosen.
+CARDS = ("foreign_here", *(("own_away",) if ids else ()), "van_stop_count", "move_days_median", "own_on_loan",
+         "copies_dead")
 st.caption(tr("mgr_stock_caption", day=f.date_to))
-compare.cards(numbers(f.date_from, f.date_to), ("foreign_here", "own_away", "own_on_loan", "move_list", "copies_dead"),
-              compare.rows(numbers, f.date_from, f.date_to), per_row=5)
+compare.cards(numbers(f.date_from, f.date_to), CARDS, compare.rows(numbers, f.date_from, f.date_to), per_row=6)
 
 stock = q("stock_by_branch", date_to=f.date_to, branch_ids=ids)
 others, micro = charts.split_micro(stock)
@@ -75,11 +81,13 @@ if dead_tab.open:
     with dead_tab:
         dead = q("dead_stock_by_branch", date_to=f.date_to, months=months, branch_ids=ids)
         st.caption(tr("mgr_dead_caption", n=months, day=f.date_to))
-        left, right = st.columns(2)
-        chart(charts.branch_bars(dead, "dead_share", tr("mgr_chart_dead", n=months), share=True,
-                                 hover=("copies_dead", "copies")), where=left)
-        with right:
-            table(dead, "dead_stock_by_branch.csv", height=420)
+        too_new = dead.filter("too_new")
+        if len(too_new):  # opened within the window: not 0%, not judged (as the scorecards' grace period)
+            st.caption(tr("dead_too_new_caption", n=months, count=len(too_new)))
+        chart(charts.branch_bars(dead.filter(~pl.col("too_new")), "dead_share", tr("mgr_chart_dead", n=months),
+                                 share=True, hover=("copies_dead", "copies")))
+        table(dead.with_columns(pl.when("too_new").then(pl.lit(tr("dead_too_new", n=months))).alias("dead_note"))
+              .drop("too_new"), "dead_stock_by_branch.csv", height=420)
         with st.expander(tr("mgr_dead_items")):
             paged_table("dead_stock_by_item", {"date_to": f.date_to, "months": months, "branch_ids": ids},
                         f"dead_stock_{f.date_to}.csv", ("longest", "branch", "call_number"), key="dead_items")
