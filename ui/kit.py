@@ -37,6 +37,8 @@ A download of reader-level rows is recorded in the audit (who, what, from which 
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -304,18 +306,44 @@ def _worded(raw: pl.DataFrame, terms: str) -> pl.DataFrame:
     return raw
 
 
-def table(frame: pl.DataFrame, file_name: str, columns: Sequence[str] | None = None, *, key: str | None = None,
-          terms: str = "circ", where: Any = st, **kwargs: Any) -> None:
-    """A table with its CSV download, as the viewer may see it, in the user's language. At most `ROWS_SHOWN` rows
-    go to the browser (a caption says how many there are); the download holds them all."""
+_PREPARED: OrderedDict[tuple, tuple] = OrderedDict()  # (id of the frame, columns, terms, role, language) -> prepared
+_PREPARED_LOCK = threading.Lock()
+PREPARED_MAX = 256
+
+
+def _prepared(frame: pl.DataFrame, columns: Sequence[str] | None, terms: str) -> tuple:
+    """The table as this role sees it, in this language: (raw, headings, grid, config, reader_level). The frames of
+    the named queries are shared by every session (ui.data), so the same frame object comes back on every view:
+    what is made from it is kept, per role and language, beside it (the role's rules are applied before keeping)."""
+    key = (id(frame), tuple(columns) if columns is not None else None, terms, role(), lang())
+    with _PREPARED_LOCK:
+        hit = _PREPARED.get(key)
+        if hit is not None and hit[0] is frame:
+            _PREPARED.move_to_end(key)
+            return hit[1:]
     raw = frame.select(columns) if columns is not None else frame
     reader_level = bool(_reader_level(raw))
     raw = _worded(shown(raw), terms)
     headings = {c: label(c, terms) for c in raw.columns}
+    grid, config = _grid_frame(raw.head(ROWS_SHOWN), headings)
+    made = (raw, headings, grid, config, reader_level)
+    with _PREPARED_LOCK:
+        _PREPARED[key] = (frame, *made)  # the frame is held, so its id is not reused while the entry lives
+        while len(_PREPARED) > PREPARED_MAX:
+            _PREPARED.popitem(last=False)
+    return made
+
+
+def table(frame: pl.DataFrame, file_name: str, columns: Sequence[str] | None = None, *, key: str | None = None,
+          terms: str = "circ", where: Any = st, **kwargs: Any) -> None:
+    """A table with its CSV download, as the viewer may see it, in the user's language. At most `ROWS_SHOWN` rows
+    go to the browser (a caption says how many there are); the download holds them all."""
+    raw, headings, grid, config, reader_level = _prepared(frame, columns, terms)
     if raw.is_empty():  # words, not a grid of blank rows
         where.caption(tr("empty_table"))
         return
-    _grid(raw.head(ROWS_SHOWN), headings, where, **kwargs)
+    where.dataframe(grid, hide_index=True, width="stretch", placeholder="—",
+                    column_config=config | dict(kwargs.pop("column_config", None) or {}), **kwargs)
     if raw.height > ROWS_SHOWN:
         where.caption(tr("pages_rows_first", shown=f"{ROWS_SHOWN:,}", total=f"{raw.height:,}"))
     said = csv_words(headings)
@@ -323,9 +351,10 @@ def table(frame: pl.DataFrame, file_name: str, columns: Sequence[str] | None = N
              reader_level=reader_level and sees_readers())
 
 
-def _grid(raw: pl.DataFrame, headings: dict[str, str], where: Any, **kwargs: Any) -> None:
-    """The rows on screen; a row of one branch links to its page (`/branch?branch=<id>`) in a last column."""
-    config = _config(raw, headings) | dict(kwargs.pop("column_config", None) or {})
+def _grid_frame(raw: pl.DataFrame, headings: dict[str, str]) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """The rows on screen and their column config; a row of one branch links to its page (`/branch?branch=<id>`)
+    in a last column."""
+    config = _config(raw, headings)
     out = _rounded(raw).rename(headings)
     if "branch_id" in raw.columns and raw.schema["branch_id"] == pl.String:
         link = tr("pages_branch_link")
@@ -334,7 +363,13 @@ def _grid(raw: pl.DataFrame, headings: dict[str, str], where: Any, **kwargs: Any
                                .then(pl.lit("branch?branch=") + pl.col(headings["branch_id"]) + pl.lit(language))
                                .alias(link))
         config[link] = st.column_config.LinkColumn(link, display_text=link)
-    where.dataframe(out, hide_index=True, width="stretch", placeholder="—", column_config=config, **kwargs)
+    return out, config
+
+
+def _grid(raw: pl.DataFrame, headings: dict[str, str], where: Any, **kwargs: Any) -> None:
+    out, config = _grid_frame(raw, headings)
+    where.dataframe(out, hide_index=True, width="stretch", placeholder="—",
+                    column_config=config | dict(kwargs.pop("column_config", None) or {}), **kwargs)
 
 
 def paged_table(name: str, params: dict[str, Any], file_name: str, orders: Sequence[str], *, key: str,
