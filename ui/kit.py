@@ -14,7 +14,8 @@ API (pages import these; a page never calls st.dataframe, st.metric, st.plotly_c
 st.download_button itself):
 
 - `table(frame, file_name, columns=None, *, key=None, terms="circ", **dataframe_kwargs)`: the table with
-  headings and words in the user's language, numbers formatted, and its CSV download. `terms="places"`
+  headings and words in the user's language, numbers formatted, at most `ROWS_SHOWN` rows sent, and its CSV
+  download. `terms="places"`
   takes the places pages' words first (community "name", branch "status" ...) and puts words in for the
   codes of kind, host type, status and town; `terms="access"` the audit page's.
 - `metric(label, value, *, where=st, readers=False, **metric_kwargs)`: one card; `readers=True` when the
@@ -23,7 +24,12 @@ st.download_button itself):
   draw for this viewer (reader-level columns dropped, suppressed reader counts left empty).
 - `readers_for_role(frame, *columns, total=False)`: reader counts as the viewer may see them; `total=True` when a
   card or a total beside shows the column's sum (the same counts are hidden in the table and its chart).
-- `download(frame, file_name, *, key=None, where=st)`: a CSV download on its own.
+- `paged_table(name, params, file_name, orders, *, key)`: a long list paged on the server (one page of the named
+  query and its total; the viewer picks order and page), the whole list (`<name>_full`) a download made when asked.
+- `shared`: a decorator for figure functions: each figure made once per inputs, language and role, shared by every
+  session (a page retitles it with `retitle=`, never changes it).
+- `download(frame, file_name, *, key=None, where=st)`: a CSV download on its own (`frame` may be a function: the
+  file is then made when asked for).
 - `shown(frame)`: the frame as this viewer may see it, raw column names kept.
 - `headed(frame)`, `label(column)`, `number(key, value)`, `change(key, now, before)`,
   `words(frame, column, word)`, `town_name(code)`: words and numbers for the reader.
@@ -36,6 +42,7 @@ A download of reader-level rows is recorded in the audit (who, what, from which 
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections import OrderedDict
@@ -445,6 +452,23 @@ def _has_points(figure: go.Figure) -> bool:
         if any(v is not None and some(v) for v in held):
             return True
     return False
+
+
+@st.cache_resource(max_entries=1024, show_spinner=False)
+def _figure(name: str, _build: Callable[..., go.Figure], language: str, viewer_role: str, retitle: str | None,
+            *args: object, **kwargs: object) -> go.Figure:
+    fig = _build(*args, **kwargs)
+    return fig.update_layout(title=retitle) if retitle is not None else fig
+
+
+def shared(build: Callable[..., go.Figure]) -> Callable[..., go.Figure]:
+    """A chart function whose figures are made once per inputs (frames by content), language and viewer role, and
+    shared by every session: the page's next view and the next viewer's cost nothing but sending it. A page names a
+    chart with `retitle=`, never by changing the figure it got (other sessions hold the same one)."""
+    @functools.wraps(build)
+    def figure(*args: object, retitle: str | None = None, **kwargs: object) -> go.Figure:
+        return _figure(build.__name__, build, lang(), role(), retitle, *args, **kwargs)
+    return figure
 
 
 def chart(figure: go.Figure, *, where: Any = st, key: str | None = None, **kwargs: Any) -> None:
