@@ -28,7 +28,7 @@ from (select distinct {id} from {source} where {id} is not null except select {i
 """
 
 DERIVED = ("chains", "chain_transfers", "loans", "loans_day", "loans_month", "loans_home_month", "reader_months",
-           "reader_branch_months", "item_months")
+           "reader_branch_months", "item_months", "copy_state", "reader_firsts")
 LOAN = "day, occurred_at, is_transfer, branch_no, item_no, reader_no"  # the columns of table loans
 
 # The loans of the recomputed months: the bounds let the scan skip what the months' days are not in.
@@ -75,14 +75,15 @@ def _refresh(con: duckdb.DuckDBPyConnection) -> None:
     """
     if con.sql("select count(*) from old_loans").fetchall()[0][0] == 0:  # new copies (a first import): add all
         con.sql(f"create or replace temp table added as {keyed}")
-        con.sql("create or replace temp table gone as select null::bigint as row_id, null::date as day, limit 0")
+        con.sql("create or replace temp table gone as "
+                "select null::bigint as row_id, null::date as day, null::integer as reader_no, limit 0")
     else:
         # Only the loans that changed are deleted and added (an import of new events mostly adds to a copy's
         # loans), so only the months they fall in are recomputed.
         con.sql(f"create or replace temp table fresh_loans as select *, row_number() over (partition by {LOAN}) as n,"
                 f" from ({keyed})")
         same = " and ".join(f"o.{c} is not distinct from f.{c}" for c in [*LOAN.split(", "), "n"])
-        con.sql(f"create or replace temp table gone as select o.row_id, o.day, from old_loans as o "
+        con.sql(f"create or replace temp table gone as select o.row_id, o.day, o.reader_no, from old_loans as o "
                 f"anti join fresh_loans as f on {same}")
         con.sql(f"create or replace temp table added as select f.* exclude (n), from fresh_loans as f "
                 f"anti join old_loans as o on {same}")
@@ -96,13 +97,17 @@ def _refresh(con: duckdb.DuckDBPyConnection) -> None:
         union
         select month_no(day), from added
     """)
+    con.sql("create or replace temp table touched_readers as "
+            "select reader_no, from gone union select reader_no, from added")
     con.sql("drop table gone; drop table added")
     _items(con)
+    _copy_state(con)
+    _reader_firsts(con)
     lo_no, hi_no = con.sql("select min(month_no), max(month_no) from months").fetchall()[0]
     if lo_no is not None:
         bounds = {"lo": _month_start(lo_no), "hi": _month_start(hi_no + 1)}
         _months(con, bounds)
-    con.sql("drop table months; drop table touched_nos; drop table touched")
+    con.sql("drop table months; drop table touched_nos; drop table touched; drop table touched_readers")
 
 
 def clear(con: duckdb.DuckDBPyConnection) -> None:
@@ -139,6 +144,59 @@ def _items(con: duckdb.DuckDBPyConnection) -> None:
         insert into item_months
         select l.item_no, month_no(l.day) // 120 as block, bit_or(1::hugeint << (month_no(l.day) % 120)) as months,
         from loans as l semi join touched_nos using (item_no)
+        group by all
+    """)
+
+
+def _copy_state(con: duckdb.DuckDBPyConnection) -> None:
+    """The touched copies' state: last chain, latest due date set, latest loan."""
+    con.sql("delete from copy_state where item_id in (select item_id from touched)")
+    con.sql("""
+        insert into copy_state
+        with last_chain as (
+            select c.item_id, arg_max(c, c.chain_no) as c,
+            from chains as c semi join touched using (item_id)
+            group by c.item_id
+        ),
+        due as (
+            select e.item_id, arg_max(e.due_at, e.occurred_at) as due_at, max(e.occurred_at) as due_set_at,
+            from events as e semi join touched using (item_id)
+            where e.action in ('checkout', 'transfer', 'renew') and e.due_at is not null
+            group by e.item_id
+        ),
+        lent as (
+            select k.item_id, max(l.occurred_at) as last_loan_at,
+            from loans as l semi join touched_nos using (item_no)
+            inner join item_keys as k using (item_no)
+            group by k.item_id
+        )
+        select
+            item_id, c.c.chain_no, c.c.started_at, c.c.ended_at, c.c.start_branch_id, c.c.end_branch_id,
+            c.c.first_transfer_at, d.due_at, d.due_set_at, l.last_loan_at,
+        from last_chain as c
+        full join due as d using (item_id)
+        full join lent as l using (item_id)
+    """)
+
+
+def _reader_firsts(con: duckdb.DuckDBPyConnection) -> None:
+    """The first loan and the next day with a loan of the readers whose loans were deleted or added."""
+    con.sql("delete from reader_firsts where reader_no in (select reader_no from touched_readers)")
+    con.sql("""
+        insert into reader_firsts
+        with lent as (
+            select l.reader_no, l.day, l.occurred_at, l.is_transfer, l.branch_no,
+            from loans as l semi join touched_readers using (reader_no)
+        ),
+        firsts as (
+            select reader_no, min(occurred_at) as first_at,
+                arg_min({ 'branch_no': branch_no }, (occurred_at, is_transfer)).branch_no as branch_no,
+            from lent
+            group by reader_no
+        )
+        select f.reader_no, f.first_at, f.branch_no, min(l.day) filter (where l.day > f.first_at::date),
+        from firsts as f
+        inner join lent as l using (reader_no)
         group by all
     """)
 

@@ -13,6 +13,7 @@
 --   copy_places(date_to)              one row per copy: on which shelf it was at the end of the day, or on loan
 --   dead_stock(date_to, months)       one row per copy of dead stock: on a shelf, not lent for `months` months
 --   new_readers(date_to, warmup)      one row per reader up to date_to: when and where won, and how that is known
+--   last_chains(date_to)              one row per copy: its last chain started by the end of date_to
 
 -- walk_threshold: the walking threshold in minutes (5, 10 or 15), 15 when not given.
 create or replace macro walk_threshold(minutes) as coalesce(minutes::double, 15);
@@ -141,32 +142,52 @@ select
 from community_walks(on_day)
 group by grouping sets ((town_code), ());
 
+-- last_chains: one row per copy with a chain started by the end of date_to: the last such chain (the one open
+-- then, if any: chains of a copy do not overlap). From copy_state where the copy's last chain started by then,
+-- else from the chains of the copies that have chains after it.
+create or replace macro last_chains(date_to) as table
+with p as (
+    select *, from period(null, date_to)
+),
+later as (
+    select s.item_id,
+    from copy_state as s, p
+    where s.started_at >= p.end_ts
+)
+select s.item_id, s.chain_no, s.started_at, s.ended_at, s.start_branch_id, s.end_branch_id, s.first_transfer_at,
+from copy_state as s, p
+where s.started_at < p.end_ts
+union all
+select
+    c.item_id, c.c.chain_no, c.c.started_at, c.c.ended_at, c.c.start_branch_id, c.c.end_branch_id,
+    c.c.first_transfer_at,
+from (
+    select c.item_id, arg_max(c, c.chain_no) as c,
+    from chains as c semi join later using (item_id), p
+    where c.started_at < p.end_ts
+    group by c.item_id
+) as c;
+
 -- copy_places: where each copy was at the end of date_to: on a `shelf` at a branch (where its last chain by then was
 -- returned; its home branch when it had not gone out yet) or `on_loan` (a chain still open then), and since when
 -- it sat there. Copies added after date_to are left out. The one definition the stock queries share.
 create or replace macro copy_places(date_to) as table
 with p as (
     select *, from period(null, date_to)
-),
-last_chain as (  -- a struct keeps the empty end of a chain still open (arg_max skips empty values)
-    select c.item_id, arg_max({ 'ended_at': c.ended_at, 'end_branch_id': c.end_branch_id }, c.chain_no) as c,
-    from chains as c, p
-    where c.started_at < p.end_ts
-    group by c.item_id
 )
 select
     i.item_id,
     i.home_branch_id,
     i.owner,
-    case when l.item_id is null or l.c.ended_at < p.end_ts then 'shelf' else 'on_loan' end as place,
+    case when l.item_id is null or l.ended_at < p.end_ts then 'shelf' else 'on_loan' end as place,
     case
         when l.item_id is null then i.home_branch_id
-        when l.c.ended_at < p.end_ts then l.c.end_branch_id
+        when l.ended_at < p.end_ts then l.end_branch_id
     end as branch_id,
-    case when l.c.ended_at < p.end_ts then l.c.ended_at end as since,
+    case when l.ended_at < p.end_ts then l.ended_at end as since,
 from items as i
 cross join p
-left join last_chain as l using (item_id)
+left join last_chains(date_to) as l using (item_id)
 where i.added_on is null or i.added_on <= p.date_to;
 
 -- dead_stock: dead stock at the end of date_to: library copies on a shelf then, in stock for at least `months`
@@ -176,11 +197,20 @@ with p as (
     select d.*, (d.date_to - to_months(coalesce(months::integer, 6)))::date as cutoff,
     from period(null, date_to) as d
 ),
+later as (  -- copies lent after the end of date_to: their last loan by then from the loans
+    select s.item_id,
+    from copy_state as s, p
+    where s.last_loan_at >= p.end_ts
+),
 last_loan as (
-    select e.item_id, max(e.occurred_at) as last_loan_at,
-    from events as e, p
-    where e.action in ('checkout', 'transfer') and e.occurred_at < p.end_ts
-    group by e.item_id
+    select s.item_id, s.last_loan_at,
+    from copy_state as s, p
+    where s.last_loan_at < p.end_ts
+    union all
+    select l.item_id, max(l.occurred_at),
+    from loans as l semi join later using (item_id), p
+    where l.occurred_at < p.end_ts
+    group by l.item_id
 )
 select s.item_id, s.home_branch_id, s.branch_id, l.last_loan_at, p.date_to, p.cutoff,
 from copy_places(date_to) as s
@@ -368,6 +398,7 @@ semi join borrowed as b on k.item_no = b.item_no;
 -- `warmup_months` months (default 3) may be a long-time reader's first loan since the data began: `censored`.
 -- Where: the branch of the first loan (a transfer: where its chain started), else the registration branch.
 -- `long_time`: registered before the data began, so the first loan in the data is not the reader's first.
+-- `next_day`: the first day after first_day with a loan, up to date_to (retention).
 create or replace macro new_readers(date_to, warmup_months) as table
 with span as (
     select
@@ -376,14 +407,18 @@ with span as (
         date_trunc('month', d.first_day) + to_months(coalesce(warmup_months::integer, 3)) as warm_until,
     from period(null, date_to) as p, (select min(occurred_at)::date as first_day, from events) as d
 ),
-firsts as (  -- a struct keeps an empty branch (arg_min skips empty values)
-    select reader, arg_min({ 'branch_id': branch_id }, (occurred_at, action)).branch_id as branch_id,
-        min(occurred_at)::date as first_day,
-    from loans_in_period(null, date_to)
-    group by reader
+firsts as (  -- the first loan up to date_to (reader_firsts), and the first later day with a loan by then
+    select k.reader, b.branch_id, f.first_at::date as first_day,
+        case when f.next_day <= s.date_to then f.next_day end as next_day,
+    from reader_firsts as f
+    cross join span as s
+    inner join reader_keys as k using (reader_no)
+    left join branch_keys as b using (branch_no)
+    where f.first_at::date <= s.date_to
 ),
 everyone as (
     select coalesce(f.reader, r.reader) as reader, r.registered_on, r.home_branch_id, f.branch_id, f.first_day,
+        f.next_day,
     from firsts as f
     full join readers as r using (reader)
 )
@@ -392,6 +427,7 @@ select
     coalesce(least(e.registered_on, e.first_day), e.registered_on, e.first_day) as won_on,
     coalesce(e.branch_id, e.home_branch_id) as branch_id,
     e.first_day,
+    e.next_day,
     e.registered_on is not null as by_registration,
     e.registered_on is null and e.first_day < s.warm_until as censored,
     coalesce(e.registered_on < s.first_day, false) as long_time,
