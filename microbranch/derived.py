@@ -28,7 +28,7 @@ from (select distinct {id} from {source} where {id} is not null except select {i
 """
 
 DERIVED = ("chains", "chain_transfers", "loans", "loans_day", "loans_month", "loans_home_month", "reader_months",
-           "reader_branch_months", "item_months", "copy_state", "reader_firsts")
+           "reader_branch_months", "item_months", "copy_state", "reader_firsts", "loans_reader_month")
 LOAN = "day, occurred_at, is_transfer, branch_no, item_no, reader_no"  # the columns of table loans
 
 # The loans of the recomputed months: the bounds let the scan skip what the months' days are not in.
@@ -116,10 +116,12 @@ def clear(con: duckdb.DuckDBPyConnection) -> None:
         con.sql(f"delete from {table}")
 
 
-def refresh_attributes(con: duckdb.DuckDBPyConnection) -> None:
-    """Loans per home branch, class and owner after the copies' attributes changed (an import of items)."""
-    con.sql("delete from loans_home_month")
-    con.sql(f"insert into loans_home_month {_HOME_MONTH.format(where='true')}")
+def refresh_attributes(con: duckdb.DuckDBPyConnection, kind: str = "items") -> None:
+    """The loans per attribute of the copies (home branch, class, owner) or of the readers (type, birth year)
+    after those attributes changed (an import of items or readers)."""
+    table, sql = _ATTRIBUTE_MONTH[kind]
+    con.sql(f"delete from {table}")
+    con.sql(f"insert into {table} {sql.format(where='true')}")
 
 
 _HOME_MONTH = """
@@ -135,6 +137,15 @@ inner join items as i on l.item_id = i.item_id
 where {where}
 group by all
 """
+
+_READER_MONTH = """
+select date_trunc('month', l.day)::date as month, l.branch_no, r.reader_type, r.birth_year, count(*) as loans,
+from loans as l
+left join readers as r on l.reader = r.reader
+where {where}
+group by all
+"""
+_ATTRIBUTE_MONTH = {"items": ("loans_home_month", _HOME_MONTH), "readers": ("loans_reader_month", _READER_MONTH)}
 
 
 def _items(con: duckdb.DuckDBPyConnection) -> None:
@@ -229,6 +240,8 @@ def _months(con: duckdb.DuckDBPyConnection, bounds: dict[str, date]) -> None:
     """, params=bounds)
     con.sql(f"delete from loans_home_month where {in_months.format(col='month')}")
     con.sql(f"insert into loans_home_month {_HOME_MONTH.format(where=_MONTHS)}", params=bounds)
+    con.sql(f"delete from loans_reader_month where {in_months.format(col='month')}")
+    con.sql(f"insert into loans_reader_month {_READER_MONTH.format(where=_MONTHS)}", params=bounds)
     con.sql("""
         create or replace temp table month_masks as
         select month_no // 120 as block, bit_or(1::hugeint << (month_no % 120)) as mask, from months group by all

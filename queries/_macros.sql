@@ -433,3 +433,20 @@ select
     coalesce(e.registered_on < s.first_day, false) as long_time,
 from everyone as e, span as s
 where coalesce(least(e.registered_on, e.first_day), e.registered_on, e.first_day) <= s.date_to;
+
+-- reader_loans_in_period: the loans of the period per branch (branch_no) and type and birth year of the reader
+-- (empty: not in the readers file): whole months as stored (loans_reader_month), the ragged edges from the loans.
+create or replace macro reader_loans_in_period(date_from, date_to) as table
+with parts as (
+    select m.branch_no, m.reader_type, m.birth_year, m.loans,
+    from loans_reader_month as m, period_parts(date_from, date_to) as p
+    where m.month >= p.full_from and m.month < p.full_to
+    union all
+    select l.branch_no, r.reader_type, r.birth_year, count(*),
+    from edge_loans(date_from, date_to) as l
+    left join readers as r on l.reader = r.reader
+    group by all
+)
+select branch_no, reader_type, birth_year, sum(loans)::bigint as loans,
+from parts
+group by all;

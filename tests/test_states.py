@@ -1,6 +1,7 @@
 """The per-copy and per-reader state kept at import (copy_state: last chain, latest due date, latest loan;
-reader_firsts: first loan and the next day with one) gives the stock, dead stock, overdue, new readers and retention
-queries exactly what the direct computation from the events and chains gives (the oracle below, as these queries
+reader_firsts: first loan and the next day with one; loans_reader_month: loans per month, branch, reader type and
+birth year) gives the stock, dead stock, overdue, new readers, retention and
+loans by reader type and age band queries exactly what the direct computation from the events and chains gives (the oracle below, as these queries
 were written before the state was kept): on generated data with due dates, for days cut anywhere (the first or
 last day of a month, a leap day, before, within and beyond the data), after imports in any order and after an undo."""
 
@@ -18,7 +19,7 @@ from microbranch import queries, storage
 from microbranch.derived import refresh_items as refresh_derived
 from tests.conftest import load, snapshot
 from tests.test_queries_circulation import BRANCHES
-from tests.test_rollups import ITEMS
+from tests.test_rollups import ITEMS, PERIODS
 
 HEADER = "event_id,occurred_at,action,item_id,reader_id,from_reader_id,branch_id,channel,due_at"
 READERS = "\n".join(["reader_id,registered_on,home_branch_id,birth_year,reader_type"] + [
@@ -49,7 +50,7 @@ DAYS = [None, date(2023, 10, 1), date(2023, 11, 14), date(2023, 11, 30), date(20
 
 # The oracle: the definitions as they were, straight from the events and chains.
 DIRECT_MACROS = """
-create temp macro direct_loans(date_to) as table
+create or replace temp macro direct_loans(date_to) as table
 select e.branch_id, e.item_id, e.reader, e.occurred_at, 'checkout' as action,
 from events as e, period(null, date_to) as p
 where e.action = 'checkout' and e.occurred_at < p.end_ts
@@ -58,7 +59,14 @@ select t.start_branch_id, t.item_id, t.reader, t.occurred_at, 'transfer',
 from chain_transfers as t, period(null, date_to) as p
 where t.occurred_at < p.end_ts;
 
-create temp macro direct_copy_places(date_to) as table
+create or replace temp macro direct_period_loans(date_from, date_to) as table
+select e.branch_id, e.reader, from events as e, period(date_from, date_to) as p
+where e.action = 'checkout' and e.occurred_at::date between p.date_from and p.date_to
+union all
+select t.start_branch_id, t.reader, from chain_transfers as t, period(date_from, date_to) as p
+where t.occurred_at::date between p.date_from and p.date_to;
+
+create or replace temp macro direct_copy_places(date_to) as table
 with p as (select *, from period(null, date_to)),
 last_chain as (
     select c.item_id, arg_max({ 'ended_at': c.ended_at, 'end_branch_id': c.end_branch_id }, c.chain_no) as c,
@@ -77,7 +85,7 @@ cross join p
 left join last_chain as l using (item_id)
 where i.added_on is null or i.added_on <= p.date_to;
 
-create temp macro direct_dead_stock(date_to, months) as table
+create or replace temp macro direct_dead_stock(date_to, months) as table
 with p as (
     select d.*, (d.date_to - to_months(coalesce(months::integer, 6)))::date as cutoff,
     from period(null, date_to) as d
@@ -97,7 +105,7 @@ where s.owner = 'library' and s.place = 'shelf'
   and (i.added_on is null or i.added_on <= p.cutoff)
   and (l.last_loan_at is null or l.last_loan_at < p.cutoff);
 
-create temp macro direct_new_readers(date_to, warmup_months) as table
+create or replace temp macro direct_new_readers(date_to, warmup_months) as table
 with span as (
     select
         p.date_to,
@@ -186,6 +194,22 @@ group by all
 """
 
 
+DIRECT_BY_READER = """
+with per_reader as (
+    select reader, count(*) as loans, from direct_period_loans($date_from, $date_to)
+    where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], branch_id)
+    group by reader
+),
+aged as (
+    select r.reader_type, l.loans, year(p.date_to) - r.birth_year as age,
+    from per_reader as l cross join period($date_from, $date_to) as p left join readers as r using (reader)
+)
+select {key}, count(*) as active_readers, sum(loans)::bigint as loans, from aged group by all
+"""
+AGE_FROM = "case when age < 7 then 0 when age < 13 then 7 when age < 18 then 13 when age < 35 then 18 " \
+    "when age < 60 then 35 when age >= 60 then 60 end as age_from"
+
+
 def direct(con):
     """The snapshot's connection with the oracle's macros."""
     con.sql(DIRECT_MACROS)
@@ -232,6 +256,19 @@ def assert_states_equal_the_direct_computation(con) -> None:
                 expected.select("month", "branch_group", "new_readers", "again_1m", "again_6m")), (date_from, day)
 
 
+def assert_loans_by_reader_equal_the_direct_computation(con) -> None:
+    con = direct(con)
+    for (date_from, date_to), branch_ids in itertools.product(PERIODS, (None, ["C1", "M1"])):
+        p = {"date_from": date_from, "date_to": date_to, "branch_ids": branch_ids}
+        for name, key in (("loans_by_reader_type", "reader_type"), ("loans_by_age_band", AGE_FROM)):
+            got = queries.run(con, name, **p)
+            expected = con.sql(DIRECT_BY_READER.format(key=key), params=p).pl()
+            assert got.height == expected.height > 0, (name, p)
+            assert rows(got.select(expected.columns)) == rows(expected), (name, p)
+        shares = queries.run(con, "loans_by_reader_type", **p)
+        assert (shares["loans_per_reader"] == shares["loans"] / shares["active_readers"]).all()
+
+
 def prepare(db, tmp_path, order) -> None:
     load(db, tmp_path, "b.csv", BRANCHES)
     load(db, tmp_path, "i.csv", ITEMS)
@@ -244,6 +281,8 @@ def state_rows(con) -> dict[str, list[tuple]]:
     reader = "(select reader from reader_keys as k where k.reader_no = t.reader_no)"
     branch = "(select branch_id from branch_keys as k where k.branch_no = t.branch_no)"
     return {"copy_state": sorted(con.sql("select * from copy_state").fetchall(), key=repr),
+            "loans_reader_month": sorted(con.sql(f"select month, {branch}, reader_type, birth_year, loans "
+                                                 "from loans_reader_month as t").fetchall(), key=repr),
             "reader_firsts": sorted(con.sql(f"select {reader}, first_at, {branch}, next_day from reader_firsts as t")
                                     .fetchall(), key=repr)}
 
@@ -255,6 +294,7 @@ def test_states_after_imports_in_any_order_equal_the_direct_computation(db, tmp_
     overdue = con.sql("select count(*) from copy_state where due_set_at is not null").fetchall()[0][0]
     assert overdue > 20 and con.sql("select count(*) from reader_firsts").fetchall()[0][0] == 30
     assert_states_equal_the_direct_computation(con)
+    assert_loans_by_reader_equal_the_direct_computation(con)
     with storage.writer(db, publish_on_exit=False) as writer:  # a rebuild from scratch changes nothing
         writer.begin()
         refresh_derived(writer)
@@ -277,3 +317,10 @@ def test_states_after_an_undo_equal_a_database_that_never_had_the_import(db, tmp
     undone = snapshot(db)
     assert state_rows(undone) == state_rows(snapshot(never))
     assert_states_equal_the_direct_computation(undone)
+    assert_loans_by_reader_equal_the_direct_computation(undone)
+
+
+def test_loans_by_reader_follow_an_import_of_readers(db, tmp_path):
+    prepare(db, tmp_path, (0,))
+    load(db, tmp_path, "r2.csv", READERS.replace("普通读者", "学生读者").replace(",195", ",200"))
+    assert_loans_by_reader_equal_the_direct_computation(snapshot(db))
