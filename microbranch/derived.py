@@ -122,6 +122,8 @@ def refresh_attributes(con: duckdb.DuckDBPyConnection, kind: str = "items") -> N
     table, sql = _ATTRIBUTE_MONTH[kind]
     con.sql(f"delete from {table}")
     con.sql(f"insert into {table} {sql.format(where='true')}")
+    if kind == "items":
+        _copy_attributes(con)
 
 
 _HOME_MONTH = """
@@ -160,7 +162,7 @@ def _items(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _copy_state(con: duckdb.DuckDBPyConnection) -> None:
-    """The touched copies' state: last chain, latest due date set, latest loan."""
+    """The touched copies' state: last chain, latest due date set, latest loan (and their attributes)."""
     con.sql("delete from copy_state where item_id in (select item_id from touched)")
     con.sql("""
         insert into copy_state
@@ -182,12 +184,36 @@ def _copy_state(con: duckdb.DuckDBPyConnection) -> None:
             group by k.item_id
         )
         select
-            item_id, c.c.chain_no, c.c.started_at, c.c.ended_at, c.c.start_branch_id, c.c.end_branch_id,
+            t.item_id, c.c.chain_no, c.c.started_at, c.c.ended_at, c.c.start_branch_id, c.c.end_branch_id,
             c.c.first_transfer_at, d.due_at, d.due_set_at, l.last_loan_at,
-        from last_chain as c
-        full join due as d using (item_id)
-        full join lent as l using (item_id)
+            i.item_id is not null, i.home_branch_id, i.owner, i.added_on,
+        from touched as t
+        left join last_chain as c using (item_id)
+        left join due as d using (item_id)
+        left join lent as l using (item_id)
+        left join items as i using (item_id)
+        where i.item_id is not null or c.item_id is not null or d.item_id is not null or l.item_id is not null
     """)
+
+
+def _copy_attributes(con: duckdb.DuckDBPyConnection) -> None:
+    """Every copy's row in copy_state with its attributes as they are now in the items file."""
+    con.sql("""
+        create or replace temp table kept as
+        select * exclude (in_items, home_branch_id, owner, added_on),
+        from copy_state
+        where chain_no is not null or due_set_at is not null or last_loan_at is not null
+    """)
+    con.sql("delete from copy_state")
+    con.sql("""
+        insert into copy_state by name
+        select k.* exclude (item_id), coalesce(k.item_id, i.item_id) as item_id, i.item_id is not null as in_items,
+            i.home_branch_id, i.owner, i.added_on,
+        from kept as k
+        full join items as i using (item_id)
+        order by item_id
+    """)
+    con.sql("drop table kept")
 
 
 def _reader_firsts(con: duckdb.DuckDBPyConnection) -> None:
@@ -308,3 +334,5 @@ def refresh_items(con: duckdb.DuckDBPyConnection, item_ids: Iterable[str] | None
         con.sql("create or replace temp table touched as select distinct item_id from touched_frame")
         con.unregister("touched_frame")
     _refresh(con)
+    if item_ids is None:  # the copies without events too
+        _copy_attributes(con)

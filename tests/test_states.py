@@ -320,7 +320,13 @@ def test_states_after_an_undo_equal_a_database_that_never_had_the_import(db, tmp
     assert_loans_by_reader_equal_the_direct_computation(undone)
 
 
-def test_loans_by_reader_follow_an_import_of_readers(db, tmp_path):
+def test_states_follow_imports_of_readers_and_items(db, tmp_path):
     prepare(db, tmp_path, (0,))
     load(db, tmp_path, "r2.csv", READERS.replace("普通读者", "学生读者").replace(",195", ",200"))
-    assert_loans_by_reader_equal_the_direct_computation(snapshot(db))
+    # copies move to other home branches, change owner, one more copy (never lent) and one copy lent before
+    load(db, tmp_path, "i2.csv", ITEMS.replace(",C1,", ",B1,").replace(",reader,", ",library,")
+         + "I90,New,,I90/1,M2,library,,2024-01-01\nI39,Late,,I39/1,M1,library,,2023-01-01\n")
+    con = snapshot(db)
+    assert con.sql("select count(*) from copy_state where in_items").fetchall()[0][0] == 38
+    assert_states_equal_the_direct_computation(con)
+    assert_loans_by_reader_equal_the_direct_computation(con)

@@ -206,9 +206,10 @@ create or replace table reader_branch_months (
 );
 create or replace table item_months (item_no integer not null, block integer not null, months hugeint not null);
 
--- Per copy (with events) where it stands after all its events: its last drift chain, the due date set by its
--- latest checkout, transfer or renewal that set one, and its latest loan. A question about an earlier day reads
--- these where they happened before that day's end, and the chains, events and loans of the other copies only.
+-- Per copy (in the items file or with events) where it stands after all its events: its last drift chain, the due
+-- date set by its latest checkout, transfer or renewal that set one, and its latest loan; and the copy's attributes
+-- as they are now (rebuilt after an import of items). A question about an earlier day reads these where they
+-- happened before that day's end, and the chains, events and loans of the other copies only.
 create or replace table copy_state (
     item_id varchar not null,
     chain_no integer,  -- the last chain (empty: the copy has no chain)
@@ -219,7 +220,11 @@ create or replace table copy_state (
     first_transfer_at timestamp,
     due_at date,  -- the latest due date set, and when it was set
     due_set_at timestamp,
-    last_loan_at timestamp
+    last_loan_at timestamp,
+    in_items boolean not null,  -- the copy is in the items file, with these attributes
+    home_branch_id varchar,
+    owner varchar,
+    added_on date
 );
 
 -- Per reader the first loan (a checkout before a transfer at the same moment), its branch (branch_keys; empty:
