@@ -9,8 +9,13 @@ reader-level row is read, and reader counts are shown as an official may see the
 from __future__ import annotations
 
 import calendar
+import hashlib
 import math
+import os
+import pickle
 import tempfile
+from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -42,6 +47,63 @@ SITES_MAP_HEIGHT = 640
 
 class ReportError(RuntimeError):
     """The report cannot be made; the message says what to do."""
+
+
+# What the pieces are made by: a piece kept by older code is not used.
+_CODE = hashlib.sha256(b"".join(Path(m.__file__).read_bytes() for m in (mapfigure, sites, scorecard))
+                       + Path(__file__).read_bytes() + TEMPLATE.read_bytes()).hexdigest()[:16]
+
+
+class Pieces:
+    """The report's pieces, made once per data version: the numbers and figures per period, language and walk
+    (`collect`), the next-site plan per the communities' walks (the same plan for every period and language until
+    branches or communities change), the HTML, and the PDF printed from it. Kept in memory for the process (the
+    `MEMORY` entries most recently used) and, given a `folder` (owner-only, beside the database), across
+    processes; the folder keeps the `FILES` most recently made."""
+
+    MEMORY = 24
+    FILES = 64
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = folder
+        self._memory: OrderedDict[str, object] = OrderedDict()
+
+    def get(self, kind: str, key: object, make: Callable[[], object]) -> object:
+        name = f"{kind}-{hashlib.sha256(repr((_CODE, key)).encode()).hexdigest()[:32]}"
+        if name in self._memory:
+            self._memory.move_to_end(name)
+            return self._memory[name]
+        path = self.folder / f"{name}.pickle" if self.folder else None
+        if path is not None and path.exists():
+            value = pickle.loads(path.read_bytes())  # noqa: S301 - written by this module into an owner-only folder
+        else:
+            value = make()
+            if path is not None:
+                self._store(path, value)
+        self._memory[name] = value
+        while len(self._memory) > self.MEMORY:
+            self._memory.popitem(last=False)
+        return value
+
+    def _store(self, path: Path, value: object) -> None:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        tmp.write_bytes(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+        tmp.replace(path)
+        kept = sorted(path.parent.glob("*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in kept[self.FILES:]:
+            old.unlink(missing_ok=True)
+
+
+PIECES = Pieces()  # the process's own, when the caller names no folder
+
+
+def data_version(con: duckdb.DuckDBPyConnection) -> str:
+    """What the data is: the database's marks (schema, key, "as of", the published generation) and every import
+    with its undo. A new import or an undo gives a new version."""
+    marks = con.sql("select key, value from meta order by key").fetchall()
+    imports = con.sql("select import_id, sha256, status, undone_at from imports order by import_id").fetchall()
+    return hashlib.sha256(repr((marks, imports)).encode()).hexdigest()
 
 
 @dataclass
@@ -149,8 +211,24 @@ def summary_of(con: duckdb.DuckDBPyConnection, period: Period, lang: str = "zh",
 
 
 def collect(con: duckdb.DuckDBPyConnection, period: Period, lang: str = "zh", walk_minutes: float = 15,
-            time_limit: float = 10.0) -> Report:
-    """Run the named queries for the period and its two comparisons, solve the next sites, draw the figures."""
+            time_limit: float = 10.0, pieces: Pieces | None = None) -> Report:
+    """Run the named queries for the period and its two comparisons, solve the next sites, draw the figures: once
+    per data version, period, language and walk (`Pieces`)."""
+    pieces = pieces or PIECES
+    key = (data_version(con), period, lang, float(walk_minutes), time_limit, scorecard.targets())
+    return pieces.get("report", key, partial(_collect, con, period, lang, walk_minutes, time_limit, pieces))
+
+
+def _plan(communities: pl.DataFrame, walk: float, time_limit: float, pieces: Pieces) -> sites.Plan:
+    """The next-site plan, solved once for the same communities' walks (they change only with branches or
+    communities)."""
+    inputs = communities.select("community_code", "name", "lat", "lon", "population", "walk_minutes")
+    key = (hashlib.sha256(inputs.write_ipc(None).getvalue()).hexdigest(), walk, time_limit)
+    return pieces.get("plan", key, partial(sites.plan, communities, walk, time_limit=time_limit))
+
+
+def _collect(con: duckdb.DuckDBPyConnection, period: Period, lang: str, walk_minutes: float, time_limit: float,
+             pieces: Pieces) -> Report:
     report = _numbers(con, period, lang, walk_minutes)
     walk = report.walk_minutes
     day = {"date_to": period.date_to}
@@ -158,7 +236,7 @@ def collect(con: duckdb.DuckDBPyConnection, period: Period, lang: str = "zh", wa
     report.uncovered = queries.run(con, "uncovered_by_community", **day, walk_minutes=walk).head(10).to_dicts()
 
     communities = queries.run(con, "coverage_by_community", **day, walk_minutes=walk)
-    plan = sites.plan(communities, walk, time_limit=time_limit)
+    plan = _plan(communities, walk, time_limit, pieces)
     report.compare = plan.compare.to_dicts()
     shown = plan.exact[min(SITES_SHOWN, len(plan.exact)) - 1] if plan.exact else pl.DataFrame()
     report.picked = shown.to_dicts()
@@ -281,16 +359,28 @@ def _print_pdf(html: str, out: Path) -> None:
                 browser.close()
 
 
+def pdf_bytes(html: str) -> bytes:
+    """The PDF printed from the HTML (`render_pdf`), as bytes."""
+    with tempfile.TemporaryDirectory(prefix="microbranch_report_") as tmp:
+        out = Path(tmp) / "report.pdf"
+        render_pdf(html, out)
+        return out.read_bytes()
+
+
 def write(con: duckdb.DuckDBPyConnection, period: Period, out: Path, lang: str = "zh", fmt: str = "html",
-          walk_minutes: float = 15, time_limit: float = 10.0) -> Path:
-    """Collect, render and write the report to `out` (html or pdf)."""
+          walk_minutes: float = 15, time_limit: float = 10.0, pieces: Pieces | None = None) -> Path:
+    """Collect, render and write the report to `out` (html or pdf); each piece made once per data version
+    (`Pieces`: the process's own unless given)."""
     if fmt not in ("html", "pdf"):
         msg = f"the report is written as html or pdf, not {fmt!r}"
         raise ReportError(msg)
-    html = render_html(collect(con, period, lang, walk_minutes, time_limit))
+    pieces = pieces or PIECES
+    key = (data_version(con), period, lang, float(walk_minutes), time_limit, scorecard.targets())
+    html = pieces.get("html", key, lambda: render_html(collect(con, period, lang, walk_minutes, time_limit, pieces)))
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "html":
         out.write_text(html, encoding="utf-8")
     else:
-        render_pdf(html, out)
+        digest = hashlib.sha256(html.encode("utf-8")).hexdigest()
+        out.write_bytes(pieces.get("pdf", digest, partial(pdf_bytes, html)))
     return out
