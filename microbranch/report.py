@@ -322,6 +322,9 @@ _TO_IMAGES = """async () => {
 }"""
 
 
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
 def render_pdf(html: str, out: Path) -> None:
     """Print the HTML to an A4 PDF with Debian's chromium (charts as drawings, fonts embedded).
 
@@ -343,8 +346,7 @@ def _print_pdf(html: str, out: Path) -> None:
         page_file = Path(tmp) / "report.html"
         page_file.write_text(html, encoding="utf-8")
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(chromium),
-                                         args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            browser = pw.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
             try:
                 page = browser.new_page(viewport={"width": 760, "height": 1100})
                 page.goto(page_file.as_uri(), wait_until="load")

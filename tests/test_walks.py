@@ -14,7 +14,7 @@ import pytest
 from microbranch import queries, storage
 from microbranch.ingest.undo import undo_import
 from tests.conftest import load
-from tests.test_places import BRANCHES, COMMUNITIES, build
+from tests.test_places import build
 
 # The walks as the macro community_walks worked them out before they were stored: every community against every
 # open public branch that day, no table but branches and communities read.
