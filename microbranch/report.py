@@ -40,6 +40,7 @@ HEADLINE = ("branches_open", "micro_branches_open", "loans", "checkouts", "trans
 FROM_EVENTS = ("loans", "checkouts", "transfers", "transfer_share", "returns_avoided", "active_readers")
 READER = "official"  # the report is written for the district: what an official may see (microbranch.access)
 SITES_SHOWN = 3  # the exact sites listed and drawn for this many new micro-branches
+CARDS_SHOWN = 10  # the scorecards listed: this many best and this many weakest, and the new ones up to this many
 PRINT_WIDTH = 700  # px: the width of A4 less its margins, so the charts' words print at the size they are drawn
 MAP_HEIGHT = 760
 SITES_MAP_HEIGHT = 640
@@ -117,6 +118,7 @@ class Report:
     headline: list[dict] = field(default_factory=list)
     thresholds: list[dict] = field(default_factory=list)
     cards: list[dict] = field(default_factory=list)
+    cards_shown: list[dict] = field(default_factory=list)  # the rows listed (`shown_cards`)
     uncovered: list[dict] = field(default_factory=list)
     compare: list[dict] = field(default_factory=list)
     picked: list[dict] = field(default_factory=list)
@@ -160,9 +162,21 @@ def _numbers(con: duckdb.DuckDBPyConnection, period: Period, lang: str, walk_min
     report.cards = [{**row, "readers": access.count_shown(row["readers"], READER),
                      "loans": lent.get(row["branch_id"], 0), "short_name": mapfigure.short_name(row["name"], central)}
                     for row in cards.to_dicts()]
+    report.cards_shown = shown_cards(report.cards)
     report.trend = _trend(con, period, status.get("as_of"))
     report.summary = summary(report)
     return report
+
+
+def shown_cards(cards: list[dict], n: int = CARDS_SHOWN) -> list[dict]:
+    """The scorecards a page can hold: the `n` best and the `n` weakest of those ranked, then the new ones when
+    there are `n` or fewer; where some are left out, a row {"left_out": "ranked" | "new", "n": how many}. With
+    1,000 branches the whole list is the scorecards page's download."""
+    ranked = [c for c in cards if c.get("peer_rank")]
+    new = [c for c in cards if not c.get("peer_rank")]
+    shown = ranked if len(ranked) <= 2 * n else [*ranked[:n], {"left_out": "ranked", "n": len(ranked) - 2 * n},
+                                                  *ranked[-n:]]
+    return shown + (new if len(new) <= n else [{"left_out": "new", "n": len(new)}])
 
 
 def _trend(con: duckdb.DuckDBPyConnection, period: Period, as_of: date | None) -> list[dict]:

@@ -266,3 +266,23 @@ def test_every_town_is_named_and_no_page_is_nearly_empty(con, tmp_path, lang):
         box = ImageOps.invert(body).point(lambda v: 255 if v > 55 else 0).getbbox()  # where it is darker than 200
         full = box[3] / height if box else 0
         assert full >= 1 / 3, f"{page.name} is {full:.0%} full"
+
+
+def test_a_thousand_scorecards_list_the_best_and_the_weakest_not_every_row(con):
+    """With 1,000 micro-branches the report lists the 10 best and the 10 weakest ranked (and says how many are
+    left out and where the full list is), and the new ones only as a count when there are more than 10."""
+    built = report.collect(con, MARCH, "zh", 15, time_limit=20)
+    card = next(c for c in built.cards if c.get("peer_rank"))
+    ranked = [{**card, "branch_id": f"R{i:04d}", "short_name": f"R{i:04d}", "peer_rank": i + 1} for i in range(985)]
+    new = [{**card, "branch_id": f"N{i:04d}", "short_name": f"N{i:04d}", "peer_rank": None, "status": "new"}
+           for i in range(15)]
+    many = report.Report(**{**built.__dict__, "cards": ranked + new})
+    many.cards_shown = report.shown_cards(many.cards)
+    parser = Cells()
+    parser.feed(report.render_html(many))
+    listed = [b for (key, b) in parser.cells if key == "status"]
+    assert listed == [f"R{i:04d}" for i in (*range(10), *range(975, 985))]
+    html = report.render_html(many)
+    assert "另有 965 个微分馆未列出" in html and "另有 15 个新开馆的微分馆暂不考核" in html
+    few = report.shown_cards(ranked[:20] + new[:3])
+    assert [c["branch_id"] for c in few] == [c["branch_id"] for c in ranked[:20] + new[:3]]
