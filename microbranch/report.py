@@ -29,7 +29,7 @@ import plotly.offline
 import polars as pl
 
 from microbranch import access, mapfigure, numbers, periods, queries, scorecard, settings, sites
-from microbranch.i18n import LANGS, metrics, t
+from microbranch.i18n import LANGS, entries, metrics, t
 from microbranch.periods import Period
 
 TEMPLATE = Path(__file__).with_name("report.html.j2")
@@ -43,6 +43,7 @@ SITES_SHOWN = 3  # the exact sites listed and drawn for this many new micro-bran
 CARDS_SHOWN = 10  # the scorecards listed: this many best and this many weakest, and the new ones up to this many
 PRINT_WIDTH = 700  # px: the width of A4 less its margins, so the charts' words print at the size they are drawn
 MAP_HEIGHT = 760
+MAP_NAMES_MAX = 80  # branches named on the maps up to this many; beyond, the maps name the towns only
 SITES_MAP_HEIGHT = 640
 
 
@@ -127,6 +128,7 @@ class Report:
     trend: list[dict] = field(default_factory=list)  # month, micro and other loans, whether the month is partial
     summary: str = ""
     numbered: list[tuple] = field(default_factory=list)  # branches named by a number on the map: (number, name)
+    unnamed: int = 0  # branches drawn on the maps without their names (too many to name)
 
 
 def _kpis(con: duckdb.DuckDBPyConnection, p: Period, walk: float) -> dict:
@@ -257,10 +259,11 @@ def _collect(con: duckdb.DuckDBPyConnection, period: Period, lang: str, walk_min
 
     branches = queries.run(con, "branches_by_loans", date_from=period.date_from, **day, walk_minutes=walk)
     draw = partial(mapfigure.branch_map, walk_minutes=walk, height=MAP_HEIGHT, width_hint=PRINT_WIDTH,
-                   lang=report.lang)
+                   lang=report.lang, labels=None if branches.height <= MAP_NAMES_MAX else False)
     after = sites.coverage.walks_with_sites(communities, shown, walk) if shown.height else communities
     whole_map = draw(branches, communities, rings=[int(walk)])
     report.numbered = [tuple(n) for n in whole_map.layout.meta["numbered"]]
+    report.unnamed = branches.height if branches.height > MAP_NAMES_MAX else 0
     report.figures = {
         "trend": _html(mapfigure.trend_chart(report.trend, lang=report.lang), "trend"),
         "map": _html(whole_map, "map"),
@@ -315,7 +318,7 @@ def render_html(report: Report) -> str:
     return env.get_template(TEMPLATE.name).render(
         r=report, w=lambda key, **fmt: t(key, lang, **fmt),
         fmt=partial(_format, lang), change=partial(_change, lang),
-        town=lambda code: t(f"town_{code}", lang) if code else "—",
+        town=lambda code: (t(f"town_{code}", lang) if f"town_{code}" in entries() else code) if code else "—",
         whole=lambda value: "—" if value is None else f"{math.ceil(value - 1e-9):,}",
         plotly_js=plotly.offline.get_plotlyjs(),
     )

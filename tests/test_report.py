@@ -286,3 +286,11 @@ def test_a_thousand_scorecards_list_the_best_and_the_weakest_not_every_row(con):
     assert "另有 965 个微分馆未列出" in html and "另有 15 个新开馆的微分馆暂不考核" in html
     few = report.shown_cards(ranked[:20] + new[:3])
     assert [c["branch_id"] for c in few] == [c["branch_id"] for c in ranked[:20] + new[:3]]
+
+
+def test_maps_of_many_branches_name_the_towns_only_and_say_where_the_names_are(con, monkeypatch):
+    monkeypatch.setattr(report, "MAP_NAMES_MAX", 2)  # the hand-made data's branches count as many
+    built = report.collect(con, MARCH, "zh", 15, time_limit=20, pieces=report.Pieces())
+    assert built.unnamed > 2 and built.numbered == []
+    html = report.render_html(built)
+    assert f"图中 {built.unnamed} 个分馆只以标记表示" in html and 'id="map-numbers"' not in html
