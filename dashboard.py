@@ -10,7 +10,7 @@ import streamlit as st
 
 from ui import data, signin
 from ui.errors import guarded
-from ui.shell import carry_params, freshness, lang, tr, widget_words
+from ui.shell import carry_params, freshness, lang, tr, whole_words, widget_words
 
 HERE = Path(__file__).parent
 
@@ -40,6 +40,7 @@ def main() -> None:
     st.set_page_config(page_title="南沙微分馆 Micro-branches", page_icon="📚", layout="wide")
     carry_params()
     widget_words()
+    whole_words()
     nav = st.sidebar.container()  # the pages come first in the sidebar, once the role is known
     with st.sidebar:
         if st.button(tr("language_switch"), key="lang_switch", icon=":material/translate:"):

@@ -7,9 +7,9 @@ import polars as pl
 import streamlit as st
 
 from microbranch import vanrun
-from ui import charts, compare
+from ui import charts, compare, data
 from ui.data import q
-from ui.kit import chart, page, table
+from ui.kit import ROWS_SHOWN, chart, csv_frame, csv_words, download, label, page, paged_table, table
 from ui.shell import as_of_line, filters, ignores, lang, tr
 
 MONTHS = (3, 6, 12)
@@ -24,17 +24,23 @@ months = st.segmented_control(tr("mgr_dead_months"), MONTHS, default=6, key="dea
 
 
 def numbers(_: date, day: date) -> dict:
-    """The cards' numbers at the end of `day`: sums of the tables below."""
+    """The cards' numbers at the end of `day`: sums of the tables below, the van's stops and how long the copies to
+    move have waited. Dead stock leaves out the branches too new to judge."""
     stock = q("stock_by_branch", date_to=day, branch_ids=ids)
     dead = q("dead_stock_by_branch", date_to=day, months=months, branch_ids=ids)
     totals = stock.select(pl.col("foreign_here", "own_away", "own_on_loan").sum()).row(0, named=True)
-    return totals | {"move_list": len(q("moves_by_item", date_to=day, branch_ids=ids)),
+    return totals | {"van_stop_count": len(q("moves_by_branch", date_to=day, branch_ids=ids)),
+                     "move_days_median": round(days.median()) if len(days := q(
+                         "moves_by_item_full", date_to=day, branch_ids=ids)["days_there"]) else None,
                      "copies_dead": dead["copies_dead"].sum()}
 
 
+# Each card says something of its own: for the whole district the copies away from home are the copies on others'
+# shelves (and the move list), so "on other shelves" shows only when branches are chosen.
+CARDS = ("foreign_here", *(("own_away",) if ids else ()), "van_stop_count", "move_days_median", "own_on_loan",
+         "copies_dead")
 st.caption(tr("mgr_stock_caption", day=f.date_to))
-compare.cards(numbers(f.date_from, f.date_to), ("foreign_here", "own_away", "own_on_loan", "move_list", "copies_dead"),
-              compare.rows(numbers, f.date_from, f.date_to), per_row=5)
+compare.cards(numbers(f.date_from, f.date_to), CARDS, compare.rows(numbers, f.date_from, f.date_to), per_row=6)
 
 stock = q("stock_by_branch", date_to=f.date_to, branch_ids=ids)
 others, micro = charts.split_micro(stock)
@@ -44,30 +50,44 @@ chart(charts.stock_to_move(micro, tr("mgr_chart_stock_micro")), where=right)
 with st.expander(tr("mgr_stock_table")):
     table(stock, "stock_by_branch.csv")
 
-st.subheader(tr("move_list"))
-moves = q("moves_by_item", date_to=f.date_to, branch_ids=ids)
-st.caption(tr("mgr_move_caption", n=f"{len(moves):,}", day=f.date_to))
-if len(moves):
-    # the list as a van run: stops in order, copies of each in shelf order with a box to tick, and a printable sheet
-    chart(charts.move_routes(moves))
-    st.markdown(f"**{tr('van_stops')}**")  # tables that hold numbers take the whole width, key columns first
-    table(vanrun.stops(moves), f"van_stops_{f.date_to}.csv", key="dl_van_stops",
-          columns=["stop", "from_branch", "copies", "to_branches", "from_address"])
-    st.download_button(tr("van_print"), vanrun.printable(moves, f.date_to, lang()).encode("utf-8"),
-                       file_name=f"van_run_{f.date_to}.html", mime="text/html", key="dl_van_print",
-                       icon=":material/print:")
-    st.markdown(f"**{tr('van_sheet')}**")
-    table(vanrun.sheet(moves), f"move_list_{f.date_to}.csv", key="dl_moves", height=420,
-          columns=["stop", "from_branch", "call_number", "item_id", "title", "to_branch", "tick", "from_address"])
-
-st.subheader(tr("copies_dead"))
-dead = q("dead_stock_by_branch", date_to=f.date_to, months=months, branch_ids=ids)
-st.caption(tr("mgr_dead_caption", n=months, day=f.date_to))
-left, right = st.columns(2)
-chart(charts.branch_bars(dead, "dead_share", tr("mgr_chart_dead", n=months), share=True,
-                                     hover=("copies_dead", "copies")), where=left)
-with right:
-    table(dead, "dead_stock_by_branch.csv", height=420)
-with st.expander(tr("mgr_dead_items")):
-    table(q("dead_stock_by_item", date_to=f.date_to, months=months, branch_ids=ids),
-          f"dead_stock_{f.date_to}.csv", key="dl_dead_items", height=380)
+# Below the fold: one section at a time, run only when its tab is open
+moves_tab, dead_tab = st.tabs([tr("move_list"), tr("copies_dead")], key="stock_tab", on_change="rerun")
+if moves_tab.open:
+    with moves_tab:
+        where = {"date_to": f.date_to, "branch_ids": ids}
+        stops = q("moves_by_branch", **where)
+        st.caption(tr("mgr_move_caption", n=f"{stops['copies'].sum():,}", day=f.date_to))
+        if len(stops):
+            # the list as a van run: stops in order, copies of each in shelf order with a box to tick, a printable sheet
+            chart(charts.move_routes(q("moves_by_route", **where, top=charts.TOP)))
+            st.markdown(f"**{tr('van_stops')}**")  # tables that hold numbers take the whole width, key columns first
+            table(stops, f"van_stops_{f.date_to}.csv", key="dl_van_stops",
+                  columns=["stop", "from_branch", "copies", "to_branches", "from_address"])
+            moves, language = data.full_list("moves_by_item", **where), lang()  # the whole list, made when asked for
+            st.download_button(tr("van_print"), lambda: vanrun.printable(moves(), f.date_to, language).encode("utf-8"),
+                               file_name=f"van_run_{f.date_to}.html", mime="text/html", key="dl_van_print",
+                               icon=":material/print:", on_click="ignore")
+            st.markdown(f"**{tr('van_sheet')}**")
+            sheet = ["stop", "from_branch", "call_number", "item_id", "title", "to_branch", "tick", "from_address"]
+            if stops["copies"].sum() <= ROWS_SHOWN:  # the driver's sheet itself, copy by copy
+                table(vanrun.sheet(moves()), f"move_list_{f.date_to}.csv", key="dl_moves", height=420, columns=sheet)
+            else:  # a city's list: the sheet is the download, the list is paged here
+                headings = {c: label(c) for c in sheet}
+                said = csv_words(headings)
+                download(lambda: csv_frame(vanrun.sheet(moves()).select(sheet), headings, said),
+                         f"move_list_{f.date_to}.csv", key="dl_moves")
+                paged_table("moves_by_item", where, f"moves_{f.date_to}.csv", ("route", "longest"), key="move_page")
+if dead_tab.open:
+    with dead_tab:
+        dead = q("dead_stock_by_branch", date_to=f.date_to, months=months, branch_ids=ids)
+        st.caption(tr("mgr_dead_caption", n=months, day=f.date_to))
+        too_new = dead.filter("too_new")
+        if len(too_new):  # opened within the window: not 0%, not judged (as the scorecards' grace period)
+            st.caption(tr("dead_too_new_caption", n=months, count=len(too_new)))
+        chart(charts.branch_bars(dead.filter(~pl.col("too_new")), "dead_share", tr("mgr_chart_dead", n=months),
+                                 share=True, hover=("copies_dead", "copies")))
+        table(dead.with_columns(pl.when("too_new").then(pl.lit(tr("dead_too_new", n=months))).alias("dead_note"))
+              .drop("too_new"), "dead_stock_by_branch.csv", height=420)
+        with st.expander(tr("mgr_dead_items")):
+            paged_table("dead_stock_by_item", {"date_to": f.date_to, "months": months, "branch_ids": ids},
+                        f"dead_stock_{f.date_to}.csv", ("longest", "branch", "call_number"), key="dead_items")

@@ -67,7 +67,7 @@ def test_overview_shows_the_kpis_and_their_change(db):
         assert shown[entries()[key]["zh"]][0] == number(key, now[key]), key
     # The card names what it compares with; a year earlier (2023) is not in the data, so the tooltip says so.
     loans = next(m for m in at.metric if m.label == "借阅人次")
-    assert loans.proto.delta_description == "较上期"
+    assert loans.proto.delta_description == "较上期；去年同期无数据"  # on the card, not only in the tooltip
     assert "上期：2024-04-03 至 2024-04-20" in loans.help
     assert "去年同期（2023-04-21 至 2023-05-08）不在数据中，不比较。" in loans.help
     assert len(at.get("plotly_chart")) == 5  # weekly loans, transfer share, top branches, top micro, adrift

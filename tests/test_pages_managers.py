@@ -15,7 +15,7 @@ from microbranch import sample, settings
 from microbranch.i18n import t
 from microbranch.ingest import import_file
 from sample_data.generate import generate
-from tests.accounts import signed_in
+from tests.accounts import open_tab, signed_in
 from tests.test_queries_managers import build
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,7 +63,7 @@ def test_overview_cards_are_the_branch_rows(db):
 
 
 def test_loans_cards_are_the_branch_rows(db):
-    at = run("app_pages/loans.py", branches="B1")
+    at = open_tab(run("app_pages/loans.py", branches="B1"), "loans_tab", "逾期在借")
     rows = table_with(at, "分馆编号", "续借", "归还")
     assert rows["分馆编号"].to_list() == ["B1"]
     for word in ("借阅人次", "借出", "转借", "续借", "归还"):
@@ -77,14 +77,14 @@ def test_loans_cards_are_the_branch_rows(db):
 
 
 def test_loans_overdue_cards_whole_network(db):
-    at = run("app_pages/loans.py")
+    at = open_tab(run("app_pages/loans.py"), "loans_tab", "逾期在借")
     # At 08-30: I2 (C1, 51 days) and I3 (M1, adrift, 133 days) overdue; I7 (M2) not yet.
     assert (value(at, "在借"), value(at, "逾期在借"), value(at, "漂流中逾期")) == (3, 2, 1)
     assert card(at, "逾期占比").value == "66.7%"
 
 
 def test_stock_cards_are_the_branch_rows(db):
-    at = run("app_pages/stock.py", branches="M1")
+    at = open_tab(run("app_pages/stock.py", branches="M1"), "stock_tab", "调拨清单")
     rows = table_with(at, "分馆编号", "架上他馆书")
     assert rows["分馆编号"].to_list() == ["M1"]
     assert rows["分馆类型"].to_list() == ["微分馆"]  # the kind in words, not the code `micro`
@@ -92,11 +92,39 @@ def test_stock_cards_are_the_branch_rows(db):
         assert value(at, word) == rows[word].sum(), word
     # the move list as a van run: stops B1 (I4 to M1) and M1 (I1 to C1), each copy under its stop with a tick box
     moves = table_with(at, "站", "条码号", "已装车")
-    assert value(at, "调拨清单") == len(moves) == 2  # I1 from M1 to C1, I4 from B1 to M1
+    assert len(moves) == 2  # I1 from M1 to C1, I4 from B1 to M1
+    assert value(at, "调拨车停靠站") == 2  # B1 and M1
     assert moves.select("站", "条码号").rows() == [(1, "I4"), (2, "I1")]
     assert moves["已装车"].to_list() == ["☐", "☐"]
     stops = table_with(at, "站", "取书地址")
     assert stops["站"].to_list() == [1, 2]
+
+
+def test_stock_cards_each_say_something_else(db):
+    """The whole network at 08-30 (story of test_queries_managers): copies on another branch's shelf I4 (at B1 since
+    07-20, 41 days), I8 (at C1 since 05-01, 121 days), I1 (at M1 since 02-05, 207 days): 3, the median wait 121
+    days, three stops (B1, C1, M1). Own copies away from home are the same three copies, so that card is not shown
+    for the whole network (it was, beside the move list's 3: three cards with one number). Out on loan: I2 I3 I7."""
+    at = run("app_pages/stock.py")
+    labels = [m.label for m in at.metric]
+    assert labels == ["架上他馆书", "调拨车停靠站", "滞留天数", "借出在外", "呆滞馆藏"]
+    assert [value(at, w) for w in labels[:4]] == [3, 3, 121, 3]
+    assert "在他馆架上" not in labels
+
+
+def test_dead_stock_too_new_is_not_zero(db):
+    """Six months before 08-30 is 2024-02-29; every branch of the story opened before it. A micro-branch opened
+    on 2024-07-01 (M3, no copies) is younger than 6 months: its row says "too new to judge" instead of 0%."""
+    import_file(settings.current().db, ("branches_m3.csv", (
+        "branch_id,name,kind,host_type,lat,lon,opened_on,closed_on,public_access,volumes,host_population\n"
+        "M3,Micro three,micro,school,22.96,113.50,2024-07-01,,yes,10,100\n").encode()), user="test")
+    at = open_tab(run("app_pages/stock.py"), "stock_tab", "呆滞馆藏")
+    dead = table_with(at, "分馆编号", "说明")
+    m3 = dead.filter(pl.col("分馆编号") == "M3").row(0, named=True)
+    assert m3["说明"] == "开馆不足 6 个月，暂不判断"
+    assert m3["呆滞馆藏"] is None or m3["呆滞馆藏"] != m3["呆滞馆藏"]  # empty, not 0
+    assert dead.filter(pl.col("分馆编号") != "M3")["说明"].is_null().all()
+    assert any(c.value.startswith("1 家分馆开馆不足 6 个月") for c in at.caption)
 
 
 def test_readers_cards_are_the_table_rows(db):
@@ -113,7 +141,7 @@ def test_comparison_with_both_earlier_periods(db):
     at = run("app_pages/overview.py", **{"from": "2024-08-15", "to": "2024-08-30"})
     loans = card(at, "借阅人次")
     assert (loans.value, loans.delta) == ("1", "+1")
-    assert loans.proto.delta_description == "较上期; 较去年同期 +1"
+    assert loans.proto.delta_description == "较上期；较去年同期 +1"
     assert "上期：2024-07-30 至 2024-08-14" in loans.help and "去年同期：2023-08-15 至 2023-08-30" in loans.help
     assert "不比较" not in loans.help
 
@@ -122,7 +150,7 @@ def test_comparison_with_part_of_the_year_earlier_in_the_data(db):
     # August 2024 (whole month): the previous month is July; August 2023 is in the data only from 08-10.
     at = run("app_pages/overview.py", **{"from": "2024-08-01", "to": "2024-08-30"})
     loans = card(at, "借阅人次")
-    assert loans.proto.delta_description == "较上期" and "上期：2024-07-02 至 2024-07-31" in loans.help
+    assert loans.proto.delta_description == "较上期；去年同期数据不全" and "上期：2024-07-02 至 2024-07-31" in loans.help
     assert "去年同期（2023-08-01 至 2023-08-30）只有 2023-08-10 至 2023-08-30 在数据中，不完整，不比较。" in loans.help
     # The loans and chains pages compare too.
     # Loans: E19 against none in July 2-31 (E17 was on 07-01).
@@ -152,12 +180,13 @@ def test_the_boundary_that_hid_the_comparison(on_sample):
     # days (92 before July) would have started on 03-31, before the data, and shown nothing.
     at = run("app_pages/overview.py", **{"from": "2024-07-01", "to": "2024-09-30"})
     loans = card(at, "借阅人次")
-    assert loans.delta and loans.proto.delta_description == "较上期"
+    assert loans.delta and loans.proto.delta_description == "较上期；去年同期无数据"
     assert "上期：2024-04-01 至 2024-06-30" in loans.help
     assert "去年同期（2023-07-01 至 2023-09-30）不在数据中，不比较。" in loans.help
     # The default view, the whole span: nothing to compare with, and each card says why in its tooltip.
     at = run("app_pages/overview.py")
     assert all(not m.delta for m in at.metric)
+    assert card(at, "借阅人次").proto.delta_description == "上期无数据；去年同期无数据"
     assert "上一个同长期间（2023-09-18 至 2024-03-31）不在数据中，不比较。" in card(at, "借阅人次").help
 
 

@@ -279,6 +279,23 @@ def test_dead_stock(con):
           months=1)
 
 
+def test_dead_stock_too_new_to_judge(con):
+    """A branch opened within the window cannot have copies unlent for the whole window: its dead stock is empty
+    ("too new to judge"), not 0%. Eighteen months before 08-30 is 2023-02-28; M1 and M2 opened on 2023-04-01.
+    C1 and B1 are judged: in stock by 2023-02-28 and not lent since, only I5 (B1, never lent); I1 and I8 were lent
+    in 2024. B1 1 of 2 copies (50%), C1 0 of 2. M1 and M2 come last, empty."""
+    expected = frame({
+        "branch_id": ["B1", "C1", "M1", "M2"],
+        "copies": [2, 2, 2, 2],
+        "copies_dead": [1, 0, None, None],
+        "dead_share": [0.5, 0.0, None, None],
+        "too_new": [False, False, True, True],
+    }, {"copies_dead": pl.Int64, "dead_share": pl.Float64})
+    check(con, "dead_stock_by_branch", expected, months=18)
+    # with six months (since 2024-02-29) every branch is old enough
+    assert not queries.run(con, "dead_stock_by_branch", months=6)["too_new"].any()
+
+
 def test_new_readers_by_month_branch(con):
     """New readers from the registration date (办证日期) when the readers file has it (metrics.md, "new readers").
     The data begins on 01-08, so with the default warm-up of 3 months a first loan before 04-01 does not prove a
@@ -375,7 +392,7 @@ def test_the_move_list_as_a_van_run(con):
     with its call number and an empty box; the printable page has a table per stop."""
     from microbranch import vanrun
 
-    moves = queries.run(con, "moves_by_item")
+    moves = queries.run(con, "moves_by_item_full")
     stops = vanrun.stops(moves)
     assert stops.select("stop", "from_branch_id", "copies", "to_branches").rows() == [
         (1, "B1", 1, "Micro one"), (2, "C1", 1, "Town one"), (3, "M1", 1, "Central")]

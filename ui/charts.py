@@ -3,19 +3,41 @@ with its title, axis units and labels in the current language."""
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 import plotly.express as px
 import plotly.graph_objects as go
 import polars as pl
+import streamlit as st
 
-from ui.kit import label, words
-from ui.shell import short_name, tr
+from ui.kit import label, role, town_name, words
+from ui.shell import lang, short_name, tr
 
-KIND_COLOURS = {"central": "#1b2a49", "branch": "#2f6fdb", "micro": "#7b3fbf", "unknown": "#a0a0a0"}
+KIND_COLOURS = {"central": "#1b2a49", "branch": "#2f6fdb", "micro": "#7b3fbf", "unknown": "#a0a0a0",
+                "others": "#d0d0d0"}
+TOP = 15  # branches drawn one by one in a chart over branches; the rest are summed as others
 LOAN_COLOURS = {"checkouts": "#2f6fdb", "transfers": "#e67700"}
 STATUS_COLOURS = {"returned": "#2b8a3e", "open": "#e67700", "unterminated": "#a0a0a0"}
+
+
+@st.cache_resource(max_entries=1024, show_spinner=False)
+def _figure(name: str, _build: Callable[..., go.Figure], language: str, viewer_role: str, retitle: str | None,
+            *args: object, **kwargs: object) -> go.Figure:
+    fig = _build(*args, **kwargs)
+    return fig.update_layout(title=retitle) if retitle is not None else fig
+
+
+def shared(build: Callable[..., go.Figure]) -> Callable[..., go.Figure]:
+    """A chart function whose figures are made once per inputs (frames by content), language and viewer role, and
+    shared by every session: the page's next view and the next viewer's cost nothing but sending it. A page names a
+    chart with `retitle=`, never by changing the figure it got (other sessions hold the same one)."""
+    @functools.wraps(build)
+    def figure(*args: object, retitle: str | None = None, **kwargs: object) -> go.Figure:
+        return _figure(build.__name__, build, lang(), role(), retitle, *args, **kwargs)
+    return figure
 
 
 def _layout(fig: go.Figure, title: str, x: str | None = None, y: str | None = None, **more: object) -> go.Figure:
@@ -49,14 +71,44 @@ def split_micro(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return frame.filter(~micro | pl.col("kind").is_null()), frame.filter(micro)
 
 
+def top(frame: pl.DataFrame, value: str | pl.Expr, n: int = TOP,
+        ratio: tuple[str, str, str] | None = None) -> tuple[pl.DataFrame, int, float]:
+    """The `n` rows with the largest `value`, and how many rows are left out and their sum of `value`. With
+    `ratio` (column, numerator, denominator), the rest become one more row, "others", whose ratio is the sum of
+    numerators over the sum of denominators (a share or a rate is not summed)."""
+    key = pl.col(value) if isinstance(value, str) else value
+    ranked = frame.sort(key, descending=True, nulls_last=True)
+    if frame.height <= n:
+        return ranked, 0, 0
+    head, rest = ranked.head(n), ranked.slice(n)
+    rest_sum = rest.select(key.sum()).item() or 0
+    if ratio is None:
+        return head, rest.height, rest_sum
+    column, num, den = ratio
+    sums = {c: rest[c].sum() for c, d in frame.schema.items() if d.is_numeric() and c != column}
+    row = {c: None for c in frame.columns} | sums | {"name": tr("pages_others", n=rest.height), "kind": "others",
+                                                     column: sums[num] / sums[den] if sums.get(den) else None}
+    return pl.concat([head, pl.DataFrame([row], schema=frame.schema, strict=False)]), rest.height, rest_sum
+
+
+def _others_note(fig: go.Figure, left_out: int, total: float, unit: str = "") -> go.Figure:
+    """Say above the chart how many branches are left out of it and their sum."""
+    if left_out:
+        fig.add_annotation(x=1, y=1, xref="paper", yref="paper", xanchor="right", yanchor="bottom", showarrow=False,
+                           font={"size": 11, "color": "#555"},
+                           text=tr("pages_others_note", n=f"{left_out:,}", value=f"{total:,.0f}{unit}"))
+    return fig
+
+
 def _kind(frame: pl.DataFrame, column: str = "kind") -> pl.DataFrame:
-    words = {k: tr(f"kind_{k}") for k in ("central", "branch", "micro")}
+    words = {k: tr(f"kind_{k}") for k in ("central", "branch", "micro")} | {"others": tr("pages_others_legend")}
     unknown = tr("circ_unknown_branch")
     return frame.with_columns(pl.col(column).replace_strict(words, default=unknown).alias("kind_label"))
 
 
 def _kind_colours() -> dict[str, str]:
-    out = {tr(f"kind_{k}"): c for k, c in KIND_COLOURS.items() if k != "unknown"}
+    out = {tr(f"kind_{k}"): c for k, c in KIND_COLOURS.items() if k not in ("unknown", "others")}
+    out[tr("pages_others_legend")] = KIND_COLOURS["others"]
     return out | {tr("circ_unknown_branch"): KIND_COLOURS["unknown"]}
 
 
@@ -72,6 +124,7 @@ def _loan_colours() -> dict[str, str]:
 
 # --- Overview ---
 
+@shared
 def loans_by_week_kind(frame: pl.DataFrame, date_from: date, date_to: date) -> go.Figure:
     data = _kind(frame)
     fig = px.bar(data, x="week", y="loans", color="kind_label", color_discrete_map=_kind_colours(),
@@ -82,6 +135,7 @@ def loans_by_week_kind(frame: pl.DataFrame, date_from: date, date_to: date) -> g
     return _layout(fig, tr("circ_chart_week_kind"), tr("circ_week"), tr("circ_loans_unit"), barmode="stack")
 
 
+@shared
 def transfer_share_by_week(frame: pl.DataFrame) -> go.Figure:
     fig = px.line(frame, x="week", y="transfer_share", markers=True, hover_data={"loans": True},
                   labels={"week": tr("circ_week"), "transfer_share": label("transfer_share"), "loans": label("loans")})
@@ -89,6 +143,7 @@ def transfer_share_by_week(frame: pl.DataFrame) -> go.Figure:
     return _layout(fig, tr("circ_chart_transfer_share"), tr("circ_week"), label("transfer_share"))
 
 
+@shared
 def top_branches(frame: pl.DataFrame, n: int = 10) -> go.Figure:
     top = _short(frame.filter(pl.col("loans") > 0).head(n))
     fig = px.bar(_loans_long(top.select("short", "name", "checkouts", "transfers"), ["short", "name"]), x="n",
@@ -99,14 +154,17 @@ def top_branches(frame: pl.DataFrame, n: int = 10) -> go.Figure:
     return _layout(fig, tr("circ_chart_top_branches", n=len(top)), tr("circ_loans_unit"), None, barmode="stack")
 
 
+@shared
 def adrift_by_branch(frame: pl.DataFrame) -> go.Figure:
-    data = _short(_kind(frame).with_columns(pl.col("name").fill_null(tr("circ_unknown_branch"))))
+    shown, left_out, rest = top(frame, "copies_adrift")
+    data = _short(_kind(shown).with_columns(pl.col("name").fill_null(tr("circ_unknown_branch"))))
     fig = px.bar(data, x="copies_adrift", y="short", color="kind_label", orientation="h", hover_name="name",
                  color_discrete_map=_kind_colours(), hover_data={"mean_days_out": ":.0f", "short": False},
                  labels={"copies_adrift": label("copies_adrift"), "short": tr("circ_branch"),
                          "kind_label": tr("circ_kind"), "mean_days_out": label("mean_days_out")})
     fig.update_yaxes(categoryorder="total ascending")
     fig.update_xaxes(type="log")  # the central library's copies would squeeze the micro-branches' into slivers
+    _others_note(fig, left_out, rest)
     return _layout(fig, tr("circ_chart_adrift"), tr("circ_copies_unit") + tr("mgr_log_axis"), None,
                    height=max(300, 22 * len(data) + 80))
 
@@ -132,6 +190,7 @@ def _partial(fig: go.Figure, date_from: date, date_to: date, unit: str = "month"
     return fig
 
 
+@shared
 def loans_by_month(frame: pl.DataFrame, date_from: date, date_to: date) -> go.Figure:
     """From loans_by_branch_month: the months' totals over the branches, checkouts and transfers stacked."""
     months = frame.group_by("month").agg(pl.col("checkouts", "transfers").sum()).sort("month")
@@ -142,22 +201,26 @@ def loans_by_month(frame: pl.DataFrame, date_from: date, date_to: date) -> go.Fi
     return _layout(fig, tr("circ_chart_month"), tr("circ_month"), tr("circ_loans_unit"), barmode="stack")
 
 
+@shared
 def loans_by_branch(frame: pl.DataFrame, branches: pl.DataFrame) -> go.Figure:
     """From loans_by_branch_month: each branch's total over the months, checkouts and transfers stacked."""
     per_branch = (frame.drop_nulls("branch_id").group_by("branch_id").agg(pl.col("checkouts", "transfers").sum())
                   .join(branches.select("branch_id", "name"), on="branch_id", how="left")
                   .with_columns(pl.col("name").fill_null(pl.col("branch_id")))
                   .sort(pl.col("checkouts") + pl.col("transfers"), descending=True))
+    per_branch, left_out, rest = top(per_branch, pl.col("checkouts") + pl.col("transfers"))
     per_branch = _short(per_branch)
     fig = px.bar(_loans_long(per_branch.select("short", "name", "checkouts", "transfers"), ["short", "name"]), x="n",
                  y="short", color="loan_kind", orientation="h", color_discrete_map=_loan_colours(), hover_name="name",
                  hover_data={"short": False},
                  labels={"n": tr("circ_loans_unit"), "short": tr("circ_branch"), "loan_kind": tr("circ_loan_kind")})
     fig.update_yaxes(categoryorder="array", categoryarray=per_branch["short"].reverse().to_list())
+    _others_note(fig, left_out, rest)
     return _layout(fig, tr("circ_chart_branch"), tr("circ_loans_unit"), None, barmode="stack",
                    height=max(300, 22 * len(per_branch) + 80))
 
 
+@shared
 def readers_by_month(frame: pl.DataFrame, date_from: date, date_to: date) -> go.Figure:
     fig = px.bar(frame, x="month", y="active_readers", hover_data={"loans": True, "loans_per_reader": ":.2f"},
                  labels={"month": tr("circ_month"), "active_readers": label("active_readers"), "loans": label("loans"),
@@ -168,8 +231,11 @@ def readers_by_month(frame: pl.DataFrame, date_from: date, date_to: date) -> go.
     return _layout(fig, tr("circ_chart_readers_month"), tr("circ_month"), tr("circ_readers_unit"))
 
 
+@shared
 def turnover_by_branch(frame: pl.DataFrame) -> go.Figure:
-    data = _short(_kind(frame.filter(pl.col("turnover").is_not_null())))
+    shown, _, _ = top(frame.filter(pl.col("turnover").is_not_null()), "turnover",
+                      ratio=("turnover", "loans", "volumes"))
+    data = _short(_kind(shown))
     fig = px.bar(data, x="turnover", y="short", color="kind_label", orientation="h", color_discrete_map=_kind_colours(),
                  hover_name="name", hover_data={"loans": True, "volumes": True, "short": False},
                  labels={"turnover": label("turnover"), "short": tr("circ_branch"), "kind_label": tr("circ_kind"),
@@ -178,6 +244,7 @@ def turnover_by_branch(frame: pl.DataFrame) -> go.Figure:
     return _layout(fig, tr("circ_chart_turnover"), label("turnover"), None, height=max(300, 22 * len(data) + 80))
 
 
+@shared
 def weekday_hour(frame: pl.DataFrame, value: str = "checkouts") -> go.Figure:
     busy = frame.filter(pl.col(value) > 0)["hour"]
     shown = frame.filter(pl.col("hour").is_between(busy.min(), busy.max())) if len(busy) else frame
@@ -197,6 +264,7 @@ def clc_name(letter: str | None) -> str:
     return tr(f"circ_clc_{letter}") if letter else tr("circ_clc_none")
 
 
+@shared
 def loans_by_clc(frame: pl.DataFrame) -> go.Figure:
     data = words(frame.with_columns(pl.col("clc_class").alias("class_name")), "class_name", clc_name).with_columns(
         pl.col("class_name").fill_null(tr("circ_clc_none")))
@@ -209,6 +277,7 @@ def loans_by_clc(frame: pl.DataFrame) -> go.Figure:
     return _layout(fig, tr("circ_chart_clc"), tr("circ_loans_unit"), None, height=max(300, 24 * len(data) + 80))
 
 
+@shared
 def loans_by_owner(frame: pl.DataFrame) -> go.Figure:
     data = words(frame, "owner", lambda o: tr(f"circ_owner_{o}"))
     fig = px.bar(data, x="owner", y="loans_per_copy", text_auto=".2f", hover_data={"copies": True, "loans": True},
@@ -220,6 +289,7 @@ def loans_by_owner(frame: pl.DataFrame) -> go.Figure:
 
 # --- Drift chains ---
 
+@shared
 def chains_by_holders(frame: pl.DataFrame) -> go.Figure:
     long = frame.unpivot(list(STATUS_COLOURS), index="holders", variable_name="status", value_name="n").with_columns(
         pl.col("status").replace_strict({s: tr(f"circ_status_{s}") for s in STATUS_COLOURS}))
@@ -230,6 +300,7 @@ def chains_by_holders(frame: pl.DataFrame) -> go.Figure:
     return _layout(fig, tr("circ_chart_holders"), label("holders"), tr("circ_chains_unit"), barmode="stack")
 
 
+@shared
 def chains_by_days_per_holder(frame: pl.DataFrame) -> go.Figure:
     fig = px.bar(frame, x="days_per_holder", y="chains",
                  labels={"days_per_holder": label("days_per_holder"), "chains": tr("circ_chains_unit")})
@@ -237,6 +308,7 @@ def chains_by_days_per_holder(frame: pl.DataFrame) -> go.Figure:
     return _layout(fig, tr("circ_chart_days_per_holder"), tr("circ_days"), tr("circ_chains_unit"))
 
 
+@shared
 def returns_sankey(frame: pl.DataFrame, n: int = 30) -> go.Figure:
     """Start branches on the left, return branches on the right (separate nodes, so a pair never loops)."""
     top = frame.head(n)
@@ -252,6 +324,7 @@ def returns_sankey(frame: pl.DataFrame, n: int = 30) -> go.Figure:
     return _layout(fig, tr("circ_chart_sankey", n=len(top)), height=max(420, 34 * max(len(starts), len(ends)) + 80))
 
 
+@shared
 def chain_timeline(steps: pl.DataFrame, item: str, title: str, until: datetime) -> go.Figure:
     """One bar per holder (checkout or transfer until the next hand-over), coloured by chain; returns as marks."""
     held = (steps.filter(pl.col("action").is_in(["checkout", "transfer"]))
@@ -293,6 +366,7 @@ def _height(rows: int) -> int:
     return max(300, 22 * rows + 100)
 
 
+@shared
 def circulation_by_period(frame: pl.DataFrame, unit: str = "month") -> go.Figure:
     """From circulation_by_period_branch: the periods' totals of each kind of event, one line each."""
     totals = frame.group_by("period").agg(pl.col(list(ACTIVITY_COLOURS)).sum()).sort("period")
@@ -306,11 +380,13 @@ def circulation_by_period(frame: pl.DataFrame, unit: str = "month") -> go.Figure
     return _layout(fig, tr("mgr_chart_circulation"), tr(f"circ_{unit}"), tr("mgr_events_unit"))
 
 
+@shared
 def branch_bars(frame: pl.DataFrame, value: str, title: str, unit: str | None = None, share: bool = False,
                 hover: tuple[str, ...] = ()) -> go.Figure:
     """One horizontal bar per branch, coloured by kind, short names on the axis and the full name on hover."""
-    data = _short(_kind(frame.filter(pl.col(value).is_not_null())).with_columns(
-        pl.col("name").fill_null(tr("circ_unknown_branch"))))
+    ratio = (value, *hover[:2]) if share and len(hover) >= 2 else None
+    shown, left_out, rest = top(frame.filter(pl.col(value).is_not_null()), value, ratio=ratio)
+    data = _short(_kind(shown).with_columns(pl.col("name").fill_null(tr("circ_unknown_branch"))))
     fig = px.bar(data, x=value, y="short", color="kind_label", orientation="h", color_discrete_map=_kind_colours(),
                  hover_name="name", hover_data={"short": False, **{h: True for h in hover}},
                  labels={value: label(value), "short": tr("circ_branch"), "kind_label": tr("circ_kind"),
@@ -318,13 +394,16 @@ def branch_bars(frame: pl.DataFrame, value: str, title: str, unit: str | None = 
     fig.update_yaxes(categoryorder="total ascending")
     if share:
         fig.update_xaxes(tickformat=".0%", range=[0, 1])
+    elif ratio is None:
+        _others_note(fig, left_out, rest)
     return _layout(fig, title, unit or label(value), None, height=_height(len(data)))
 
 
+@shared
 def overdue_by_branch(frame: pl.DataFrame) -> go.Figure:
     """Copies overdue per lending branch, by how long overdue."""
-    data = _short(frame.filter(pl.col("copies_overdue") > 0).with_columns(
-        pl.col("name").fill_null(tr("circ_unknown_branch"))))
+    shown, left_out, rest = top(frame.filter(pl.col("copies_overdue") > 0), "copies_overdue")
+    data = _short(shown.with_columns(pl.col("name").fill_null(tr("circ_unknown_branch"))))
     long = data.unpivot(list(OVERDUE_COLOURS), index=["short", "name"], variable_name="band", value_name="n")
     long = long.with_columns(pl.col("band").replace_strict({k: label(k) for k in OVERDUE_COLOURS}))
     fig = px.bar(long, x="n", y="short", color="band", orientation="h", hover_name="name",
@@ -332,10 +411,12 @@ def overdue_by_branch(frame: pl.DataFrame) -> go.Figure:
                  color_discrete_map={label(k): c for k, c in OVERDUE_COLOURS.items()},
                  labels={"n": tr("circ_copies_unit"), "short": tr("circ_branch"), "band": ""})
     fig.update_yaxes(categoryorder="total ascending")
+    _others_note(fig, left_out, rest)
     return _layout(fig, tr("mgr_chart_overdue"), tr("circ_copies_unit"), None, barmode="stack",
                    height=_height(len(data)))
 
 
+@shared
 def lending_owning(frame: pl.DataFrame) -> go.Figure:
     """Loans by lending branch (rows) and owning branch (columns); colour on a log scale so the central library's
     own loans do not wash out the rest, the loans themselves on hover and in the cells."""
@@ -356,6 +437,29 @@ def lending_owning(frame: pl.DataFrame) -> go.Figure:
                    height=max(420, 24 * len(rows) + 200))
 
 
+@shared
+def lending_owning_town(frame: pl.DataFrame) -> go.Figure:
+    """From loans_by_lending_owning_town: loans by lending town (rows) and owning town (columns), the same log colour
+    as the branch heatmap; the chart for many branches."""
+    data = frame.with_columns(pl.col("lending_town_code").alias("lending"), pl.col("owning_town_code").alias("owning"))
+    data = words(words(data, "lending", town_name), "owning", town_name).with_columns(
+        pl.col("lending", "owning").fill_null(tr("circ_unknown_branch")))
+    order = data.group_by("owning").agg(pl.col("loans").sum()).sort("loans", "owning", descending=[True, False])
+    rows = data.group_by("lending").agg(pl.col("loans").sum()).sort("loans", "lending", descending=[True, False])
+    grid = {(r["lending"], r["owning"]): r["loans"] for r in data.iter_rows(named=True)}
+    z = [[grid.get((a, b)) for b in order["owning"]] for a in rows["lending"]]
+    fig = go.Figure(go.Heatmap(
+        z=[[math.log10(v) if v else None for v in line] for line in z], x=order["owning"].to_list(),
+        y=rows["lending"].to_list(), customdata=z, colorscale="Blues", showscale=False, xgap=1, ygap=1,
+        text=[[f"{v:,}" if v else "" for v in line] for line in z], texttemplate="%{text}", textfont={"size": 9},
+        hovertemplate=tr("mgr_hover_lending_owning") + "<extra></extra>"))
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(tickangle=-45)
+    return _layout(fig, tr("pages_chart_lending_owning_town"), tr("pages_owning_town"), tr("pages_lending_town"),
+                   height=max(420, 28 * len(rows) + 200))
+
+
+@shared
 def readers_by(frame: pl.DataFrame, column: str, title: str) -> go.Figure:
     """Loans per reader type or age band, with the active readers on hover."""
     data = frame.with_columns(pl.col(column).cast(pl.String).fill_null(tr("mgr_unknown")))
@@ -372,9 +476,12 @@ def readers_by(frame: pl.DataFrame, column: str, title: str) -> go.Figure:
 STOCK_COLOURS = {"foreign_here": "#e67700", "own_away": "#2f6fdb"}
 
 
+@shared
 def stock_to_move(frame: pl.DataFrame, title: str) -> go.Figure:
     """Per branch: the copies on its shelves that belong elsewhere against its own copies on other shelves."""
-    data = _short(frame.filter((pl.col("foreign_here") + pl.col("own_away")) > 0))
+    moving = pl.col("foreign_here") + pl.col("own_away")
+    shown, left_out, rest = top(frame.filter(moving > 0), moving)
+    data = _short(shown)
     long = data.unpivot(list(STOCK_COLOURS), index=["short", "name"], variable_name="what", value_name="n")
     long = long.with_columns(pl.col("what").replace_strict({k: label(k) for k in STOCK_COLOURS}))
     fig = px.bar(long, x="n", y="short", color="what", orientation="h", barmode="group", hover_name="name",
@@ -382,14 +489,14 @@ def stock_to_move(frame: pl.DataFrame, title: str) -> go.Figure:
                  labels={"n": tr("circ_copies_unit"), "short": tr("circ_branch"), "what": ""})
     fig.update_yaxes(categoryorder="array", categoryarray=data.sort(pl.col("foreign_here") + pl.col("own_away"))[
         "short"].to_list())
+    _others_note(fig, left_out, rest)
     return _layout(fig, title, tr("circ_copies_unit"), None, height=max(300, 34 * len(data) + 100))
 
 
-def move_routes(moves: pl.DataFrame, n: int = 15) -> go.Figure:
-    """The move list's busiest routes: copies to send from one branch to another."""
-    routes = (_short(_short(moves, "from_branch", "from"), "to_branch", "to")
-              .group_by("from", "to", "from_branch", "to_branch").agg(pl.len().alias("copies"))
-              .sort(["copies", "from", "to"], descending=[True, False, False]).head(n)
+@shared
+def move_routes(routes: pl.DataFrame) -> go.Figure:
+    """The move list's busiest routes (moves_by_route): copies to send from one branch to another."""
+    routes = (_short(_short(routes, "from_branch", "from"), "to_branch", "to")
               .with_columns((pl.col("from") + " → " + pl.col("to")).alias("route"),
                             (pl.col("from_branch") + " → " + pl.col("to_branch")).alias("full")))
     fig = px.bar(routes, x="copies", y="route", orientation="h", hover_name="full", hover_data={"route": False},
@@ -406,6 +513,7 @@ GROUP_COLOURS = {"micro": "#7b3fbf", "other": "#2f6fdb"}
 CENSORED_COLOUR = "#c8c8c8"
 
 
+@shared
 def new_readers(frame: pl.DataFrame) -> go.Figure:
     """New readers per month, micro-branches against the other branches (grouped, so the smaller shows), on a
     linear axis: one row per `month` and `branch_group`, an empty count (suppressed for the viewer) left out.
@@ -429,6 +537,7 @@ def new_readers(frame: pl.DataFrame) -> go.Figure:
     return _layout(fig, tr("mgr_chart_new_readers"), tr("circ_month"), tr("circ_readers_unit"))
 
 
+@shared
 def retention(frame: pl.DataFrame) -> go.Figure:
     """For each cohort month and group, the share who borrowed again within 1, 3 and 6 months (one panel each).
     The page leaves out the cohorts the viewer may not see (their shares would give the counts away)."""

@@ -61,7 +61,8 @@ def cards(row: dict, keys: tuple[str, ...], compared: list[tuple[Earlier, dict |
     """One card per key: the value, its change against the first earlier period held (the other one, if also held,
     in the description beside it), and in the tooltip its definition and why a comparison is missing.
     `scope_note` adds a word to some cards' labels (e.g. residents of the whole district under a branch filter)."""
-    per_row = min(per_row, len(keys))
+    rows_needed = -(-len(keys) // min(per_row, 5))  # at most five a row: six cut their titles and values at 1280 px
+    per_row = -(-len(keys) // rows_needed)  # rows of even length (6 as 3 + 3, 7 as 4 + 3)
     held = [(e, r) for e, r in compared if r is not None]
     missing = [_why_not(e) for e, r in compared if r is None]
     for start in range(0, len(keys), per_row):
@@ -73,8 +74,12 @@ def cards(row: dict, keys: tuple[str, ...], compared: list[tuple[Earlier, dict |
             first = changes[0] if changes else None
             same = first is not None and shown == number(key, first[1][key])
             # Short on the card (it is narrow); the days compared are in the tooltip.
-            described = "; ".join([tr(f"mgr_vs_{first[0].kind}")] + [f"{tr(f'mgr_vs_{e.kind}')} {c}"
-                                                                     for e, _, c in changes[1:]]) if first else None
+            # The year-earlier comparison is on the card itself, also when the data does not hold it (its days and
+            # why are in the tooltip).
+            described = tr("list_sep").join(([tr(f"mgr_vs_{first[0].kind}")] if first else [])
+                                            + [f"{tr(f'mgr_vs_{e.kind}')} {c}" for e, _, c in changes[1:]]
+                                            + [tr(f"cmp_{'part' if e.held == 'part' else 'missing'}_{e.kind}")
+                                               for e, r in compared if r is None]) or None
             compared_days = [note(e) for e, _, _ in changes]
             tip = "\n\n".join(t for t in [definition(_entry(key) or key, lang()), *compared_days, *missing] if t)
             title = tr("mgr_scoped", label=label(key), note=scope_note[key]) if scope_note and key in scope_note \

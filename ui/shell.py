@@ -109,6 +109,19 @@ def short_name(name: str | None) -> str | None:
     return name
 
 
+def whole_words() -> None:
+    """Cards and facet titles say their words whole: a card's title and its comparison wrap onto a second line
+    instead of ending in "…" ("Micro-branch…", "较…")."""
+    st.html("""<style>
+[data-testid="stMetricLabel"] .stMarkdownEllipsis, [data-testid="stMetricLabel"] p,
+[data-testid="stMetricDeltaDescription"] .stMarkdownEllipsis, [data-testid="stMetricDeltaDescription"] p
+{white-space: normal; overflow: visible; text-overflow: clip;}
+[data-testid="stMetricDeltaDescription"] {overflow: visible; white-space: normal; flex: 1 1 9em; min-width: 0;}
+div:has(> [data-testid="stMetricDeltaDescription"]) {flex-wrap: wrap; row-gap: 0.25rem;}
+[data-testid="stMetricDelta"] {flex-shrink: 0;}
+</style>""")
+
+
 def widget_words() -> None:
     """The file uploader's own words (drop here, size limit, browse) in the UI language: Streamlit writes them in
     English only, so they are hidden and written again from the catalogue."""
