@@ -29,7 +29,7 @@ import plotly.offline
 import polars as pl
 
 from microbranch import access, mapfigure, numbers, periods, queries, scorecard, settings, sites
-from microbranch.i18n import LANGS, entries, metrics, t
+from microbranch.i18n import CATALOGUE, LANGS, entries, metrics, t
 from microbranch.periods import Period
 
 TEMPLATE = Path(__file__).with_name("report.html.j2")
@@ -43,6 +43,7 @@ SITES_SHOWN = 3  # the exact sites listed and drawn for this many new micro-bran
 CARDS_SHOWN = 10  # the scorecards listed: this many best and this many weakest, and the new ones up to this many
 PRINT_WIDTH = 700  # px: the width of A4 less its margins, so the charts' words print at the size they are drawn
 MAP_HEIGHT = 760
+TOWNS_SHOWN = 20  # the walk chart's towns: the ones with the longest walk without micro-branches (as it sorts them)
 MAP_NAMES_MAX = 80  # branches named on the maps up to this many; beyond, the maps name the towns only
 SITES_MAP_HEIGHT = 640
 
@@ -51,9 +52,10 @@ class ReportError(RuntimeError):
     """The report cannot be made; the message says what to do."""
 
 
-# What the pieces are made by: a piece kept by older code is not used.
-_CODE = hashlib.sha256(b"".join(Path(m.__file__).read_bytes() for m in (mapfigure, sites, scorecard))
-                       + Path(__file__).read_bytes() + TEMPLATE.read_bytes()).hexdigest()[:16]
+# What the pieces are made by (code, template, words): a piece kept by older code is not used.
+_CODE = hashlib.sha256(b"".join(
+    p.read_bytes() for p in (*(Path(m.__file__) for m in (mapfigure, sites, scorecard, numbers, access)),
+                             Path(__file__), TEMPLATE, *sorted(CATALOGUE.glob("*.toml"))))).hexdigest()[:16]
 
 
 class Pieces:
@@ -129,6 +131,7 @@ class Report:
     summary: str = ""
     numbered: list[tuple] = field(default_factory=list)  # branches named by a number on the map: (number, name)
     unnamed: int = 0  # branches drawn on the maps without their names (too many to name)
+    towns_left_out: int = 0  # towns not in the walk chart (beyond TOWNS_SHOWN)
 
 
 def _kpis(con: duckdb.DuckDBPyConnection, p: Period, walk: float) -> dict:
@@ -249,6 +252,8 @@ def _collect(con: duckdb.DuckDBPyConnection, period: Period, lang: str, walk_min
     walk = report.walk_minutes
     day = {"date_to": period.date_to}
     towns = queries.run(con, "walk_by_town", **day, walk_minutes=walk).filter(~pl.col("is_district"))
+    report.towns_left_out = max(towns.height - TOWNS_SHOWN, 0)
+    towns = towns.sort("mean_walk_minutes_without_micro", descending=True, nulls_last=True).head(TOWNS_SHOWN)
     report.uncovered = queries.run(con, "uncovered_by_community", **day, walk_minutes=walk).head(10).to_dicts()
 
     communities = queries.run(con, "coverage_by_community", **day, walk_minutes=walk)
@@ -321,6 +326,7 @@ def render_html(report: Report) -> str:
         town=lambda code: (t(f"town_{code}", lang) if f"town_{code}" in entries() else code) if code else "—",
         whole=lambda value: "—" if value is None else f"{math.ceil(value - 1e-9):,}",
         plotly_js=plotly.offline.get_plotlyjs(),
+        towns_shown=TOWNS_SHOWN,
     )
 
 

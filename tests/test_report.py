@@ -18,6 +18,7 @@ from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from microbranch import queries, report, scorecard, storage
@@ -294,3 +295,18 @@ def test_maps_of_many_branches_name_the_towns_only_and_say_where_the_names_are(c
     assert built.unnamed > 2 and built.numbered == []
     html = report.render_html(built)
     assert f"图中 {built.unnamed} 个分馆只以标记表示" in html and 'id="map-numbers"' not in html
+
+
+def test_the_walk_chart_of_many_towns_draws_those_with_the_longest_walk(con, monkeypatch):
+    monkeypatch.setattr(report, "TOWNS_SHOWN", 2)  # the hand-made data's three towns count as many
+    built = report.collect(con, MARCH, "en", 15, time_limit=20, pieces=report.Pieces())
+    towns = queries.run(con, "walk_by_town", date_to=MARCH.date_to, walk_minutes=15).filter(~pl.col("is_district"))
+    longest = towns.sort("mean_walk_minutes_without_micro", descending=True, nulls_last=True)["town_code"]
+    assert built.towns_left_out == 1
+    from microbranch.mapfigure import _language, town_name
+
+    with _language("en"):
+        drawn, left = [town_name(c) for c in longest[:2]], town_name(longest[2])
+    walk = built.figures["walk"]
+    assert all(name in walk for name in drawn) and left not in walk
+    assert "The 2 towns with the longest mean walk" in report.render_html(built)
