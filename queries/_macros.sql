@@ -3,6 +3,7 @@
 --   walk_threshold(minutes)           the walking threshold, default 15 minutes
 --   walk_minutes(lat1, lon1, lat2, lon2)   the walk between two points
 --   community_walks(on_day)           one row per community: its walk to the nearest open public branch
+--                                     (precomputed: microbranch.walks)
 --   period(date_from, date_to)        one row: the period, defaulting to the span of the data
 --   loans_in_period(date_from, date_to)   one row per loan of the period
 --   month_no(d), month_mask(first_no, last_no, blk)   months as integers and as bits of the activity bitmaps
@@ -28,57 +29,16 @@ create or replace macro walk_minutes(lat1, lon1, lat2, lon2) as
     )) * 1.3 / 80.0;
 
 -- Walking time from every community to its nearest open public branch on `on_day`, with and without
--- micro-branches. The one definition of "walk minutes" that every residents number uses.
--- Other branches are few, so every community is paired with each of them; a micro-branch can only be the
--- nearest within the walk to the nearest other branch, so only those in a box holding that circle are tried.
+-- micro-branches. The one definition of "walk minutes" that every residents number uses. Read from the spans of
+-- days kept in community_nearest (microbranch.walks, rebuilt when branches or communities change).
 create or replace macro community_walks(on_day) as table
-with open_branches as (
-    select branch_id, kind, lat, lon,
-    from branches
-    where public_access and opened_on <= on_day and (closed_on is null or closed_on > on_day)
-),
-nearest_other as (
-    select
-        c.community_code,
-        arg_min(b.branch_id, (walk_minutes(c.lat, c.lon, b.lat, b.lon), b.branch_id)) as branch_id,
-        min(walk_minutes(c.lat, c.lon, b.lat, b.lon)) as minutes,
-    from communities as c, open_branches as b
-    where b.kind <> 'micro'
-    group by c.community_code
-),
-without_micro as (
-    select c.community_code, c.lat, c.lon, o.branch_id, o.minutes,
-    from communities as c
-    left join nearest_other as o using (community_code)
-),
-candidates as (
-    select community_code, branch_id, minutes,
-    from without_micro
-    where branch_id is not null
-    union all
-    select w.community_code, b.branch_id, walk_minutes(w.lat, w.lon, b.lat, b.lon),
-    from without_micro as w, open_branches as b
-    where b.kind = 'micro'
-      and (w.minutes is null or (
-          -- degrees of latitude walked in w.minutes (80 m a minute over 1.3 times the distance), and of longitude
-          abs(b.lat - w.lat) <= w.minutes * 80 / 1.3 / 111195 * 1.001
-          and abs(b.lon - w.lon) <= w.minutes * 80 / 1.3 / 111195 * 1.1 / cos(radians(w.lat))))
-),
-nearest as (
-    select
-        community_code,
-        arg_min(branch_id, (minutes, branch_id)) as nearest_branch_id,
-        min(minutes) as walk_minutes,
-    from candidates
-    group by community_code
-)
 select
     c.community_code, c.name, c.town_code, c.population, c.lat, c.lon,
-    n.nearest_branch_id, n.walk_minutes,
-    w.branch_id as nearest_branch_without_micro, w.minutes as walk_minutes_without_micro,
+    n.nearest_branch_id, n.walk_minutes, n.nearest_branch_without_micro, n.walk_minutes_without_micro,
 from communities as c
-left join nearest as n using (community_code)
-left join without_micro as w using (community_code);
+left join community_nearest as n
+    on n.community_code = c.community_code and n.valid_from <= on_day
+    and (n.valid_until is null or n.valid_until > on_day);
 
 -- The period every event-based query uses: defaults to the whole span of the data.
 create or replace macro period(date_from, date_to) as table
