@@ -13,13 +13,12 @@ out_then as (  -- the copies whose last chain by then was still open (last_chain
         c.start_branch_id as branch_id,
         coalesce(c.first_transfer_at < p.end_ts, false) as adrift,
         case when c.due_set_at < p.end_ts then c.due_at end as due_at,
-        c.due_set_at >= p.end_ts as set_later,
     from last_chains($date_to) as c, period as p
     where (c.ended_at is null or c.ended_at >= p.end_ts)
       and (coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], c.start_branch_id))
 ),
-set_later as (  -- copies out then whose due date was set again after: theirs by then from the events
-    select item_id, from out_then where set_later
+set_later as (  -- copies whose due date was set again after the day: theirs by then from the events
+    select s.item_id, from copy_state as s, period as p where s.due_set_at >= p.end_ts
 ),
 due as (
     select e.item_id, arg_max(e.due_at, e.occurred_at) as due_at,
