@@ -104,8 +104,9 @@ from community_walks(on_day)
 group by grouping sets ((town_code), ());
 
 -- last_chains: one row per copy with a chain started by the end of date_to: the last such chain (the one open
--- then, if any: chains of a copy do not overlap). From copy_state where the copy's last chain started by then,
--- else from the chains of the copies that have chains after it.
+-- then, if any: chains of a copy do not overlap), and the copy's latest due date as stored (see copy_state). From
+-- copy_state where the copy's last chain started by then, else from the chains of the copies that have chains after.
+-- (A fallback reads its table only when some copy needs it: `(select count(*) ...) > 0` skips the scan.)
 create or replace macro last_chains(date_to) as table
 with p as (
     select *, from period(null, date_to)
@@ -115,19 +116,22 @@ later as (
     from copy_state as s, p
     where s.started_at >= p.end_ts
 )
-select s.item_id, s.chain_no, s.started_at, s.ended_at, s.start_branch_id, s.end_branch_id, s.first_transfer_at,
+select
+    s.item_id, s.chain_no, s.started_at, s.ended_at, s.start_branch_id, s.end_branch_id, s.first_transfer_at,
+    s.due_at, s.due_set_at,
 from copy_state as s, p
 where s.started_at < p.end_ts
 union all
 select
     c.item_id, c.c.chain_no, c.c.started_at, c.c.ended_at, c.c.start_branch_id, c.c.end_branch_id,
-    c.c.first_transfer_at,
+    c.c.first_transfer_at, s.due_at, s.due_set_at,
 from (
     select c.item_id, arg_max(c, c.chain_no) as c,
-    from chains as c semi join later using (item_id), p
-    where c.started_at < p.end_ts
+    from chains as c, p
+    where (select count(*) from later) > 0 and c.item_id in (select item_id, from later) and c.started_at < p.end_ts
     group by c.item_id
-) as c;
+) as c
+inner join copy_state as s using (item_id);
 
 -- copies_then: one row per copy in the items file added by date_to, where it was at the end of that day (see
 -- copy_places) and its last loan by then. From copy_state, and for the copies that had a chain or a loan after
@@ -136,20 +140,24 @@ create or replace macro copies_then(date_to) as table
 with p as (
     select *, from period(null, date_to)
 ),
+chain_later as (
+    select s.item_id, from copy_state as s, p where s.started_at >= p.end_ts
+),
+loan_later as (
+    select s.item_id, from copy_state as s, p where s.last_loan_at >= p.end_ts
+),
 chain_before as (  -- the last chain by then of copies whose last chain started later
     select c.item_id, arg_max({ 'ended_at': c.ended_at, 'end_branch_id': c.end_branch_id }, c.chain_no) as c,
-    from chains as c
-    semi join (select s.item_id, from copy_state as s, p where s.started_at >= p.end_ts) as later using (item_id)
-    cross join p
-    where c.started_at < p.end_ts
+    from chains as c, p
+    where (select count(*) from chain_later) > 0 and c.item_id in (select item_id, from chain_later)
+      and c.started_at < p.end_ts
     group by c.item_id
 ),
 loan_before as (  -- the last loan by then of copies lent later
     select l.item_id, max(l.occurred_at) as last_loan_at,
-    from loans as l
-    semi join (select s.item_id, from copy_state as s, p where s.last_loan_at >= p.end_ts) as later using (item_id)
-    cross join p
-    where l.occurred_at < p.end_ts
+    from loans as l, p
+    where (select count(*) from loan_later) > 0 and l.item_id in (select item_id, from loan_later)
+      and l.occurred_at < p.end_ts
     group by l.item_id
 ),
 chain_then as (

@@ -14,7 +14,8 @@ API (pages import these; a page never calls st.dataframe, st.metric, st.plotly_c
 st.download_button itself):
 
 - `table(frame, file_name, columns=None, *, key=None, terms="circ", **dataframe_kwargs)`: the table with
-  headings and words in the user's language, numbers formatted, and its CSV download. `terms="places"`
+  headings and words in the user's language, numbers formatted, at most `ROWS_SHOWN` rows sent, and its CSV
+  download. `terms="places"`
   takes the places pages' words first (community "name", branch "status" ...) and puts words in for the
   codes of kind, host type, status and town; `terms="access"` the audit page's.
 - `metric(label, value, *, where=st, readers=False, **metric_kwargs)`: one card; `readers=True` when the
@@ -23,7 +24,12 @@ st.download_button itself):
   draw for this viewer (reader-level columns dropped, suppressed reader counts left empty).
 - `readers_for_role(frame, *columns, total=False)`: reader counts as the viewer may see them; `total=True` when a
   card or a total beside shows the column's sum (the same counts are hidden in the table and its chart).
-- `download(frame, file_name, *, key=None, where=st)`: a CSV download on its own.
+- `paged_table(name, params, file_name, orders, *, key)`: a long list paged on the server (one page of the named
+  query and its total; the viewer picks order and page), the whole list (`<name>_full`) a download made when asked.
+- `shared`: a decorator for figure functions: each figure made once per inputs, language and role, shared by every
+  session (a page retitles it with `retitle=`, never changes it).
+- `download(frame, file_name, *, key=None, where=st)`: a CSV download on its own (`frame` may be a function: the
+  file is then made when asked for).
 - `shown(frame)`: the frame as this viewer may see it, raw column names kept.
 - `headed(frame)`, `label(column)`, `number(key, value)`, `change(key, now, before)`,
   `words(frame, column, word)`, `town_name(code)`: words and numbers for the reader.
@@ -36,7 +42,10 @@ A download of reader-level rows is recorded in the audit (who, what, from which 
 
 from __future__ import annotations
 
+import functools
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -304,18 +313,44 @@ def _worded(raw: pl.DataFrame, terms: str) -> pl.DataFrame:
     return raw
 
 
-def table(frame: pl.DataFrame, file_name: str, columns: Sequence[str] | None = None, *, key: str | None = None,
-          terms: str = "circ", where: Any = st, **kwargs: Any) -> None:
-    """A table with its CSV download, as the viewer may see it, in the user's language. At most `ROWS_SHOWN` rows
-    go to the browser (a caption says how many there are); the download holds them all."""
+_PREPARED: OrderedDict[tuple, tuple] = OrderedDict()  # (id of the frame, columns, terms, role, language) -> prepared
+_PREPARED_LOCK = threading.Lock()
+PREPARED_MAX = 256
+
+
+def _prepared(frame: pl.DataFrame, columns: Sequence[str] | None, terms: str) -> tuple:
+    """The table as this role sees it, in this language: (raw, headings, grid, config, reader_level). The frames of
+    the named queries are shared by every session (ui.data), so the same frame object comes back on every view:
+    what is made from it is kept, per role and language, beside it (the role's rules are applied before keeping)."""
+    key = (id(frame), tuple(columns) if columns is not None else None, terms, role(), lang())
+    with _PREPARED_LOCK:
+        hit = _PREPARED.get(key)
+        if hit is not None and hit[0] is frame:
+            _PREPARED.move_to_end(key)
+            return hit[1:]
     raw = frame.select(columns) if columns is not None else frame
     reader_level = bool(_reader_level(raw))
     raw = _worded(shown(raw), terms)
     headings = {c: label(c, terms) for c in raw.columns}
+    grid, config = _grid_frame(raw.head(ROWS_SHOWN), headings)
+    made = (raw, headings, grid, config, reader_level)
+    with _PREPARED_LOCK:
+        _PREPARED[key] = (frame, *made)  # the frame is held, so its id is not reused while the entry lives
+        while len(_PREPARED) > PREPARED_MAX:
+            _PREPARED.popitem(last=False)
+    return made
+
+
+def table(frame: pl.DataFrame, file_name: str, columns: Sequence[str] | None = None, *, key: str | None = None,
+          terms: str = "circ", where: Any = st, **kwargs: Any) -> None:
+    """A table with its CSV download, as the viewer may see it, in the user's language. At most `ROWS_SHOWN` rows
+    go to the browser (a caption says how many there are); the download holds them all."""
+    raw, headings, grid, config, reader_level = _prepared(frame, columns, terms)
     if raw.is_empty():  # words, not a grid of blank rows
         where.caption(tr("empty_table"))
         return
-    _grid(raw.head(ROWS_SHOWN), headings, where, **kwargs)
+    where.dataframe(grid, hide_index=True, width="stretch", placeholder="—",
+                    column_config=config | dict(kwargs.pop("column_config", None) or {}), **kwargs)
     if raw.height > ROWS_SHOWN:
         where.caption(tr("pages_rows_first", shown=f"{ROWS_SHOWN:,}", total=f"{raw.height:,}"))
     said = csv_words(headings)
@@ -323,9 +358,10 @@ def table(frame: pl.DataFrame, file_name: str, columns: Sequence[str] | None = N
              reader_level=reader_level and sees_readers())
 
 
-def _grid(raw: pl.DataFrame, headings: dict[str, str], where: Any, **kwargs: Any) -> None:
-    """The rows on screen; a row of one branch links to its page (`/branch?branch=<id>`) in a last column."""
-    config = _config(raw, headings) | dict(kwargs.pop("column_config", None) or {})
+def _grid_frame(raw: pl.DataFrame, headings: dict[str, str]) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """The rows on screen and their column config; a row of one branch links to its page (`/branch?branch=<id>`)
+    in a last column."""
+    config = _config(raw, headings)
     out = _rounded(raw).rename(headings)
     if "branch_id" in raw.columns and raw.schema["branch_id"] == pl.String:
         link = tr("pages_branch_link")
@@ -334,7 +370,13 @@ def _grid(raw: pl.DataFrame, headings: dict[str, str], where: Any, **kwargs: Any
                                .then(pl.lit("branch?branch=") + pl.col(headings["branch_id"]) + pl.lit(language))
                                .alias(link))
         config[link] = st.column_config.LinkColumn(link, display_text=link)
-    where.dataframe(out, hide_index=True, width="stretch", placeholder="—", column_config=config, **kwargs)
+    return out, config
+
+
+def _grid(raw: pl.DataFrame, headings: dict[str, str], where: Any, **kwargs: Any) -> None:
+    out, config = _grid_frame(raw, headings)
+    where.dataframe(out, hide_index=True, width="stretch", placeholder="—",
+                    column_config=config | dict(kwargs.pop("column_config", None) or {}), **kwargs)
 
 
 def paged_table(name: str, params: dict[str, Any], file_name: str, orders: Sequence[str], *, key: str,
@@ -410,6 +452,23 @@ def _has_points(figure: go.Figure) -> bool:
         if any(v is not None and some(v) for v in held):
             return True
     return False
+
+
+@st.cache_resource(max_entries=1024, show_spinner=False)
+def _figure(name: str, _build: Callable[..., go.Figure], language: str, viewer_role: str, retitle: str | None,
+            *args: object, **kwargs: object) -> go.Figure:
+    fig = _build(*args, **kwargs)
+    return fig.update_layout(title=retitle) if retitle is not None else fig
+
+
+def shared(build: Callable[..., go.Figure]) -> Callable[..., go.Figure]:
+    """A chart function whose figures are made once per inputs (frames by content), language and viewer role, and
+    shared by every session: the page's next view and the next viewer's cost nothing but sending it. A page names a
+    chart with `retitle=`, never by changing the figure it got (other sessions hold the same one)."""
+    @functools.wraps(build)
+    def figure(*args: object, retitle: str | None = None, **kwargs: object) -> go.Figure:
+        return _figure(build.__name__, build, lang(), role(), retitle, *args, **kwargs)
+    return figure
 
 
 def chart(figure: go.Figure, *, where: Any = st, key: str | None = None, **kwargs: Any) -> None:
