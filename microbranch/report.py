@@ -65,7 +65,7 @@ class Pieces:
     `MEMORY` entries most recently used) and, given a `folder` (owner-only, beside the database), across
     processes; the folder keeps the `FILES` most recently made."""
 
-    MEMORY = 24
+    MEMORY = 8
     FILES = 64
 
     def __init__(self, folder: Path | None = None) -> None:
