@@ -7,6 +7,7 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
+from microbranch import periods
 from ui import charts, compare
 from ui.data import q
 from ui.kit import chart, chart_data, label, page, readers_for_role, table, words
@@ -41,13 +42,26 @@ def numbers(date_from: date, date_to: date) -> dict:
 
 compare.cards(numbers(f.date_from, f.date_to), CARDS, compare.rows(numbers, f.date_from, f.date_to), per_row=4)
 
-months = q("circulation_by_period_branch", **scope)
-monthly = q("loans_by_branch_month", **f.period)
-if ids:
-    monthly = monthly.filter(pl.col("branch_id").is_in(ids))
+# A short period is drawn among the months around it (one month alone would be one bar), its circulation by week.
+status = q("data_status").row(0, named=True)
+drawn_from, drawn_to = periods.around(f.date_from, f.date_to, status["first_day"], status["as_of"])
+short = (drawn_from, drawn_to) != (f.date_from, f.date_to)
+selected = (f.date_from, f.date_to) if short else None
+unit = "week" if periods.calendar_months(f.date_from, f.date_to) < 3 else "month"
+if short:
+    st.caption(tr("chart_months_around"))
+
+
+def by_month(date_from: date, date_to: date) -> pl.DataFrame:
+    frame = q("loans_by_branch_month", date_from=date_from, date_to=date_to)
+    return frame.filter(pl.col("branch_id").is_in(ids)) if ids else frame
+
+
+monthly = by_month(f.date_from, f.date_to)
 left, right = st.columns(2)
-chart(charts.loans_by_month(monthly, f.date_from, f.date_to), where=left)
-chart(charts.circulation_by_period(months), where=right)
+chart(charts.loans_by_month(by_month(drawn_from, drawn_to), drawn_from, drawn_to, selected), where=left)
+chart(charts.circulation_by_period(q("circulation_by_period_branch", **scope, unit=unit), f.date_from, f.date_to,
+                                   unit), where=right)
 micro_ids = branch_list.filter(pl.col("kind") == "micro")["branch_id"].to_list()
 left, right = st.columns(2)
 chart(charts.loans_by_branch(monthly.filter(~pl.col("branch_id").is_in(micro_ids)), branch_list)
@@ -55,8 +69,13 @@ chart(charts.loans_by_branch(monthly.filter(~pl.col("branch_id").is_in(micro_ids
 chart(charts.loans_by_branch(monthly.filter(pl.col("branch_id").is_in(micro_ids)), branch_list)
                    .update_layout(title=tr("mgr_chart_branch_micro")), where=right)
 with st.expander(tr("mgr_circulation_table"), expanded=bool(ids)):
-    table(per_branch(f.date_from, f.date_to), "circulation_by_branch.csv")
-chart(charts.readers_by_month(chart_data(q("readers_by_month", **scope)), f.date_from, f.date_to))
+    # the key columns first (branch, loans and their change), then the other counts
+    rows, notes = compare.changes(per_branch(f.date_from, f.date_to), "loans", per_branch, f.date_from, f.date_to)
+    key = ["name", "loans", *[c for c in rows.columns if c.startswith("loans_vs_")]]
+    table(rows.select(*key, pl.exclude(*key, "kind", "branch_id"), "kind", "branch_id"), "circulation_by_branch.csv")
+    st.caption(tr("list_sep").join(notes))
+chart(charts.readers_by_month(chart_data(q("readers_by_month", date_from=drawn_from, date_to=drawn_to, branch_ids=ids)),
+                              drawn_from, drawn_to, selected))
 
 st.subheader(tr("mgr_overdue"))
 overdue = q("overdue_by_branch", date_to=f.date_to, branch_ids=ids)
