@@ -10,7 +10,7 @@ import streamlit as st
 from microbranch import periods
 from ui import charts, compare
 from ui.data import q
-from ui.kit import chart, chart_data, label, page, readers_for_role, table, words
+from ui.kit import chart, chart_data, label, page, paged_table, readers_for_role, table, words
 from ui.shell import as_of_line, filters, ignores, tr
 
 TOP_TITLES = 20
@@ -100,10 +100,14 @@ with right:
     table(overdue, "overdue_by_branch.csv", height=360)
 
 st.subheader(tr("mgr_lending_owning"))
-pairs = q("loans_by_lending_owning", **scope)
-chart(charts.lending_owning(pairs))
+if ids and len(ids) <= charts.TOP:  # a few branches chosen: branch by branch, their busiest pairs
+    chart(charts.lending_owning(q("loans_by_lending_owning", **scope, limit=charts.TOP * charts.TOP)))
+else:
+    st.caption(tr("pages_by_town", n=charts.TOP))
+    chart(charts.lending_owning_town(q("loans_by_lending_owning_town", **scope)))
 with st.expander(tr("mgr_lending_owning_table")):
-    table(pairs, "loans_by_lending_owning.csv")
+    paged_table("loans_by_lending_owning", scope, "loans_by_lending_owning.csv", ("loans", "transfers", "lending"),
+                key="pairs")
 
 st.subheader(tr("mgr_who"))
 types = words(q("loans_by_reader_type", **scope), "reader_type", lambda v: v)
@@ -149,6 +153,6 @@ with right:
     table(words(owners, "owner", lambda o: tr(f"circ_owner_{o}")), "loans_by_owner.csv")
 
 st.subheader(tr("circ_never_borrowed"))
-never = q("items_never_borrowed", date_to=f.date_to, branch_ids=ids)
-st.caption(tr("circ_never_borrowed_caption", n=f"{len(never):,}"))
-table(never, "items_never_borrowed.csv", height=360)
+never = paged_table("items_never_borrowed", {"date_to": f.date_to, "branch_ids": ids}, "items_never_borrowed.csv",
+                    ("longest", "branch", "call_number"), key="never")
+st.caption(tr("circ_never_borrowed_caption", n=f"{never:,}"))

@@ -7,9 +7,9 @@ import polars as pl
 import streamlit as st
 
 from microbranch import vanrun
-from ui import charts, compare
+from ui import charts, compare, data
 from ui.data import q
-from ui.kit import chart, page, table
+from ui.kit import ROWS_SHOWN, chart, csv_frame, csv_words, download, label, page, paged_table, table
 from ui.shell import as_of_line, filters, ignores, lang, tr
 
 MONTHS = (3, 6, 12)
@@ -28,10 +28,10 @@ def numbers(_: date, day: date) -> dict:
     move have waited. Dead stock leaves out the branches too new to judge."""
     stock = q("stock_by_branch", date_to=day, branch_ids=ids)
     dead = q("dead_stock_by_branch", date_to=day, months=months, branch_ids=ids)
-    moves = q("moves_by_item", date_to=day, branch_ids=ids)
     totals = stock.select(pl.col("foreign_here", "own_away", "own_on_loan").sum()).row(0, named=True)
-    return totals | {"van_stop_count": moves["from_branch_id"].n_unique(),
-                     "move_days_median": round(moves["days_there"].median()) if len(moves) else None,
+    return totals | {"van_stop_count": len(q("moves_by_branch", date_to=day, branch_ids=ids)),
+                     "move_days_median": round(days.median()) if len(days := q(
+                         "moves_by_item_full", date_to=day, branch_ids=ids)["days_there"]) else None,
                      "copies_dead": dead["copies_dead"].sum()}
 
 
@@ -51,20 +51,29 @@ with st.expander(tr("mgr_stock_table")):
     table(stock, "stock_by_branch.csv")
 
 st.subheader(tr("move_list"))
-moves = q("moves_by_item", date_to=f.date_to, branch_ids=ids)
-st.caption(tr("mgr_move_caption", n=f"{len(moves):,}", day=f.date_to))
-if len(moves):
+where = {"date_to": f.date_to, "branch_ids": ids}
+stops = q("moves_by_branch", **where)
+st.caption(tr("mgr_move_caption", n=f"{stops['copies'].sum():,}", day=f.date_to))
+if len(stops):
     # the list as a van run: stops in order, copies of each in shelf order with a box to tick, and a printable sheet
-    chart(charts.move_routes(moves))
+    chart(charts.move_routes(q("moves_by_route", **where, top=charts.TOP)))
     st.markdown(f"**{tr('van_stops')}**")  # tables that hold numbers take the whole width, key columns first
-    table(vanrun.stops(moves), f"van_stops_{f.date_to}.csv", key="dl_van_stops",
+    table(stops, f"van_stops_{f.date_to}.csv", key="dl_van_stops",
           columns=["stop", "from_branch", "copies", "to_branches", "from_address"])
-    st.download_button(tr("van_print"), vanrun.printable(moves, f.date_to, lang()).encode("utf-8"),
+    moves, language = data.full_list("moves_by_item", **where), lang()  # the whole list, made when asked for
+    st.download_button(tr("van_print"), lambda: vanrun.printable(moves(), f.date_to, language).encode("utf-8"),
                        file_name=f"van_run_{f.date_to}.html", mime="text/html", key="dl_van_print",
-                       icon=":material/print:")
+                       icon=":material/print:", on_click="ignore")
     st.markdown(f"**{tr('van_sheet')}**")
-    table(vanrun.sheet(moves), f"move_list_{f.date_to}.csv", key="dl_moves", height=420,
-          columns=["stop", "from_branch", "call_number", "item_id", "title", "to_branch", "tick", "from_address"])
+    sheet = ["stop", "from_branch", "call_number", "item_id", "title", "to_branch", "tick", "from_address"]
+    if stops["copies"].sum() <= ROWS_SHOWN:  # the driver's sheet itself, copy by copy
+        table(vanrun.sheet(moves()), f"move_list_{f.date_to}.csv", key="dl_moves", height=420, columns=sheet)
+    else:  # a city's list: the sheet is the download, the list is paged here
+        headings = {c: label(c) for c in sheet}
+        said = csv_words(headings)
+        download(lambda: csv_frame(vanrun.sheet(moves()).select(sheet), headings, said), f"move_list_{f.date_to}.csv",
+                 key="dl_moves")
+        paged_table("moves_by_item", where, f"moves_{f.date_to}.csv", ("route", "longest"), key="move_page")
 
 st.subheader(tr("copies_dead"))
 dead = q("dead_stock_by_branch", date_to=f.date_to, months=months, branch_ids=ids)
@@ -77,5 +86,5 @@ chart(charts.branch_bars(dead.filter(~pl.col("too_new")), "dead_share", tr("mgr_
 table(dead.with_columns(pl.when("too_new").then(pl.lit(tr("dead_too_new", n=months))).alias("dead_note"))
       .drop("too_new"), "dead_stock_by_branch.csv", height=420)
 with st.expander(tr("mgr_dead_items")):
-    table(q("dead_stock_by_item", date_to=f.date_to, months=months, branch_ids=ids),
-          f"dead_stock_{f.date_to}.csv", key="dl_dead_items", height=380)
+    paged_table("dead_stock_by_item", {"date_to": f.date_to, "months": months, "branch_ids": ids},
+                f"dead_stock_{f.date_to}.csv", ("longest", "branch", "call_number"), key="dead_items")

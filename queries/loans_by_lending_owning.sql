@@ -1,9 +1,15 @@
--- loans_by_lending_owning: one row per (lending branch, owning branch) pair with loans in the period: where each
--- branch's copies are borrowed. The lending branch is the loan's (a checkout's branch, a transfer's chain start;
--- empty when that start lies before the data); the owning branch is the copy's home branch.
+-- loans_by_lending_owning: the top pairs of (lending branch, owning branch) with loans in the period, one row per
+-- pair: where each branch's copies are borrowed. The lending branch is the loan's (a checkout's branch, a transfer's
+-- chain start; empty when that start lies before the data); the owning branch is the copy's home branch. Every row
+-- carries `total` (pairs the filters keep) and `total_loans` (their loans), so the rest can be summed as others.
+-- The whole list (a download) is `loans_by_lending_owning_full`.
 -- $date_from date: first day of the period (default: first day of the data)
 -- $date_to date: last day of the period (default: last day of the data)
 -- $branch_ids varchar[]: only loans lent by or of copies owned by these branches (default: all)
+-- $order varchar: `loans` (most loans first; default), `transfers` (most transfers first), `lending` (by lending
+-- branch, then owning branch)
+-- $limit integer: rows in the page (default 100)
+-- $offset integer: rows skipped before the page (default 0)
 with pairs as (
     select
         l.branch_id as lending_branch_id,
@@ -17,16 +23,25 @@ with pairs as (
        or list_contains($branch_ids::varchar[], l.branch_id)
        or list_contains($branch_ids::varchar[], i.home_branch_id)
     group by all
+),
+listed as (
+    select
+        x.lending_branch_id,
+        lb.name as lending_branch,
+        x.owning_branch_id,
+        ob.name as owning_branch,
+        x.checkouts,
+        x.transfers,
+        x.loans,
+    from pairs as x
+    left join branches as lb on lb.branch_id = x.lending_branch_id
+    left join branches as ob on ob.branch_id = x.owning_branch_id
 )
-select
-    x.lending_branch_id,
-    lb.name as lending_branch,
-    x.owning_branch_id,
-    ob.name as owning_branch,
-    x.checkouts,
-    x.transfers,
-    x.loans,
-from pairs as x
-left join branches as lb on lb.branch_id = x.lending_branch_id
-left join branches as ob on ob.branch_id = x.owning_branch_id
-order by x.loans desc, x.lending_branch_id nulls last, x.owning_branch_id nulls last
+select *, count(*) over () as total, sum(loans) over () as total_loans,
+from listed
+order by
+    case when $order::varchar = 'transfers' then transfers end desc nulls last,
+    case when $order::varchar = 'lending' then lending_branch_id end nulls last,
+    case when $order::varchar = 'lending' then owning_branch_id end nulls last,
+    loans desc, lending_branch_id nulls last, owning_branch_id nulls last
+limit coalesce($limit::integer, 100) offset coalesce($offset::integer, 0)

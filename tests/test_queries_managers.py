@@ -392,7 +392,7 @@ def test_the_move_list_as_a_van_run(con):
     with its call number and an empty box; the printable page has a table per stop."""
     from microbranch import vanrun
 
-    moves = queries.run(con, "moves_by_item")
+    moves = queries.run(con, "moves_by_item_full")
     stops = vanrun.stops(moves)
     assert stops.select("stop", "from_branch_id", "copies", "to_branches").rows() == [
         (1, "B1", 1, "Micro one"), (2, "C1", 1, "Town one"), (3, "M1", 1, "Central")]

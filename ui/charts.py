@@ -10,10 +10,12 @@ import plotly.express as px
 import plotly.graph_objects as go
 import polars as pl
 
-from ui.kit import label, words
+from ui.kit import label, town_name, words
 from ui.shell import short_name, tr
 
-KIND_COLOURS = {"central": "#1b2a49", "branch": "#2f6fdb", "micro": "#7b3fbf", "unknown": "#a0a0a0"}
+KIND_COLOURS = {"central": "#1b2a49", "branch": "#2f6fdb", "micro": "#7b3fbf", "unknown": "#a0a0a0",
+                "others": "#d0d0d0"}
+TOP = 15  # branches drawn one by one in a chart over branches; the rest are summed as others
 LOAN_COLOURS = {"checkouts": "#2f6fdb", "transfers": "#e67700"}
 STATUS_COLOURS = {"returned": "#2b8a3e", "open": "#e67700", "unterminated": "#a0a0a0"}
 
@@ -49,14 +51,44 @@ def split_micro(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return frame.filter(~micro | pl.col("kind").is_null()), frame.filter(micro)
 
 
+def top(frame: pl.DataFrame, value: str | pl.Expr, n: int = TOP,
+        ratio: tuple[str, str, str] | None = None) -> tuple[pl.DataFrame, int, float]:
+    """The `n` rows with the largest `value`, and how many rows are left out and their sum of `value`. With
+    `ratio` (column, numerator, denominator), the rest become one more row, "others", whose ratio is the sum of
+    numerators over the sum of denominators (a share or a rate is not summed)."""
+    key = pl.col(value) if isinstance(value, str) else value
+    ranked = frame.sort(key, descending=True, nulls_last=True)
+    if frame.height <= n:
+        return ranked, 0, 0
+    head, rest = ranked.head(n), ranked.slice(n)
+    rest_sum = rest.select(key.sum()).item() or 0
+    if ratio is None:
+        return head, rest.height, rest_sum
+    column, num, den = ratio
+    sums = {c: rest[c].sum() for c, d in frame.schema.items() if d.is_numeric() and c != column}
+    row = {c: None for c in frame.columns} | sums | {"name": tr("pages_others", n=rest.height), "kind": "others",
+                                                     column: sums[num] / sums[den] if sums.get(den) else None}
+    return pl.concat([head, pl.DataFrame([row], schema=frame.schema, strict=False)]), rest.height, rest_sum
+
+
+def _others_note(fig: go.Figure, left_out: int, total: float, unit: str = "") -> go.Figure:
+    """Say above the chart how many branches are left out of it and their sum."""
+    if left_out:
+        fig.add_annotation(x=1, y=1, xref="paper", yref="paper", xanchor="right", yanchor="bottom", showarrow=False,
+                           font={"size": 11, "color": "#555"},
+                           text=tr("pages_others_note", n=f"{left_out:,}", value=f"{total:,.0f}{unit}"))
+    return fig
+
+
 def _kind(frame: pl.DataFrame, column: str = "kind") -> pl.DataFrame:
-    words = {k: tr(f"kind_{k}") for k in ("central", "branch", "micro")}
+    words = {k: tr(f"kind_{k}") for k in ("central", "branch", "micro")} | {"others": tr("pages_others_legend")}
     unknown = tr("circ_unknown_branch")
     return frame.with_columns(pl.col(column).replace_strict(words, default=unknown).alias("kind_label"))
 
 
 def _kind_colours() -> dict[str, str]:
-    out = {tr(f"kind_{k}"): c for k, c in KIND_COLOURS.items() if k != "unknown"}
+    out = {tr(f"kind_{k}"): c for k, c in KIND_COLOURS.items() if k not in ("unknown", "others")}
+    out[tr("pages_others_legend")] = KIND_COLOURS["others"]
     return out | {tr("circ_unknown_branch"): KIND_COLOURS["unknown"]}
 
 
@@ -100,13 +132,15 @@ def top_branches(frame: pl.DataFrame, n: int = 10) -> go.Figure:
 
 
 def adrift_by_branch(frame: pl.DataFrame) -> go.Figure:
-    data = _short(_kind(frame).with_columns(pl.col("name").fill_null(tr("circ_unknown_branch"))))
+    shown, left_out, rest = top(frame, "copies_adrift")
+    data = _short(_kind(shown).with_columns(pl.col("name").fill_null(tr("circ_unknown_branch"))))
     fig = px.bar(data, x="copies_adrift", y="short", color="kind_label", orientation="h", hover_name="name",
                  color_discrete_map=_kind_colours(), hover_data={"mean_days_out": ":.0f", "short": False},
                  labels={"copies_adrift": label("copies_adrift"), "short": tr("circ_branch"),
                          "kind_label": tr("circ_kind"), "mean_days_out": label("mean_days_out")})
     fig.update_yaxes(categoryorder="total ascending")
     fig.update_xaxes(type="log")  # the central library's copies would squeeze the micro-branches' into slivers
+    _others_note(fig, left_out, rest)
     return _layout(fig, tr("circ_chart_adrift"), tr("circ_copies_unit") + tr("mgr_log_axis"), None,
                    height=max(300, 22 * len(data) + 80))
 
@@ -166,12 +200,14 @@ def loans_by_branch(frame: pl.DataFrame, branches: pl.DataFrame) -> go.Figure:
                   .join(branches.select("branch_id", "name"), on="branch_id", how="left")
                   .with_columns(pl.col("name").fill_null(pl.col("branch_id")))
                   .sort(pl.col("checkouts") + pl.col("transfers"), descending=True))
+    per_branch, left_out, rest = top(per_branch, pl.col("checkouts") + pl.col("transfers"))
     per_branch = _short(per_branch)
     fig = px.bar(_loans_long(per_branch.select("short", "name", "checkouts", "transfers"), ["short", "name"]), x="n",
                  y="short", color="loan_kind", orientation="h", color_discrete_map=_loan_colours(), hover_name="name",
                  hover_data={"short": False},
                  labels={"n": tr("circ_loans_unit"), "short": tr("circ_branch"), "loan_kind": tr("circ_loan_kind")})
     fig.update_yaxes(categoryorder="array", categoryarray=per_branch["short"].reverse().to_list())
+    _others_note(fig, left_out, rest)
     return _layout(fig, tr("circ_chart_branch"), tr("circ_loans_unit"), None, barmode="stack",
                    height=max(300, 22 * len(per_branch) + 80))
 
@@ -188,7 +224,8 @@ def readers_by_month(frame: pl.DataFrame, date_from: date, date_to: date,
 
 
 def turnover_by_branch(frame: pl.DataFrame) -> go.Figure:
-    data = _short(_kind(frame.filter(pl.col("turnover").is_not_null())))
+    shown, _, _ = top(frame.filter(pl.col("turnover").is_not_null()), "turnover", ratio=("turnover", "loans", "volumes"))
+    data = _short(_kind(shown))
     fig = px.bar(data, x="turnover", y="short", color="kind_label", orientation="h", color_discrete_map=_kind_colours(),
                  hover_name="name", hover_data={"loans": True, "volumes": True, "short": False},
                  labels={"turnover": label("turnover"), "short": tr("circ_branch"), "kind_label": tr("circ_kind"),
@@ -331,8 +368,9 @@ def circulation_by_period(frame: pl.DataFrame, date_from: date, date_to: date, u
 def branch_bars(frame: pl.DataFrame, value: str, title: str, unit: str | None = None, share: bool = False,
                 hover: tuple[str, ...] = ()) -> go.Figure:
     """One horizontal bar per branch, coloured by kind, short names on the axis and the full name on hover."""
-    data = _short(_kind(frame.filter(pl.col(value).is_not_null())).with_columns(
-        pl.col("name").fill_null(tr("circ_unknown_branch"))))
+    ratio = (value, *hover[:2]) if share and len(hover) >= 2 else None
+    shown, left_out, rest = top(frame.filter(pl.col(value).is_not_null()), value, ratio=ratio)
+    data = _short(_kind(shown).with_columns(pl.col("name").fill_null(tr("circ_unknown_branch"))))
     fig = px.bar(data, x=value, y="short", color="kind_label", orientation="h", color_discrete_map=_kind_colours(),
                  hover_name="name", hover_data={"short": False, **{h: True for h in hover}},
                  labels={value: label(value), "short": tr("circ_branch"), "kind_label": tr("circ_kind"),
@@ -340,13 +378,15 @@ def branch_bars(frame: pl.DataFrame, value: str, title: str, unit: str | None = 
     fig.update_yaxes(categoryorder="total ascending")
     if share:
         fig.update_xaxes(tickformat=".0%", range=[0, 1])
+    elif ratio is None:
+        _others_note(fig, left_out, rest)
     return _layout(fig, title, unit or label(value), None, height=_height(len(data)))
 
 
 def overdue_by_branch(frame: pl.DataFrame) -> go.Figure:
     """Copies overdue per lending branch, by how long overdue."""
-    data = _short(frame.filter(pl.col("copies_overdue") > 0).with_columns(
-        pl.col("name").fill_null(tr("circ_unknown_branch"))))
+    shown, left_out, rest = top(frame.filter(pl.col("copies_overdue") > 0), "copies_overdue")
+    data = _short(shown.with_columns(pl.col("name").fill_null(tr("circ_unknown_branch"))))
     long = data.unpivot(list(OVERDUE_COLOURS), index=["short", "name"], variable_name="band", value_name="n")
     long = long.with_columns(pl.col("band").replace_strict({k: label(k) for k in OVERDUE_COLOURS}))
     fig = px.bar(long, x="n", y="short", color="band", orientation="h", hover_name="name",
@@ -354,6 +394,7 @@ def overdue_by_branch(frame: pl.DataFrame) -> go.Figure:
                  color_discrete_map={label(k): c for k, c in OVERDUE_COLOURS.items()},
                  labels={"n": tr("circ_copies_unit"), "short": tr("circ_branch"), "band": ""})
     fig.update_yaxes(categoryorder="total ascending")
+    _others_note(fig, left_out, rest)
     return _layout(fig, tr("mgr_chart_overdue"), tr("circ_copies_unit"), None, barmode="stack",
                    height=_height(len(data)))
 
@@ -378,6 +419,27 @@ def lending_owning(frame: pl.DataFrame) -> go.Figure:
                    height=max(420, 24 * len(rows) + 200))
 
 
+def lending_owning_town(frame: pl.DataFrame) -> go.Figure:
+    """From loans_by_lending_owning_town: loans by lending town (rows) and owning town (columns), the same log colour
+    as the branch heatmap; the chart for many branches."""
+    data = frame.with_columns(pl.col("lending_town_code").alias("lending"), pl.col("owning_town_code").alias("owning"))
+    data = words(words(data, "lending", town_name), "owning", town_name).with_columns(
+        pl.col("lending", "owning").fill_null(tr("circ_unknown_branch")))
+    order = data.group_by("owning").agg(pl.col("loans").sum()).sort("loans", "owning", descending=[True, False])
+    rows = data.group_by("lending").agg(pl.col("loans").sum()).sort("loans", "lending", descending=[True, False])
+    grid = {(r["lending"], r["owning"]): r["loans"] for r in data.iter_rows(named=True)}
+    z = [[grid.get((a, b)) for b in order["owning"]] for a in rows["lending"]]
+    fig = go.Figure(go.Heatmap(
+        z=[[math.log10(v) if v else None for v in line] for line in z], x=order["owning"].to_list(),
+        y=rows["lending"].to_list(), customdata=z, colorscale="Blues", showscale=False, xgap=1, ygap=1,
+        text=[[f"{v:,}" if v else "" for v in line] for line in z], texttemplate="%{text}", textfont={"size": 9},
+        hovertemplate=tr("mgr_hover_lending_owning") + "<extra></extra>"))
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(tickangle=-45)
+    return _layout(fig, tr("pages_chart_lending_owning_town"), tr("pages_owning_town"), tr("pages_lending_town"),
+                   height=max(420, 28 * len(rows) + 200))
+
+
 def readers_by(frame: pl.DataFrame, column: str, title: str) -> go.Figure:
     """Loans per reader type or age band, with the active readers on hover."""
     data = frame.with_columns(pl.col(column).cast(pl.String).fill_null(tr("mgr_unknown")))
@@ -396,7 +458,9 @@ STOCK_COLOURS = {"foreign_here": "#e67700", "own_away": "#2f6fdb"}
 
 def stock_to_move(frame: pl.DataFrame, title: str) -> go.Figure:
     """Per branch: the copies on its shelves that belong elsewhere against its own copies on other shelves."""
-    data = _short(frame.filter((pl.col("foreign_here") + pl.col("own_away")) > 0))
+    moving = pl.col("foreign_here") + pl.col("own_away")
+    shown, left_out, rest = top(frame.filter(moving > 0), moving)
+    data = _short(shown)
     long = data.unpivot(list(STOCK_COLOURS), index=["short", "name"], variable_name="what", value_name="n")
     long = long.with_columns(pl.col("what").replace_strict({k: label(k) for k in STOCK_COLOURS}))
     fig = px.bar(long, x="n", y="short", color="what", orientation="h", barmode="group", hover_name="name",
@@ -404,14 +468,13 @@ def stock_to_move(frame: pl.DataFrame, title: str) -> go.Figure:
                  labels={"n": tr("circ_copies_unit"), "short": tr("circ_branch"), "what": ""})
     fig.update_yaxes(categoryorder="array", categoryarray=data.sort(pl.col("foreign_here") + pl.col("own_away"))[
         "short"].to_list())
+    _others_note(fig, left_out, rest)
     return _layout(fig, title, tr("circ_copies_unit"), None, height=max(300, 34 * len(data) + 100))
 
 
-def move_routes(moves: pl.DataFrame, n: int = 15) -> go.Figure:
-    """The move list's busiest routes: copies to send from one branch to another."""
-    routes = (_short(_short(moves, "from_branch", "from"), "to_branch", "to")
-              .group_by("from", "to", "from_branch", "to_branch").agg(pl.len().alias("copies"))
-              .sort(["copies", "from", "to"], descending=[True, False, False]).head(n)
+def move_routes(routes: pl.DataFrame) -> go.Figure:
+    """The move list's busiest routes (moves_by_route): copies to send from one branch to another."""
+    routes = (_short(_short(routes, "from_branch", "from"), "to_branch", "to")
               .with_columns((pl.col("from") + " → " + pl.col("to")).alias("route"),
                             (pl.col("from_branch") + " → " + pl.col("to_branch")).alias("full")))
     fig = px.bar(routes, x="copies", y="route", orientation="h", hover_name="full", hover_data={"route": False},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -65,6 +66,13 @@ def _run(db_path: Path, data_version: str, name: str, params: tuple[tuple[str, o
 def q(name: str, **params: object) -> pl.DataFrame:
     """Run a named query; cached on the data version, so a new import is seen at once."""
     return _run(db(), version(), name, tuple(sorted(params.items())))
+
+
+def full_list(name: str, **params: object) -> Callable[[], pl.DataFrame]:
+    """The whole list of a paged query (`<name>_full`, the same parameters but the page's), on the data version of
+    now, as a function to call when the download is asked for (it may run outside the page's run)."""
+    db_path, data_version = db(), version()
+    return lambda: queries.run(_connection(db_path, data_version), f"{name}_full", **params)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

@@ -47,10 +47,13 @@ import streamlit as st
 from microbranch import access, csvout, numbers
 from microbranch.access import LINKED, READER_COUNTS, READER_LEVEL, SHOWN
 from microbranch.i18n import entries
-from ui import signin
+from ui import data, signin
 from ui.shell import lang, tr
 
 HOSTS = ("enterprise", "school", "community", "institution", "other")
+
+ROWS_SHOWN = 1000  # rows of a table sent to the browser at most; its download holds them all
+PAGE_ROWS = 50  # rows of a long list's page (`paged_table`)
 
 PLAIN = ("rank", "step", "walk_threshold", "holders", "chain_no", "import_id", "line", "month_no")
 
@@ -161,25 +164,27 @@ def _hidden(frame: pl.DataFrame, column: str, total: bool) -> list[str | None]:
     return access.suppression([*values, sum(v or 0 for v in values)], [(len(values), range(len(values)))])[:-1]
 
 
-def readers_for_role(frame: pl.DataFrame, *columns: str, total: bool = False) -> pl.DataFrame:
+def readers_for_role(frame: pl.DataFrame, *columns: str, total: bool = False,
+                     viewer_role: str | None = None) -> pl.DataFrame:
     """For the district official, reader counts in `columns` as text: `<10` from 1 to 9 (with the numbers linked to
     them), and `x` where a sum shown would give one away: a roll-up's rows (a `level` column), or with
     `total=True` a card or a total of the column beside the table."""
     columns = tuple(c for c in columns if frame.schema[c].is_numeric())  # not those suppressed already
-    if sees_readers() or not columns:
+    if access.sees_readers(viewer_role if viewer_role is not None else role()) or not columns:
         return frame
     for c in columns:
         frame = access.hide(frame, c, _hidden(frame, c, total))
     return frame
 
 
-def shown(frame: pl.DataFrame) -> pl.DataFrame:
-    """The frame as the viewer may see it: for officials without reader-level columns and with reader counts
-    suppressed; for staff and managers as it is."""
-    if sees_readers():
+def shown(frame: pl.DataFrame, viewer_role: str | None = None) -> pl.DataFrame:
+    """The frame as the viewer (or `viewer_role`, outside the page's run) may see it: for officials without
+    reader-level columns and with reader counts suppressed; for staff and managers as it is."""
+    viewer_role = viewer_role if viewer_role is not None else role()
+    if access.sees_readers(viewer_role):
         return frame
     frame = frame.drop(_reader_level(frame))
-    return readers_for_role(frame, *[c for c in frame.columns if c in _names(READER_COUNTS)])
+    return readers_for_role(frame, *[c for c in frame.columns if c in _names(READER_COUNTS)], viewer_role=viewer_role)
 
 
 def chart_data(frame: pl.DataFrame, total: bool = False) -> pl.DataFrame:
@@ -208,12 +213,19 @@ def _recorder(file_name: str, rows: int) -> Callable[[], None]:
     return record
 
 
-def download(frame: pl.DataFrame, file_name: str, *, key: str | None = None, where: Any = st,
-             reader_level: bool = False) -> None:
-    """A CSV download button; a download of reader-level rows is recorded in the audit."""
-    where.download_button(tr("download_csv"), safe_csv(frame), file_name=file_name, mime="text/csv",
-                          key=key or f"dl_{file_name}", icon=":material/download:",
-                          on_click=_recorder(file_name, frame.height) if reader_level else "ignore")
+def download(frame: pl.DataFrame | Callable[[], pl.DataFrame], file_name: str, *, key: str | None = None,
+             where: Any = st, reader_level: bool = False) -> None:
+    """A CSV download button. The file is made when it is asked for (the view pays nothing for it): `frame` may be a
+    function giving the frame then, already as the viewer may see it and headed. A download of reader-level rows is
+    made with the page and recorded in the audit when clicked."""
+    label_text, options = tr("download_csv"), {"file_name": file_name, "mime": "text/csv",
+                                               "key": key or f"dl_{file_name}", "icon": ":material/download:"}
+    if reader_level:
+        rows = frame() if callable(frame) else frame
+        where.download_button(label_text, safe_csv(rows), on_click=_recorder(file_name, rows.height), **options)
+        return
+    where.download_button(label_text, lambda: safe_csv(frame() if callable(frame) else frame), on_click="ignore",
+                          **options)
 
 
 def _config(raw: pl.DataFrame, headings: dict[str, str]) -> dict[str, Any]:
@@ -250,17 +262,25 @@ def _suppressed_text(values: list[str | None]) -> bool:
                               for v, m in zip(values, marks, strict=True))
 
 
-def csv_frame(frame: pl.DataFrame, headings: dict[str, str]) -> pl.DataFrame:
+def csv_words(headings: dict[str, str]) -> dict[str, str]:
+    """The CSV's own headings (a share's `%`, a suppression flag's column) in the current language, made with the
+    page: the file itself may be made later, outside the page's run (`download`)."""
+    return {f"{kind}:{head}": tr(f"csv_{kind}", label=head) for head in headings.values()
+            for kind in ("percent", "suppressed")}
+
+
+def csv_frame(frame: pl.DataFrame, headings: dict[str, str], said: dict[str, str] | None = None) -> pl.DataFrame:
     """The table as its CSV holds it: numbers as numbers (rounded as shown, a share as its per-cent figure under a
     heading that says %, no thousands separators), and a count suppressed for the viewer as an empty cell with a
-    flag column beside it (`<10` or `x`)."""
+    flag column beside it (`<10` or `x`). `said`: `csv_words(headings)`, when made outside the page's run."""
+    said = said or csv_words(headings)
     columns: list[pl.Series] = []
     for col, head in headings.items():
         values, dtype = frame[col].to_list(), frame.schema[col]
         if dtype.is_numeric() and col not in PLAIN:
             style = numbers.style(col, 0.0 if dtype.is_float() else 0)
             shown = [numbers.csv(col, v) for v in values]
-            name = tr("csv_percent", label=head) if style.kind == "percent" else head
+            name = said[f"percent:{head}"] if style.kind == "percent" else head
             whole = all(v is None or isinstance(v, int) for v in shown)
             columns.append(pl.Series(name, shown, dtype=pl.Int64 if whole else pl.Float64))
         elif dtype == pl.String and _suppressed_text(values):  # numbers made text to suppress some of them
@@ -270,30 +290,79 @@ def csv_frame(frame: pl.DataFrame, headings: dict[str, str]) -> pl.DataFrame:
             columns.append(pl.Series(head, [None if p is None else int(p) if whole else p for p in parsed],
                                      dtype=pl.Int64 if whole else pl.Float64))
             if any(flags):
-                columns.append(pl.Series(tr("csv_suppressed", label=head), flags, dtype=pl.String))
+                columns.append(pl.Series(said[f"suppressed:{head}"], flags, dtype=pl.String))
         else:
             columns.append(frame[col].alias(head))
     return pl.DataFrame(columns)
 
 
+def _worded(raw: pl.DataFrame, terms: str) -> pl.DataFrame:
+    if terms == "places":
+        return _place_words(raw)
+    if "kind" in raw.columns and raw.schema["kind"] == pl.String and set(raw["kind"].drop_nulls()) <= KINDS:
+        return words(raw, "kind", lambda v: tr(f"kind_{v}"))  # branch kinds in words, on screen and in the CSV
+    return raw
+
+
 def table(frame: pl.DataFrame, file_name: str, columns: Sequence[str] | None = None, *, key: str | None = None,
           terms: str = "circ", where: Any = st, **kwargs: Any) -> None:
-    """A table with its CSV download, as the viewer may see it, in the user's language."""
+    """A table with its CSV download, as the viewer may see it, in the user's language. At most `ROWS_SHOWN` rows
+    go to the browser (a caption says how many there are); the download holds them all."""
     raw = frame.select(columns) if columns is not None else frame
     reader_level = bool(_reader_level(raw))
-    raw = shown(raw)
-    if terms == "places":
-        raw = _place_words(raw)
-    elif "kind" in raw.columns and raw.schema["kind"] == pl.String and set(raw["kind"].drop_nulls()) <= KINDS:
-        raw = words(raw, "kind", lambda v: tr(f"kind_{v}"))  # branch kinds in words, on screen and in the CSV
+    raw = _worded(shown(raw), terms)
     headings = {c: label(c, terms) for c in raw.columns}
-    config = _config(raw, headings) | dict(kwargs.pop("column_config", None) or {})
-    out = _rounded(raw).rename(headings)
-    if out.is_empty():  # words, not a grid of blank rows
+    if raw.is_empty():  # words, not a grid of blank rows
         where.caption(tr("empty_table"))
         return
-    where.dataframe(out, hide_index=True, width="stretch", placeholder="—", column_config=config, **kwargs)
-    download(csv_frame(raw, headings), file_name, key=key, where=where, reader_level=reader_level and sees_readers())
+    _grid(raw.head(ROWS_SHOWN), headings, where, **kwargs)
+    if raw.height > ROWS_SHOWN:
+        where.caption(tr("pages_rows_first", shown=f"{ROWS_SHOWN:,}", total=f"{raw.height:,}"))
+    said = csv_words(headings)
+    download(lambda: csv_frame(raw, headings, said), file_name, key=key, where=where,
+             reader_level=reader_level and sees_readers())
+
+
+def _grid(raw: pl.DataFrame, headings: dict[str, str], where: Any, **kwargs: Any) -> None:
+    config = _config(raw, headings) | dict(kwargs.pop("column_config", None) or {})
+    where.dataframe(_rounded(raw).rename(headings), hide_index=True, width="stretch", placeholder="—",
+                    column_config=config, **kwargs)
+
+
+def paged_table(name: str, params: dict[str, Any], file_name: str, orders: Sequence[str], *, key: str,
+                where: Any = st, rows: int = PAGE_ROWS, **kwargs: Any) -> int:
+    """A long list paged on the server: the named query `name` gives one page (`$order`, `$limit`, `$offset`) and
+    its `total`; the viewer picks the order and the page; the download is the whole list (`<name>_full`), made
+    when asked for. Returns the total."""
+    left, right, rest = where.columns([2, 1, 3], vertical_alignment="bottom")
+    order = left.selectbox(tr("pages_order"), orders, key=f"{key}_order",
+                           format_func=lambda o: tr(f"pages_order_{o}"))
+    first = data.q(name, **params, order=order, limit=rows, offset=0)
+    total = int(first["total"][0]) if first.height else 0
+    pages = max(1, -(-total // rows))
+    number = right.number_input(tr("pages_page", pages=f"{pages:,}"), min_value=1, max_value=pages, value=1, step=1,
+                                key=f"{key}_page") if pages > 1 else 1
+    part = first if number == 1 else data.q(name, **params, order=order, limit=rows, offset=(number - 1) * rows)
+    raw = _worded(shown(part.drop("total", "total_loans", strict=False)), "circ")
+    headings = {c: label(c) for c in raw.columns}
+    if raw.is_empty():
+        where.caption(tr("empty_table"))
+        return total
+    rest.caption(tr("pages_rows_of", first=f"{(number - 1) * rows + 1:,}", last=f"{(number - 1) * rows + raw.height:,}",
+                    total=f"{total:,}"))
+    _grid(raw, headings, where, **kwargs)
+    reader_level = bool(_reader_level(part)) and sees_readers()
+    said, role_now, kinds = csv_words(headings), role(), {k: tr(f"kind_{k}") for k in KINDS}
+    full_list = data.full_list(name, **params)
+
+    def whole() -> pl.DataFrame:  # made outside the page's run: everything it needs was taken with the page
+        full = shown(full_list(), role_now)
+        if "kind" in full.columns:
+            full = full.with_columns(pl.col("kind").replace_strict(kinds, default=None, return_dtype=pl.String))
+        return csv_frame(full.select(list(headings)), headings, said)
+
+    download(whole, file_name, key=f"dl_{key}", where=where, reader_level=reader_level)
+    return total
 
 
 def metric(label_text: str, value: object, *, where: Any = st, readers: bool = False, **kwargs: Any) -> None:
