@@ -91,13 +91,14 @@ def overdue_numbers(_: date, day: date) -> dict:
 
 compare.cards(totals, OVERDUE, compare.rows(overdue_numbers, f.date_from, f.date_to), per_row=4)
 st.caption(tr("mgr_overdue_caption", day=f.date_to))
-left, right = st.columns(2)
+# Tables that hold numbers take the whole width, their key columns first (no number behind a scroll in the grid).
 if totals["copies_overdue"]:
-    chart(charts.overdue_by_branch(overdue), where=left)
+    chart(charts.overdue_by_branch(overdue))
 else:
-    left.info(tr("mgr_no_overdue", day=f.date_to))
-with right:
-    table(overdue, "overdue_by_branch.csv", height=360)
+    st.info(tr("mgr_no_overdue", day=f.date_to))
+table(overdue, "overdue_by_branch.csv", height=360,
+      columns=["name", "copies_overdue", "overdue_share", "copies_out", "copies_adrift_overdue", "overdue_1_30",
+               "overdue_31_90", "overdue_over_90", "mean_days_overdue", "max_days_overdue", "kind", "branch_id"])
 
 st.subheader(tr("mgr_lending_owning"))
 if ids and len(ids) <= charts.TOP:  # a few branches chosen: branch by branch, their busiest pairs
@@ -124,11 +125,10 @@ with right:
 
 st.subheader(tr("share_circulated"))
 circulated = q("circulated_by_branch", **scope)
-left, right = st.columns(2)
 chart(charts.branch_bars(circulated, "share_circulated", tr("mgr_chart_circulated"), share=True,
-                                     hover=("copies_circulated", "copies")), where=left)
-with right:
-    table(circulated, "circulated_by_branch.csv", height=420)
+                         hover=("copies_circulated", "copies")))
+table(circulated, "circulated_by_branch.csv", height=420,
+      columns=["name", "share_circulated", "copies_circulated", "copies", "kind", "branch_id"])
 
 left, right = st.columns(2)
 turnover = q("turnover_by_branch", **scope)
@@ -136,21 +136,20 @@ chart(charts.turnover_by_branch(turnover), where=left)
 chart(charts.weekday_hour(q("loans_by_weekday_hour", **scope)), where=right)
 right.caption(tr("circ_weekday_hour_caption"))
 with st.expander(label("turnover")):
-    table(turnover, "turnover_by_branch.csv")
+    table(turnover, "turnover_by_branch.csv",
+          columns=["name", "turnover", "loans", "copies", "volumes", "kind", "branch_id"])
 
-left, right = st.columns(2)
-chart(charts.loans_by_clc(q("loans_by_clc", **scope)), where=left)
-with right:
-    st.subheader(tr("circ_top_titles", n=TOP_TITLES))
-    titles = q("titles_by_loans", **scope, top=TOP_TITLES)
-    table(words(titles, "clc_class", charts.clc_name), "titles_by_loans.csv", height=420)
+chart(charts.loans_by_clc(q("loans_by_clc", **scope)))
+st.subheader(tr("circ_top_titles", n=TOP_TITLES))
+titles = q("titles_by_loans", **scope, top=TOP_TITLES)
+table(words(titles, "clc_class", charts.clc_name), "titles_by_loans.csv", height=420,
+      columns=["title", "loans", "copies", "author", "clc_class"])
 
 st.subheader(tr("circ_owner_compare"))
-left, right = st.columns([1, 2])
+left, _ = st.columns(2)
 owners = q("loans_by_owner", **scope)
 chart(charts.loans_by_owner(owners), where=left)
-with right:
-    table(words(owners, "owner", lambda o: tr(f"circ_owner_{o}")), "loans_by_owner.csv")
+table(words(owners, "owner", lambda o: tr(f"circ_owner_{o}")), "loans_by_owner.csv")
 
 st.subheader(tr("circ_never_borrowed"))
 never = paged_table("items_never_borrowed", {"date_to": f.date_to, "branch_ids": ids}, "items_never_borrowed.csv",

@@ -158,7 +158,7 @@ def test_one_month_draws_the_months_around_it(db):
     assert opacity["2024-03"] == 1.0 and opacity["2024-01"] == 0.3
     notes = [a["text"] for a in monthly["layout"]["annotations"]]
     assert notes.count("所选期间") == 1 and notes.count("不满一月") == 1
-    assert [s["type"] for s in monthly["layout"]["shapes"]] == ["rect"]
+    assert [s["type"] for s in monthly["layout"]["shapes"]] == ["rect", "rect"]  # August greyed, March shaded
     weekly = next(s for s in specs if s["layout"]["title"]["text"] == "借出、转借、续借与归还（按周）")
     assert [x[:10] for x in weekly["data"][0]["x"]][0] >= "2024-02-26"
     assert any("按月的图显示其前后的月份" in c.value for c in at.caption)

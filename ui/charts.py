@@ -10,6 +10,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import polars as pl
 
+from microbranch import numbers
 from ui.kit import label, town_name, words
 from ui.shell import short_name, tr
 
@@ -170,9 +171,12 @@ def _partial(fig: go.Figure, date_from: date, date_to: date, unit: str = "month"
         else:  # a line: the partial month as an open point
             trace.marker.symbol = ["circle-open" if c else "circle" for c in cut]
             trace.marker.size = 9
-    for first in sorted(partial):
+    for first in sorted(partial):  # a grey band as well, so a line's last point reads as a month begun
         fig.add_annotation(x=first, y=1, yref="paper", yanchor="bottom", showarrow=False, font={"size": 11},
                            text=tr(f"circ_partial_{unit}"))
+        band = timedelta(days=15 if unit == "month" else 3, hours=12 if unit == "week" else 0)
+        fig.add_vrect(x0=first - band, x1=first + band, fillcolor="#868e96", opacity=0.12, line_width=0,
+                      layer="below")
     if inside:
         half = timedelta(days=15)
         fig.add_vrect(x0=inside[0] - half, x1=inside[1].replace(day=1) + half, fillcolor="#fab005", opacity=0.15,
@@ -267,7 +271,8 @@ def loans_by_clc(frame: pl.DataFrame) -> go.Figure:
 
 def loans_by_owner(frame: pl.DataFrame) -> go.Figure:
     data = words(frame, "owner", lambda o: tr(f"circ_owner_{o}"))
-    fig = px.bar(data, x="owner", y="loans_per_copy", text_auto=".2f", hover_data={"copies": True, "loans": True},
+    places = numbers.style("loans_per_copy", 0.0).decimals  # as the table beside it writes it
+    fig = px.bar(data, x="owner", y="loans_per_copy", text_auto=f".{places}f", hover_data={"copies": True, "loans": True},
                  labels={"owner": label("owner"), "loans_per_copy": label("loans_per_copy"), "copies": label("copies"),
                          "loans": label("loans")})
     fig.update_traces(marker_color=["#2f6fdb", "#d6336c"][: len(data)])
