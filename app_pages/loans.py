@@ -64,10 +64,10 @@ chart(charts.circulation_by_period(q("circulation_by_period_branch", **scope, un
                                    unit), where=right)
 micro_ids = branch_list.filter(pl.col("kind") == "micro")["branch_id"].to_list()
 left, right = st.columns(2)
-chart(charts.loans_by_branch(monthly.filter(~pl.col("branch_id").is_in(micro_ids)), branch_list)
-                  .update_layout(title=tr("mgr_chart_branch_others")), where=left)
-chart(charts.loans_by_branch(monthly.filter(pl.col("branch_id").is_in(micro_ids)), branch_list)
-                   .update_layout(title=tr("mgr_chart_branch_micro")), where=right)
+chart(charts.loans_by_branch(monthly.filter(~pl.col("branch_id").is_in(micro_ids)), branch_list,
+                             retitle=tr("mgr_chart_branch_others")), where=left)
+chart(charts.loans_by_branch(monthly.filter(pl.col("branch_id").is_in(micro_ids)), branch_list,
+                             retitle=tr("mgr_chart_branch_micro")), where=right)
 with st.expander(tr("mgr_circulation_table"), expanded=bool(ids)):
     # the key columns first (branch, loans and their change), then the other counts
     rows, notes = compare.changes(per_branch(f.date_from, f.date_to), "loans", per_branch, f.date_from, f.date_to)
@@ -77,11 +77,6 @@ with st.expander(tr("mgr_circulation_table"), expanded=bool(ids)):
 chart(charts.readers_by_month(chart_data(q("readers_by_month", date_from=drawn_from, date_to=drawn_to, branch_ids=ids)),
                               drawn_from, drawn_to, selected))
 
-st.subheader(tr("mgr_overdue"))
-overdue = q("overdue_by_branch", date_to=f.date_to, branch_ids=ids)
-totals = overdue.select(pl.col("copies_out", "copies_overdue", "copies_adrift_overdue").sum()).row(0, named=True)
-totals["overdue_share"] = totals["copies_overdue"] / totals["copies_out"] if totals["copies_out"] else None
-
 
 def overdue_numbers(_: date, day: date) -> dict:
     rows = q("overdue_by_branch", date_to=day, branch_ids=ids)
@@ -89,69 +84,84 @@ def overdue_numbers(_: date, day: date) -> dict:
     return out | {"overdue_share": out["copies_overdue"] / out["copies_out"] if out["copies_out"] else None}
 
 
-compare.cards(totals, OVERDUE, compare.rows(overdue_numbers, f.date_from, f.date_to), per_row=4)
-st.caption(tr("mgr_overdue_caption", day=f.date_to))
-# Tables that hold numbers take the whole width, their key columns first (no number behind a scroll in the grid).
-if totals["copies_overdue"]:
-    chart(charts.overdue_by_branch(overdue))
-else:
-    st.info(tr("mgr_no_overdue", day=f.date_to))
-table(overdue, "overdue_by_branch.csv", height=360,
-      columns=["name", "copies_overdue", "overdue_share", "copies_out", "copies_adrift_overdue", "overdue_1_30",
-               "overdue_31_90", "overdue_over_90", "mean_days_overdue", "max_days_overdue", "kind", "branch_id"])
+# Below the fold: one section at a time, run only when its tab is open. Tables that hold numbers take the whole
+# width, their key columns first (no number behind a scroll inside the grid).
+overdue_tab, pairs_tab, who_tab, collection_tab, never_tab = st.tabs(
+    [tr("mgr_overdue"), tr("mgr_lending_owning"), tr("mgr_who"), tr("share_circulated"), tr("circ_never_borrowed")],
+    key="loans_tab", on_change="rerun")
 
-st.subheader(tr("mgr_lending_owning"))
-if ids and len(ids) <= charts.TOP:  # a few branches chosen: branch by branch, their busiest pairs
-    chart(charts.lending_owning(q("loans_by_lending_owning", **scope, limit=charts.TOP * charts.TOP)))
-else:
-    st.caption(tr("pages_by_town", n=charts.TOP))
-    chart(charts.lending_owning_town(q("loans_by_lending_owning_town", **scope)))
-with st.expander(tr("mgr_lending_owning_table")):
-    paged_table("loans_by_lending_owning", scope, "loans_by_lending_owning.csv", ("loans", "transfers", "lending"),
-                key="pairs")
+if overdue_tab.open:
+    with overdue_tab:
+        overdue = q("overdue_by_branch", date_to=f.date_to, branch_ids=ids)
+        totals = overdue_numbers(f.date_from, f.date_to)
 
-st.subheader(tr("mgr_who"))
-types = words(q("loans_by_reader_type", **scope), "reader_type", lambda v: v)
-ages = q("loans_by_age_band", **scope)
-left, right = st.columns(2)
-chart(charts.readers_by(chart_data(types, total=True), "reader_type", tr("mgr_chart_reader_type")), where=left)
-left.caption(tr("mgr_readers_caption"))
-with left:
-    table(readers_for_role(types, "active_readers", total=True), "loans_by_reader_type.csv")
-chart(charts.readers_by(chart_data(ages, total=True), "age_band", tr("mgr_chart_age_band", year=f.date_to.year)),
-      where=right)
-with right:
-    table(readers_for_role(ages.drop("age_from"), "active_readers", total=True), "loans_by_age_band.csv")
+        compare.cards(totals, OVERDUE, compare.rows(overdue_numbers, f.date_from, f.date_to), per_row=4)
+        st.caption(tr("mgr_overdue_caption", day=f.date_to))
+        if totals["copies_overdue"]:
+            chart(charts.overdue_by_branch(overdue))
+        else:
+            st.info(tr("mgr_no_overdue", day=f.date_to))
+        table(overdue, "overdue_by_branch.csv", height=360,
+              columns=["name", "copies_overdue", "overdue_share", "copies_out", "copies_adrift_overdue",
+                       "overdue_1_30", "overdue_31_90", "overdue_over_90", "mean_days_overdue", "max_days_overdue",
+                       "kind", "branch_id"])
 
-st.subheader(tr("share_circulated"))
-circulated = q("circulated_by_branch", **scope)
-chart(charts.branch_bars(circulated, "share_circulated", tr("mgr_chart_circulated"), share=True,
-                         hover=("copies_circulated", "copies")))
-table(circulated, "circulated_by_branch.csv", height=420,
-      columns=["name", "share_circulated", "copies_circulated", "copies", "kind", "branch_id"])
+if pairs_tab.open:
+    with pairs_tab:
+        if ids and len(ids) <= charts.TOP:  # a few branches chosen: branch by branch, their busiest pairs
+            chart(charts.lending_owning(q("loans_by_lending_owning", **scope, limit=charts.TOP * charts.TOP)))
+        else:
+            st.caption(tr("pages_by_town", n=charts.TOP))
+            chart(charts.lending_owning_town(q("loans_by_lending_owning_town", **scope)))
+        with st.expander(tr("mgr_lending_owning_table")):
+            paged_table("loans_by_lending_owning", scope, "loans_by_lending_owning.csv",
+                        ("loans", "transfers", "lending"), key="pairs")
 
-left, right = st.columns(2)
-turnover = q("turnover_by_branch", **scope)
-chart(charts.turnover_by_branch(turnover), where=left)
-chart(charts.weekday_hour(q("loans_by_weekday_hour", **scope)), where=right)
-right.caption(tr("circ_weekday_hour_caption"))
-with st.expander(label("turnover")):
-    table(turnover, "turnover_by_branch.csv",
-          columns=["name", "turnover", "loans", "copies", "volumes", "kind", "branch_id"])
+if who_tab.open:
+    with who_tab:
+        types = words(q("loans_by_reader_type", **scope), "reader_type", lambda v: v)
+        ages = q("loans_by_age_band", **scope)
+        left, right = st.columns(2)
+        chart(charts.readers_by(chart_data(types, total=True), "reader_type", tr("mgr_chart_reader_type")), where=left)
+        left.caption(tr("mgr_readers_caption"))
+        with left:
+            table(readers_for_role(types, "active_readers", total=True), "loans_by_reader_type.csv")
+        chart(charts.readers_by(chart_data(ages, total=True), "age_band",
+                                tr("mgr_chart_age_band", year=f.date_to.year)), where=right)
+        with right:
+            table(readers_for_role(ages.drop("age_from"), "active_readers", total=True), "loans_by_age_band.csv")
 
-chart(charts.loans_by_clc(q("loans_by_clc", **scope)))
-st.subheader(tr("circ_top_titles", n=TOP_TITLES))
-titles = q("titles_by_loans", **scope, top=TOP_TITLES)
-table(words(titles, "clc_class", charts.clc_name), "titles_by_loans.csv", height=420,
-      columns=["title", "loans", "copies", "author", "clc_class"])
+if collection_tab.open:
+    with collection_tab:
+        circulated = q("circulated_by_branch", **scope)
+        chart(charts.branch_bars(circulated, "share_circulated", tr("mgr_chart_circulated"), share=True,
+                                 hover=("copies_circulated", "copies")))
+        table(circulated, "circulated_by_branch.csv", height=420,
+              columns=["name", "share_circulated", "copies_circulated", "copies", "kind", "branch_id"])
 
-st.subheader(tr("circ_owner_compare"))
-left, _ = st.columns(2)
-owners = q("loans_by_owner", **scope)
-chart(charts.loans_by_owner(owners), where=left)
-table(words(owners, "owner", lambda o: tr(f"circ_owner_{o}")), "loans_by_owner.csv")
+        left, right = st.columns(2)
+        turnover = q("turnover_by_branch", **scope)
+        chart(charts.turnover_by_branch(turnover), where=left)
+        chart(charts.weekday_hour(q("loans_by_weekday_hour", **scope)), where=right)
+        right.caption(tr("circ_weekday_hour_caption"))
+        with st.expander(label("turnover")):
+            table(turnover, "turnover_by_branch.csv",
+                  columns=["name", "turnover", "loans", "copies", "volumes", "kind", "branch_id"])
 
-st.subheader(tr("circ_never_borrowed"))
-never = paged_table("items_never_borrowed", {"date_to": f.date_to, "branch_ids": ids}, "items_never_borrowed.csv",
-                    ("longest", "branch", "call_number"), key="never")
-st.caption(tr("circ_never_borrowed_caption", n=f"{never:,}"))
+        chart(charts.loans_by_clc(q("loans_by_clc", **scope)))
+        st.subheader(tr("circ_top_titles", n=TOP_TITLES))
+        titles = q("titles_by_loans", **scope, top=TOP_TITLES)
+        table(words(titles, "clc_class", charts.clc_name), "titles_by_loans.csv", height=420,
+              columns=["title", "loans", "copies", "author", "clc_class"])
+
+        st.subheader(tr("circ_owner_compare"))
+        left, _ = st.columns(2)
+        owners = q("loans_by_owner", **scope)
+        chart(charts.loans_by_owner(owners), where=left)
+        table(words(owners, "owner", lambda o: tr(f"circ_owner_{o}")), "loans_by_owner.csv")
+
+if never_tab.open:
+    with never_tab:
+        never = paged_table("items_never_borrowed", {"date_to": f.date_to, "branch_ids": ids},
+                            "items_never_borrowed.csv", ("longest", "branch", "call_number"), key="never")
+        st.caption(tr("circ_never_borrowed_caption", n=f"{never:,}"))

@@ -51,42 +51,45 @@ with st.expander(tr("mgr_stock_table")):
     table(stock, "stock_by_branch.csv", columns=["name", "foreign_here", "own_away", "own_on_loan", "own_here",
                                                  "copies_own", "kind", "branch_id"])
 
-st.subheader(tr("move_list"))
-where = {"date_to": f.date_to, "branch_ids": ids}
-stops = q("moves_by_branch", **where)
-st.caption(tr("mgr_move_caption", n=f"{stops['copies'].sum():,}", day=f.date_to))
-if len(stops):
-    # the list as a van run: stops in order, copies of each in shelf order with a box to tick, and a printable sheet
-    chart(charts.move_routes(q("moves_by_route", **where, top=charts.TOP)))
-    st.markdown(f"**{tr('van_stops')}**")  # tables that hold numbers take the whole width, key columns first
-    table(stops, f"van_stops_{f.date_to}.csv", key="dl_van_stops",
-          columns=["stop", "from_branch", "copies", "to_branches", "from_address"])
-    moves, language = data.full_list("moves_by_item", **where), lang()  # the whole list, made when asked for
-    st.download_button(tr("van_print"), lambda: vanrun.printable(moves(), f.date_to, language).encode("utf-8"),
-                       file_name=f"van_run_{f.date_to}.html", mime="text/html", key="dl_van_print",
-                       icon=":material/print:", on_click="ignore")
-    st.markdown(f"**{tr('van_sheet')}**")
-    sheet = ["stop", "from_branch", "call_number", "item_id", "title", "to_branch", "tick", "from_address"]
-    if stops["copies"].sum() <= ROWS_SHOWN:  # the driver's sheet itself, copy by copy
-        table(vanrun.sheet(moves()), f"move_list_{f.date_to}.csv", key="dl_moves", height=420, columns=sheet)
-    else:  # a city's list: the sheet is the download, the list is paged here
-        headings = {c: label(c) for c in sheet}
-        said = csv_words(headings)
-        download(lambda: csv_frame(vanrun.sheet(moves()).select(sheet), headings, said), f"move_list_{f.date_to}.csv",
-                 key="dl_moves")
-        paged_table("moves_by_item", where, f"moves_{f.date_to}.csv", ("route", "longest"), key="move_page")
-
-st.subheader(tr("copies_dead"))
-dead = q("dead_stock_by_branch", date_to=f.date_to, months=months, branch_ids=ids)
-st.caption(tr("mgr_dead_caption", n=months, day=f.date_to))
-too_new = dead.filter("too_new")
-if len(too_new):  # opened within the window: not 0%, not judged (as the scorecards' grace period)
-    st.caption(tr("dead_too_new_caption", n=months, count=len(too_new)))
-chart(charts.branch_bars(dead.filter(~pl.col("too_new")), "dead_share", tr("mgr_chart_dead", n=months), share=True,
-                         hover=("copies_dead", "copies")))
-table(dead.with_columns(pl.when("too_new").then(pl.lit(tr("dead_too_new", n=months))).alias("dead_note")),
-      "dead_stock_by_branch.csv", height=420,
-      columns=["name", "dead_share", "copies_dead", "dead_note", "copies", "kind", "branch_id"])
-with st.expander(tr("mgr_dead_items")):
-    paged_table("dead_stock_by_item", {"date_to": f.date_to, "months": months, "branch_ids": ids},
-                f"dead_stock_{f.date_to}.csv", ("longest", "branch", "call_number"), key="dead_items")
+# Below the fold: one section at a time, run only when its tab is open
+moves_tab, dead_tab = st.tabs([tr("move_list"), tr("copies_dead")], key="stock_tab", on_change="rerun")
+if moves_tab.open:
+    with moves_tab:
+        where = {"date_to": f.date_to, "branch_ids": ids}
+        stops = q("moves_by_branch", **where)
+        st.caption(tr("mgr_move_caption", n=f"{stops['copies'].sum():,}", day=f.date_to))
+        if len(stops):
+            # the list as a van run: stops in order, copies of each in shelf order with a box to tick, a printable sheet
+            chart(charts.move_routes(q("moves_by_route", **where, top=charts.TOP)))
+            st.markdown(f"**{tr('van_stops')}**")  # tables that hold numbers take the whole width, key columns first
+            table(stops, f"van_stops_{f.date_to}.csv", key="dl_van_stops",
+                  columns=["stop", "from_branch", "copies", "to_branches", "from_address"])
+            moves, language = data.full_list("moves_by_item", **where), lang()  # the whole list, made when asked for
+            st.download_button(tr("van_print"), lambda: vanrun.printable(moves(), f.date_to, language).encode("utf-8"),
+                               file_name=f"van_run_{f.date_to}.html", mime="text/html", key="dl_van_print",
+                               icon=":material/print:", on_click="ignore")
+            st.markdown(f"**{tr('van_sheet')}**")
+            sheet = ["stop", "from_branch", "call_number", "item_id", "title", "to_branch", "tick", "from_address"]
+            if stops["copies"].sum() <= ROWS_SHOWN:  # the driver's sheet itself, copy by copy
+                table(vanrun.sheet(moves()), f"move_list_{f.date_to}.csv", key="dl_moves", height=420, columns=sheet)
+            else:  # a city's list: the sheet is the download, the list is paged here
+                headings = {c: label(c) for c in sheet}
+                said = csv_words(headings)
+                download(lambda: csv_frame(vanrun.sheet(moves()).select(sheet), headings, said),
+                         f"move_list_{f.date_to}.csv", key="dl_moves")
+                paged_table("moves_by_item", where, f"moves_{f.date_to}.csv", ("route", "longest"), key="move_page")
+if dead_tab.open:
+    with dead_tab:
+        dead = q("dead_stock_by_branch", date_to=f.date_to, months=months, branch_ids=ids)
+        st.caption(tr("mgr_dead_caption", n=months, day=f.date_to))
+        too_new = dead.filter("too_new")
+        if len(too_new):  # opened within the window: not 0%, not judged (as the scorecards' grace period)
+            st.caption(tr("dead_too_new_caption", n=months, count=len(too_new)))
+        chart(charts.branch_bars(dead.filter(~pl.col("too_new")), "dead_share", tr("mgr_chart_dead", n=months),
+                                 share=True, hover=("copies_dead", "copies")))
+        table(dead.with_columns(pl.when("too_new").then(pl.lit(tr("dead_too_new", n=months))).alias("dead_note")),
+              "dead_stock_by_branch.csv", height=420,
+              columns=["name", "dead_share", "copies_dead", "dead_note", "copies", "kind", "branch_id"])
+        with st.expander(tr("mgr_dead_items")):
+            paged_table("dead_stock_by_item", {"date_to": f.date_to, "months": months, "branch_ids": ids},
+                        f"dead_stock_{f.date_to}.csv", ("longest", "branch", "call_number"), key="dead_items")

@@ -45,6 +45,7 @@ PAGES: dict[str, tuple[str, ...]] = {
     "upload": ("staff",),
     "audit": ("staff",),
     "glossary": ROLES,
+    "branch": ROLES,  # one branch's page; its stock section follows the stock page's rule
 }
 
 READER_LEVEL = ("reader", "from_reader", "holder", "expected_holder", "reader_id", "from_reader_id", "to_reader")

@@ -28,7 +28,7 @@ from (select distinct {id} from {source} where {id} is not null except select {i
 """
 
 DERIVED = ("chains", "chain_transfers", "loans", "loans_day", "loans_month", "loans_home_month", "reader_months",
-           "reader_branch_months", "item_months")
+           "reader_branch_months", "item_months", "copy_state", "reader_firsts", "loans_reader_month")
 LOAN = "day, occurred_at, is_transfer, branch_no, item_no, reader_no"  # the columns of table loans
 
 # The loans of the recomputed months: the bounds let the scan skip what the months' days are not in.
@@ -75,14 +75,15 @@ def _refresh(con: duckdb.DuckDBPyConnection) -> None:
     """
     if con.sql("select count(*) from old_loans").fetchall()[0][0] == 0:  # new copies (a first import): add all
         con.sql(f"create or replace temp table added as {keyed}")
-        con.sql("create or replace temp table gone as select null::bigint as row_id, null::date as day, limit 0")
+        con.sql("create or replace temp table gone as "
+                "select null::bigint as row_id, null::date as day, null::integer as reader_no, limit 0")
     else:
         # Only the loans that changed are deleted and added (an import of new events mostly adds to a copy's
         # loans), so only the months they fall in are recomputed.
         con.sql(f"create or replace temp table fresh_loans as select *, row_number() over (partition by {LOAN}) as n,"
                 f" from ({keyed})")
         same = " and ".join(f"o.{c} is not distinct from f.{c}" for c in [*LOAN.split(", "), "n"])
-        con.sql(f"create or replace temp table gone as select o.row_id, o.day, from old_loans as o "
+        con.sql(f"create or replace temp table gone as select o.row_id, o.day, o.reader_no, from old_loans as o "
                 f"anti join fresh_loans as f on {same}")
         con.sql(f"create or replace temp table added as select f.* exclude (n), from fresh_loans as f "
                 f"anti join old_loans as o on {same}")
@@ -96,13 +97,17 @@ def _refresh(con: duckdb.DuckDBPyConnection) -> None:
         union
         select month_no(day), from added
     """)
+    con.sql("create or replace temp table touched_readers as "
+            "select reader_no, from gone union select reader_no, from added")
     con.sql("drop table gone; drop table added")
     _items(con)
+    _copy_state(con)
+    _reader_firsts(con)
     lo_no, hi_no = con.sql("select min(month_no), max(month_no) from months").fetchall()[0]
     if lo_no is not None:
         bounds = {"lo": _month_start(lo_no), "hi": _month_start(hi_no + 1)}
         _months(con, bounds)
-    con.sql("drop table months; drop table touched_nos; drop table touched")
+    con.sql("drop table months; drop table touched_nos; drop table touched; drop table touched_readers")
 
 
 def clear(con: duckdb.DuckDBPyConnection) -> None:
@@ -111,10 +116,14 @@ def clear(con: duckdb.DuckDBPyConnection) -> None:
         con.sql(f"delete from {table}")
 
 
-def refresh_attributes(con: duckdb.DuckDBPyConnection) -> None:
-    """Loans per home branch, class and owner after the copies' attributes changed (an import of items)."""
-    con.sql("delete from loans_home_month")
-    con.sql(f"insert into loans_home_month {_HOME_MONTH.format(where='true')}")
+def refresh_attributes(con: duckdb.DuckDBPyConnection, kind: str = "items") -> None:
+    """The loans per attribute of the copies (home branch, class, owner) or of the readers (type, birth year)
+    after those attributes changed (an import of items or readers)."""
+    table, sql = _ATTRIBUTE_MONTH[kind]
+    con.sql(f"delete from {table}")
+    con.sql(f"insert into {table} {sql.format(where='true')}")
+    if kind == "items":
+        _copy_attributes(con)
 
 
 _HOME_MONTH = """
@@ -131,6 +140,15 @@ where {where}
 group by all
 """
 
+_READER_MONTH = """
+select date_trunc('month', l.day)::date as month, l.branch_no, r.reader_type, r.birth_year, count(*) as loans,
+from loans as l
+left join readers as r on l.reader = r.reader
+where {where}
+group by all
+"""
+_ATTRIBUTE_MONTH = {"items": ("loans_home_month", _HOME_MONTH), "readers": ("loans_reader_month", _READER_MONTH)}
+
 
 def _items(con: duckdb.DuckDBPyConnection) -> None:
     """The copies' activity bitmaps, from all their loans."""
@@ -139,6 +157,83 @@ def _items(con: duckdb.DuckDBPyConnection) -> None:
         insert into item_months
         select l.item_no, month_no(l.day) // 120 as block, bit_or(1::hugeint << (month_no(l.day) % 120)) as months,
         from loans as l semi join touched_nos using (item_no)
+        group by all
+    """)
+
+
+def _copy_state(con: duckdb.DuckDBPyConnection) -> None:
+    """The touched copies' state: last chain, latest due date set, latest loan (and their attributes)."""
+    con.sql("delete from copy_state where item_id in (select item_id from touched)")
+    con.sql("""
+        insert into copy_state
+        with last_chain as (
+            select c.item_id, arg_max(c, c.chain_no) as c,
+            from chains as c semi join touched using (item_id)
+            group by c.item_id
+        ),
+        due as (
+            select e.item_id, arg_max(e.due_at, e.occurred_at) as due_at, max(e.occurred_at) as due_set_at,
+            from events as e semi join touched using (item_id)
+            where e.action in ('checkout', 'transfer', 'renew') and e.due_at is not null
+            group by e.item_id
+        ),
+        lent as (
+            select k.item_id, max(l.occurred_at) as last_loan_at,
+            from loans as l semi join touched_nos using (item_no)
+            inner join item_keys as k using (item_no)
+            group by k.item_id
+        )
+        select
+            t.item_id, c.c.chain_no, c.c.started_at, c.c.ended_at, c.c.start_branch_id, c.c.end_branch_id,
+            c.c.first_transfer_at, d.due_at, d.due_set_at, l.last_loan_at,
+            i.item_id is not null, i.home_branch_id, i.owner, i.added_on,
+        from touched as t
+        left join last_chain as c using (item_id)
+        left join due as d using (item_id)
+        left join lent as l using (item_id)
+        left join items as i using (item_id)
+        where i.item_id is not null or c.item_id is not null or d.item_id is not null or l.item_id is not null
+    """)
+
+
+def _copy_attributes(con: duckdb.DuckDBPyConnection) -> None:
+    """Every copy's row in copy_state with its attributes as they are now in the items file."""
+    con.sql("""
+        create or replace temp table kept as
+        select * exclude (in_items, home_branch_id, owner, added_on),
+        from copy_state
+        where chain_no is not null or due_set_at is not null or last_loan_at is not null
+    """)
+    con.sql("delete from copy_state")
+    con.sql("""
+        insert into copy_state by name
+        select k.* exclude (item_id), coalesce(k.item_id, i.item_id) as item_id, i.item_id is not null as in_items,
+            i.home_branch_id, i.owner, i.added_on,
+        from kept as k
+        full join items as i using (item_id)
+        order by item_id
+    """)
+    con.sql("drop table kept")
+
+
+def _reader_firsts(con: duckdb.DuckDBPyConnection) -> None:
+    """The first loan and the next day with a loan of the readers whose loans were deleted or added."""
+    con.sql("delete from reader_firsts where reader_no in (select reader_no from touched_readers)")
+    con.sql("""
+        insert into reader_firsts
+        with lent as (
+            select l.reader_no, l.day, l.occurred_at, l.is_transfer, l.branch_no,
+            from loans as l semi join touched_readers using (reader_no)
+        ),
+        firsts as (
+            select reader_no, min(occurred_at) as first_at,
+                arg_min({ 'branch_no': branch_no }, (occurred_at, is_transfer)).branch_no as branch_no,
+            from lent
+            group by reader_no
+        )
+        select f.reader_no, f.first_at, f.branch_no, min(l.day) filter (where l.day > f.first_at::date),
+        from firsts as f
+        inner join lent as l using (reader_no)
         group by all
     """)
 
@@ -171,6 +266,8 @@ def _months(con: duckdb.DuckDBPyConnection, bounds: dict[str, date]) -> None:
     """, params=bounds)
     con.sql(f"delete from loans_home_month where {in_months.format(col='month')}")
     con.sql(f"insert into loans_home_month {_HOME_MONTH.format(where=_MONTHS)}", params=bounds)
+    con.sql(f"delete from loans_reader_month where {in_months.format(col='month')}")
+    con.sql(f"insert into loans_reader_month {_READER_MONTH.format(where=_MONTHS)}", params=bounds)
     con.sql("""
         create or replace temp table month_masks as
         select month_no // 120 as block, bit_or(1::hugeint << (month_no % 120)) as mask, from months group by all
@@ -237,3 +334,5 @@ def refresh_items(con: duckdb.DuckDBPyConnection, item_ids: Iterable[str] | None
         con.sql("create or replace temp table touched as select distinct item_id from touched_frame")
         con.unregister("touched_frame")
     _refresh(con)
+    if item_ids is None:  # the copies without events too
+        _copy_attributes(con)

@@ -13,6 +13,8 @@
 --   copy_places(date_to)              one row per copy: on which shelf it was at the end of the day, or on loan
 --   dead_stock(date_to, months)       one row per copy of dead stock: on a shelf, not lent for `months` months
 --   new_readers(date_to, warmup)      one row per reader up to date_to: when and where won, and how that is known
+--   last_chains(date_to)              one row per copy: its last chain started by the end of date_to
+--   copies_then(date_to)              one row per copy: where it was at the end of date_to, its last loan by then
 
 -- walk_threshold: the walking threshold in minutes (5, 10 or 15), 15 when not given.
 create or replace macro walk_threshold(minutes) as coalesce(minutes::double, 15);
@@ -141,33 +143,92 @@ select
 from community_walks(on_day)
 group by grouping sets ((town_code), ());
 
+-- last_chains: one row per copy with a chain started by the end of date_to: the last such chain (the one open
+-- then, if any: chains of a copy do not overlap). From copy_state where the copy's last chain started by then,
+-- else from the chains of the copies that have chains after it.
+create or replace macro last_chains(date_to) as table
+with p as (
+    select *, from period(null, date_to)
+),
+later as (
+    select s.item_id,
+    from copy_state as s, p
+    where s.started_at >= p.end_ts
+)
+select s.item_id, s.chain_no, s.started_at, s.ended_at, s.start_branch_id, s.end_branch_id, s.first_transfer_at,
+from copy_state as s, p
+where s.started_at < p.end_ts
+union all
+select
+    c.item_id, c.c.chain_no, c.c.started_at, c.c.ended_at, c.c.start_branch_id, c.c.end_branch_id,
+    c.c.first_transfer_at,
+from (
+    select c.item_id, arg_max(c, c.chain_no) as c,
+    from chains as c semi join later using (item_id), p
+    where c.started_at < p.end_ts
+    group by c.item_id
+) as c;
+
+-- copies_then: one row per copy in the items file added by date_to, where it was at the end of that day (see
+-- copy_places) and its last loan by then. From copy_state, and for the copies that had a chain or a loan after
+-- that day, their chains and loans up to it.
+create or replace macro copies_then(date_to) as table
+with p as (
+    select *, from period(null, date_to)
+),
+chain_before as (  -- the last chain by then of copies whose last chain started later
+    select c.item_id, arg_max({ 'ended_at': c.ended_at, 'end_branch_id': c.end_branch_id }, c.chain_no) as c,
+    from chains as c
+    semi join (select s.item_id, from copy_state as s, p where s.started_at >= p.end_ts) as later using (item_id)
+    cross join p
+    where c.started_at < p.end_ts
+    group by c.item_id
+),
+loan_before as (  -- the last loan by then of copies lent later
+    select l.item_id, max(l.occurred_at) as last_loan_at,
+    from loans as l
+    semi join (select s.item_id, from copy_state as s, p where s.last_loan_at >= p.end_ts) as later using (item_id)
+    cross join p
+    where l.occurred_at < p.end_ts
+    group by l.item_id
+),
+chain_then as (
+    select
+        s.item_id,
+        s.home_branch_id,
+        s.owner,
+        s.added_on,
+        s.started_at < p.end_ts or b.item_id is not null as lent,
+        case when s.started_at < p.end_ts then s.ended_at else b.c.ended_at end as ended_at,
+        case when s.started_at < p.end_ts then s.end_branch_id else b.c.end_branch_id end as end_branch_id,
+        case when s.last_loan_at < p.end_ts then s.last_loan_at else l.last_loan_at end as last_loan_at,
+        p.end_ts,
+    from copy_state as s
+    cross join p
+    left join chain_before as b using (item_id)
+    left join loan_before as l using (item_id)
+    where s.in_items and (s.added_on is null or s.added_on <= p.date_to)
+)
+select
+    item_id,
+    home_branch_id,
+    owner,
+    added_on,
+    case when not coalesce(lent, false) or ended_at < end_ts then 'shelf' else 'on_loan' end as place,
+    case
+        when not coalesce(lent, false) then home_branch_id
+        when ended_at < end_ts then end_branch_id
+    end as branch_id,
+    case when ended_at < end_ts then ended_at end as since,
+    last_loan_at,
+from chain_then;
+
 -- copy_places: where each copy was at the end of date_to: on a `shelf` at a branch (where its last chain by then was
 -- returned; its home branch when it had not gone out yet) or `on_loan` (a chain still open then), and since when
 -- it sat there. Copies added after date_to are left out. The one definition the stock queries share.
 create or replace macro copy_places(date_to) as table
-with p as (
-    select *, from period(null, date_to)
-),
-last_chain as (  -- a struct keeps the empty end of a chain still open (arg_max skips empty values)
-    select c.item_id, arg_max({ 'ended_at': c.ended_at, 'end_branch_id': c.end_branch_id }, c.chain_no) as c,
-    from chains as c, p
-    where c.started_at < p.end_ts
-    group by c.item_id
-)
-select
-    i.item_id,
-    i.home_branch_id,
-    i.owner,
-    case when l.item_id is null or l.c.ended_at < p.end_ts then 'shelf' else 'on_loan' end as place,
-    case
-        when l.item_id is null then i.home_branch_id
-        when l.c.ended_at < p.end_ts then l.c.end_branch_id
-    end as branch_id,
-    case when l.c.ended_at < p.end_ts then l.c.ended_at end as since,
-from items as i
-cross join p
-left join last_chain as l using (item_id)
-where i.added_on is null or i.added_on <= p.date_to;
+select item_id, home_branch_id, owner, place, branch_id, since,
+from copies_then(date_to);
 
 -- dead_stock: dead stock at the end of date_to: library copies on a shelf then, in stock for at least `months`
 -- months and not lent (checkout or transfer) in those months. One row per such copy, with its last loan (empty: never).
@@ -175,21 +236,12 @@ create or replace macro dead_stock(date_to, months) as table
 with p as (
     select d.*, (d.date_to - to_months(coalesce(months::integer, 6)))::date as cutoff,
     from period(null, date_to) as d
-),
-last_loan as (
-    select e.item_id, max(e.occurred_at) as last_loan_at,
-    from events as e, p
-    where e.action in ('checkout', 'transfer') and e.occurred_at < p.end_ts
-    group by e.item_id
 )
-select s.item_id, s.home_branch_id, s.branch_id, l.last_loan_at, p.date_to, p.cutoff,
-from copy_places(date_to) as s
-cross join p
-inner join items as i using (item_id)
-left join last_loan as l using (item_id)
+select s.item_id, s.home_branch_id, s.branch_id, s.last_loan_at, p.date_to, p.cutoff,
+from copies_then(date_to) as s, p
 where s.owner = 'library' and s.place = 'shelf'
-  and (i.added_on is null or i.added_on <= p.cutoff)
-  and (l.last_loan_at is null or l.last_loan_at < p.cutoff);
+  and (s.added_on is null or s.added_on <= p.cutoff)
+  and (s.last_loan_at is null or s.last_loan_at < p.cutoff);
 
 -- month_no: a month as one integer (year * 12 + month - 1), the unit of the activity bitmaps.
 create or replace macro month_no(d) as year(d) * 12 + month(d) - 1;
@@ -283,28 +335,36 @@ where c.every_branch or l.branch_no in (select b.branch_no, from branch_nos as b
 
 -- readers_by_branch_in_period: one row per branch (branch_no; 0 for transfers of chains that started before the
 -- data) with the distinct readers who took a copy there in the period. Whole months from the bitmaps of readers
--- at branches (one row per branch and reader unless the months span two 120-month blocks), then the readers of
--- the ragged edges not already counted.
+-- at branches (one row per branch and reader when the months lie in one 120-month block, so a count of rows;
+-- distinct readers only when they span two), then the readers of the ragged edges not already counted.
 create or replace macro readers_by_branch_in_period(date_from, date_to) as table
 with parts as (
     select *, from period_parts(date_from, date_to)
 ),
+masks as (  -- the period's whole months as bits of each block they lie in
+    select r.block, month_mask(p.first_no, p.last_no, r.block) as mask,
+    from parts as p, range(p.first_block, p.last_block + 1) as r(block)
+),
 whole as (
-    select r.branch_no, r.reader_no, p.first_block = p.last_block as one_block,
-    from reader_branch_months as r, parts as p
-    where r.block between p.first_block and p.last_block
-      and r.months & month_mask(p.first_no, p.last_no, r.block) <> 0
+    select r.branch_no, r.reader_no,
+    from reader_branch_months as r
+    inner join masks as m using (block)
+    where r.months & m.mask <> 0
 ),
 edge as (
     select distinct coalesce(branch_no, 0) as branch_no, reader_no,
     from edge_loans(date_from, date_to)
 ),
 counted as (
-    select
-        branch_no,
-        count(*) filter (where one_block) + count(distinct reader_no) filter (where not one_block) as readers,
-    from whole
-    group by branch_no
+    select w.branch_no, count(*) as readers,
+    from whole as w, parts as p
+    where p.first_block = p.last_block
+    group by w.branch_no
+    union all
+    select w.branch_no, count(distinct w.reader_no),
+    from whole as w, parts as p
+    where p.first_block < p.last_block
+    group by w.branch_no
     union all
     select e.branch_no, count(*),
     from edge as e
@@ -368,6 +428,7 @@ semi join borrowed as b on k.item_no = b.item_no;
 -- `warmup_months` months (default 3) may be a long-time reader's first loan since the data began: `censored`.
 -- Where: the branch of the first loan (a transfer: where its chain started), else the registration branch.
 -- `long_time`: registered before the data began, so the first loan in the data is not the reader's first.
+-- `next_day`: the first day after first_day with a loan, up to date_to (retention).
 create or replace macro new_readers(date_to, warmup_months) as table
 with span as (
     select
@@ -376,14 +437,18 @@ with span as (
         date_trunc('month', d.first_day) + to_months(coalesce(warmup_months::integer, 3)) as warm_until,
     from period(null, date_to) as p, (select min(occurred_at)::date as first_day, from events) as d
 ),
-firsts as (  -- a struct keeps an empty branch (arg_min skips empty values)
-    select reader, arg_min({ 'branch_id': branch_id }, (occurred_at, action)).branch_id as branch_id,
-        min(occurred_at)::date as first_day,
-    from loans_in_period(null, date_to)
-    group by reader
+firsts as (  -- the first loan up to date_to (reader_firsts), and the first later day with a loan by then
+    select k.reader, b.branch_id, f.first_at::date as first_day,
+        case when f.next_day <= s.date_to then f.next_day end as next_day,
+    from reader_firsts as f
+    cross join span as s
+    inner join reader_keys as k using (reader_no)
+    left join branch_keys as b using (branch_no)
+    where f.first_at::date <= s.date_to
 ),
 everyone as (
     select coalesce(f.reader, r.reader) as reader, r.registered_on, r.home_branch_id, f.branch_id, f.first_day,
+        f.next_day,
     from firsts as f
     full join readers as r using (reader)
 )
@@ -392,8 +457,26 @@ select
     coalesce(least(e.registered_on, e.first_day), e.registered_on, e.first_day) as won_on,
     coalesce(e.branch_id, e.home_branch_id) as branch_id,
     e.first_day,
+    e.next_day,
     e.registered_on is not null as by_registration,
     e.registered_on is null and e.first_day < s.warm_until as censored,
     coalesce(e.registered_on < s.first_day, false) as long_time,
 from everyone as e, span as s
 where coalesce(least(e.registered_on, e.first_day), e.registered_on, e.first_day) <= s.date_to;
+
+-- reader_loans_in_period: the loans of the period per branch (branch_no) and type and birth year of the reader
+-- (empty: not in the readers file): whole months as stored (loans_reader_month), the ragged edges from the loans.
+create or replace macro reader_loans_in_period(date_from, date_to) as table
+with parts as (
+    select m.branch_no, m.reader_type, m.birth_year, m.loans,
+    from loans_reader_month as m, period_parts(date_from, date_to) as p
+    where m.month >= p.full_from and m.month < p.full_to
+    union all
+    select l.branch_no, r.reader_type, r.birth_year, count(*),
+    from edge_loans(date_from, date_to) as l
+    left join readers as r on l.reader = r.reader
+    group by all
+)
+select branch_no, reader_type, birth_year, sum(loans)::bigint as loans,
+from parts
+group by all;

@@ -7,20 +7,29 @@
 with period as (
     select *, from period($date_from, $date_to)
 ),
-per_reader as (
-    select reader, count(*) as loans,
-    from loans_in_period($date_from, $date_to)
-    where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], branch_id)
-    group by reader
+counted as (  -- the period's loans (loans_in_period) per birth year, from the monthly counts
+    select l.birth_year, sum(l.loans) as loans,
+    from reader_loans_in_period($date_from, $date_to) as l
+    left join branch_keys as k using (branch_no)
+    where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], k.branch_id)
+    group by l.birth_year
+),
+active as (
+    select r.birth_year, count(*) as active_readers,
+    from readers_in_period($date_from, $date_to, $branch_ids) as a
+    inner join reader_keys as k using (reader_no)
+    left join readers as r using (reader)
+    group by r.birth_year
 ),
 aged as (
-    select l.loans, year(p.date_to) - r.birth_year as age,
-    from per_reader as l
+    select a.active_readers, l.loans, year(p.date_to) - a.birth_year as age,
+    from active as a
+    inner join counted as l on a.birth_year is not distinct from l.birth_year
     cross join period as p
-    left join readers as r using (reader)
 ),
 banded as (
     select
+        active_readers,
         loans,
         case
             when age is null then null
@@ -39,9 +48,9 @@ select
         when 60 then '60+'
     end as age_band,
     age_from,
-    count(*) as active_readers,
+    sum(active_readers)::bigint as active_readers,
     sum(loans)::bigint as loans,
-    sum(loans) / count(*) as loans_per_reader,
+    sum(loans) / sum(active_readers) as loans_per_reader,
 from banded
 group by age_from
 order by age_from nulls last

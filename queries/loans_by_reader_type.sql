@@ -4,18 +4,25 @@
 -- $date_from date: first day of the period (default: first day of the data)
 -- $date_to date: last day of the period (default: last day of the data)
 -- $branch_ids varchar[]: only loans of these branches (default: all)
-with per_reader as (
-    select reader, count(*) as loans,
-    from loans_in_period($date_from, $date_to)
-    where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], branch_id)
-    group by reader
+with counted as (  -- the period's loans (loans_in_period) per reader type, from the monthly counts
+    select l.reader_type, sum(l.loans) as loans,
+    from reader_loans_in_period($date_from, $date_to) as l
+    left join branch_keys as k using (branch_no)
+    where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], k.branch_id)
+    group by l.reader_type
+),
+active as (
+    select r.reader_type, count(*) as active_readers,
+    from readers_in_period($date_from, $date_to, $branch_ids) as a
+    inner join reader_keys as k using (reader_no)
+    left join readers as r using (reader)
+    group by r.reader_type
 )
 select
-    r.reader_type,
-    count(*) as active_readers,
-    sum(l.loans)::bigint as loans,
-    sum(l.loans) / count(*) as loans_per_reader,
-from per_reader as l
-left join readers as r using (reader)
-group by r.reader_type
-order by loans desc, r.reader_type nulls last
+    a.reader_type,
+    a.active_readers,
+    l.loans::bigint as loans,
+    l.loans / a.active_readers as loans_per_reader,
+from active as a
+inner join counted as l on a.reader_type is not distinct from l.reader_type
+order by loans desc, a.reader_type nulls last

@@ -7,17 +7,22 @@
 with period as (
     select *, from period(null, $date_to)
 ),
-out_then as (
+out_then as (  -- the copies whose last chain by then was still open (last_chains)
     select c.item_id, c.start_branch_id as branch_id, coalesce(c.first_transfer_at < p.end_ts, false) as adrift,
-    from chains as c, period as p
-    where c.started_at < p.end_ts and (c.ended_at is null or c.ended_at >= p.end_ts)
+    from last_chains($date_to) as c, period as p
+    where (c.ended_at is null or c.ended_at >= p.end_ts)
       and (coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], c.start_branch_id))
 ),
-due as (
-    select e.item_id, arg_max(e.due_at, e.occurred_at) as due_at,
+due as (  -- the due date set last by then: as stored (copy_state) unless one was set later
+    select s.item_id, s.due_at,
+    from copy_state as s semi join out_then using (item_id), period as p
+    where s.due_set_at < p.end_ts
+    union all
+    select e.item_id, arg_max(e.due_at, e.occurred_at),
     from events as e, period as p
     where e.action in ('checkout', 'transfer', 'renew') and e.due_at is not null and e.occurred_at < p.end_ts
-      and e.item_id in (select item_id, from out_then)
+      and e.item_id in (select s.item_id, from copy_state as s semi join out_then using (item_id)
+                        where s.due_set_at >= p.end_ts)
     group by e.item_id
 ),
 late as (

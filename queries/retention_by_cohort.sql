@@ -12,20 +12,10 @@
 with period as (
     select *, from period($date_from, $date_to)
 ),
-lent as (
-    select reader, occurred_at::date as day, branch_id, occurred_at, action,
-    from loans_in_period(null, $date_to)
-),
-firsts as (
-    select reader, branch_id, first_day, censored,
+firsts as (  -- next_day: the first later day with a loan, up to $date_to
+    select reader, branch_id, first_day, next_day, censored,
     from new_readers($date_to, $warmup_months)
     where first_day is not null and not long_time
-),
-again as (
-    select f.reader, min(l.day) as next_day,
-    from firsts as f
-    inner join lent as l on l.reader = f.reader and l.day > f.first_day
-    group by f.reader
 ),
 cohorts as (
     select
@@ -33,12 +23,11 @@ cohorts as (
         case when b.kind = 'micro' then 'micro' else 'other' end as branch_group,
         count(*) as new_readers,
         bool_or(f.censored) as censored,
-        count(*) filter (where a.next_day <= f.first_day + interval 1 month) as again_1m,
-        count(*) filter (where a.next_day <= f.first_day + interval 3 month) as again_3m,
-        count(*) filter (where a.next_day <= f.first_day + interval 6 month) as again_6m,
+        count(*) filter (where f.next_day <= f.first_day + interval 1 month) as again_1m,
+        count(*) filter (where f.next_day <= f.first_day + interval 3 month) as again_3m,
+        count(*) filter (where f.next_day <= f.first_day + interval 6 month) as again_6m,
     from firsts as f
     cross join period as p
-    left join again as a using (reader)
     left join branches as b using (branch_id)
     where f.first_day >= p.date_from
       and (coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], f.branch_id))

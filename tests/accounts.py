@@ -39,3 +39,11 @@ def signed_in(db: Path, who: str | None, page: str | None = None, *, timeout: fl
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def open_tab(at: AppTest, key: str, label: str) -> AppTest:
+    """Open a page's tab (those whose sections run only when open) as a click on it does, and run the page again."""
+    at.session_state[key] = label
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at

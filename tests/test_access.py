@@ -27,7 +27,7 @@ ONE_READER = """流水号,操作时间,操作类型,条码号,读者证号,转�
 E30,2024-05-06 10:00:00,借出,I5,r9,,M2
 """
 PAGES = ("overview", "loans", "chains", "stock", "readers", "branch_map", "residents", "scorecards", "report", "upload",
-         "audit", "glossary")
+         "audit", "glossary", "branch")
 MAY_OPEN = {
     "staff": set(PAGES),
     "manager": set(PAGES) - {"upload", "audit"},

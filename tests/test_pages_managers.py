@@ -15,7 +15,7 @@ from microbranch import sample, settings
 from microbranch.i18n import t
 from microbranch.ingest import import_file
 from sample_data.generate import generate
-from tests.accounts import signed_in
+from tests.accounts import open_tab, signed_in
 from tests.test_queries_managers import build
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,7 +63,7 @@ def test_overview_cards_are_the_branch_rows(db):
 
 
 def test_loans_cards_are_the_branch_rows(db):
-    at = run("app_pages/loans.py", branches="B1")
+    at = open_tab(run("app_pages/loans.py", branches="B1"), "loans_tab", "逾期在借")
     rows = table_with(at, "分馆编号", "续借", "归还")
     assert rows["分馆编号"].to_list() == ["B1"]
     for word in ("借阅人次", "借出", "转借", "续借", "归还"):
@@ -77,14 +77,14 @@ def test_loans_cards_are_the_branch_rows(db):
 
 
 def test_loans_overdue_cards_whole_network(db):
-    at = run("app_pages/loans.py")
+    at = open_tab(run("app_pages/loans.py"), "loans_tab", "逾期在借")
     # At 08-30: I2 (C1, 51 days) and I3 (M1, adrift, 133 days) overdue; I7 (M2) not yet.
     assert (value(at, "在借"), value(at, "逾期在借"), value(at, "漂流中逾期")) == (3, 2, 1)
     assert card(at, "逾期占比").value == "66.7%"
 
 
 def test_stock_cards_are_the_branch_rows(db):
-    at = run("app_pages/stock.py", branches="M1")
+    at = open_tab(run("app_pages/stock.py", branches="M1"), "stock_tab", "调拨清单")
     rows = table_with(at, "分馆编号", "架上他馆书")
     assert rows["分馆编号"].to_list() == ["M1"]
     assert rows["分馆类型"].to_list() == ["微分馆"]  # the kind in words, not the code `micro`
@@ -118,7 +118,7 @@ def test_dead_stock_too_new_is_not_zero(db):
     import_file(settings.current().db, ("branches_m3.csv", (
         "branch_id,name,kind,host_type,lat,lon,opened_on,closed_on,public_access,volumes,host_population\n"
         "M3,Micro three,micro,school,22.96,113.50,2024-07-01,,yes,10,100\n").encode()), user="test")
-    at = run("app_pages/stock.py")
+    at = open_tab(run("app_pages/stock.py"), "stock_tab", "呆滞馆藏")
     dead = table_with(at, "分馆编号", "说明")
     m3 = dead.filter(pl.col("分馆编号") == "M3").row(0, named=True)
     assert m3["说明"] == "开馆不足 6 个月，暂不判断"

@@ -3,22 +3,42 @@ with its title, axis units and labels in the current language."""
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 import plotly.express as px
 import plotly.graph_objects as go
 import polars as pl
+import streamlit as st
 
 from microbranch import numbers
-from ui.kit import label, town_name, words
-from ui.shell import short_name, tr
+from ui.kit import label, role, town_name, words
+from ui.shell import lang, short_name, tr
 
 KIND_COLOURS = {"central": "#1b2a49", "branch": "#2f6fdb", "micro": "#7b3fbf", "unknown": "#a0a0a0",
                 "others": "#d0d0d0"}
 TOP = 15  # branches drawn one by one in a chart over branches; the rest are summed as others
 LOAN_COLOURS = {"checkouts": "#2f6fdb", "transfers": "#e67700"}
 STATUS_COLOURS = {"returned": "#2b8a3e", "open": "#e67700", "unterminated": "#a0a0a0"}
+
+
+@st.cache_resource(max_entries=1024, show_spinner=False)
+def _figure(name: str, _build: Callable[..., go.Figure], language: str, viewer_role: str, retitle: str | None,
+            *args: object, **kwargs: object) -> go.Figure:
+    fig = _build(*args, **kwargs)
+    return fig.update_layout(title=retitle) if retitle is not None else fig
+
+
+def shared(build: Callable[..., go.Figure]) -> Callable[..., go.Figure]:
+    """A chart function whose figures are made once per inputs (frames by content), language and viewer role, and
+    shared by every session: the page's next view and the next viewer's cost nothing but sending it. A page names a
+    chart with `retitle=`, never by changing the figure it got (other sessions hold the same one)."""
+    @functools.wraps(build)
+    def figure(*args: object, retitle: str | None = None, **kwargs: object) -> go.Figure:
+        return _figure(build.__name__, build, lang(), role(), retitle, *args, **kwargs)
+    return figure
 
 
 def _layout(fig: go.Figure, title: str, x: str | None = None, y: str | None = None, **more: object) -> go.Figure:
@@ -105,6 +125,7 @@ def _loan_colours() -> dict[str, str]:
 
 # --- Overview ---
 
+@shared
 def loans_by_week_kind(frame: pl.DataFrame, date_from: date, date_to: date) -> go.Figure:
     data = _kind(frame)
     fig = px.bar(data, x="week", y="loans", color="kind_label", color_discrete_map=_kind_colours(),
@@ -115,6 +136,7 @@ def loans_by_week_kind(frame: pl.DataFrame, date_from: date, date_to: date) -> g
     return _layout(fig, tr("circ_chart_week_kind"), tr("circ_week"), tr("circ_loans_unit"), barmode="stack")
 
 
+@shared
 def transfer_share_by_week(frame: pl.DataFrame) -> go.Figure:
     fig = px.line(frame, x="week", y="transfer_share", markers=True, hover_data={"loans": True},
                   labels={"week": tr("circ_week"), "transfer_share": label("transfer_share"), "loans": label("loans")})
@@ -122,6 +144,7 @@ def transfer_share_by_week(frame: pl.DataFrame) -> go.Figure:
     return _layout(fig, tr("circ_chart_transfer_share"), tr("circ_week"), label("transfer_share"))
 
 
+@shared
 def top_branches(frame: pl.DataFrame, n: int = 10) -> go.Figure:
     top = _short(frame.filter(pl.col("loans") > 0).head(n))
     fig = px.bar(_loans_long(top.select("short", "name", "checkouts", "transfers"), ["short", "name"]), x="n",
@@ -132,6 +155,7 @@ def top_branches(frame: pl.DataFrame, n: int = 10) -> go.Figure:
     return _layout(fig, tr("circ_chart_top_branches", n=len(top)), tr("circ_loans_unit"), None, barmode="stack")
 
 
+@shared
 def adrift_by_branch(frame: pl.DataFrame) -> go.Figure:
     shown, left_out, rest = top(frame, "copies_adrift")
     data = _short(_kind(shown).with_columns(pl.col("name").fill_null(tr("circ_unknown_branch"))))
@@ -186,6 +210,7 @@ def _partial(fig: go.Figure, date_from: date, date_to: date, unit: str = "month"
     return fig
 
 
+@shared
 def loans_by_month(frame: pl.DataFrame, date_from: date, date_to: date,
                    selected: tuple[date, date] | None = None) -> go.Figure:
     """From loans_by_branch_month over [date_from, date_to]: the months' totals over the branches, checkouts and
@@ -198,6 +223,7 @@ def loans_by_month(frame: pl.DataFrame, date_from: date, date_to: date,
     return _layout(fig, tr("circ_chart_month"), tr("circ_month"), tr("circ_loans_unit"), barmode="stack")
 
 
+@shared
 def loans_by_branch(frame: pl.DataFrame, branches: pl.DataFrame) -> go.Figure:
     """From loans_by_branch_month: each branch's total over the months, checkouts and transfers stacked."""
     per_branch = (frame.drop_nulls("branch_id").group_by("branch_id").agg(pl.col("checkouts", "transfers").sum())
@@ -216,6 +242,7 @@ def loans_by_branch(frame: pl.DataFrame, branches: pl.DataFrame) -> go.Figure:
                    height=max(300, 22 * len(per_branch) + 80))
 
 
+@shared
 def readers_by_month(frame: pl.DataFrame, date_from: date, date_to: date,
                      selected: tuple[date, date] | None = None) -> go.Figure:
     fig = px.bar(frame, x="month", y="active_readers", hover_data={"loans": True, "loans_per_reader": ":.2f"},
@@ -227,8 +254,10 @@ def readers_by_month(frame: pl.DataFrame, date_from: date, date_to: date,
     return _layout(fig, tr("circ_chart_readers_month"), tr("circ_month"), tr("circ_readers_unit"))
 
 
+@shared
 def turnover_by_branch(frame: pl.DataFrame) -> go.Figure:
-    shown, _, _ = top(frame.filter(pl.col("turnover").is_not_null()), "turnover", ratio=("turnover", "loans", "volumes"))
+    shown, _, _ = top(frame.filter(pl.col("turnover").is_not_null()), "turnover",
+                      ratio=("turnover", "loans", "volumes"))
     data = _short(_kind(shown))
     fig = px.bar(data, x="turnover", y="short", color="kind_label", orientation="h", color_discrete_map=_kind_colours(),
                  hover_name="name", hover_data={"loans": True, "volumes": True, "short": False},
@@ -238,6 +267,7 @@ def turnover_by_branch(frame: pl.DataFrame) -> go.Figure:
     return _layout(fig, tr("circ_chart_turnover"), label("turnover"), None, height=max(300, 22 * len(data) + 80))
 
 
+@shared
 def weekday_hour(frame: pl.DataFrame, value: str = "checkouts") -> go.Figure:
     busy = frame.filter(pl.col(value) > 0)["hour"]
     shown = frame.filter(pl.col("hour").is_between(busy.min(), busy.max())) if len(busy) else frame
@@ -257,6 +287,7 @@ def clc_name(letter: str | None) -> str:
     return tr(f"circ_clc_{letter}") if letter else tr("circ_clc_none")
 
 
+@shared
 def loans_by_clc(frame: pl.DataFrame) -> go.Figure:
     data = words(frame.with_columns(pl.col("clc_class").alias("class_name")), "class_name", clc_name).with_columns(
         pl.col("class_name").fill_null(tr("circ_clc_none")))
@@ -269,6 +300,7 @@ def loans_by_clc(frame: pl.DataFrame) -> go.Figure:
     return _layout(fig, tr("circ_chart_clc"), tr("circ_loans_unit"), None, height=max(300, 24 * len(data) + 80))
 
 
+@shared
 def loans_by_owner(frame: pl.DataFrame) -> go.Figure:
     data = words(frame, "owner", lambda o: tr(f"circ_owner_{o}"))
     places = numbers.style("loans_per_copy", 0.0).decimals  # as the table beside it writes it
@@ -281,6 +313,7 @@ def loans_by_owner(frame: pl.DataFrame) -> go.Figure:
 
 # --- Drift chains ---
 
+@shared
 def chains_by_holders(frame: pl.DataFrame) -> go.Figure:
     long = frame.unpivot(list(STATUS_COLOURS), index="holders", variable_name="status", value_name="n").with_columns(
         pl.col("status").replace_strict({s: tr(f"circ_status_{s}") for s in STATUS_COLOURS}))
@@ -291,6 +324,7 @@ def chains_by_holders(frame: pl.DataFrame) -> go.Figure:
     return _layout(fig, tr("circ_chart_holders"), label("holders"), tr("circ_chains_unit"), barmode="stack")
 
 
+@shared
 def chains_by_days_per_holder(frame: pl.DataFrame) -> go.Figure:
     fig = px.bar(frame, x="days_per_holder", y="chains",
                  labels={"days_per_holder": label("days_per_holder"), "chains": tr("circ_chains_unit")})
@@ -298,6 +332,7 @@ def chains_by_days_per_holder(frame: pl.DataFrame) -> go.Figure:
     return _layout(fig, tr("circ_chart_days_per_holder"), tr("circ_days"), tr("circ_chains_unit"))
 
 
+@shared
 def returns_sankey(frame: pl.DataFrame, n: int = 30) -> go.Figure:
     """Start branches on the left, return branches on the right (separate nodes, so a pair never loops)."""
     top = frame.head(n)
@@ -313,6 +348,7 @@ def returns_sankey(frame: pl.DataFrame, n: int = 30) -> go.Figure:
     return _layout(fig, tr("circ_chart_sankey", n=len(top)), height=max(420, 34 * max(len(starts), len(ends)) + 80))
 
 
+@shared
 def chain_timeline(steps: pl.DataFrame, item: str, title: str, until: datetime) -> go.Figure:
     """One bar per holder (checkout or transfer until the next hand-over), coloured by chain; returns as marks."""
     held = (steps.filter(pl.col("action").is_in(["checkout", "transfer"]))
@@ -354,6 +390,7 @@ def _height(rows: int) -> int:
     return max(300, 22 * rows + 100)
 
 
+@shared
 def circulation_by_period(frame: pl.DataFrame, date_from: date, date_to: date, unit: str = "month") -> go.Figure:
     """From circulation_by_period_branch over [date_from, date_to]: the periods' totals of each kind of event, one
     line each; a month (week) the days hold only in part drawn as an open point with a note."""
@@ -370,6 +407,7 @@ def circulation_by_period(frame: pl.DataFrame, date_from: date, date_to: date, u
     return _layout(fig, title, tr(f"circ_{unit}"), tr("mgr_events_unit"))
 
 
+@shared
 def branch_bars(frame: pl.DataFrame, value: str, title: str, unit: str | None = None, share: bool = False,
                 hover: tuple[str, ...] = ()) -> go.Figure:
     """One horizontal bar per branch, coloured by kind, short names on the axis and the full name on hover."""
@@ -388,6 +426,7 @@ def branch_bars(frame: pl.DataFrame, value: str, title: str, unit: str | None = 
     return _layout(fig, title, unit or label(value), None, height=_height(len(data)))
 
 
+@shared
 def overdue_by_branch(frame: pl.DataFrame) -> go.Figure:
     """Copies overdue per lending branch, by how long overdue."""
     shown, left_out, rest = top(frame.filter(pl.col("copies_overdue") > 0), "copies_overdue")
@@ -404,6 +443,7 @@ def overdue_by_branch(frame: pl.DataFrame) -> go.Figure:
                    height=_height(len(data)))
 
 
+@shared
 def lending_owning(frame: pl.DataFrame) -> go.Figure:
     """Loans by lending branch (rows) and owning branch (columns); colour on a log scale so the central library's
     own loans do not wash out the rest, the loans themselves on hover and in the cells."""
@@ -424,6 +464,7 @@ def lending_owning(frame: pl.DataFrame) -> go.Figure:
                    height=max(420, 24 * len(rows) + 200))
 
 
+@shared
 def lending_owning_town(frame: pl.DataFrame) -> go.Figure:
     """From loans_by_lending_owning_town: loans by lending town (rows) and owning town (columns), the same log colour
     as the branch heatmap; the chart for many branches."""
@@ -445,6 +486,7 @@ def lending_owning_town(frame: pl.DataFrame) -> go.Figure:
                    height=max(420, 28 * len(rows) + 200))
 
 
+@shared
 def readers_by(frame: pl.DataFrame, column: str, title: str) -> go.Figure:
     """Loans per reader type or age band, with the active readers on hover."""
     data = frame.with_columns(pl.col(column).cast(pl.String).fill_null(tr("mgr_unknown")))
@@ -461,6 +503,7 @@ def readers_by(frame: pl.DataFrame, column: str, title: str) -> go.Figure:
 STOCK_COLOURS = {"foreign_here": "#e67700", "own_away": "#2f6fdb"}
 
 
+@shared
 def stock_to_move(frame: pl.DataFrame, title: str) -> go.Figure:
     """Per branch: the copies on its shelves that belong elsewhere against its own copies on other shelves."""
     moving = pl.col("foreign_here") + pl.col("own_away")
@@ -477,6 +520,7 @@ def stock_to_move(frame: pl.DataFrame, title: str) -> go.Figure:
     return _layout(fig, title, tr("circ_copies_unit"), None, height=max(300, 34 * len(data) + 100))
 
 
+@shared
 def move_routes(routes: pl.DataFrame) -> go.Figure:
     """The move list's busiest routes (moves_by_route): copies to send from one branch to another."""
     routes = (_short(_short(routes, "from_branch", "from"), "to_branch", "to")
@@ -496,6 +540,7 @@ GROUP_COLOURS = {"micro": "#7b3fbf", "other": "#2f6fdb"}
 CENSORED_COLOUR = "#c8c8c8"
 
 
+@shared
 def new_readers(frame: pl.DataFrame) -> go.Figure:
     """New readers per month, micro-branches against the other branches (grouped, so the smaller shows), on a
     linear axis: one row per `month` and `branch_group`, an empty count (suppressed for the viewer) left out.
@@ -519,6 +564,7 @@ def new_readers(frame: pl.DataFrame) -> go.Figure:
     return _layout(fig, tr("mgr_chart_new_readers"), tr("circ_month"), tr("circ_readers_unit"))
 
 
+@shared
 def retention(frame: pl.DataFrame) -> go.Figure:
     """For each cohort month and group, the share who borrowed again within 1, 3 and 6 months (one panel each).
     The page leaves out the cohorts the viewer may not see (their shares would give the counts away)."""

@@ -324,9 +324,17 @@ def table(frame: pl.DataFrame, file_name: str, columns: Sequence[str] | None = N
 
 
 def _grid(raw: pl.DataFrame, headings: dict[str, str], where: Any, **kwargs: Any) -> None:
+    """The rows on screen; a row of one branch links to its page (`/branch?branch=<id>`) in a last column."""
     config = _config(raw, headings) | dict(kwargs.pop("column_config", None) or {})
-    where.dataframe(_rounded(raw).rename(headings), hide_index=True, width="stretch", placeholder="—",
-                    column_config=config, **kwargs)
+    out = _rounded(raw).rename(headings)
+    if "branch_id" in raw.columns and raw.schema["branch_id"] == pl.String:
+        link = tr("pages_branch_link")
+        language = "&lang=en" if lang() == "en" else ""
+        out = out.with_columns(pl.when(pl.col(headings["branch_id"]).is_not_null())
+                               .then(pl.lit("branch?branch=") + pl.col(headings["branch_id"]) + pl.lit(language))
+                               .alias(link))
+        config[link] = st.column_config.LinkColumn(link, display_text=link)
+    where.dataframe(out, hide_index=True, width="stretch", placeholder="—", column_config=config, **kwargs)
 
 
 def paged_table(name: str, params: dict[str, Any], file_name: str, orders: Sequence[str], *, key: str,
@@ -407,12 +415,17 @@ def _has_points(figure: go.Figure) -> bool:
 def chart(figure: go.Figure, *, where: Any = st, key: str | None = None, **kwargs: Any) -> None:
     """A plotly chart. A chart with nothing to draw says so in words (not empty axes). For officials a chart whose
     data holds a reader pseudonym is not drawn (a bug in the page: it should have drawn `chart_data(frame)`)."""
-    if not _has_points(figure):
+    checked = getattr(figure, "_microbranch_checked", None)  # a shared figure (charts.shared) is checked once
+    if checked is None:
+        checked = (_has_points(figure), _pseudonyms_in(figure))
+        figure._microbranch_checked = checked
+    has_points, pseudonyms = checked
+    if not has_points:
         title = figure.layout.title.text if figure.layout.title and figure.layout.title.text else ""
         where.info(tr("empty_chart", title=title) if title else tr("empty_chart_untitled"),
                    icon=":material/filter_alt_off:")
         return
-    if not sees_readers() and _pseudonyms_in(figure):
+    if not sees_readers() and pseudonyms:
         where.warning(tr("access_chart_withheld"))
         return
     config = {"displaylogo": False} | dict(kwargs.pop("config", None) or {})

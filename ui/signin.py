@@ -40,6 +40,7 @@ ICONS = {
     "stock": ":material/local_shipping:", "readers": ":material/person_add:", "branch_map": ":material/map:",
     "residents": ":material/groups:", "scorecards": ":material/fact_check:", "report": ":material/description:",
     "upload": ":material/upload_file:", "audit": ":material/policy:", "glossary": ":material/help:",
+    "branch": ":material/storefront:",
 }
 PAGES = {name: (f"app_pages/{name}.py", ICONS[name], roles) for name, roles in access.PAGES.items()}
 COOKIE = "microbranch_session"

@@ -192,6 +192,6 @@ def store_entities(con: duckdb.DuckDBPyConnection, kind: str, import_id: int | N
     con.sql(f"delete from {table} where {key} in (select {key} from latest)")
     con.sql(f"insert into {table} by name select * from latest")
     con.sql("drop table incoming; drop table latest")
-    if kind == "items" and accepted:
-        derived.refresh_attributes(con)
+    if kind in ("items", "readers") and accepted:
+        derived.refresh_attributes(con, kind)
     return accepted, good - accepted

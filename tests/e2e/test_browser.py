@@ -29,11 +29,11 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost")
 # role -> the pages in its navigation (the default page, overview, lives at /)
 SEES = {
     "staff": ["overview", "loans", "chains", "stock", "readers", "branch_map", "residents", "scorecards", "report",
-              "upload", "audit", "glossary"],
+              "upload", "audit", "glossary", "branch"],
     "manager": ["overview", "loans", "chains", "stock", "readers", "branch_map", "residents", "scorecards", "report",
-                "glossary"],
+                "glossary", "branch"],
     "official": ["overview", "loans", "chains", "readers", "branch_map", "residents", "scorecards", "report",
-                 "glossary"],
+                 "glossary", "branch"],
 }
 PSEUDONYM = re.compile(r"\bR[0-9a-f]{20}\b")
 

@@ -205,3 +205,43 @@ create or replace table reader_branch_months (
     months hugeint not null
 );
 create or replace table item_months (item_no integer not null, block integer not null, months hugeint not null);
+
+-- Per copy (in the items file or with events) where it stands after all its events: its last drift chain, the due
+-- date set by its latest checkout, transfer or renewal that set one, and its latest loan; and the copy's attributes
+-- as they are now (rebuilt after an import of items). A question about an earlier day reads these where they
+-- happened before that day's end, and the chains, events and loans of the other copies only.
+create or replace table copy_state (
+    item_id varchar not null,
+    chain_no integer,  -- the last chain (empty: the copy has no chain)
+    started_at timestamp,
+    ended_at timestamp,
+    start_branch_id varchar,
+    end_branch_id varchar,
+    first_transfer_at timestamp,
+    due_at date,  -- the latest due date set, and when it was set
+    due_set_at timestamp,
+    last_loan_at timestamp,
+    in_items boolean not null,  -- the copy is in the items file, with these attributes
+    home_branch_id varchar,
+    owner varchar,
+    added_on date
+);
+
+-- Per reader the first loan (a checkout before a transfer at the same moment), its branch (branch_keys; empty:
+-- a transfer of a chain that started before the data) and the first later day with a loan.
+create or replace table reader_firsts (
+    reader_no integer not null,
+    first_at timestamp not null,
+    branch_no integer,
+    next_day date
+);
+
+-- Loans per month and branch (branch_keys) of the readers of a type and birth year (attributes of the readers as
+-- they are now, empty for readers not in the readers file: rebuilt after an import of readers).
+create or replace table loans_reader_month (
+    month date not null,
+    branch_no integer,
+    reader_type varchar,
+    birth_year integer,
+    loans bigint not null
+);
