@@ -127,6 +127,43 @@ def test_dead_stock_too_new_is_not_zero(db):
     assert any(c.value.startswith("1 家分馆开馆不足 6 个月") for c in at.caption)
 
 
+def test_loans_change_per_branch(db):
+    """March 2024 against February (whole months; March 2023 is before the data, which begins 2023-08-10).
+    Loans in March: E8 and E10 (transfers of the chain M1 started) and E9 (checkout at M1): M1 3. February: E6
+    (checkout at M1): M1 1, so +200%. B1 circulates in March only by a return (E11): 0 loans, nothing before, empty.
+    No year-earlier column: the caption under the table says why."""
+    at = run("app_pages/loans.py", **{"from": "2024-03-01", "to": "2024-03-31"})
+    rows = table_with(at, "分馆编号", "借阅人次较上期")
+    assert rows.columns[:3] == ["分馆名称", "借阅人次", "借阅人次较上期"]  # the key columns first
+    assert "借阅人次较去年同期" not in rows.columns
+    change = dict(zip(rows["分馆编号"], rows["借阅人次较上期"], strict=True))
+    assert change["M1"] == 2.0 and change["B1"] is None
+    assert any("去年同期（2023-03-01 至 2023-03-31）不在数据中" in c.value for c in at.caption)
+    # 16 days at the end of August: both earlier periods are in the data, so both columns are there.
+    at = run("app_pages/loans.py", **{"from": "2024-08-15", "to": "2024-08-30"})
+    assert {"借阅人次较上期", "借阅人次较去年同期"} <= set(table_with(at, "分馆编号", "借阅人次较上期").columns)
+
+
+def test_one_month_draws_the_months_around_it(db):
+    """March 2024 alone: the monthly charts draw the 12 months around it cut to the data (2023-09 to 2024-08-30),
+    March shaded and named, the other months pale, August (the data ends on the 30th) noted as part of a month.
+    The four kinds of event go by week (weeks from Monday 02-26 to 03-25; the first and last only in part)."""
+    at = run("app_pages/loans.py", **{"from": "2024-03-01", "to": "2024-03-31"})
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    monthly = next(s for s in specs if s["layout"]["title"]["text"] == "每月借阅人次：借出与转借")
+    bars = monthly["data"][0]
+    months = [x[:7] for x in bars["x"]]
+    assert months[0] < "2024-03" < months[-1] and months[-1] == "2024-08"
+    opacity = dict(zip(months, bars["marker"]["opacity"], strict=True))
+    assert opacity["2024-03"] == 1.0 and opacity["2024-01"] == 0.3
+    notes = [a["text"] for a in monthly["layout"]["annotations"]]
+    assert notes.count("所选期间") == 1 and notes.count("不满一月") == 1
+    assert [s["type"] for s in monthly["layout"]["shapes"]] == ["rect", "rect"]  # August greyed, March shaded
+    weekly = next(s for s in specs if s["layout"]["title"]["text"] == "借出、转借、续借与归还（按周）")
+    assert [x[:10] for x in weekly["data"][0]["x"]][0] >= "2024-02-26"
+    assert any("按月的图显示其前后的月份" in c.value for c in at.caption)
+
+
 def test_readers_cards_are_the_table_rows(db):
     at = run("app_pages/readers.py", branches="M1")
     rows = table_with(at, "分馆编号", "新读者")
