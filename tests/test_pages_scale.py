@@ -114,3 +114,11 @@ def test_shared_figures_differ_by_role_where_the_privacy_rules_do(city_db):
     shown = [str(v) for t in official_tables for v in t["活跃读者"].tolist()]
     assert "<10" in shown or "x" in shown, shown
     assert not [v for t in manager_tables for v in t["活跃读者"].tolist() if str(v) in ("<10", "x")]
+
+
+@pytest.mark.parametrize("odd", ["NOPE", "<script>alert(1)</script>", "\x00", ""])
+def test_the_one_branch_page_with_an_odd_address_asks_for_a_branch(city_db, odd):
+    at = signed_in(city_db, "manager", "app_pages/branch.py", timeout=300, branch=odd)
+    assert at.selectbox(key="one_branch").value is None
+    assert any(i.value == "请选择一个分馆。" for i in at.info)
+    assert not at.header
