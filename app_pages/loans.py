@@ -9,7 +9,7 @@ import streamlit as st
 
 from microbranch import periods
 from ui import charts, compare
-from ui.data import q
+from ui.data import derived, q
 from ui.kit import chart, chart_data, label, page, paged_table, readers_for_role, table, words
 from ui.shell import as_of_line, filters, ignores, tr
 
@@ -28,10 +28,12 @@ branch_list = q("branch_list")
 
 def per_branch(date_from: date, date_to: date) -> pl.DataFrame:
     """circulation_by_period_branch summed over the months: one row per branch (the table beside the cards)."""
-    months = q("circulation_by_period_branch", date_from=date_from, date_to=date_to, branch_ids=ids)
-    return (months.group_by("branch_id", "name", "kind").agg(pl.col("checkouts", "transfers", "loans", "renewals",
-                                                                    "returns").sum())
-            .sort("loans", "branch_id", descending=[True, False], nulls_last=True))
+    def make() -> pl.DataFrame:
+        months = q("circulation_by_period_branch", date_from=date_from, date_to=date_to, branch_ids=ids)
+        return (months.group_by("branch_id", "name", "kind")
+                .agg(pl.col("checkouts", "transfers", "loans", "renewals", "returns").sum())
+                .sort("loans", "branch_id", descending=[True, False], nulls_last=True))
+    return derived("circulation_per_branch", make, date_from=date_from, date_to=date_to, branch_ids=ids)
 
 
 def numbers(date_from: date, date_to: date) -> dict:

@@ -48,9 +48,9 @@ table(towns, columns=["town_code", "communities", "residents_total", "residents_
 st.subheader(tr("places_section_served"))
 st.caption(tr("places_served_both_caption", minutes=f.walk_minutes))
 served = data.q("served_by_branch", **place, branch_ids=list(f.branch_ids) or None)
-table(served, columns=["name", "residents_within_walk", "served_residents", "host_population", "communities_within_walk",
-                       "served_communities", "kind", "host_type", "branch_id"], file_name="served_by_branch.csv",
-      terms="places")  # key columns first
+table(served, columns=["name", "residents_within_walk", "served_residents", "host_population",
+                       "communities_within_walk", "served_communities", "kind", "host_type", "branch_id"],
+      file_name="served_by_branch.csv", terms="places")  # key columns first
 
 # Reader penetration: readers per 1,000 residents; small reader counts suppressed for officials.
 st.subheader(tr("places_section_penetration"))

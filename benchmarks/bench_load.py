@@ -3,7 +3,7 @@
     python benchmarks/bench_load.py [--db PATH] [--sessions 1,10,25,50] [--servers 1,2] [--pages overview,loans]
                                     [--browsers 3] [--server-cores 0] [--client-cores 1]
 
-The dashboard is served as in production (`python -m microbranch --db DB serve`, server.py: sign-in, the guard),
+The dashboard is served as in production (server.py, as `python -m microbranch serve` runs it: sign-in, the guard),
 each server process pinned with `taskset` to the cores given (default: one core, 0); with 2 servers, nginx with
 deploy/nginx.conf (its `# TLS` lines left out) in front. The client runs on the other core.
 
@@ -83,8 +83,11 @@ def start_servers(n: int, db: Path, env: dict[str, str], work: Path, cores: list
         log = (work / f"server{i}.log").open("wb")
         pin = ["taskset", "-c", str(cores[i % len(cores)])] if shutil.which("taskset") else []
         procs.append(subprocess.Popen(
-            [*pin, sys.executable, "-m", "microbranch", "--db", str(db), "serve", "--port", str(port)],
-            cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT), "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"},
+            # server.py itself, as `python -m microbranch serve` runs it, but with the database path as given (serve
+            # resolves links, and a viewing folder's database is a link beside accounts of its own)
+            [*pin, sys.executable, "server.py", "--port", str(port)],
+            cwd=ROOT, env={**env, "MICROBRANCH_DB": str(db), "PYTHONPATH": str(ROOT),
+                           "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"},
             stdout=log, stderr=subprocess.STDOUT))
         ports.append(port)
     try:
@@ -128,10 +131,10 @@ def sign_in(base: str) -> str:
     jar = CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     with opener.open(f"{base}/signin?next=/overview", timeout=60) as r:
-        form = r.read().decode("utf-8")
+        form, landed = r.read().decode("utf-8"), r.url
     csrf = re.search(r'name="csrf" value="([^"]+)"', form)
     if not csrf:
-        raise SystemExit(f"no sign-in form at {base}/signin")
+        raise SystemExit(f"no sign-in form at {base}/signin (landed on {landed}): are there accounts?")
     body = urllib.parse.urlencode({"name": USER, "password": PASSWORD, "csrf": csrf.group(1), "next": "/overview"})
     request = urllib.request.Request(f"{base}/signin", data=body.encode(), headers={"Origin": base}, method="POST")
     with opener.open(request, timeout=60):

@@ -35,7 +35,18 @@ PASSWORD = "bench password 2024 基准"
 
 
 def viewing_folder(db: Path, folder: Path) -> Path:
-    """A database path in `folder` that reads `db`'s writer file and snapshots, with accounts of its own."""
+    """A database path in `folder` that reads `db`'s writer file and snapshots, with accounts of its own. Refused
+    when `db` needs this code's schema (the server would upgrade it, writing into `db`'s own folder)."""
+    from microbranch import storage
+    from microbranch.storage.writer import SCHEMA_VERSION, stored_schema
+
+    con = storage.reader(db)
+    try:
+        if stored_schema(con) != SCHEMA_VERSION:
+            raise SystemExit(f"{db} was made with another schema than this code's: copy it (cp -r) and give --db "
+                             "the copy, which the server may upgrade")
+    finally:
+        con.close()
     view = folder / db.name
     for suffix in ("", ".snapshots", ".wal"):
         source = db.with_name(db.name + suffix)

@@ -448,7 +448,8 @@ def _report(args: argparse.Namespace, db: Path) -> int:
     storage.upgrade(db)
     con = storage.reader(db)
     try:
-        out = report.write(con, period, args.out, args.lang, args.format, args.walk, args.time_limit)
+        out = report.write(con, period, args.out, args.lang, args.format, args.walk, args.time_limit,
+                           report.Pieces(storage.locations(db).cache / "report"))
     except report.ReportError as exc:
         return _failed(exc)
     finally:

@@ -39,10 +39,10 @@ def refresh_import(con: duckdb.DuckDBPyConnection, import_id: int) -> None:
     """Rebuild everything derived for the copies of the events of this import (in its transaction)."""
     con.sql("create or replace temp table touched as select distinct item_id from events where import_id = $id",
             params={"id": import_id})
-    _refresh(con)
+    _refresh(con, import_id)
 
 
-def _refresh(con: duckdb.DuckDBPyConnection) -> None:
+def _refresh(con: duckdb.DuckDBPyConnection, import_id: int | None = None) -> None:
     """Rebuild everything derived for the copies in temp table `touched(item_id)`, then drop it."""
     con.sql(_NEW_KEYS.format(table="item_keys", no="item_no", id="item_id", source="touched"))
     con.sql("create or replace temp table touched_nos as "
@@ -101,7 +101,7 @@ def _refresh(con: duckdb.DuckDBPyConnection) -> None:
             "select reader_no, from gone union select reader_no, from added")
     con.sql("drop table gone; drop table added")
     _items(con)
-    _copy_state(con)
+    _copy_state(con, import_id)
     _reader_firsts(con)
     lo_no, hi_no = con.sql("select min(month_no), max(month_no) from months").fetchall()[0]
     if lo_no is not None:
@@ -161,8 +161,23 @@ def _items(con: duckdb.DuckDBPyConnection) -> None:
     """)
 
 
-def _copy_state(con: duckdb.DuckDBPyConnection) -> None:
-    """The touched copies' state: last chain, latest due date set, latest loan (and their attributes)."""
+def _copy_state(con: duckdb.DuckDBPyConnection, import_id: int | None) -> None:
+    """The touched copies' state: last chain, latest due date set, latest loan (and their attributes). After an
+    import that only added events (import_id), the latest due date is the later of the stored one and the import's."""
+    due_events = ("select e.item_id, e.due_at, e.occurred_at, from events as e semi join touched using (item_id) "
+                  "where e.action in ('checkout', 'transfer', 'renew') and e.due_at is not null")
+    if import_id is not None:
+        due_events = f"""
+            select e.item_id, e.due_at, e.occurred_at,
+            from events as e
+            where e.import_id = {int(import_id)} and e.action in ('checkout', 'transfer', 'renew')
+              and e.due_at is not null
+            union all
+            select s.item_id, s.due_at, s.due_set_at, from copy_state as s semi join touched using (item_id)
+            where s.due_set_at is not null
+        """
+    con.sql(f"create or replace temp table touched_due as select item_id, arg_max(due_at, occurred_at) as due_at, "
+            f"max(occurred_at) as due_set_at, from ({due_events}) group by item_id")
     con.sql("delete from copy_state where item_id in (select item_id from touched)")
     con.sql("""
         insert into copy_state
@@ -170,12 +185,6 @@ def _copy_state(con: duckdb.DuckDBPyConnection) -> None:
             select c.item_id, arg_max(c, c.chain_no) as c,
             from chains as c semi join touched using (item_id)
             group by c.item_id
-        ),
-        due as (
-            select e.item_id, arg_max(e.due_at, e.occurred_at) as due_at, max(e.occurred_at) as due_set_at,
-            from events as e semi join touched using (item_id)
-            where e.action in ('checkout', 'transfer', 'renew') and e.due_at is not null
-            group by e.item_id
         ),
         lent as (
             select k.item_id, max(l.occurred_at) as last_loan_at,
@@ -189,11 +198,12 @@ def _copy_state(con: duckdb.DuckDBPyConnection) -> None:
             i.item_id is not null, i.home_branch_id, i.owner, i.added_on,
         from touched as t
         left join last_chain as c using (item_id)
-        left join due as d using (item_id)
+        left join touched_due as d using (item_id)
         left join lent as l using (item_id)
         left join items as i using (item_id)
         where i.item_id is not null or c.item_id is not null or d.item_id is not null or l.item_id is not null
     """)
+    con.sql("drop table touched_due")
 
 
 def _copy_attributes(con: duckdb.DuckDBPyConnection) -> None:

@@ -510,7 +510,8 @@ def _walk_by_town_chart(towns: pl.DataFrame) -> go.Figure:
                       margin={"l": 10, "r": 40, "t": 40, "b": 40},
                       font={"family": "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif", "size": 12},
                       xaxis={"title": {"text": tr("mean_walk_minutes")}, "automargin": True, "rangemode": "tozero"},
-                      yaxis={"automargin": True, "autorange": "reversed"},
+                      # a town named by its code is a name, not a number (plotly drew "440.11591M")
+                      yaxis={"automargin": True, "autorange": "reversed", "type": "category"},
                       legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
                       plot_bgcolor="#ffffff")
     fig.update_xaxes(showgrid=True, gridcolor="#e9ecef")

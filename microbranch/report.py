@@ -9,8 +9,13 @@ reader-level row is read, and reader counts are shown as an official may see the
 from __future__ import annotations
 
 import calendar
+import hashlib
 import math
+import os
+import pickle
 import tempfile
+from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -24,7 +29,7 @@ import plotly.offline
 import polars as pl
 
 from microbranch import access, mapfigure, numbers, periods, queries, scorecard, settings, sites
-from microbranch.i18n import LANGS, metrics, t
+from microbranch.i18n import CATALOGUE, LANGS, entries, metrics, t
 from microbranch.periods import Period
 
 TEMPLATE = Path(__file__).with_name("report.html.j2")
@@ -35,13 +40,74 @@ HEADLINE = ("branches_open", "micro_branches_open", "loans", "checkouts", "trans
 FROM_EVENTS = ("loans", "checkouts", "transfers", "transfer_share", "returns_avoided", "active_readers")
 READER = "official"  # the report is written for the district: what an official may see (microbranch.access)
 SITES_SHOWN = 3  # the exact sites listed and drawn for this many new micro-branches
+CARDS_SHOWN = 10  # the scorecards listed: this many best and this many weakest, and the new ones up to this many
 PRINT_WIDTH = 700  # px: the width of A4 less its margins, so the charts' words print at the size they are drawn
 MAP_HEIGHT = 760
+TOWNS_SHOWN = 15  # the walk chart's towns: the ones with the longest walk without micro-branches (as it sorts them)
+MAP_NAMES_MAX = 80  # branches named on the maps up to this many; beyond, the maps name the towns only
 SITES_MAP_HEIGHT = 640
 
 
 class ReportError(RuntimeError):
     """The report cannot be made; the message says what to do."""
+
+
+# What the pieces are made by (code, template, words): a piece kept by older code is not used.
+_CODE = hashlib.sha256(b"".join(
+    p.read_bytes() for p in (*(Path(m.__file__) for m in (mapfigure, sites, scorecard, numbers, access)),
+                             Path(__file__), TEMPLATE, *sorted(CATALOGUE.glob("*.toml"))))).hexdigest()[:16]
+
+
+class Pieces:
+    """The report's pieces, made once per data version: the numbers and figures per period, language and walk
+    (`collect`), the next-site plan per the communities' walks (the same plan for every period and language until
+    branches or communities change), the HTML, and the PDF printed from it. Kept in memory for the process (the
+    `MEMORY` entries most recently used) and, given a `folder` (owner-only, beside the database), across
+    processes; the folder keeps the `FILES` most recently made."""
+
+    MEMORY = 8
+    FILES = 64
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = folder
+        self._memory: OrderedDict[str, object] = OrderedDict()
+
+    def get(self, kind: str, key: object, make: Callable[[], object]) -> object:
+        name = f"{kind}-{hashlib.sha256(repr((_CODE, key)).encode()).hexdigest()[:32]}"
+        if name in self._memory:
+            self._memory.move_to_end(name)
+            return self._memory[name]
+        path = self.folder / f"{name}.pickle" if self.folder else None
+        if path is not None and path.exists():
+            value = pickle.loads(path.read_bytes())  # noqa: S301 - written by this module into an owner-only folder
+        else:
+            value = make()
+            if path is not None:
+                self._store(path, value)
+        self._memory[name] = value
+        while len(self._memory) > self.MEMORY:
+            self._memory.popitem(last=False)
+        return value
+
+    def _store(self, path: Path, value: object) -> None:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        tmp.write_bytes(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+        tmp.replace(path)
+        kept = sorted(path.parent.glob("*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in kept[self.FILES:]:
+            old.unlink(missing_ok=True)
+
+
+PIECES = Pieces()  # the process's own, when the caller names no folder
+
+
+def data_version(con: duckdb.DuckDBPyConnection) -> str:
+    """What the data is: the database's marks (schema, key, "as of", the published generation) and every import
+    with its undo. A new import or an undo gives a new version."""
+    marks = con.sql("select key, value from meta order by key").fetchall()
+    imports = con.sql("select import_id, sha256, status, undone_at from imports order by import_id").fetchall()
+    return hashlib.sha256(repr((marks, imports)).encode()).hexdigest()
 
 
 @dataclass
@@ -55,6 +121,7 @@ class Report:
     headline: list[dict] = field(default_factory=list)
     thresholds: list[dict] = field(default_factory=list)
     cards: list[dict] = field(default_factory=list)
+    cards_shown: list[dict] = field(default_factory=list)  # the rows listed (`shown_cards`)
     uncovered: list[dict] = field(default_factory=list)
     compare: list[dict] = field(default_factory=list)
     picked: list[dict] = field(default_factory=list)
@@ -63,6 +130,8 @@ class Report:
     trend: list[dict] = field(default_factory=list)  # month, micro and other loans, whether the month is partial
     summary: str = ""
     numbered: list[tuple] = field(default_factory=list)  # branches named by a number on the map: (number, name)
+    unnamed: int = 0  # branches drawn on the maps without their names (too many to name)
+    towns_left_out: int = 0  # towns not in the walk chart (beyond TOWNS_SHOWN)
 
 
 def _kpis(con: duckdb.DuckDBPyConnection, p: Period, walk: float) -> dict:
@@ -98,9 +167,21 @@ def _numbers(con: duckdb.DuckDBPyConnection, period: Period, lang: str, walk_min
     report.cards = [{**row, "readers": access.count_shown(row["readers"], READER),
                      "loans": lent.get(row["branch_id"], 0), "short_name": mapfigure.short_name(row["name"], central)}
                     for row in cards.to_dicts()]
+    report.cards_shown = shown_cards(report.cards)
     report.trend = _trend(con, period, status.get("as_of"))
     report.summary = summary(report)
     return report
+
+
+def shown_cards(cards: list[dict], n: int = CARDS_SHOWN) -> list[dict]:
+    """The scorecards a page can hold: the `n` best and the `n` weakest of those ranked, then the new ones when
+    there are `n` or fewer; where some are left out, a row {"left_out": "ranked" | "new", "n": how many}. With
+    1,000 branches the whole list is the scorecards page's download."""
+    ranked = [c for c in cards if c.get("peer_rank")]
+    new = [c for c in cards if not c.get("peer_rank")]
+    shown = ranked if len(ranked) <= 2 * n else [*ranked[:n], {"left_out": "ranked", "n": len(ranked) - 2 * n},
+                                                  *ranked[-n:]]
+    return shown + (new if len(new) <= n else [{"left_out": "new", "n": len(new)}])
 
 
 def _trend(con: duckdb.DuckDBPyConnection, period: Period, as_of: date | None) -> list[dict]:
@@ -149,26 +230,45 @@ def summary_of(con: duckdb.DuckDBPyConnection, period: Period, lang: str = "zh",
 
 
 def collect(con: duckdb.DuckDBPyConnection, period: Period, lang: str = "zh", walk_minutes: float = 15,
-            time_limit: float = 10.0) -> Report:
-    """Run the named queries for the period and its two comparisons, solve the next sites, draw the figures."""
+            time_limit: float = 10.0, pieces: Pieces | None = None) -> Report:
+    """Run the named queries for the period and its two comparisons, solve the next sites, draw the figures: once
+    per data version, period, language and walk (`Pieces`)."""
+    pieces = pieces or PIECES
+    key = (data_version(con), period, lang, float(walk_minutes), time_limit, scorecard.targets())
+    return pieces.get("report", key, partial(_collect, con, period, lang, walk_minutes, time_limit, pieces))
+
+
+def _plan(communities: pl.DataFrame, walk: float, time_limit: float, pieces: Pieces) -> sites.Plan:
+    """The next-site plan, solved once for the same communities' walks (they change only with branches or
+    communities)."""
+    inputs = communities.select("community_code", "name", "lat", "lon", "population", "walk_minutes")
+    key = (hashlib.sha256(inputs.write_ipc(None).getvalue()).hexdigest(), walk, time_limit)
+    return pieces.get("plan", key, partial(sites.plan, communities, walk, time_limit=time_limit))
+
+
+def _collect(con: duckdb.DuckDBPyConnection, period: Period, lang: str, walk_minutes: float, time_limit: float,
+             pieces: Pieces) -> Report:
     report = _numbers(con, period, lang, walk_minutes)
     walk = report.walk_minutes
     day = {"date_to": period.date_to}
     towns = queries.run(con, "walk_by_town", **day, walk_minutes=walk).filter(~pl.col("is_district"))
+    report.towns_left_out = max(towns.height - TOWNS_SHOWN, 0)
+    towns = towns.sort("mean_walk_minutes_without_micro", descending=True, nulls_last=True).head(TOWNS_SHOWN)
     report.uncovered = queries.run(con, "uncovered_by_community", **day, walk_minutes=walk).head(10).to_dicts()
 
     communities = queries.run(con, "coverage_by_community", **day, walk_minutes=walk)
-    plan = sites.plan(communities, walk, time_limit=time_limit)
+    plan = _plan(communities, walk, time_limit, pieces)
     report.compare = plan.compare.to_dicts()
     shown = plan.exact[min(SITES_SHOWN, len(plan.exact)) - 1] if plan.exact else pl.DataFrame()
     report.picked = shown.to_dicts()
 
     branches = queries.run(con, "branches_by_loans", date_from=period.date_from, **day, walk_minutes=walk)
     draw = partial(mapfigure.branch_map, walk_minutes=walk, height=MAP_HEIGHT, width_hint=PRINT_WIDTH,
-                   lang=report.lang)
+                   lang=report.lang, labels=None if branches.height <= MAP_NAMES_MAX else False)
     after = sites.coverage.walks_with_sites(communities, shown, walk) if shown.height else communities
     whole_map = draw(branches, communities, rings=[int(walk)])
     report.numbered = [tuple(n) for n in whole_map.layout.meta["numbered"]]
+    report.unnamed = branches.height if branches.height > MAP_NAMES_MAX else 0
     report.figures = {
         "trend": _html(mapfigure.trend_chart(report.trend, lang=report.lang), "trend"),
         "map": _html(whole_map, "map"),
@@ -223,9 +323,10 @@ def render_html(report: Report) -> str:
     return env.get_template(TEMPLATE.name).render(
         r=report, w=lambda key, **fmt: t(key, lang, **fmt),
         fmt=partial(_format, lang), change=partial(_change, lang),
-        town=lambda code: t(f"town_{code}", lang) if code else "—",
+        town=lambda code: (t(f"town_{code}", lang) if f"town_{code}" in entries() else code) if code else "—",
         whole=lambda value: "—" if value is None else f"{math.ceil(value - 1e-9):,}",
         plotly_js=plotly.offline.get_plotlyjs(),
+        towns_shown=TOWNS_SHOWN,
     )
 
 
@@ -242,6 +343,9 @@ _TO_IMAGES = """async () => {
   }
   return document.querySelectorAll('.chart-image').length;
 }"""
+
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 def render_pdf(html: str, out: Path) -> None:
@@ -265,8 +369,7 @@ def _print_pdf(html: str, out: Path) -> None:
         page_file = Path(tmp) / "report.html"
         page_file.write_text(html, encoding="utf-8")
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(chromium),
-                                         args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            browser = pw.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
             try:
                 page = browser.new_page(viewport={"width": 760, "height": 1100})
                 page.goto(page_file.as_uri(), wait_until="load")
@@ -281,16 +384,28 @@ def _print_pdf(html: str, out: Path) -> None:
                 browser.close()
 
 
+def pdf_bytes(html: str) -> bytes:
+    """The PDF printed from the HTML (`render_pdf`), as bytes."""
+    with tempfile.TemporaryDirectory(prefix="microbranch_report_") as tmp:
+        out = Path(tmp) / "report.pdf"
+        render_pdf(html, out)
+        return out.read_bytes()
+
+
 def write(con: duckdb.DuckDBPyConnection, period: Period, out: Path, lang: str = "zh", fmt: str = "html",
-          walk_minutes: float = 15, time_limit: float = 10.0) -> Path:
-    """Collect, render and write the report to `out` (html or pdf)."""
+          walk_minutes: float = 15, time_limit: float = 10.0, pieces: Pieces | None = None) -> Path:
+    """Collect, render and write the report to `out` (html or pdf); each piece made once per data version
+    (`Pieces`: the process's own unless given)."""
     if fmt not in ("html", "pdf"):
         msg = f"the report is written as html or pdf, not {fmt!r}"
         raise ReportError(msg)
-    html = render_html(collect(con, period, lang, walk_minutes, time_limit))
+    pieces = pieces or PIECES
+    key = (data_version(con), period, lang, float(walk_minutes), time_limit, scorecard.targets())
+    html = pieces.get("html", key, lambda: render_html(collect(con, period, lang, walk_minutes, time_limit, pieces)))
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "html":
         out.write_text(html, encoding="utf-8")
     else:
-        render_pdf(html, out)
+        digest = hashlib.sha256(html.encode("utf-8")).hexdigest()
+        out.write_bytes(pieces.get("pdf", digest, partial(pdf_bytes, html)))
     return out

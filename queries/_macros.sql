@@ -3,6 +3,7 @@
 --   walk_threshold(minutes)           the walking threshold, default 15 minutes
 --   walk_minutes(lat1, lon1, lat2, lon2)   the walk between two points
 --   community_walks(on_day)           one row per community: its walk to the nearest open public branch
+--                                     (precomputed: microbranch.walks)
 --   period(date_from, date_to)        one row: the period, defaulting to the span of the data
 --   loans_in_period(date_from, date_to)   one row per loan of the period
 --   month_no(d), month_mask(first_no, last_no, blk)   months as integers and as bits of the activity bitmaps
@@ -28,57 +29,16 @@ create or replace macro walk_minutes(lat1, lon1, lat2, lon2) as
     )) * 1.3 / 80.0;
 
 -- Walking time from every community to its nearest open public branch on `on_day`, with and without
--- micro-branches. The one definition of "walk minutes" that every residents number uses.
--- Other branches are few, so every community is paired with each of them; a micro-branch can only be the
--- nearest within the walk to the nearest other branch, so only those in a box holding that circle are tried.
+-- micro-branches. The one definition of "walk minutes" that every residents number uses. Read from the spans of
+-- days kept in community_nearest (microbranch.walks, rebuilt when branches or communities change).
 create or replace macro community_walks(on_day) as table
-with open_branches as (
-    select branch_id, kind, lat, lon,
-    from branches
-    where public_access and opened_on <= on_day and (closed_on is null or closed_on > on_day)
-),
-nearest_other as (
-    select
-        c.community_code,
-        arg_min(b.branch_id, (walk_minutes(c.lat, c.lon, b.lat, b.lon), b.branch_id)) as branch_id,
-        min(walk_minutes(c.lat, c.lon, b.lat, b.lon)) as minutes,
-    from communities as c, open_branches as b
-    where b.kind <> 'micro'
-    group by c.community_code
-),
-without_micro as (
-    select c.community_code, c.lat, c.lon, o.branch_id, o.minutes,
-    from communities as c
-    left join nearest_other as o using (community_code)
-),
-candidates as (
-    select community_code, branch_id, minutes,
-    from without_micro
-    where branch_id is not null
-    union all
-    select w.community_code, b.branch_id, walk_minutes(w.lat, w.lon, b.lat, b.lon),
-    from without_micro as w, open_branches as b
-    where b.kind = 'micro'
-      and (w.minutes is null or (
-          -- degrees of latitude walked in w.minutes (80 m a minute over 1.3 times the distance), and of longitude
-          abs(b.lat - w.lat) <= w.minutes * 80 / 1.3 / 111195 * 1.001
-          and abs(b.lon - w.lon) <= w.minutes * 80 / 1.3 / 111195 * 1.1 / cos(radians(w.lat))))
-),
-nearest as (
-    select
-        community_code,
-        arg_min(branch_id, (minutes, branch_id)) as nearest_branch_id,
-        min(minutes) as walk_minutes,
-    from candidates
-    group by community_code
-)
 select
     c.community_code, c.name, c.town_code, c.population, c.lat, c.lon,
-    n.nearest_branch_id, n.walk_minutes,
-    w.branch_id as nearest_branch_without_micro, w.minutes as walk_minutes_without_micro,
+    n.nearest_branch_id, n.walk_minutes, n.nearest_branch_without_micro, n.walk_minutes_without_micro,
 from communities as c
-left join nearest as n using (community_code)
-left join without_micro as w using (community_code);
+left join community_nearest as n
+    on n.community_code = c.community_code and n.valid_from <= on_day
+    and (n.valid_until is null or n.valid_until > on_day);
 
 -- The period every event-based query uses: defaults to the whole span of the data.
 create or replace macro period(date_from, date_to) as table
@@ -144,8 +104,9 @@ from community_walks(on_day)
 group by grouping sets ((town_code), ());
 
 -- last_chains: one row per copy with a chain started by the end of date_to: the last such chain (the one open
--- then, if any: chains of a copy do not overlap). From copy_state where the copy's last chain started by then,
--- else from the chains of the copies that have chains after it.
+-- then, if any: chains of a copy do not overlap), and the copy's latest due date as stored (see copy_state). From
+-- copy_state where the copy's last chain started by then, else from the chains of the copies that have chains after.
+-- (A fallback reads its table only when some copy needs it: `(select count(*) ...) > 0` skips the scan.)
 create or replace macro last_chains(date_to) as table
 with p as (
     select *, from period(null, date_to)
@@ -155,19 +116,22 @@ later as (
     from copy_state as s, p
     where s.started_at >= p.end_ts
 )
-select s.item_id, s.chain_no, s.started_at, s.ended_at, s.start_branch_id, s.end_branch_id, s.first_transfer_at,
+select
+    s.item_id, s.chain_no, s.started_at, s.ended_at, s.start_branch_id, s.end_branch_id, s.first_transfer_at,
+    s.due_at, s.due_set_at,
 from copy_state as s, p
 where s.started_at < p.end_ts
 union all
 select
     c.item_id, c.c.chain_no, c.c.started_at, c.c.ended_at, c.c.start_branch_id, c.c.end_branch_id,
-    c.c.first_transfer_at,
+    c.c.first_transfer_at, s.due_at, s.due_set_at,
 from (
     select c.item_id, arg_max(c, c.chain_no) as c,
-    from chains as c semi join later using (item_id), p
-    where c.started_at < p.end_ts
+    from chains as c, p
+    where (select count(*) from later) > 0 and c.item_id in (select item_id, from later) and c.started_at < p.end_ts
     group by c.item_id
-) as c;
+) as c
+inner join copy_state as s using (item_id);
 
 -- copies_then: one row per copy in the items file added by date_to, where it was at the end of that day (see
 -- copy_places) and its last loan by then. From copy_state, and for the copies that had a chain or a loan after
@@ -176,20 +140,24 @@ create or replace macro copies_then(date_to) as table
 with p as (
     select *, from period(null, date_to)
 ),
+chain_later as (
+    select s.item_id, from copy_state as s, p where s.started_at >= p.end_ts
+),
+loan_later as (
+    select s.item_id, from copy_state as s, p where s.last_loan_at >= p.end_ts
+),
 chain_before as (  -- the last chain by then of copies whose last chain started later
     select c.item_id, arg_max({ 'ended_at': c.ended_at, 'end_branch_id': c.end_branch_id }, c.chain_no) as c,
-    from chains as c
-    semi join (select s.item_id, from copy_state as s, p where s.started_at >= p.end_ts) as later using (item_id)
-    cross join p
-    where c.started_at < p.end_ts
+    from chains as c, p
+    where (select count(*) from chain_later) > 0 and c.item_id in (select item_id, from chain_later)
+      and c.started_at < p.end_ts
     group by c.item_id
 ),
 loan_before as (  -- the last loan by then of copies lent later
     select l.item_id, max(l.occurred_at) as last_loan_at,
-    from loans as l
-    semi join (select s.item_id, from copy_state as s, p where s.last_loan_at >= p.end_ts) as later using (item_id)
-    cross join p
-    where l.occurred_at < p.end_ts
+    from loans as l, p
+    where (select count(*) from loan_later) > 0 and l.item_id in (select item_id, from loan_later)
+      and l.occurred_at < p.end_ts
     group by l.item_id
 ),
 chain_then as (

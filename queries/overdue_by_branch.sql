@@ -7,29 +7,33 @@
 with period as (
     select *, from period(null, $date_to)
 ),
-out_then as (  -- the copies whose last chain by then was still open (last_chains)
-    select c.item_id, c.start_branch_id as branch_id, coalesce(c.first_transfer_at < p.end_ts, false) as adrift,
+out_then as (  -- the copies whose last chain by then was still open (last_chains), with their due date if set by then
+    select
+        c.item_id,
+        c.start_branch_id as branch_id,
+        coalesce(c.first_transfer_at < p.end_ts, false) as adrift,
+        case when c.due_set_at < p.end_ts then c.due_at end as due_at,
     from last_chains($date_to) as c, period as p
     where (c.ended_at is null or c.ended_at >= p.end_ts)
       and (coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], c.start_branch_id))
 ),
-due as (  -- the due date set last by then: as stored (copy_state) unless one was set later
-    select s.item_id, s.due_at,
-    from copy_state as s semi join out_then using (item_id), period as p
-    where s.due_set_at < p.end_ts
-    union all
-    select e.item_id, arg_max(e.due_at, e.occurred_at),
+set_later as (  -- copies whose due date was set again after the day: theirs by then from the events
+    select s.item_id, from copy_state as s, period as p where s.due_set_at >= p.end_ts
+),
+due as (
+    select e.item_id, arg_max(e.due_at, e.occurred_at) as due_at,
     from events as e, period as p
     where e.action in ('checkout', 'transfer', 'renew') and e.due_at is not null and e.occurred_at < p.end_ts
-      and e.item_id in (select s.item_id, from copy_state as s semi join out_then using (item_id)
-                        where s.due_set_at >= p.end_ts)
+      and (select count(*) from set_later) > 0  -- none (the last day of the data): the events are not read
+      and e.item_id in (select item_id, from set_later)
     group by e.item_id
 ),
 late as (
     select
         o.branch_id,
         o.adrift,
-        case when d.due_at < p.date_to then datediff('day', d.due_at, p.date_to) end as days_overdue,
+        case when coalesce(o.due_at, d.due_at) < p.date_to then datediff('day', coalesce(o.due_at, d.due_at), p.date_to)
+        end as days_overdue,
     from out_then as o
     cross join period as p
     left join due as d using (item_id)

@@ -23,16 +23,27 @@ served as (
     where walk_minutes <= walk_threshold($walk_minutes)
     group by nearest_branch_id
 ),
+pairs as (  -- community and branch within the walk: the stored pairs (microbranch.walks) up to 15 minutes
+    select w.community_code, w.branch_id,
+    from walk_pairs as w
+    where walk_threshold($walk_minutes) <= 15 and w.minutes <= walk_threshold($walk_minutes)
+    union all  -- beyond them, worked out: a box around the walking circle first, then the walk itself
+    select c.community_code, b.branch_id,
+    from branches as b, communities as c
+    where walk_threshold($walk_minutes) > 15 and b.public_access
+      and abs(c.lat - b.lat) <= walk_threshold($walk_minutes) * 80 / 1.3 / 111195 * 1.001
+      and walk_minutes(c.lat, c.lon, b.lat, b.lon) <= walk_threshold($walk_minutes)
+),
 within_walk as (
     select
         b.branch_id,
         count(*) as communities_within_walk,
         sum(c.population)::bigint as residents_within_walk,
-    from branches as b, period as p, communities as c
+    from pairs as w
+    inner join branches as b using (branch_id)
+    inner join communities as c using (community_code)
+    cross join period as p
     where b.public_access and b.opened_on <= p.date_to and (b.closed_on is null or b.closed_on > p.date_to)
-      -- a box around the walking circle first (degrees of latitude walked), then the walk itself
-      and abs(c.lat - b.lat) <= walk_threshold($walk_minutes) * 80 / 1.3 / 111195 * 1.001
-      and walk_minutes(c.lat, c.lon, b.lat, b.lon) <= walk_threshold($walk_minutes)
     group by b.branch_id
 ),
 open_branches as (

@@ -54,7 +54,9 @@ def test_no_page_sends_a_table_longer_than_allowed(city_db, monkeypatch, name):
 
 
 def test_long_lists_come_a_page_at_a_time_with_the_total(city_db):
-    at = signed_in(city_db, "manager", "app_pages/loans.py", timeout=300)
+    from tests.accounts import open_tab
+
+    at = open_tab(signed_in(city_db, "manager", "app_pages/loans.py", timeout=300), "loans_tab", "从未借出的馆藏（剔旧参考）")
     pages = [d for d in at.dataframe if len(d.value) == kit.PAGE_ROWS]
     assert pages, "no paged list on the loans page"
     said = [c.value for c in at.caption if "共" in c.value and "行" in c.value]

@@ -18,6 +18,7 @@ from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from microbranch import queries, report, scorecard, storage
@@ -266,3 +267,46 @@ def test_every_town_is_named_and_no_page_is_nearly_empty(con, tmp_path, lang):
         box = ImageOps.invert(body).point(lambda v: 255 if v > 55 else 0).getbbox()  # where it is darker than 200
         full = box[3] / height if box else 0
         assert full >= 1 / 3, f"{page.name} is {full:.0%} full"
+
+
+def test_a_thousand_scorecards_list_the_best_and_the_weakest_not_every_row(con):
+    """With 1,000 micro-branches the report lists the 10 best and the 10 weakest ranked (and says how many are
+    left out and where the full list is), and the new ones only as a count when there are more than 10."""
+    built = report.collect(con, MARCH, "zh", 15, time_limit=20)
+    card = next(c for c in built.cards if c.get("peer_rank"))
+    ranked = [{**card, "branch_id": f"R{i:04d}", "short_name": f"R{i:04d}", "peer_rank": i + 1} for i in range(985)]
+    new = [{**card, "branch_id": f"N{i:04d}", "short_name": f"N{i:04d}", "peer_rank": None, "status": "new"}
+           for i in range(15)]
+    many = report.Report(**{**built.__dict__, "cards": ranked + new})
+    many.cards_shown = report.shown_cards(many.cards)
+    parser = Cells()
+    parser.feed(report.render_html(many))
+    listed = [b for (key, b) in parser.cells if key == "status"]
+    assert listed == [f"R{i:04d}" for i in (*range(10), *range(975, 985))]
+    html = report.render_html(many)
+    assert "另有 965 个微分馆未列出" in html and "另有 15 个新开馆的微分馆暂不考核" in html
+    few = report.shown_cards(ranked[:20] + new[:3])
+    assert [c["branch_id"] for c in few] == [c["branch_id"] for c in ranked[:20] + new[:3]]
+
+
+def test_maps_of_many_branches_name_the_towns_only_and_say_where_the_names_are(con, monkeypatch):
+    monkeypatch.setattr(report, "MAP_NAMES_MAX", 2)  # the hand-made data's branches count as many
+    built = report.collect(con, MARCH, "zh", 15, time_limit=20, pieces=report.Pieces())
+    assert built.unnamed > 2 and built.numbered == []
+    html = report.render_html(built)
+    assert f"图中 {built.unnamed} 个分馆只以标记表示" in html and 'id="map-numbers"' not in html
+
+
+def test_the_walk_chart_of_many_towns_draws_those_with_the_longest_walk(con, monkeypatch):
+    monkeypatch.setattr(report, "TOWNS_SHOWN", 2)  # the hand-made data's three towns count as many
+    built = report.collect(con, MARCH, "en", 15, time_limit=20, pieces=report.Pieces())
+    towns = queries.run(con, "walk_by_town", date_to=MARCH.date_to, walk_minutes=15).filter(~pl.col("is_district"))
+    longest = towns.sort("mean_walk_minutes_without_micro", descending=True, nulls_last=True)["town_code"]
+    assert built.towns_left_out == 1
+    from microbranch.mapfigure import _language, town_name
+
+    with _language("en"):
+        drawn, left = [town_name(c) for c in longest[:2]], town_name(longest[2])
+    walk = built.figures["walk"]
+    assert all(name in walk for name in drawn) and left not in walk
+    assert "The 2 towns with the longest mean walk" in report.render_html(built)

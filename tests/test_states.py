@@ -1,9 +1,10 @@
 """The per-copy and per-reader state kept at import (copy_state: last chain, latest due date, latest loan;
 reader_firsts: first loan and the next day with one; loans_reader_month: loans per month, branch, reader type and
-birth year) gives the stock, dead stock, overdue, new readers, retention and
-loans by reader type and age band queries exactly what the direct computation from the events and chains gives (the oracle below, as these queries
+birth year) gives the stock, dead stock, overdue, new readers, retention and loans by reader type and age band
+queries exactly what the direct computation from the events and chains gives (the oracle below, as these queries
 were written before the state was kept): on generated data with due dates, for days cut anywhere (the first or
-last day of a month, a leap day, before, within and beyond the data), after imports in any order and after an undo."""
+last day of a month, a leap day, before, within and beyond the data), after imports in any order, after an undo,
+and after imports of readers and items."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from datetime import date, datetime, timedelta
 
 import polars as pl
 import pytest
-from polars.testing import assert_frame_equal
 
 from microbranch import queries, storage
 from microbranch.derived import refresh_items as refresh_derived

@@ -3,42 +3,22 @@ with its title, axis units and labels in the current language."""
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 import plotly.express as px
 import plotly.graph_objects as go
 import polars as pl
-import streamlit as st
 
 from microbranch import numbers
-from ui.kit import label, role, town_name, words
-from ui.shell import lang, short_name, tr
+from ui.kit import label, shared, town_name, words
+from ui.shell import short_name, tr
 
 KIND_COLOURS = {"central": "#1b2a49", "branch": "#2f6fdb", "micro": "#7b3fbf", "unknown": "#a0a0a0",
                 "others": "#d0d0d0"}
 TOP = 15  # branches drawn one by one in a chart over branches; the rest are summed as others
 LOAN_COLOURS = {"checkouts": "#2f6fdb", "transfers": "#e67700"}
 STATUS_COLOURS = {"returned": "#2b8a3e", "open": "#e67700", "unterminated": "#a0a0a0"}
-
-
-@st.cache_resource(max_entries=1024, show_spinner=False)
-def _figure(name: str, _build: Callable[..., go.Figure], language: str, viewer_role: str, retitle: str | None,
-            *args: object, **kwargs: object) -> go.Figure:
-    fig = _build(*args, **kwargs)
-    return fig.update_layout(title=retitle) if retitle is not None else fig
-
-
-def shared(build: Callable[..., go.Figure]) -> Callable[..., go.Figure]:
-    """A chart function whose figures are made once per inputs (frames by content), language and viewer role, and
-    shared by every session: the page's next view and the next viewer's cost nothing but sending it. A page names a
-    chart with `retitle=`, never by changing the figure it got (other sessions hold the same one)."""
-    @functools.wraps(build)
-    def figure(*args: object, retitle: str | None = None, **kwargs: object) -> go.Figure:
-        return _figure(build.__name__, build, lang(), role(), retitle, *args, **kwargs)
-    return figure
 
 
 def _layout(fig: go.Figure, title: str, x: str | None = None, y: str | None = None, **more: object) -> go.Figure:
@@ -304,7 +284,8 @@ def loans_by_clc(frame: pl.DataFrame) -> go.Figure:
 def loans_by_owner(frame: pl.DataFrame) -> go.Figure:
     data = words(frame, "owner", lambda o: tr(f"circ_owner_{o}"))
     places = numbers.style("loans_per_copy", 0.0).decimals  # as the table beside it writes it
-    fig = px.bar(data, x="owner", y="loans_per_copy", text_auto=f".{places}f", hover_data={"copies": True, "loans": True},
+    fig = px.bar(data, x="owner", y="loans_per_copy", text_auto=f".{places}f",
+                 hover_data={"copies": True, "loans": True},
                  labels={"owner": label("owner"), "loans_per_copy": label("loans_per_copy"), "copies": label("copies"),
                          "loans": label("loans")})
     fig.update_traces(marker_color=["#2f6fdb", "#d6336c"][: len(data)])

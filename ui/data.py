@@ -68,6 +68,19 @@ def q(name: str, **params: object) -> pl.DataFrame:
     return _run(db(), version(), name, tuple(sorted(params.items())))
 
 
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _derived(db_path: Path, data_version: str, name: str, params: tuple[tuple[str, object], ...],
+             _make: Callable[[], pl.DataFrame]) -> pl.DataFrame:
+    return _make()
+
+
+def derived(name: str, make: Callable[[], pl.DataFrame], **params: object) -> pl.DataFrame:
+    """A frame a page computes from named queries (a sum, a join), made once per data version and `params` and shared
+    like the queries' own frames. `make` may depend on nothing but the data and `params` (never on the viewer: what
+    a role may see is applied after)."""
+    return _derived(db(), version(), name, tuple(sorted(params.items())), make)
+
+
 def full_list(name: str, **params: object) -> Callable[[], pl.DataFrame]:
     """The whole list of a paged query (`<name>_full`, the same parameters but the page's), on the data version of
     now, as a function to call when the download is asked for (it may run outside the page's run)."""

@@ -14,7 +14,8 @@ API (pages import these; a page never calls st.dataframe, st.metric, st.plotly_c
 st.download_button itself):
 
 - `table(frame, file_name, columns=None, *, key=None, terms="circ", **dataframe_kwargs)`: the table with
-  headings and words in the user's language, numbers formatted, and its CSV download. `terms="places"`
+  headings and words in the user's language, numbers formatted, at most `ROWS_SHOWN` rows sent, and its CSV
+  download. `terms="places"`
   takes the places pages' words first (community "name", branch "status" ...) and puts words in for the
   codes of kind, host type, status and town; `terms="access"` the audit page's.
 - `metric(label, value, *, where=st, readers=False, **metric_kwargs)`: one card; `readers=True` when the
@@ -23,7 +24,12 @@ st.download_button itself):
   draw for this viewer (reader-level columns dropped, suppressed reader counts left empty).
 - `readers_for_role(frame, *columns, total=False)`: reader counts as the viewer may see them; `total=True` when a
   card or a total beside shows the column's sum (the same counts are hidden in the table and its chart).
-- `download(frame, file_name, *, key=None, where=st)`: a CSV download on its own.
+- `paged_table(name, params, file_name, orders, *, key)`: a long list paged on the server (one page of the named
+  query and its total; the viewer picks order and page), the whole list (`<name>_full`) a download made when asked.
+- `shared`: a decorator for figure functions: each figure made once per inputs, language and role, shared by every
+  session (a page retitles it with `retitle=`, never changes it).
+- `download(frame, file_name, *, key=None, where=st)`: a CSV download on its own (`frame` may be a function: the
+  file is then made when asked for).
 - `shown(frame)`: the frame as this viewer may see it, raw column names kept.
 - `headed(frame)`, `label(column)`, `number(key, value)`, `change(key, now, before)`,
   `words(frame, column, word)`, `town_name(code)`: words and numbers for the reader.
@@ -36,7 +42,10 @@ A download of reader-level rows is recorded in the audit (who, what, from which 
 
 from __future__ import annotations
 
+import functools
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -304,18 +313,44 @@ def _worded(raw: pl.DataFrame, terms: str) -> pl.DataFrame:
     return raw
 
 
-def table(frame: pl.DataFrame, file_name: str, columns: Sequence[str] | None = None, *, key: str | None = None,
-          terms: str = "circ", where: Any = st, **kwargs: Any) -> None:
-    """A table with its CSV download, as the viewer may see it, in the user's language. At most `ROWS_SHOWN` rows
-    go to the browser (a caption says how many there are); the download holds them all."""
+_PREPARED: OrderedDict[tuple, tuple] = OrderedDict()  # (id of the frame, columns, terms, role, language) -> prepared
+_PREPARED_LOCK = threading.Lock()
+PREPARED_MAX = 256
+
+
+def _prepared(frame: pl.DataFrame, columns: Sequence[str] | None, terms: str) -> tuple:
+    """The table as this role sees it, in this language: (raw, headings, grid, config, reader_level). The frames of
+    the named queries are shared by every session (ui.data), so the same frame object comes back on every view:
+    what is made from it is kept, per role and language, beside it (the role's rules are applied before keeping)."""
+    key = (id(frame), tuple(columns) if columns is not None else None, terms, role(), lang())
+    with _PREPARED_LOCK:
+        hit = _PREPARED.get(key)
+        if hit is not None and hit[0] is frame:
+            _PREPARED.move_to_end(key)
+            return hit[1:]
     raw = frame.select(columns) if columns is not None else frame
     reader_level = bool(_reader_level(raw))
     raw = _worded(shown(raw), terms)
     headings = {c: label(c, terms) for c in raw.columns}
+    grid, config = _grid_frame(raw.head(ROWS_SHOWN), headings)
+    made = (raw, headings, grid, config, reader_level)
+    with _PREPARED_LOCK:
+        _PREPARED[key] = (frame, *made)  # the frame is held, so its id is not reused while the entry lives
+        while len(_PREPARED) > PREPARED_MAX:
+            _PREPARED.popitem(last=False)
+    return made
+
+
+def table(frame: pl.DataFrame, file_name: str, columns: Sequence[str] | None = None, *, key: str | None = None,
+          terms: str = "circ", where: Any = st, **kwargs: Any) -> None:
+    """A table with its CSV download, as the viewer may see it, in the user's language. At most `ROWS_SHOWN` rows
+    go to the browser (a caption says how many there are); the download holds them all."""
+    raw, headings, grid, config, reader_level = _prepared(frame, columns, terms)
     if raw.is_empty():  # words, not a grid of blank rows
         where.caption(tr("empty_table"))
         return
-    _grid(raw.head(ROWS_SHOWN), headings, where, **kwargs)
+    where.dataframe(grid, hide_index=True, width="stretch", placeholder="—",
+                    column_config=config | dict(kwargs.pop("column_config", None) or {}), **kwargs)
     if raw.height > ROWS_SHOWN:
         where.caption(tr("pages_rows_first", shown=f"{ROWS_SHOWN:,}", total=f"{raw.height:,}"))
     said = csv_words(headings)
@@ -323,9 +358,10 @@ def table(frame: pl.DataFrame, file_name: str, columns: Sequence[str] | None = N
              reader_level=reader_level and sees_readers())
 
 
-def _grid(raw: pl.DataFrame, headings: dict[str, str], where: Any, **kwargs: Any) -> None:
-    """The rows on screen; a row of one branch links to its page (`/branch?branch=<id>`) in a last column."""
-    config = _config(raw, headings) | dict(kwargs.pop("column_config", None) or {})
+def _grid_frame(raw: pl.DataFrame, headings: dict[str, str]) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """The rows on screen and their column config; a row of one branch links to its page (`/branch?branch=<id>`)
+    in a last column."""
+    config = _config(raw, headings)
     out = _rounded(raw).rename(headings)
     if "branch_id" in raw.columns and raw.schema["branch_id"] == pl.String:
         link = tr("pages_branch_link")
@@ -334,14 +370,31 @@ def _grid(raw: pl.DataFrame, headings: dict[str, str], where: Any, **kwargs: Any
                                .then(pl.lit("branch?branch=") + pl.col(headings["branch_id"]) + pl.lit(language))
                                .alias(link))
         config[link] = st.column_config.LinkColumn(link, display_text=link)
-    where.dataframe(out, hide_index=True, width="stretch", placeholder="—", column_config=config, **kwargs)
+    return out, config
+
+
+def _grid(raw: pl.DataFrame, headings: dict[str, str], where: Any, **kwargs: Any) -> None:
+    out, config = _grid_frame(raw, headings)
+    where.dataframe(out, hide_index=True, width="stretch", placeholder="—",
+                    column_config=config | dict(kwargs.pop("column_config", None) or {}), **kwargs)
+
+
+CHAIN_STATUSES = ("returned", "open", "unterminated")
+
+
+def _statuses(frame: pl.DataFrame) -> pl.DataFrame:
+    """A drift chain's status in words (`circ_status_<status>`)."""
+    if "status" in frame.columns and set(frame["status"].drop_nulls()) <= set(CHAIN_STATUSES):
+        return words(frame, "status", lambda s: tr(f"circ_status_{s}"))
+    return frame
 
 
 def paged_table(name: str, params: dict[str, Any], file_name: str, orders: Sequence[str], *, key: str,
-                where: Any = st, rows: int = PAGE_ROWS, **kwargs: Any) -> int:
+                columns: Sequence[str] | None = None, where: Any = st, rows: int = PAGE_ROWS, **kwargs: Any) -> int:
     """A long list paged on the server: the named query `name` gives one page (`$order`, `$limit`, `$offset`) and
     its `total`; the viewer picks the order and the page; the download is the whole list (`<name>_full`), made
-    when asked for. Returns the total."""
+    when asked for. `columns`: those shown and downloaded (default all). Chain statuses in words. Returns the
+    total."""
     left, right, rest = where.columns([2, 1, 3], vertical_alignment="bottom")
     order = left.selectbox(tr("pages_order"), orders, key=f"{key}_order",
                            format_func=lambda o: tr(f"pages_order_{o}"))
@@ -351,7 +404,8 @@ def paged_table(name: str, params: dict[str, Any], file_name: str, orders: Seque
     number = right.number_input(tr("pages_page", pages=f"{pages:,}"), min_value=1, max_value=pages, value=1, step=1,
                                 key=f"{key}_page") if pages > 1 else 1
     part = first if number == 1 else data.q(name, **params, order=order, limit=rows, offset=(number - 1) * rows)
-    raw = _worded(shown(part.drop("total", "total_loans", strict=False)), "circ")
+    part = part.drop("total", "total_loans", strict=False)
+    raw = _statuses(_worded(shown(part.select(columns) if columns is not None else part), "circ"))
     headings = {c: label(c) for c in raw.columns}
     if raw.is_empty():
         where.caption(tr("empty_table"))
@@ -361,12 +415,15 @@ def paged_table(name: str, params: dict[str, Any], file_name: str, orders: Seque
     _grid(raw, headings, where, **kwargs)
     reader_level = bool(_reader_level(part)) and sees_readers()
     said, role_now, kinds = csv_words(headings), role(), {k: tr(f"kind_{k}") for k in KINDS}
+    statuses = {s: tr(f"circ_status_{s}") for s in CHAIN_STATUSES}
     full_list = data.full_list(name, **params)
 
     def whole() -> pl.DataFrame:  # made outside the page's run: everything it needs was taken with the page
         full = shown(full_list(), role_now)
-        if "kind" in full.columns:
-            full = full.with_columns(pl.col("kind").replace_strict(kinds, default=None, return_dtype=pl.String))
+        for column, spelled in (("kind", kinds), ("status", statuses)):
+            if column in full.columns:
+                full = full.with_columns(pl.col(column).replace_strict(spelled, default=pl.col(column),
+                                                                       return_dtype=pl.String))
         return csv_frame(full.select(list(headings)), headings, said)
 
     download(whole, file_name, key=f"dl_{key}", where=where, reader_level=reader_level)
@@ -410,6 +467,23 @@ def _has_points(figure: go.Figure) -> bool:
         if any(v is not None and some(v) for v in held):
             return True
     return False
+
+
+@st.cache_resource(max_entries=1024, show_spinner=False)
+def _figure(name: str, _build: Callable[..., go.Figure], language: str, viewer_role: str, retitle: str | None,
+            *args: object, **kwargs: object) -> go.Figure:
+    fig = _build(*args, **kwargs)
+    return fig.update_layout(title=retitle) if retitle is not None else fig
+
+
+def shared(build: Callable[..., go.Figure]) -> Callable[..., go.Figure]:
+    """A chart function whose figures are made once per inputs (frames by content), language and viewer role, and
+    shared by every session: the page's next view and the next viewer's cost nothing but sending it. A page names a
+    chart with `retitle=`, never by changing the figure it got (other sessions hold the same one)."""
+    @functools.wraps(build)
+    def figure(*args: object, retitle: str | None = None, **kwargs: object) -> go.Figure:
+        return _figure(build.__name__, build, lang(), role(), retitle, *args, **kwargs)
+    return figure
 
 
 def chart(figure: go.Figure, *, where: Any = st, key: str | None = None, **kwargs: Any) -> None:

@@ -17,7 +17,7 @@ import polars as pl
 from microbranch import mapfigure, settings
 from microbranch.i18n import t
 from microbranch.mapfigure import HOSTS, Tiles, mercator, short_name  # noqa: F401 - the pages' names
-from ui.kit import town_name  # noqa: F401 - the pages' name
+from ui.kit import shared, town_name  # noqa: F401 - the pages' name
 from ui.shell import lang
 
 
@@ -27,6 +27,7 @@ def tiles() -> Tiles | None:
     return Tiles(conf.tile_url, conf.tile_crs, conf.tile_attribution) if conf.tile_url else None
 
 
+@shared
 def branch_map(*args: object, **kwargs: object) -> go.Figure:
     """`mapfigure.branch_map` in the page's language."""
     return mapfigure.branch_map(*args, lang=lang(), **kwargs)  # type: ignore[arg-type]
@@ -40,5 +41,6 @@ def numbers_key(fig: go.Figure) -> str | None:
     return t("report_map_numbers", lang()) + " " + t("list_sep", lang()).join(f"{n} {name}" for n, name in numbered)
 
 
+@shared
 def walk_by_town_chart(towns: pl.DataFrame) -> go.Figure:
     return mapfigure.walk_by_town_chart(towns, lang=lang())

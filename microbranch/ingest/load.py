@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from microbranch import derived, geo
+from microbranch import derived, geo, walks
 from microbranch.contract import KINDS
 from microbranch.duck import first
 from microbranch.ingest import limits
@@ -194,4 +194,6 @@ def store_entities(con: duckdb.DuckDBPyConnection, kind: str, import_id: int | N
     con.sql("drop table incoming; drop table latest")
     if kind in ("items", "readers") and accepted:
         derived.refresh_attributes(con, kind)
+    if kind in walks.KINDS and accepted:
+        walks.refresh(con)
     return accepted, good - accepted

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from microbranch import derived, storage
+from microbranch import derived, storage, walks
 from microbranch.contract import ContractError
 from microbranch.duck import first
 
@@ -85,6 +85,8 @@ def undo_in(con: duckdb.DuckDBPyConnection, import_id: int, user: str, confirm: 
         else:
             result.removed = _undo_entities(con, import_id, kind)
             _refresh(con, None)
+            if kind in walks.KINDS:
+                walks.refresh(con)
         con.sql("update imports set undone_at = now(), undone_by = $user where import_id = $id",
                 params={"id": import_id, "user": user})
         set_meta(con)

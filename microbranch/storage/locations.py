@@ -8,6 +8,7 @@
     <db>.set-aside/         writer files found behind what was published, kept (never published) when the writer
                             was rebuilt from the newest snapshot
     <db>.profiles/          the staff's saved column mappings
+    <db>.cache/             owner-only: pieces made once per data version (the district report's)
     <db>.access.duckdb      accounts and the audit trail (owner-only), <db>.access.duckdb.lock its lock
     microbranch.key         the pseudonymisation key, beside the database unless the setting `key_file` says
 """
@@ -59,6 +60,10 @@ class Locations:
     @property
     def set_aside(self) -> Path:
         return self._beside(".set-aside")
+
+    @property
+    def cache(self) -> Path:
+        return self._beside(".cache")
 
     @property
     def profiles(self) -> Path:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from microbranch import derived, settings
+from microbranch import derived, settings, walks
 from microbranch.duck import quote
 from microbranch.queries import MACROS
 from microbranch.storage.errors import PublishError
@@ -71,6 +71,7 @@ def _migrate(con: duckdb.DuckDBPyConnection) -> None:
         con.sql(f.read_text(encoding="utf-8"))
     if stored is not None:  # the derived tables were made anew: rebuild them from the events
         derived.refresh_items(con)
+    walks.refresh(con)  # the walks as this version's macros read them
     con.sql("insert or replace into meta values ('schema', $v)", params={"v": SCHEMA_VERSION})
 
 

@@ -245,3 +245,23 @@ create or replace table loans_reader_month (
     birth_year integer,
     loans bigint not null
 );
+
+-- The walks between communities and branches, rebuilt by microbranch.walks whenever branches or communities change.
+-- walk_pairs: one row per community and public branch within 15 minutes' walk (the longest threshold offered).
+create table if not exists walk_pairs (
+    community_code varchar not null,
+    branch_id varchar not null,
+    minutes double not null
+);
+
+-- community_nearest: one row per community and span of days [valid_from, valid_until) (valid_until empty: from then
+-- on) over which its nearest open public branch, with and without micro-branches, stays the same.
+create table if not exists community_nearest (
+    community_code varchar not null,
+    valid_from date not null,
+    valid_until date,
+    nearest_branch_id varchar,
+    walk_minutes double,
+    nearest_branch_without_micro varchar,
+    walk_minutes_without_micro double
+);
