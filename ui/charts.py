@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from microbranch import numbers
-from ui.kit import label, shared, town_name, words
+from ui.kit import label, shared, titled, town_name, words
 from ui.shell import short_name, tr
 
 KIND_COLOURS = {"central": "#1b2a49", "branch": "#2f6fdb", "micro": "#7b3fbf", "unknown": "#a0a0a0",
@@ -22,8 +22,9 @@ STATUS_COLOURS = {"returned": "#2b8a3e", "open": "#e67700", "unterminated": "#a0
 
 
 def _layout(fig: go.Figure, title: str, x: str | None = None, y: str | None = None, **more: object) -> go.Figure:
-    fig.update_layout(title=title, xaxis_title=x, yaxis_title=y, legend_title_text="",
+    fig.update_layout(xaxis_title=x, yaxis_title=y, legend_title_text="",
                       margin={"l": 10, "r": 10, "t": 50, "b": 10}, **more)
+    titled(fig, title)
     _numeric_dates(fig)
     return fig
 
