@@ -48,7 +48,8 @@ chains_tab, stock_tab, readers_tab = st.tabs(
 if chains_tab.open:
     with chains_tab:
         paged_table("chains", scope, f"chains_{branch_id}.csv", ("latest", "holders", "transfers", "copy"),
-                    key="branch_chains")
+                    key="branch_chains", columns=["item_id", "chain_no", "started_at", "ended_at", "start_branch_id",
+                                                  "end_branch_id", "transfers", "holders", "status"])
 if stock_tab.open:
     with stock_tab:
         if not access.may_open(role(), "stock"):  # the stock page's rule holds here too

@@ -39,16 +39,18 @@ if len(pairs):
 else:
     st.info(tr("circ_no_cross"))
 
-left, right = st.columns(2)
-with left:
-    st.subheader(tr("circ_longest"))
-    longest = q("chains_longest", **scope)
-    table(statuses(longest), "chains_longest.csv", height=380)
-with right:
-    st.subheader(tr("circ_adrift_longest"))
-    adrift = q("chains_adrift", date_to=f.date_to, branch_ids=ids)
-    st.caption(tr("circ_adrift_caption", n=f"{len(adrift):,}"))
-    table(adrift, "chains_adrift.csv", height=340)
+# Tables that hold numbers take the whole width, their key columns first.
+st.subheader(tr("circ_longest"))
+longest = q("chains_longest", **scope)
+table(statuses(longest), "chains_longest.csv", height=380,
+      columns=["title", "holders", "days", "status", "start_branch", "end_branch", "started_at", "ended_at", "partial",
+               "item_id", "chain_no"])
+st.subheader(tr("circ_adrift_longest"))
+adrift = q("chains_adrift", date_to=f.date_to, branch_ids=ids)
+st.caption(tr("circ_adrift_caption", n=f"{len(adrift):,}"))
+table(adrift, "chains_adrift.csv", height=340,
+      columns=["title", "days_out", "holders", "start_branch", "started_at", "last_transfer_at", "holder", "item_id",
+               "chain_no", "start_branch_id"])
 
 if not sees_readers():
     st.info(tr("circ_official_no_readers"))

@@ -7,6 +7,7 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
+from microbranch import periods
 from ui import charts, compare
 from ui.data import derived, q
 from ui.kit import chart, chart_data, label, page, paged_table, readers_for_role, table, words
@@ -43,13 +44,26 @@ def numbers(date_from: date, date_to: date) -> dict:
 
 compare.cards(numbers(f.date_from, f.date_to), CARDS, compare.rows(numbers, f.date_from, f.date_to), per_row=4)
 
-months = q("circulation_by_period_branch", **scope)
-monthly = q("loans_by_branch_month", **f.period)
-if ids:
-    monthly = monthly.filter(pl.col("branch_id").is_in(ids))
+# A short period is drawn among the months around it (one month alone would be one bar), its circulation by week.
+status = q("data_status").row(0, named=True)
+drawn_from, drawn_to = periods.around(f.date_from, f.date_to, status["first_day"], status["as_of"])
+short = (drawn_from, drawn_to) != (f.date_from, f.date_to)
+selected = (f.date_from, f.date_to) if short else None
+unit = "week" if periods.calendar_months(f.date_from, f.date_to) < 3 else "month"
+if short:
+    st.caption(tr("chart_months_around"))
+
+
+def by_month(date_from: date, date_to: date) -> pl.DataFrame:
+    frame = q("loans_by_branch_month", date_from=date_from, date_to=date_to)
+    return frame.filter(pl.col("branch_id").is_in(ids)) if ids else frame
+
+
+monthly = by_month(f.date_from, f.date_to)
 left, right = st.columns(2)
-chart(charts.loans_by_month(monthly, f.date_from, f.date_to), where=left)
-chart(charts.circulation_by_period(months), where=right)
+chart(charts.loans_by_month(by_month(drawn_from, drawn_to), drawn_from, drawn_to, selected), where=left)
+chart(charts.circulation_by_period(q("circulation_by_period_branch", **scope, unit=unit), f.date_from, f.date_to,
+                                   unit), where=right)
 micro_ids = branch_list.filter(pl.col("kind") == "micro")["branch_id"].to_list()
 left, right = st.columns(2)
 chart(charts.loans_by_branch(monthly.filter(~pl.col("branch_id").is_in(micro_ids)), branch_list,
@@ -57,8 +71,13 @@ chart(charts.loans_by_branch(monthly.filter(~pl.col("branch_id").is_in(micro_ids
 chart(charts.loans_by_branch(monthly.filter(pl.col("branch_id").is_in(micro_ids)), branch_list,
                              retitle=tr("mgr_chart_branch_micro")), where=right)
 with st.expander(tr("mgr_circulation_table"), expanded=bool(ids)):
-    table(per_branch(f.date_from, f.date_to), "circulation_by_branch.csv")
-chart(charts.readers_by_month(chart_data(q("readers_by_month", **scope)), f.date_from, f.date_to))
+    # the key columns first (branch, loans and their change), then the other counts
+    rows, notes = compare.changes(per_branch(f.date_from, f.date_to), "loans", per_branch, f.date_from, f.date_to)
+    key = ["name", "loans", *[c for c in rows.columns if c.startswith("loans_vs_")]]
+    table(rows.select(*key, pl.exclude(*key, "kind", "branch_id"), "kind", "branch_id"), "circulation_by_branch.csv")
+    st.caption(tr("list_sep").join(notes))
+chart(charts.readers_by_month(chart_data(q("readers_by_month", date_from=drawn_from, date_to=drawn_to, branch_ids=ids)),
+                              drawn_from, drawn_to, selected))
 
 
 def overdue_numbers(_: date, day: date) -> dict:
@@ -67,7 +86,8 @@ def overdue_numbers(_: date, day: date) -> dict:
     return out | {"overdue_share": out["copies_overdue"] / out["copies_out"] if out["copies_out"] else None}
 
 
-# Below the fold: one section at a time, run only when its tab is open
+# Below the fold: one section at a time, run only when its tab is open. Tables that hold numbers take the whole
+# width, their key columns first (no number behind a scroll inside the grid).
 overdue_tab, pairs_tab, who_tab, collection_tab, never_tab = st.tabs(
     [tr("mgr_overdue"), tr("mgr_lending_owning"), tr("mgr_who"), tr("share_circulated"), tr("circ_never_borrowed")],
     key="loans_tab", on_change="rerun")
@@ -79,13 +99,14 @@ if overdue_tab.open:
 
         compare.cards(totals, OVERDUE, compare.rows(overdue_numbers, f.date_from, f.date_to), per_row=4)
         st.caption(tr("mgr_overdue_caption", day=f.date_to))
-        left, right = st.columns(2)
         if totals["copies_overdue"]:
-            chart(charts.overdue_by_branch(overdue), where=left)
+            chart(charts.overdue_by_branch(overdue))
         else:
-            left.info(tr("mgr_no_overdue", day=f.date_to))
-        with right:
-            table(overdue, "overdue_by_branch.csv", height=360)
+            st.info(tr("mgr_no_overdue", day=f.date_to))
+        table(overdue, "overdue_by_branch.csv", height=360,
+              columns=["name", "copies_overdue", "overdue_share", "copies_out", "copies_adrift_overdue",
+                       "overdue_1_30", "overdue_31_90", "overdue_over_90", "mean_days_overdue", "max_days_overdue",
+                       "kind", "branch_id"])
 
 if pairs_tab.open:
     with pairs_tab:
@@ -115,11 +136,10 @@ if who_tab.open:
 if collection_tab.open:
     with collection_tab:
         circulated = q("circulated_by_branch", **scope)
-        left, right = st.columns(2)
         chart(charts.branch_bars(circulated, "share_circulated", tr("mgr_chart_circulated"), share=True,
-                                 hover=("copies_circulated", "copies")), where=left)
-        with right:
-            table(circulated, "circulated_by_branch.csv", height=420)
+                                 hover=("copies_circulated", "copies")))
+        table(circulated, "circulated_by_branch.csv", height=420,
+              columns=["name", "share_circulated", "copies_circulated", "copies", "kind", "branch_id"])
 
         left, right = st.columns(2)
         turnover = q("turnover_by_branch", **scope)
@@ -127,21 +147,20 @@ if collection_tab.open:
         chart(charts.weekday_hour(q("loans_by_weekday_hour", **scope)), where=right)
         right.caption(tr("circ_weekday_hour_caption"))
         with st.expander(label("turnover")):
-            table(turnover, "turnover_by_branch.csv")
+            table(turnover, "turnover_by_branch.csv",
+                  columns=["name", "turnover", "loans", "copies", "volumes", "kind", "branch_id"])
 
-        left, right = st.columns(2)
-        chart(charts.loans_by_clc(q("loans_by_clc", **scope)), where=left)
-        with right:
-            st.subheader(tr("circ_top_titles", n=TOP_TITLES))
-            titles = q("titles_by_loans", **scope, top=TOP_TITLES)
-            table(words(titles, "clc_class", charts.clc_name), "titles_by_loans.csv", height=420)
+        chart(charts.loans_by_clc(q("loans_by_clc", **scope)))
+        st.subheader(tr("circ_top_titles", n=TOP_TITLES))
+        titles = q("titles_by_loans", **scope, top=TOP_TITLES)
+        table(words(titles, "clc_class", charts.clc_name), "titles_by_loans.csv", height=420,
+              columns=["title", "loans", "copies", "author", "clc_class"])
 
         st.subheader(tr("circ_owner_compare"))
-        left, right = st.columns([1, 2])
+        left, _ = st.columns(2)
         owners = q("loans_by_owner", **scope)
         chart(charts.loans_by_owner(owners), where=left)
-        with right:
-            table(words(owners, "owner", lambda o: tr(f"circ_owner_{o}")), "loans_by_owner.csv")
+        table(words(owners, "owner", lambda o: tr(f"circ_owner_{o}")), "loans_by_owner.csv")
 
 if never_tab.open:
     with never_tab:

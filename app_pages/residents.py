@@ -48,9 +48,9 @@ table(towns, columns=["town_code", "communities", "residents_total", "residents_
 st.subheader(tr("places_section_served"))
 st.caption(tr("places_served_both_caption", minutes=f.walk_minutes))
 served = data.q("served_by_branch", **place, branch_ids=list(f.branch_ids) or None)
-table(served, columns=["branch_id", "name", "kind", "host_type", "residents_within_walk", "communities_within_walk",
-                         "served_residents", "served_communities", "host_population"], file_name="served_by_branch.csv",
-      terms="places")
+table(served, columns=["name", "residents_within_walk", "served_residents", "host_population",
+                       "communities_within_walk", "served_communities", "kind", "host_type", "branch_id"],
+      file_name="served_by_branch.csv", terms="places")  # key columns first
 
 # Reader penetration: readers per 1,000 residents; small reader counts suppressed for officials.
 st.subheader(tr("places_section_penetration"))
@@ -65,7 +65,7 @@ with by_town:
           terms="places")
 with by_community:
     table(penetration.filter(penetration["level"] == "community"),
-                    columns=["community_code", "name", "town_code", "population", "readers", "penetration"],
+                    columns=["name", "penetration", "readers", "population", "town_code", "community_code"],
                     file_name="penetration_by_community.csv", terms="places")
 
 # The communities beyond the threshold, the most residents first.
@@ -73,8 +73,8 @@ st.subheader(tr("places_section_uncovered"))
 st.caption(tr("places_uncovered_caption", communities=district["communities_uncovered"],
               residents=district["residents_uncovered"], minutes=f.walk_minutes))
 uncovered = data.q("uncovered_by_community", **place)
-table(uncovered, columns=["rank", "community_code", "name", "town_code", "population", "walk_minutes",
-                            "nearest_branch"], file_name="uncovered_by_community.csv", terms="places")
+table(uncovered, columns=["rank", "name", "population", "walk_minutes", "town_code", "nearest_branch",
+                            "community_code"], file_name="uncovered_by_community.csv", terms="places")
 
 # Next sites: the maximal covering problem solved exactly for k = 1..10, the greedy answer beside it.
 st.subheader(tr("places_section_next"))

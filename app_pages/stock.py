@@ -48,7 +48,8 @@ left, right = st.columns(2)
 chart(charts.stock_to_move(others, tr("mgr_chart_stock_others")), where=left)
 chart(charts.stock_to_move(micro, tr("mgr_chart_stock_micro")), where=right)
 with st.expander(tr("mgr_stock_table")):
-    table(stock, "stock_by_branch.csv")
+    table(stock, "stock_by_branch.csv", columns=["name", "foreign_here", "own_away", "own_on_loan", "own_here",
+                                                 "copies_own", "kind", "branch_id"])
 
 # Below the fold: one section at a time, run only when its tab is open
 moves_tab, dead_tab = st.tabs([tr("move_list"), tr("copies_dead")], key="stock_tab", on_change="rerun")
@@ -86,8 +87,9 @@ if dead_tab.open:
             st.caption(tr("dead_too_new_caption", n=months, count=len(too_new)))
         chart(charts.branch_bars(dead.filter(~pl.col("too_new")), "dead_share", tr("mgr_chart_dead", n=months),
                                  share=True, hover=("copies_dead", "copies")))
-        table(dead.with_columns(pl.when("too_new").then(pl.lit(tr("dead_too_new", n=months))).alias("dead_note"))
-              .drop("too_new"), "dead_stock_by_branch.csv", height=420)
+        table(dead.with_columns(pl.when("too_new").then(pl.lit(tr("dead_too_new", n=months))).alias("dead_note")),
+              "dead_stock_by_branch.csv", height=420,
+              columns=["name", "dead_share", "copies_dead", "dead_note", "copies", "kind", "branch_id"])
         with st.expander(tr("mgr_dead_items")):
             paged_table("dead_stock_by_item", {"date_to": f.date_to, "months": months, "branch_ids": ids},
                         f"dead_stock_{f.date_to}.csv", ("longest", "branch", "call_number"), key="dead_items")

@@ -142,15 +142,17 @@ def _scale_bar(xs: Sequence[float], ys: Sequence[float], lat0: float) -> list[go
 TOWN_SIZE = 13
 
 
-def _town_points(communities: pl.DataFrame) -> pl.DataFrame:
-    """Where each town's name goes: above the town's northernmost community, clear of the branches in the middle."""
-    return communities.filter(pl.col("town_code").is_not_null()).sort("lat", descending=True).group_by(
+def _town_points(communities: pl.DataFrame, south: bool = False) -> pl.DataFrame:
+    """Where each town's name goes: above the town's northernmost community, clear of the branches in the middle
+    (`south`: its southernmost, where the north has no room)."""
+    return communities.filter(pl.col("town_code").is_not_null()).sort("lat", descending=not south).group_by(
         "town_code", maintain_order=True).first().sort("town_code")
 
 
-def _town_traces(communities: pl.DataFrame, places: Sequence[str | None] | None = None) -> list[go.Scatter]:
-    """Town areas (pale fills, dotted outlines) with the town's name near its northernmost community (`places`:
-    where each name goes, from `place_labels`)."""
+def _town_traces(communities: pl.DataFrame, places: Sequence[str | None] | None = None,
+                 points: pl.DataFrame | None = None) -> list[go.Scatter]:
+    """Town areas (pale fills, dotted outlines) with the town's name near its northernmost community, or at
+    `points` (`places`: where each name goes beside its point, from `place_labels`)."""
     areas = coverage.town_areas(communities)
     traces: list[go.Scatter] = []
     for i, (town, ring) in enumerate(areas.items()):
@@ -160,12 +162,12 @@ def _town_traces(communities: pl.DataFrame, places: Sequence[str | None] | None 
             line={"color": "#7a8ca3", "width": 1, "dash": "dot"}, name=tr("places_towns_legend"),
             legendgroup="towns", showlegend=False, hoverinfo="text", text=town_name(town)))
     if areas:
-        top = _town_points(communities)
+        top = points if points is not None else _town_points(communities)
         places = list(places) if places is not None else ["top center"] * top.height
         xs, ys = mercator(top["lat"].to_list(), top["lon"].to_list())
         traces.append(go.Scatter(
             x=xs, y=ys, mode="text", text=[f"<b>{town_name(t)}</b>" for t in top["town_code"].to_list()],
-            textposition=[p or "top center" for p in places], textfont={"size": TOWN_SIZE, "color": "#3d4f66"},
+            textposition=[p or "top center" for p in places], textfont={"size": TOWN_SIZE, "color": "#3d4f66", "shadow": "auto"},
             hoverinfo="skip", showlegend=False, legendgroup="towns"))
     return traces
 
@@ -200,6 +202,8 @@ def _community_trace(communities: pl.DataFrame, colorbar: bool) -> go.Scatter:
 POSITIONS = ("top center", "bottom center", "middle right", "middle left", "top right", "top left",
              "bottom right", "bottom left")
 LABEL_SIZE = 10
+LABEL_GAP = 3  # px kept clear around a placed name
+TOWN_OFFSET = 0.0  # a text-only trace draws its words right at the point (measured in chromium)
 LEGEND_ROW = 19  # px a row of the legend takes
 LEGEND_ENTRY = 190  # px of an entry's text, so a row holds width // (LEGEND_ENTRY + 80) entries
 
@@ -244,7 +248,7 @@ def place_labels(xs: Sequence[float], ys: Sequence[float], sizes: Sequence[float
     markers = [(cx - s / 2, cx + s / 2, cy - s / 2, cy + s / 2) for (cx, cy), s in zip(px, sizes, strict=True)]
     out: list[str | None] = []
     for i, ((cx, cy), size, text) in enumerate(zip(px, sizes, texts, strict=True)):
-        w, h = _text_width(text, font, bold) + 4, font * 1.35
+        w, h = _text_width(text, font, bold) + 4, font * 1.55  # the drawn line box of CJK text is 1.5 its size
         boxes = [(pos, _label_box(pos, cx, cy, size / 2 + 1, w, h)) for pos in POSITIONS]
         inside = [(pos, b) for pos, b in boxes if b[0] >= 0 and b[1] <= width and b[2] >= 0 and b[3] <= height]
         clear = [(pos, b) for pos, b in inside if not any(_overlaps(b, t) for t in taken)]
@@ -253,10 +257,30 @@ def place_labels(xs: Sequence[float], ys: Sequence[float], sizes: Sequence[float
         # a name that must be written (`must`) goes where it covers no other name, else anywhere inside
         pick = free[0] if free else (clear or inside or [None])[0] if must else None
         chosen = pick[0] if pick else None
-        if pick:
-            taken.append(pick[1])
+        if pick:  # kept with a margin: the drawn text is a few pixels off the estimate
+            x0, x1, y0, y1 = pick[1]
+            taken.append((x0 - LABEL_GAP, x1 + LABEL_GAP, y0 - LABEL_GAP, y1 + LABEL_GAP))
         out.append(chosen)
     return out
+
+
+def _place_towns(north: pl.DataFrame, south: pl.DataFrame, scale: float, view: Box, taken: list[Box],
+                 marks: list[Box]) -> tuple[pl.DataFrame, list[str | None]]:
+    """Each town's name above its northernmost community where it covers no other name or branch, else by its
+    southernmost, else written at the north anyway (a town's name is always shown). The points chosen and places."""
+    points, places = [], []
+    for i in range(north.height):
+        name = [town_name(north["town_code"][i])]
+        for candidate, must in ((north, False), (south, False), (north, True)):
+            x, y = mercator([candidate["lat"][i]], [candidate["lon"][i]])
+            # a text-only trace draws its words close to the point (measured in chromium); bold words are wider
+            place = place_labels(x, y, [TOWN_OFFSET], name, scale, view, taken, TOWN_SIZE * 1.05, obstacles=marks,
+                                 bold=True, must=must)[0]
+            if place:
+                points.append(candidate.row(i, named=True))
+                places.append(place)
+                break
+    return pl.DataFrame(points, schema=north.schema), places
 
 
 def _branch_frame(branches: pl.DataFrame) -> pl.DataFrame:
@@ -308,7 +332,8 @@ def _branch_traces(frame: pl.DataFrame, labels: bool, places: Sequence[str | Non
             x=xs, y=ys, mode="markers+text" if labels else "markers", name=category_label(cat),
             text=[lb if pl_ else "" for lb, pl_ in zip(part["label"].to_list(), part["place"].to_list(), strict=True)],
             textposition=[pl_ or "top center" for pl_ in part["place"].to_list()],
-            textfont={"size": 10, "color": "#212529"}, customdata=custom, hovertemplate=hover,
+            # a white halo keeps a name readable over community dots and walking circles
+            textfont={"size": 10, "color": "#212529", "shadow": "auto"}, customdata=custom, hovertemplate=hover,
             legendrank=100 + list(COLOURS).index(cat),
             marker={"size": part["size"].to_list(), "color": COLOURS[cat], "opacity": opacity,
                     "symbol": [SYMBOLS.get(k, "circle") for k in part["kind"].to_list()],
@@ -420,11 +445,7 @@ def _branch_map(branches: pl.DataFrame, communities: pl.DataFrame, rings: Sequen
             marks = [((x - view[0]) * scale - r / 2, (x - view[0]) * scale + r / 2, (y - view[2]) * scale - r / 2,
                       (y - view[2]) * scale + r / 2) for x, y, r in zip(bx, by, frame["size"].to_list(), strict=True)]
         if not towns.is_empty():
-            tx, ty = mercator(towns["lat"].to_list(), towns["lon"].to_list())
-            # a text-only trace sets its words off by a marker's worth; bold words are wider
-            town_places = place_labels(tx, ty, [8.0] * towns.height, [town_name(t) for t in towns["town_code"]],
-                                       scale, view, taken, TOWN_SIZE * 1.05, obstacles=marks, bold=True,
-                                       must=True)
+            towns, town_places = _place_towns(towns, _town_points(communities, south=True), scale, view, taken, marks)
         if labels and not frame.is_empty():
             bx, by = mercator(frame["lat"].to_list(), frame["lon"].to_list())
             places = place_labels(bx, by, frame["size"].to_list(), frame["label"].to_list(), scale, view, taken)
@@ -434,11 +455,12 @@ def _branch_map(branches: pl.DataFrame, communities: pl.DataFrame, rings: Sequen
             for n, i in enumerate(missing, start=1):
                 texts[i] = str(n)
                 spot = place_labels([bx[i]], [by[i]], [frame["size"][i]], [texts[i]], scale, view, taken,
-                                    obstacles=[m for j, m in enumerate(marks) if j != i])[0]
-                places[i] = spot or "top center"
+                                    obstacles=[m for j, m in enumerate(marks) if j != i], must=True)[0]
+                places[i] = spot or "middle center"  # no room beside it: the number on its marker
             frame = frame.with_columns(pl.Series("label", texts))
             numbered = [(n, frame["name"][i]) for n, i in enumerate(missing, start=1)]
-    traces: list[go.Scatter] = _town_traces(communities, town_places) + [_community_trace(communities, colorbar)]
+    traces: list[go.Scatter] = _town_traces(communities, town_places, towns if town_places else None) + [
+        _community_trace(communities, colorbar)]
     traces += _branch_traces(frame, labels, places)
     traces += _ring_traces(branches, rings) if not branches.is_empty() else []  # above the markers: seen whole
     traces += _site_traces(sites, walk_minutes)
@@ -488,7 +510,8 @@ def _walk_by_town_chart(towns: pl.DataFrame) -> go.Figure:
                       margin={"l": 10, "r": 40, "t": 40, "b": 40},
                       font={"family": "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif", "size": 12},
                       xaxis={"title": {"text": tr("mean_walk_minutes")}, "automargin": True, "rangemode": "tozero"},
-                      yaxis={"automargin": True, "autorange": "reversed"},
+                      # a town named by its code is a name, not a number (plotly drew "440.11591M")
+                      yaxis={"automargin": True, "autorange": "reversed", "type": "category"},
                       legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
                       plot_bgcolor="#ffffff")
     fig.update_xaxes(showgrid=True, gridcolor="#e9ecef")

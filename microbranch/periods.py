@@ -109,3 +109,26 @@ def earlier(date_from: date, date_to: date, first: date | None, last: date | Non
     for kind, (start, end) in (("previous", previous(date_from, date_to)), ("year", year_earlier(date_from, date_to))):
         out.append(Earlier(kind, start, end, *held(start, end, first, last)))
     return out
+
+
+def calendar_months(date_from: date, date_to: date) -> int:
+    """How many calendar months the period touches (1 to 30 September: 1; 20 September to 5 October: 2)."""
+    return (date_to.year - date_from.year) * 12 + date_to.month - date_from.month + 1
+
+
+def around(date_from: date, date_to: date, first: date, last: date, months: int = 12) -> tuple[date, date]:
+    """The days a monthly chart draws for a period: the period itself when it touches 3 calendar months or more,
+    else `months` calendar months around it (half of them before its first month, the rest from it on), moved to
+    lie within the data [first, last] where it can and cut to it, so one month is never one lone bar."""
+    if calendar_months(date_from, date_to) >= 3:
+        return date_from, date_to
+    start = _add_months(date_from.replace(day=1), -(months // 2))
+    end = _month_end(_add_months(start, months - 1))
+    if end > last:  # slide back so the months after the data still show months before the period
+        start, end = _add_months(start, -calendar_months(last, end) + 1), last
+    return max(start, first), min(end, last)
+
+
+def whole_month(month: date, date_from: date, date_to: date) -> bool:
+    """Whether [date_from, date_to] holds the whole calendar month of `month` (else its bar or point is partial)."""
+    return date_from <= month.replace(day=1) and _month_end(month) <= date_to

@@ -43,7 +43,7 @@ SITES_SHOWN = 3  # the exact sites listed and drawn for this many new micro-bran
 CARDS_SHOWN = 10  # the scorecards listed: this many best and this many weakest, and the new ones up to this many
 PRINT_WIDTH = 700  # px: the width of A4 less its margins, so the charts' words print at the size they are drawn
 MAP_HEIGHT = 760
-TOWNS_SHOWN = 20  # the walk chart's towns: the ones with the longest walk without micro-branches (as it sorts them)
+TOWNS_SHOWN = 15  # the walk chart's towns: the ones with the longest walk without micro-branches (as it sorts them)
 MAP_NAMES_MAX = 80  # branches named on the maps up to this many; beyond, the maps name the towns only
 SITES_MAP_HEIGHT = 640
 
@@ -65,8 +65,8 @@ class Pieces:
     `MEMORY` entries most recently used) and, given a `folder` (owner-only, beside the database), across
     processes; the folder keeps the `FILES` most recently made."""
 
-    MEMORY = 24
-    FILES = 64
+    MEMORY = 8
+    FILES = 24
 
     def __init__(self, folder: Path | None = None) -> None:
         self.folder = folder

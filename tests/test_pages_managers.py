@@ -127,12 +127,61 @@ def test_dead_stock_too_new_is_not_zero(db):
     assert any(c.value.startswith("1 家分馆开馆不足 6 个月") for c in at.caption)
 
 
+def test_loans_change_per_branch(db):
+    """March 2024 against February (whole months; March 2023 is before the data, which begins 2023-08-10).
+    Loans in March: E8 and E10 (transfers of the chain M1 started) and E9 (checkout at M1): M1 3. February: E6
+    (checkout at M1): M1 1, so +200%. B1 circulates in March only by a return (E11): 0 loans, nothing before, empty.
+    No year-earlier column: the caption under the table says why."""
+    at = run("app_pages/loans.py", **{"from": "2024-03-01", "to": "2024-03-31"})
+    rows = table_with(at, "分馆编号", "借阅人次较上期")
+    assert rows.columns[:3] == ["分馆名称", "借阅人次", "借阅人次较上期"]  # the key columns first
+    assert "借阅人次较去年同期" not in rows.columns
+    change = dict(zip(rows["分馆编号"], rows["借阅人次较上期"], strict=True))
+    assert change["M1"] == 2.0 and change["B1"] is None
+    assert any("去年同期（2023-03-01 至 2023-03-31）不在数据中" in c.value for c in at.caption)
+    # 16 days at the end of August: both earlier periods are in the data, so both columns are there.
+    at = run("app_pages/loans.py", **{"from": "2024-08-15", "to": "2024-08-30"})
+    assert {"借阅人次较上期", "借阅人次较去年同期"} <= set(table_with(at, "分馆编号", "借阅人次较上期").columns)
+
+
+def test_one_month_draws_the_months_around_it(db):
+    """March 2024 alone: the monthly charts draw the 12 months around it cut to the data (2023-09 to 2024-08-30),
+    March shaded and named, the other months pale, August (the data ends on the 30th) noted as part of a month.
+    The four kinds of event go by week (weeks from Monday 02-26 to 03-25; the first and last only in part)."""
+    at = run("app_pages/loans.py", **{"from": "2024-03-01", "to": "2024-03-31"})
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    monthly = next(s for s in specs if s["layout"]["title"]["text"] == "每月借阅人次：借出与转借")
+    bars = monthly["data"][0]
+    months = [x[:7] for x in bars["x"]]
+    assert months[0] < "2024-03" < months[-1] and months[-1] == "2024-08"
+    opacity = dict(zip(months, bars["marker"]["opacity"], strict=True))
+    assert opacity["2024-03"] == 1.0 and opacity["2024-01"] == 0.3
+    notes = [a["text"] for a in monthly["layout"]["annotations"]]
+    assert notes.count("所选期间") == 1 and notes.count("不满一月") == 1
+    assert [s["type"] for s in monthly["layout"]["shapes"]] == ["rect", "rect"]  # August greyed, March shaded
+    weekly = next(s for s in specs if s["layout"]["title"]["text"] == "借出、转借、续借与归还（按周）")
+    assert [x[:10] for x in weekly["data"][0]["x"]][0] >= "2024-02-26"
+    assert any("按月的图显示其前后的月份" in c.value for c in at.caption)
+
+
 def test_readers_cards_are_the_table_rows(db):
     at = run("app_pages/readers.py", branches="M1")
     rows = table_with(at, "分馆编号", "新读者")
     # r5 r6 (March); r4 first borrowed at B1, in 2023 (X1)
     assert value(at, "新读者") == rows["新读者"].sum() == 2
     assert value(at, "其中微分馆") == 2
+
+
+def test_partial_months_flagged_in_the_readers_tables(db):
+    """New readers at M1: r2 in September 2023 (registered 2023-09-01), r5 in February (registered 2024-02-01), r6 in
+    March (first loan E10, 03-20). Over the whole data (2023-08-10 to 2024-08-30) these months are whole: not flagged. From 03-10 the period holds only part of March: its row is flagged, on
+    screen and in the CSV, so its count does not read as a fall."""
+    def flags(**params: str) -> dict[str, bool]:
+        rows = table_with(run("app_pages/readers.py", **params), "月份", "分馆编号", "不满一月")
+        return {str(m)[:7]: f for m, f in zip(rows["月份"], rows["不满一月"], strict=True)}
+
+    assert flags() == {"2023-09": False, "2024-02": False, "2024-03": False}
+    assert flags(**{"from": "2024-03-10"}) == {"2024-03": True}
 
 
 def test_comparison_with_both_earlier_periods(db):

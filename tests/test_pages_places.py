@@ -65,7 +65,7 @@ def zh(key: str) -> str:
 
 def test_branch_map_draws_every_branch_offline_with_the_query_numbers(db):
     at = run("app_pages/branch_map.py")
-    shown = table(at, zh("places_branch_id"), zh("places_name"))
+    shown = table(at, zh("places_name"), zh("loans"))  # the key columns first
     rows = query(db, "branches_by_loans", date_to=DAY, walk_minutes=15)
     assert shown[zh("places_branch_id")].tolist() == rows["branch_id"].to_list()
     assert shown[zh("loans")].tolist() == rows["loans"].to_list() == [2, 0, 1, 0, 0, 0]
@@ -143,7 +143,7 @@ def test_residents_page_shows_the_named_queries_numbers(db):
     assert towns[zh("places_town")].tolist() == ["南沙街道", "珠江街道", "龙穴街道"]
     assert towns[zh("residents_covered")].tolist() == [6000, 600, 0]
 
-    served = table(at, zh("places_branch_id"), zh("places_name"), zh("places_kind"))
+    served = table(at, zh("places_name"), zh("residents_within_walk"))
     expected = query(db, "served_by_branch", date_to=DAY, walk_minutes=15)
     assert served[zh("places_branch_id")].tolist() == expected["branch_id"].to_list() == ["C0", "M1", "M4", "M2"]
     assert served[zh("served_residents")].tolist() == [3000, 3000, 600, 0]
@@ -152,7 +152,7 @@ def test_residents_page_shows_the_named_queries_numbers(db):
         zh("served_residents"))  # both ways, named, side by side
     assert served[zh("places_host_population")].fillna(-1).tolist() == [-1, -1, 2500, 800]
 
-    uncovered = table(at, zh("places_rank"), zh("places_community_code"))
+    uncovered = table(at, zh("places_rank"), zh("places_name"), zh("places_population"))
     assert uncovered[zh("places_population")].tolist() == [5000, 4000, 3500, 2100, 2000]
 
     # next sites, k = 3 by default: K5, K7 (with K8), K4, the exact sites in candidate order (greedy's
@@ -176,7 +176,7 @@ def test_residents_page_shows_the_named_queries_numbers(db):
 
 def test_residents_at_10_minutes_follow_the_threshold(db):
     at = run("app_pages/residents.py", walk="10")
-    served = table(at, zh("places_branch_id"), zh("places_name"), zh("places_kind"))
+    served = table(at, zh("places_name"), zh("residents_within_walk"))
     assert served[zh("served_residents")].tolist() == [3000, 600, 0, 0]  # C0 K1+K2, M4 K6; K3 too far
     communities = query(db, "coverage_by_community", date_to=DAY, walk_minutes=10)
     picks = coverage.next_sites(communities, 3, 10)
@@ -189,7 +189,7 @@ def test_the_official_sees_small_reader_counts_suppressed(db):
     by_town = table(at, zh("places_town"), zh("places_population"), zh("places_readers"))
     assert by_town[zh("places_readers")].tolist() == ["x", "<10", "120", "165"]
     assert by_town[zh("places_town")].tolist()[-1] == zh("places_district")
-    by_community = table(at, zh("places_community_code"), zh("places_name"), zh("places_town"))
+    by_community = table(at, zh("places_name"), zh("penetration"))
     assert by_community[zh("places_readers")].tolist() == ["x", "<10", "25", "0", "<10", "0", "30", "40", "50"]
     assert by_community[zh("penetration")].tolist()[:3] == ["x", "<10", "8.3"]
     assert any(zh("places_suppressed_note") == c.value for c in at.caption)
@@ -199,7 +199,7 @@ def test_the_official_sees_small_reader_counts_suppressed(db):
 
 def test_the_manager_sees_the_reader_counts(db):
     at = run("app_pages/residents.py", role="manager")
-    by_community = table(at, zh("places_community_code"), zh("places_name"), zh("places_town"))
+    by_community = table(at, zh("places_name"), zh("penetration"))
     assert by_community[zh("places_readers")].tolist() == [12, 3, 25, 0, 5, 0, 30, 40, 50]
     assert not any(zh("places_suppressed_note") == c.value for c in at.caption)
 

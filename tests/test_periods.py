@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from microbranch.periods import Earlier, earlier, previous, whole_months, year_earlier
+from microbranch.periods import Earlier, around, earlier, previous, whole_month, whole_months, year_earlier
 
 
 @pytest.mark.parametrize(("period", "expected"), [
@@ -66,3 +66,25 @@ def test_the_report_and_the_pages_compare_with_the_same_periods(period):
     pages = {e.kind: (e.date_from, e.date_to) for e in earlier(*period, date(2020, 1, 1), date(2030, 1, 1))}
     assert (span.previous().date_from, span.previous().date_to) == pages["previous"]
     assert (span.year_earlier().date_from, span.year_earlier().date_to) == pages["year"]
+
+
+def test_around_one_month_draws_the_months_beside_it():
+    """September 2024 alone would be one bar. The 12 months around it start 6 months before (2024-03) and end in
+    2025-02; the data ends on 2024-10-13, so the window slides back 4 months (2023-11 to 2024-10) and is cut to the
+    data (from 2024-04-01): April to 13 October, seven months, the last one partial."""
+    assert around(date(2024, 9, 1), date(2024, 9, 30), date(2024, 4, 1), date(2024, 10, 13)) == (
+        date(2024, 4, 1), date(2024, 10, 13))
+    # Deep inside a long data span: 6 months before February 2023 (2022-08) to 5 after (2023-07); two months (10
+    # February to 5 March) are "short" as well.
+    assert around(date(2023, 2, 10), date(2023, 3, 5), date(2020, 1, 1), date(2025, 6, 30)) == (
+        date(2022, 8, 1), date(2023, 7, 31))
+    # Three calendar months or more are drawn as they are.
+    assert around(date(2024, 7, 1), date(2024, 9, 30), date(2024, 4, 1), date(2024, 10, 13)) == (
+        date(2024, 7, 1), date(2024, 9, 30))
+
+
+def test_whole_month():
+    assert whole_month(date(2024, 9, 1), date(2024, 4, 1), date(2024, 10, 13))
+    assert not whole_month(date(2024, 10, 1), date(2024, 4, 1), date(2024, 10, 13))  # the data ends on the 13th
+    assert not whole_month(date(2024, 4, 1), date(2024, 4, 2), date(2024, 10, 13))
+    assert whole_month(date(2024, 2, 1), date(2024, 2, 1), date(2024, 2, 29))

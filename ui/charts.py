@@ -10,7 +10,8 @@ import plotly.express as px
 import plotly.graph_objects as go
 import polars as pl
 
-from ui.kit import label, shared, town_name, words
+from microbranch import numbers
+from ui.kit import label, shared, titled, town_name, words
 from ui.shell import short_name, tr
 
 KIND_COLOURS = {"central": "#1b2a49", "branch": "#2f6fdb", "micro": "#7b3fbf", "unknown": "#a0a0a0",
@@ -21,8 +22,9 @@ STATUS_COLOURS = {"returned": "#2b8a3e", "open": "#e67700", "unterminated": "#a0
 
 
 def _layout(fig: go.Figure, title: str, x: str | None = None, y: str | None = None, **more: object) -> go.Figure:
-    fig.update_layout(title=title, xaxis_title=x, yaxis_title=y, legend_title_text="",
+    fig.update_layout(xaxis_title=x, yaxis_title=y, legend_title_text="",
                       margin={"l": 10, "r": 10, "t": 50, "b": 10}, **more)
+    titled(fig, title)
     _numeric_dates(fig)
     return fig
 
@@ -151,9 +153,11 @@ def adrift_by_branch(frame: pl.DataFrame) -> go.Figure:
 
 # --- Loans ---
 
-def _partial(fig: go.Figure, date_from: date, date_to: date, unit: str = "month") -> go.Figure:
-    """Pale bars, and a note above them, for the months (weeks from Monday) the period covers only in part:
-    a month just begun looks like a drop in loans otherwise."""
+def _partial(fig: go.Figure, date_from: date, date_to: date, unit: str = "month",
+             selected: tuple[date, date] | None = None) -> go.Figure:
+    """Pale bars (open points on a line), and a note above them, for the months (weeks from Monday) the drawn days
+    cover only in part: a month just begun looks like a drop in loans otherwise. With `selected` (a short period
+    drawn among the months around it) the months outside the period are pale and the period is shaded and named."""
     if unit == "month":
         start, end = date_from.replace(day=1), date_to.replace(day=1)
         last_day = (end + timedelta(days=32)).replace(day=1) - timedelta(days=1)
@@ -162,22 +166,41 @@ def _partial(fig: go.Figure, date_from: date, date_to: date, unit: str = "month"
         last_day = end + timedelta(days=6)
     partial = {m for m, cut in ((start, date_from > start), (end, date_to < last_day)) if cut}
     days = {m.isoformat() for m in partial}  # bars' x come as numpy datetime64, dates or datetimes
+    inside = (selected[0].replace(day=1), selected[1]) if selected else None
     for trace in fig.data:
-        trace.marker.opacity = [0.4 if str(x)[:10] in days else 1.0 for x in (trace.x if trace.x is not None else ())]
-    for first in sorted(partial):
+        xs = [str(x)[:10] for x in (trace.x if trace.x is not None else ())]
+        out = [inside is not None and not inside[0].isoformat() <= x <= inside[1].isoformat() for x in xs]
+        cut = [x in days for x in xs]
+        if trace.type == "bar":
+            trace.marker.opacity = [0.3 if o else 0.45 if c else 1.0 for o, c in zip(out, cut, strict=True)]
+        else:  # a line: the partial month as an open point
+            trace.marker.symbol = ["circle-open" if c else "circle" for c in cut]
+            trace.marker.size = 9
+    for first in sorted(partial):  # a grey band as well, so a line's last point reads as a month begun
         fig.add_annotation(x=first, y=1, yref="paper", yanchor="bottom", showarrow=False, font={"size": 11},
                            text=tr(f"circ_partial_{unit}"))
+        band = timedelta(days=15 if unit == "month" else 3, hours=12 if unit == "week" else 0)
+        fig.add_vrect(x0=first - band, x1=first + band, fillcolor="#868e96", opacity=0.12, line_width=0,
+                      layer="below")
+    if inside:
+        half = timedelta(days=15)
+        fig.add_vrect(x0=inside[0] - half, x1=inside[1].replace(day=1) + half, fillcolor="#fab005", opacity=0.15,
+                      line_width=0, layer="below")
+        fig.add_annotation(x=inside[0], y=1.0, yref="paper", yanchor="top", showarrow=False, font={"size": 11},
+                           text=tr("chart_selected_period"), bgcolor="rgba(255,255,255,0.7)")
     return fig
 
 
 @shared
-def loans_by_month(frame: pl.DataFrame, date_from: date, date_to: date) -> go.Figure:
-    """From loans_by_branch_month: the months' totals over the branches, checkouts and transfers stacked."""
+def loans_by_month(frame: pl.DataFrame, date_from: date, date_to: date,
+                   selected: tuple[date, date] | None = None) -> go.Figure:
+    """From loans_by_branch_month over [date_from, date_to]: the months' totals over the branches, checkouts and
+    transfers stacked; `selected`: the period chosen, when these are the months around it."""
     months = frame.group_by("month").agg(pl.col("checkouts", "transfers").sum()).sort("month")
     fig = px.bar(_loans_long(months, "month"), x="month", y="n", color="loan_kind", color_discrete_map=_loan_colours(),
                  labels={"month": tr("circ_month"), "n": tr("circ_loans_unit"), "loan_kind": tr("circ_loan_kind")})
     fig.update_xaxes(dtick="M1", tickformat="%Y-%m")
-    _partial(fig, date_from, date_to)
+    _partial(fig, date_from, date_to, selected=selected)
     return _layout(fig, tr("circ_chart_month"), tr("circ_month"), tr("circ_loans_unit"), barmode="stack")
 
 
@@ -201,13 +224,14 @@ def loans_by_branch(frame: pl.DataFrame, branches: pl.DataFrame) -> go.Figure:
 
 
 @shared
-def readers_by_month(frame: pl.DataFrame, date_from: date, date_to: date) -> go.Figure:
+def readers_by_month(frame: pl.DataFrame, date_from: date, date_to: date,
+                     selected: tuple[date, date] | None = None) -> go.Figure:
     fig = px.bar(frame, x="month", y="active_readers", hover_data={"loans": True, "loans_per_reader": ":.2f"},
                  labels={"month": tr("circ_month"), "active_readers": label("active_readers"), "loans": label("loans"),
                          "loans_per_reader": label("loans") + " / " + tr("circ_readers_unit")})
     fig.update_traces(marker_color="#1a9e77")
     fig.update_xaxes(dtick="M1", tickformat="%Y-%m")
-    _partial(fig, date_from, date_to)
+    _partial(fig, date_from, date_to, selected=selected)
     return _layout(fig, tr("circ_chart_readers_month"), tr("circ_month"), tr("circ_readers_unit"))
 
 
@@ -260,7 +284,9 @@ def loans_by_clc(frame: pl.DataFrame) -> go.Figure:
 @shared
 def loans_by_owner(frame: pl.DataFrame) -> go.Figure:
     data = words(frame, "owner", lambda o: tr(f"circ_owner_{o}"))
-    fig = px.bar(data, x="owner", y="loans_per_copy", text_auto=".2f", hover_data={"copies": True, "loans": True},
+    places = numbers.style("loans_per_copy", 0.0).decimals  # as the table beside it writes it
+    fig = px.bar(data, x="owner", y="loans_per_copy", text_auto=f".{places}f",
+                 hover_data={"copies": True, "loans": True},
                  labels={"owner": label("owner"), "loans_per_copy": label("loans_per_copy"), "copies": label("copies"),
                          "loans": label("loans")})
     fig.update_traces(marker_color=["#2f6fdb", "#d6336c"][: len(data)])
@@ -347,8 +373,9 @@ def _height(rows: int) -> int:
 
 
 @shared
-def circulation_by_period(frame: pl.DataFrame, unit: str = "month") -> go.Figure:
-    """From circulation_by_period_branch: the periods' totals of each kind of event, one line each."""
+def circulation_by_period(frame: pl.DataFrame, date_from: date, date_to: date, unit: str = "month") -> go.Figure:
+    """From circulation_by_period_branch over [date_from, date_to]: the periods' totals of each kind of event, one
+    line each; a month (week) the days hold only in part drawn as an open point with a note."""
     totals = frame.group_by("period").agg(pl.col(list(ACTIVITY_COLOURS)).sum()).sort("period")
     long = totals.unpivot(list(ACTIVITY_COLOURS), index="period", variable_name="what", value_name="n").with_columns(
         pl.col("what").replace_strict({k: label(k) for k in ACTIVITY_COLOURS}))
@@ -357,7 +384,9 @@ def circulation_by_period(frame: pl.DataFrame, unit: str = "month") -> go.Figure
                   labels={"period": tr(f"circ_{unit}"), "n": tr("mgr_events_unit"), "what": ""})
     if unit == "month":
         fig.update_xaxes(dtick="M1", tickformat="%Y-%m")
-    return _layout(fig, tr("mgr_chart_circulation"), tr(f"circ_{unit}"), tr("mgr_events_unit"))
+    _partial(fig, date_from, date_to, unit)
+    title = tr("mgr_chart_circulation" if unit == "month" else "chart_circulation_week")
+    return _layout(fig, title, tr(f"circ_{unit}"), tr("mgr_events_unit"))
 
 
 @shared
@@ -494,7 +523,7 @@ CENSORED_COLOUR = "#c8c8c8"
 
 
 @shared
-def new_readers(frame: pl.DataFrame) -> go.Figure:
+def new_readers(frame: pl.DataFrame, date_from: date, date_to: date) -> go.Figure:
     """New readers per month, micro-branches against the other branches (grouped, so the smaller shows), on a
     linear axis: one row per `month` and `branch_group`, an empty count (suppressed for the viewer) left out.
     Censored months (the data's warm-up, where a first loan does not prove a reader new) are grey."""
@@ -514,6 +543,7 @@ def new_readers(frame: pl.DataFrame) -> go.Figure:
     fig.update_layout(barmode="group")
     fig.update_xaxes(dtick="M1", tickformat="%Y-%m")
     fig.update_yaxes(rangemode="tozero", tickformat=",d")
+    _partial(fig, date_from, date_to)  # the month just begun, pale and noted: not a drop in new readers
     return _layout(fig, tr("mgr_chart_new_readers"), tr("circ_month"), tr("circ_readers_unit"))
 
 

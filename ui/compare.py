@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
+import polars as pl
 import streamlit as st
 
 from microbranch import access, numbers
@@ -88,3 +89,26 @@ def cards(row: dict, keys: tuple[str, ...], compared: list[tuple[Earlier, dict |
                        delta_color="off" if same else "inverse" if numbers.lower_is_better(key) else "normal",
                        delta_arrow="off" if same else "auto", delta_description=described, help=tip or None,
                        border=True)
+
+
+def changes(frame: pl.DataFrame, value: str, fetch: Callable[[date, date], pl.DataFrame], date_from: date,
+            date_to: date, on: str = "branch_id") -> tuple[pl.DataFrame, list[str]]:
+    """Per row (branch) the change of `value` against the previous period and a year earlier (`periods.earlier`),
+    as a share of the earlier value: columns `<value>_vs_previous` and `<value>_vs_year`, placed just after `value`,
+    empty where the earlier value is 0 or missing. `fetch(a, b)` gives the rows of an earlier period. A period the
+    data does not hold whole gets no column; the notes say what each column compares with, or why it is missing."""
+    status = q("data_status").row(0, named=True)
+    added, notes = [], []
+    for e in earlier(date_from, date_to, status["first_day"], status["as_of"]):
+        if e.held != "whole":
+            notes.append(_why_not(e))
+            continue
+        name = f"{value}_vs_{e.kind}"
+        before = fetch(e.date_from, e.date_to).select(on, pl.col(value).alias("_before"))
+        frame = frame.join(before, on=on, how="left", nulls_equal=True).with_columns(
+            pl.when(pl.col("_before") > 0).then(pl.col(value) / pl.col("_before") - 1).alias(name)).drop("_before")
+        added.append(name)
+        notes.append(note(e))
+    at = frame.columns.index(value) + 1
+    order = [c for c in frame.columns if c not in added]
+    return frame.select(order[:at] + added + order[at:]), notes

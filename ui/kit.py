@@ -379,11 +379,22 @@ def _grid(raw: pl.DataFrame, headings: dict[str, str], where: Any, **kwargs: Any
                     column_config=config | dict(kwargs.pop("column_config", None) or {}), **kwargs)
 
 
+CHAIN_STATUSES = ("returned", "open", "unterminated")
+
+
+def _statuses(frame: pl.DataFrame) -> pl.DataFrame:
+    """A drift chain's status in words (`circ_status_<status>`)."""
+    if "status" in frame.columns and set(frame["status"].drop_nulls()) <= set(CHAIN_STATUSES):
+        return words(frame, "status", lambda s: tr(f"circ_status_{s}"))
+    return frame
+
+
 def paged_table(name: str, params: dict[str, Any], file_name: str, orders: Sequence[str], *, key: str,
-                where: Any = st, rows: int = PAGE_ROWS, **kwargs: Any) -> int:
+                columns: Sequence[str] | None = None, where: Any = st, rows: int = PAGE_ROWS, **kwargs: Any) -> int:
     """A long list paged on the server: the named query `name` gives one page (`$order`, `$limit`, `$offset`) and
     its `total`; the viewer picks the order and the page; the download is the whole list (`<name>_full`), made
-    when asked for. Returns the total."""
+    when asked for. `columns`: those shown and downloaded (default all). Chain statuses in words. Returns the
+    total."""
     left, right, rest = where.columns([2, 1, 3], vertical_alignment="bottom")
     order = left.selectbox(tr("pages_order"), orders, key=f"{key}_order",
                            format_func=lambda o: tr(f"pages_order_{o}"))
@@ -393,7 +404,8 @@ def paged_table(name: str, params: dict[str, Any], file_name: str, orders: Seque
     number = right.number_input(tr("pages_page", pages=f"{pages:,}"), min_value=1, max_value=pages, value=1, step=1,
                                 key=f"{key}_page") if pages > 1 else 1
     part = first if number == 1 else data.q(name, **params, order=order, limit=rows, offset=(number - 1) * rows)
-    raw = _worded(shown(part.drop("total", "total_loans", strict=False)), "circ")
+    part = part.drop("total", "total_loans", strict=False)
+    raw = _statuses(_worded(shown(part.select(columns) if columns is not None else part), "circ"))
     headings = {c: label(c) for c in raw.columns}
     if raw.is_empty():
         where.caption(tr("empty_table"))
@@ -403,12 +415,15 @@ def paged_table(name: str, params: dict[str, Any], file_name: str, orders: Seque
     _grid(raw, headings, where, **kwargs)
     reader_level = bool(_reader_level(part)) and sees_readers()
     said, role_now, kinds = csv_words(headings), role(), {k: tr(f"kind_{k}") for k in KINDS}
+    statuses = {s: tr(f"circ_status_{s}") for s in CHAIN_STATUSES}
     full_list = data.full_list(name, **params)
 
     def whole() -> pl.DataFrame:  # made outside the page's run: everything it needs was taken with the page
         full = shown(full_list(), role_now)
-        if "kind" in full.columns:
-            full = full.with_columns(pl.col("kind").replace_strict(kinds, default=None, return_dtype=pl.String))
+        for column, spelled in (("kind", kinds), ("status", statuses)):
+            if column in full.columns:
+                full = full.with_columns(pl.col(column).replace_strict(spelled, default=pl.col(column),
+                                                                       return_dtype=pl.String))
         return csv_frame(full.select(list(headings)), headings, said)
 
     download(whole, file_name, key=f"dl_{key}", where=where, reader_level=reader_level)
@@ -454,11 +469,28 @@ def _has_points(figure: go.Figure) -> bool:
     return False
 
 
+def wrapped(title: str) -> str:
+    """A chart title too long for half a page, broken after its colon onto a second line (plotly never wraps a title,
+    it cuts it at the chart's edge)."""
+    for sep, room in (("：", 20), (": ", 36)):
+        head, found, tail = title.partition(sep)
+        if found and tail and len(title) > room:
+            return f"{head}{found.rstrip()}<br>{tail}"
+    return title
+
+
+def titled(fig: go.Figure, title: str) -> go.Figure:
+    """The figure with `title` (wrapped where long) and room above the plot for its lines."""
+    text = wrapped(title)
+    top = 50 + 20 * text.count("<br>")
+    return fig.update_layout(title=text, margin={"t": max(top, fig.layout.margin.t or 0)})
+
+
 @st.cache_resource(max_entries=1024, show_spinner=False)
 def _figure(name: str, _build: Callable[..., go.Figure], language: str, viewer_role: str, retitle: str | None,
             *args: object, **kwargs: object) -> go.Figure:
     fig = _build(*args, **kwargs)
-    return fig.update_layout(title=retitle) if retitle is not None else fig
+    return titled(fig, retitle) if retitle is not None else fig
 
 
 def shared(build: Callable[..., go.Figure]) -> Callable[..., go.Figure]:
@@ -480,7 +512,7 @@ def chart(figure: go.Figure, *, where: Any = st, key: str | None = None, **kwarg
         figure._microbranch_checked = checked
     has_points, pseudonyms = checked
     if not has_points:
-        title = figure.layout.title.text if figure.layout.title and figure.layout.title.text else ""
+        title = (figure.layout.title.text or "").replace("<br>", " ") if figure.layout.title else ""
         where.info(tr("empty_chart", title=title) if title else tr("empty_chart_untitled"),
                    icon=":material/filter_alt_off:")
         return
