@@ -10,7 +10,7 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
-from microbranch import access
+from microbranch import access, periods
 from ui import charts, compare
 from ui.data import q
 from ui.kit import chart, page, sees_readers, table, words
@@ -85,20 +85,27 @@ cohorts = q("retention_by_cohort", **f.period, branch_ids=ids, warmup_months=WAR
 cohorts = cohorts.with_columns(pl.Series("hidden", access.suppression(
     [*cohorts["new_readers"].to_list(), cohorts["new_readers"].sum()],
     [(cohorts.height, range(cohorts.height))])[:-1] if official else [None] * cohorts.height, dtype=pl.String))
-left, right = st.columns(2)
+# One chart a row: the retention's three panels and its title need the whole width.
 drawn = cohorts.filter(pl.col("hidden").is_null())
 if official and by_group["new_readers"].is_null().all() and not by_group.is_empty():
-    left.info(tr("rules_chart_hidden"), icon=":material/visibility_off:")  # a sentence, not empty axes
+    st.info(tr("rules_chart_hidden"), icon=":material/visibility_off:")  # a sentence, not empty axes
 else:
-    chart(charts.new_readers(by_group), where=left)
+    chart(charts.new_readers(by_group, f.date_from, f.date_to))
 if official and drawn.is_empty() and not cohorts.is_empty():
-    right.info(tr("rules_chart_hidden"), icon=":material/visibility_off:")
+    st.info(tr("rules_chart_hidden"), icon=":material/visibility_off:")
 else:
-    chart(charts.retention(drawn), where=right)
-right.caption(tr("mgr_retention_caption"))
+    chart(charts.retention(drawn))
+st.caption(tr("mgr_retention_caption"))
+
+
+def partial_month(frame: pl.DataFrame) -> pl.DataFrame:
+    """A flag on each month the period (within the data) holds only in part, so its low count reads as such."""
+    return frame.with_columns(pl.Series("partial_month", [not periods.whole_month(m, f.date_from, f.date_to)
+                                                          for m in frame["month"]], dtype=pl.Boolean))
+
 
 st.subheader(tr("mgr_cohorts"))
 shown = words(cohorts, "branch_group", lambda g: tr(f"mgr_group_{g}"))
-table(hidden_rows(shown).drop("hidden"), "retention_by_cohort.csv")
+table(partial_month(hidden_rows(shown).drop("hidden")), "retention_by_cohort.csv")
 with st.expander(tr("mgr_new_readers_table")):
-    table(hidden_rows(plan[KEYS]).drop("hidden", "branch_group"), "new_readers_by_month_branch.csv")
+    table(partial_month(hidden_rows(plan[KEYS]).drop("hidden", "branch_group")), "new_readers_by_month_branch.csv")

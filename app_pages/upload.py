@@ -8,13 +8,14 @@ import polars as pl
 import streamlit as st
 
 from microbranch import operations, profiles
-from microbranch.contract import ACTION, KINDS, ContractError, field_label, is_personal
+from microbranch.contract import ACTION, KINDS, ContractError, field_label, is_personal, words_zh
+from microbranch.i18n import entries
 from microbranch.ingest import ImportResult, reason_text
 from microbranch.ingest.mapping import IGNORE, Mapping, from_header, reader_fields
 from microbranch.storage import BusyError
 from ui import data
 from ui.data import q
-from ui.kit import headed, page, safe_csv, table, words
+from ui.kit import headed, label, page, safe_csv, table, words
 from ui.shell import as_of_line, lang, tr
 from ui.signin import actor
 
@@ -174,11 +175,12 @@ def _file(name: str, content: bytes) -> operations.Upload | None:
             st.warning(p.reason, icon=":material/block:")  # what the mapping still lacks
             return None
         if mapping is None:
-            st.dataframe(pl.DataFrame(p.columns, schema=[tr("circ_upload_header"), tr("circ_upload_mapped")],
-                                      orient="row"), hide_index=True, placeholder="—")
+            st.dataframe(pl.DataFrame([(h, _field_words(p.kind, f)) for h, f in p.columns],
+                                      schema=[tr("circ_upload_header"), tr("circ_upload_mapped")], orient="row"),
+                         hide_index=True, placeholder="—")
         n = 0 if p.rows is None else p.rows.height
         st.markdown(f"**{tr('imp_ui_stored_rows', n=n)}**")
-        st.dataframe(p.rows, hide_index=True, placeholder="—", key=f"{key}_rows")
+        st.dataframe(_stored_words(p.kind, p.rows), hide_index=True, placeholder="—", key=f"{key}_rows")
         if p.problems is not None and not p.problems.is_empty():
             st.markdown(f"**{tr('imp_ui_row_problems')}**")
             shown = words(p.problems, "severity", lambda s: tr(f"circ_severity_{s}"))
@@ -189,6 +191,27 @@ def _file(name: str, content: bytes) -> operations.Upload | None:
         if not auto.importable and not chosen and not st.checkbox(tr("imp_ui_confirm"), key=f"{key}_confirm"):
             return None
     return operations.Upload(name, content, mapping, p.kind)
+
+
+def _field_words(kind: str | None, name: str) -> str:
+    """A stored field in the user's words (the pages' heading for it, else the field's first Chinese alias); what is
+    not a field (a column dropped or ignored, already in words) as it is."""
+    if kind not in KINDS or not any(c.name == name for c in KINDS[kind].columns):
+        return name
+    return label(name) if f"circ_col_{name}" in entries() else field_label(kind, name, lang())
+
+
+def _stored_words(kind: str | None, rows: pl.DataFrame | None) -> pl.DataFrame | None:
+    """The preview's rows as the user reads them: headings in words, and in Chinese the coded values (`checkout`,
+    `self_service`) in their Chinese spelling, as the file wrote them."""
+    if rows is None or kind not in KINDS:
+        return rows
+    if lang() == "zh":
+        for col in KINDS[kind].columns:
+            if col.values and col.name in rows.columns and rows.schema[col.name] == pl.String:
+                spelled = words_zh(col.values)
+                rows = words(rows, col.name, lambda v, spelled=spelled: spelled.get(v, v))
+    return rows.rename({c: label(c) if c == "line" else _field_words(kind, c) for c in rows.columns})
 
 
 def show_result(r: ImportResult) -> None:

@@ -215,7 +215,7 @@ def test_upload_previews_imports_and_lists_rejects(db):
     assert "流通记录" in at.expander[0].label and "gb18030" in at.expander[0].label and "2" in at.expander[0].label
     mapping = at.expander[0].dataframe[0].value
     assert mapping["文件中的列"].tolist()[:3] == ["流水号", "操作时间", "操作类型"]
-    assert mapping["对应字段"].tolist()[:3] == ["event_id", "occurred_at", "action"]
+    assert mapping["对应字段"].tolist()[:3] == ["流水号", "时间", "操作"]  # in words, not field names
 
     at.button(key="upload_go").click().run()
     assert not at.exception

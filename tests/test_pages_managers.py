@@ -172,6 +172,18 @@ def test_readers_cards_are_the_table_rows(db):
     assert value(at, "其中微分馆") == 2
 
 
+def test_partial_months_flagged_in_the_readers_tables(db):
+    """New readers at M1: r2 in September 2023 (registered 2023-09-01), r5 in February (registered 2024-02-01), r6 in
+    March (first loan E10, 03-20). Over the whole data (2023-08-10 to 2024-08-30) these months are whole: not flagged. From 03-10 the period holds only part of March: its row is flagged, on
+    screen and in the CSV, so its count does not read as a fall."""
+    def flags(**params: str) -> dict[str, bool]:
+        rows = table_with(run("app_pages/readers.py", **params), "月份", "分馆编号", "不满一月")
+        return {str(m)[:7]: f for m, f in zip(rows["月份"], rows["不满一月"], strict=True)}
+
+    assert flags() == {"2023-09": False, "2024-02": False, "2024-03": False}
+    assert flags(**{"from": "2024-03-10"}) == {"2024-03": True}
+
+
 def test_comparison_with_both_earlier_periods(db):
     # 2024-08-15..08-30 (16 days): the previous 16 days and the same days of 2023 are both in the data.
     # Loans: E19 now; none in 07-30..08-14; none in 2023-08-15..08-30 (X2 is a return).

@@ -42,3 +42,25 @@ def test_undo_asks_first_and_earlier_rejects_reopen(page_db):
     at.selectbox(key="rejects_pick").set_value(events_import).run()
     shown = [tb.value for tb in at.table]
     assert any("2024-02-30" in frame.to_string() and "这一天不存在" in frame.to_string() for frame in shown)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_preview_speaks_the_users_words(page_db, lang):
+    """The preview of a Chinese events export (GB18030): its rows as stored, headed in the user's words (never
+    `occurred_at`, `action`), and in Chinese the coded values as the file spelled them (借出, 柜台; never
+    `checkout`, `self_service`); the table of columns says what each becomes in words too."""
+    data = (Path(__file__).parent / "e2e" / "data" / "events_gb18030.csv").read_bytes()
+    at = signed_in(settings.current().db, None, "app_pages/upload.py", timeout=120, lang=lang)
+    at.file_uploader[0].set_value(("events.csv", data, "text/csv")).run(timeout=120)
+    assert not at.exception, [e.value for e in at.exception]
+    frames = [d.value for d in at.dataframe]
+    rows = next(f for f in frames if t("circ_col_occurred_at", lang) in f.columns)
+    assert not {"occurred_at", "action", "item_id", "channel"} & set(rows.columns)
+    action = rows[t("circ_col_action", lang)].tolist()
+    if lang == "zh":
+        assert set(action) <= {"借出", "归还", "续借", "转借"} and "借出" in action
+        assert "柜台" in rows[t("circ_col_channel", lang)].tolist()
+    else:
+        assert "checkout" in action  # English words for English readers
+    becomes = next(f for f in frames if t("circ_upload_mapped", lang) in f.columns)[t("circ_upload_mapped", lang)]
+    assert "occurred_at" not in becomes.tolist() and t("circ_col_occurred_at", lang) in becomes.tolist()

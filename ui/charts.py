@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from microbranch import numbers
-from ui.kit import label, shared, town_name, words
+from ui.kit import label, shared, titled, town_name, words
 from ui.shell import short_name, tr
 
 KIND_COLOURS = {"central": "#1b2a49", "branch": "#2f6fdb", "micro": "#7b3fbf", "unknown": "#a0a0a0",
@@ -22,8 +22,9 @@ STATUS_COLOURS = {"returned": "#2b8a3e", "open": "#e67700", "unterminated": "#a0
 
 
 def _layout(fig: go.Figure, title: str, x: str | None = None, y: str | None = None, **more: object) -> go.Figure:
-    fig.update_layout(title=title, xaxis_title=x, yaxis_title=y, legend_title_text="",
+    fig.update_layout(xaxis_title=x, yaxis_title=y, legend_title_text="",
                       margin={"l": 10, "r": 10, "t": 50, "b": 10}, **more)
+    titled(fig, title)
     _numeric_dates(fig)
     return fig
 
@@ -522,7 +523,7 @@ CENSORED_COLOUR = "#c8c8c8"
 
 
 @shared
-def new_readers(frame: pl.DataFrame) -> go.Figure:
+def new_readers(frame: pl.DataFrame, date_from: date, date_to: date) -> go.Figure:
     """New readers per month, micro-branches against the other branches (grouped, so the smaller shows), on a
     linear axis: one row per `month` and `branch_group`, an empty count (suppressed for the viewer) left out.
     Censored months (the data's warm-up, where a first loan does not prove a reader new) are grey."""
@@ -542,6 +543,7 @@ def new_readers(frame: pl.DataFrame) -> go.Figure:
     fig.update_layout(barmode="group")
     fig.update_xaxes(dtick="M1", tickformat="%Y-%m")
     fig.update_yaxes(rangemode="tozero", tickformat=",d")
+    _partial(fig, date_from, date_to)  # the month just begun, pale and noted: not a drop in new readers
     return _layout(fig, tr("mgr_chart_new_readers"), tr("circ_month"), tr("circ_readers_unit"))
 
 

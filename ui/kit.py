@@ -469,11 +469,28 @@ def _has_points(figure: go.Figure) -> bool:
     return False
 
 
+def wrapped(title: str) -> str:
+    """A chart title too long for half a page, broken after its colon onto a second line (plotly never wraps a title,
+    it cuts it at the chart's edge)."""
+    for sep, room in (("：", 20), (": ", 36)):
+        head, found, tail = title.partition(sep)
+        if found and tail and len(title) > room:
+            return f"{head}{found.rstrip()}<br>{tail}"
+    return title
+
+
+def titled(fig: go.Figure, title: str) -> go.Figure:
+    """The figure with `title` (wrapped where long) and room above the plot for its lines."""
+    text = wrapped(title)
+    top = 50 + 20 * text.count("<br>")
+    return fig.update_layout(title=text, margin={"t": max(top, fig.layout.margin.t or 0)})
+
+
 @st.cache_resource(max_entries=1024, show_spinner=False)
 def _figure(name: str, _build: Callable[..., go.Figure], language: str, viewer_role: str, retitle: str | None,
             *args: object, **kwargs: object) -> go.Figure:
     fig = _build(*args, **kwargs)
-    return fig.update_layout(title=retitle) if retitle is not None else fig
+    return titled(fig, retitle) if retitle is not None else fig
 
 
 def shared(build: Callable[..., go.Figure]) -> Callable[..., go.Figure]:
@@ -495,7 +512,7 @@ def chart(figure: go.Figure, *, where: Any = st, key: str | None = None, **kwarg
         figure._microbranch_checked = checked
     has_points, pseudonyms = checked
     if not has_points:
-        title = figure.layout.title.text if figure.layout.title and figure.layout.title.text else ""
+        title = (figure.layout.title.text or "").replace("<br>", " ") if figure.layout.title else ""
         where.info(tr("empty_chart", title=title) if title else tr("empty_chart_untitled"),
                    icon=":material/filter_alt_off:")
         return
