@@ -180,9 +180,12 @@ class Meter:
         self.used = self.cpu() - self.start
 
 
+ERRORS: list[str] = []  # what the failed views said, printed after their round
+
+
 async def protocol_view(base: str, cookie: str, page: str, query: str) -> tuple[float, float, bool]:
     """One new session viewing `page` over Streamlit's websocket: (seconds to the first metric, to the script
-    finished, whether the page showed an error)."""
+    finished, whether the page showed an error; its words are kept in ERRORS)."""
     import websockets
     from streamlit.proto.BackMsg_pb2 import BackMsg
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
@@ -205,7 +208,10 @@ async def protocol_view(base: str, cookie: str, page: str, query: str) -> tuple[
                 element = msg.delta.new_element.WhichOneof("type")
                 if element == "metric" and first is None:
                     first = time.perf_counter() - started
-                failed |= element == "exception" or (element == "alert" and msg.delta.new_element.alert.format == 1)
+                new = msg.delta.new_element
+                if element == "exception" or (element == "alert" and new.alert.format == 1):
+                    failed = True
+                    ERRORS.append(f"{page}: {new.exception.message if element == 'exception' else new.alert.body}")
             elif kind == "page_not_found":
                 failed = True
             elif kind == "script_finished":
@@ -269,6 +275,9 @@ async def bench(args: argparse.Namespace, db: Path, env: dict[str, str]) -> None
                     results = await asyncio.gather(*(protocol_view(base, cookie, pages[i % len(pages)], query)
                                                      for i in range(n)))
                 print(line(setup, label, n, results, meter), flush=True)
+                for said in sorted(set(ERRORS)):
+                    print(f"    error: {said[:200]}", flush=True)
+                ERRORS.clear()
             if args.browsers:
                 from playwright.async_api import async_playwright
 

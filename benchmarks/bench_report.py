@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from microbranch import mapfigure, queries, report, sites, storage  # noqa: E402
+from microbranch import mapfigure, queries, report, settings, sites, storage  # noqa: E402
 from microbranch.ingest import import_file  # noqa: E402
 
 KINDS = ("branches", "communities", "readers", "items", "events")
@@ -113,7 +113,7 @@ def profile(db: Path, month: str, lang: str) -> None:
         page_file.write_text(html, encoding="utf-8")
         t0 = time.perf_counter()
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=report.CHROMIUM_ARGS)
+            browser = pw.chromium.launch(executable_path=str(settings.current().chromium), args=report.CHROMIUM_ARGS)
             spent["chromium started"] = time.perf_counter() - t0
             page = browser.new_page(viewport={"width": 760, "height": 1100})
             t0 = time.perf_counter()

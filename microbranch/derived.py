@@ -141,11 +141,17 @@ group by all
 """
 
 _READER_MONTH = """
-select date_trunc('month', l.day)::date as month, l.branch_no, r.reader_type, r.birth_year, count(*) as loans,
+select
+    date_trunc('month', l.day)::date as month,
+    grouping(l.branch_no) = 1,
+    l.branch_no,
+    r.reader_type,
+    r.birth_year,
+    count(*) as loans,
 from loans as l
 left join readers as r on l.reader = r.reader
 where {where}
-group by all
+group by grouping sets ((month, l.branch_no, r.reader_type, r.birth_year), (month, r.reader_type, r.birth_year))
 """
 _ATTRIBUTE_MONTH = {"items": ("loans_home_month", _HOME_MONTH), "readers": ("loans_reader_month", _READER_MONTH)}
 

@@ -66,7 +66,7 @@ class Pieces:
     processes; the folder keeps the `FILES` most recently made."""
 
     MEMORY = 8
-    FILES = 64
+    FILES = 24
 
     def __init__(self, folder: Path | None = None) -> None:
         self.folder = folder

@@ -270,10 +270,15 @@ select
 from cut;
 
 -- edge_loans: the loans of the period outside its whole months (see period_parts), with integer keys.
+-- Two ranges of days, so the scan of the loans (stored in time order) skips what lies outside them.
 create or replace macro edge_loans(date_from, date_to) as table
 select l.*,
 from loans as l, period_parts(date_from, date_to) as p
-where l.day >= p.lo and l.day <= p.hi and (l.day < p.full_from or l.day >= p.full_to);
+where l.day >= p.lo and l.day <= p.hi and l.day < p.full_from
+union all
+select l.*,
+from loans as l, period_parts(date_from, date_to) as p
+where l.day >= p.lo and l.day <= p.hi and l.day >= p.full_to;
 
 -- readers_in_period: one row per reader (reader_no) who took a copy in the period, at any branch or (branch_ids)
 -- at these branches: whole months from the activity bitmaps of readers (of readers at branches), the ragged
@@ -432,19 +437,31 @@ select
 from everyone as e, span as s
 where coalesce(least(e.registered_on, e.first_day), e.registered_on, e.first_day) <= s.date_to;
 
--- reader_loans_in_period: the loans of the period per branch (branch_no) and type and birth year of the reader
--- (empty: not in the readers file): whole months as stored (loans_reader_month), the ragged edges from the loans.
-create or replace macro reader_loans_in_period(date_from, date_to) as table
-with parts as (
-    select m.branch_no, m.reader_type, m.birth_year, m.loans,
-    from loans_reader_month as m, period_parts(date_from, date_to) as p
-    where m.month >= p.full_from and m.month < p.full_to
+-- reader_loans_in_period: the loans of the period, at any branch or (branch_ids) at these branches, per type and
+-- birth year of the reader (empty: not in the readers file): whole months as stored (loans_reader_month), the
+-- ragged edges from the loans.
+create or replace macro reader_loans_in_period(date_from, date_to, branch_ids) as table
+with chosen as (
+    select coalesce(len(branch_ids::varchar[]), 0) = 0 as every_branch,
+),
+branch_nos as (
+    select k.branch_no,
+    from branch_keys as k
+    where list_contains(branch_ids::varchar[], k.branch_id)
+),
+parts as (
+    select m.reader_type, m.birth_year, m.loans,
+    from loans_reader_month as m, period_parts(date_from, date_to) as p, chosen as c
+    where m.month >= p.full_from and m.month < p.full_to and m.all_branches = c.every_branch
+      and (c.every_branch or m.branch_no in (select b.branch_no, from branch_nos as b))
     union all
-    select l.branch_no, r.reader_type, r.birth_year, count(*),
+    select r.reader_type, r.birth_year, count(*),
     from edge_loans(date_from, date_to) as l
+    cross join chosen as c
     left join readers as r on l.reader = r.reader
+    where c.every_branch or l.branch_no in (select b.branch_no, from branch_nos as b)
     group by all
 )
-select branch_no, reader_type, birth_year, sum(loans)::bigint as loans,
+select reader_type, birth_year, sum(loans)::bigint as loans,
 from parts
 group by all;

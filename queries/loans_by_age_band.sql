@@ -9,9 +9,7 @@ with period as (
 ),
 counted as (  -- the period's loans (loans_in_period) per birth year, from the monthly counts
     select l.birth_year, sum(l.loans) as loans,
-    from reader_loans_in_period($date_from, $date_to) as l
-    left join branch_keys as k using (branch_no)
-    where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], k.branch_id)
+    from reader_loans_in_period($date_from, $date_to, $branch_ids) as l
     group by l.birth_year
 ),
 active as (

@@ -6,9 +6,7 @@
 -- $branch_ids varchar[]: only loans of these branches (default: all)
 with counted as (  -- the period's loans (loans_in_period) per reader type, from the monthly counts
     select l.reader_type, sum(l.loans) as loans,
-    from reader_loans_in_period($date_from, $date_to) as l
-    left join branch_keys as k using (branch_no)
-    where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], k.branch_id)
+    from reader_loans_in_period($date_from, $date_to, $branch_ids) as l
     group by l.reader_type
 ),
 active as (

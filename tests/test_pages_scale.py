@@ -56,7 +56,8 @@ def test_no_page_sends_a_table_longer_than_allowed(city_db, monkeypatch, name):
 def test_long_lists_come_a_page_at_a_time_with_the_total(city_db):
     from tests.accounts import open_tab
 
-    at = open_tab(signed_in(city_db, "manager", "app_pages/loans.py", timeout=300), "loans_tab", "从未借出的馆藏（剔旧参考）")
+    at = signed_in(city_db, "manager", "app_pages/loans.py", timeout=300)
+    at = open_tab(at, "loans_tab", "从未借出的馆藏（剔旧参考）")
     pages = [d for d in at.dataframe if len(d.value) == kit.PAGE_ROWS]
     assert pages, "no paged list on the loans page"
     said = [c.value for c in at.caption if "共" in c.value and "行" in c.value]
@@ -113,3 +114,11 @@ def test_shared_figures_differ_by_role_where_the_privacy_rules_do(city_db):
     shown = [str(v) for t in official_tables for v in t["活跃读者"].tolist()]
     assert "<10" in shown or "x" in shown, shown
     assert not [v for t in manager_tables for v in t["活跃读者"].tolist() if str(v) in ("<10", "x")]
+
+
+@pytest.mark.parametrize("odd", ["NOPE", "<script>alert(1)</script>", "\x00", ""])
+def test_the_one_branch_page_with_an_odd_address_asks_for_a_branch(city_db, odd):
+    at = signed_in(city_db, "manager", "app_pages/branch.py", timeout=300, branch=odd)
+    assert at.selectbox(key="one_branch").value is None
+    assert any(i.value == "请选择一个分馆。" for i in at.info)
+    assert not at.header

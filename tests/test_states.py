@@ -281,8 +281,8 @@ def state_rows(con) -> dict[str, list[tuple]]:
     reader = "(select reader from reader_keys as k where k.reader_no = t.reader_no)"
     branch = "(select branch_id from branch_keys as k where k.branch_no = t.branch_no)"
     return {"copy_state": sorted(con.sql("select * from copy_state").fetchall(), key=repr),
-            "loans_reader_month": sorted(con.sql(f"select month, {branch}, reader_type, birth_year, loans "
-                                                 "from loans_reader_month as t").fetchall(), key=repr),
+            "loans_reader_month": sorted(con.sql(f"select month, all_branches, {branch}, reader_type, birth_year, "
+                                                 "loans from loans_reader_month as t").fetchall(), key=repr),
             "reader_firsts": sorted(con.sql(f"select {reader}, first_at, {branch}, next_day from reader_firsts as t")
                                     .fetchall(), key=repr)}
 

@@ -170,3 +170,15 @@ def test_stored_walks_equal_the_direct_computation_on_random_points(db, tmp_path
     assert load(db, tmp_path, "communities.csv", communities).rejected == 0
     assert load(db, tmp_path, "branches.csv", branches).rejected == 0
     assert_walks_are_direct(db)
+
+
+def test_a_database_made_by_older_code_gets_its_walks_when_brought_up_to_date(places):
+    # An older release had no stored walks: the tables come with the schema, filled from its branches and communities.
+    with storage.writer(places) as con:
+        con.sql("drop table walk_pairs; drop table community_nearest")
+        con.sql("update meta set value = 'old' where key = 'schema'")
+    storage.upgrade(places)
+    con = storage.reader(places)
+    assert con.sql("select count(*) from community_nearest").fetchall()[0][0] > 0
+    con.close()
+    assert_walks_are_direct(places)

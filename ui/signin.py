@@ -74,10 +74,19 @@ def idle_minutes() -> float:
     return settings.current().idle_minutes
 
 
+_ACCOUNTS: dict[Path, tuple[float, bool]] = {}  # database -> (when looked, whether accounts exist)
+
+
 def mode() -> str:
+    """`idp`, `accounts` or `single`. Whether accounts exist is looked at again every `CHECK_SECONDS` (opening the
+    access file on every script run cost each view of every viewer more than the page itself)."""
     if _secrets("auth"):
         return "idp"
-    return "accounts" if auth.has_accounts(db()) else "single"
+    path, now = db(), time.monotonic()
+    looked = _ACCOUNTS.get(path)
+    if looked is None or now - looked[0] > CHECK_SECONDS or not looked[1]:  # the first account counts at once
+        looked = _ACCOUNTS[path] = (now, auth.has_accounts(path))
+    return "accounts" if looked[1] else "single"
 
 
 def token() -> str | None:

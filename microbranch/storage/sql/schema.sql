@@ -236,10 +236,12 @@ create or replace table reader_firsts (
     next_day date
 );
 
--- Loans per month and branch (branch_keys) of the readers of a type and birth year (attributes of the readers as
--- they are now, empty for readers not in the readers file: rebuilt after an import of readers).
+-- Loans per month and branch (branch_keys), and for all branches (all_branches), of the readers of a type and birth
+-- year (attributes of the readers as they are now, empty for readers not in the readers file: rebuilt after an
+-- import of readers).
 create or replace table loans_reader_month (
     month date not null,
+    all_branches boolean not null,
     branch_no integer,
     reader_type varchar,
     birth_year integer,
