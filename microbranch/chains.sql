@@ -1,4 +1,5 @@
--- Rebuild the drift chains of the copies listed in temp table `touched(item_id)`.
+-- Rebuild the drift chains of the copies listed in temp table `touched(item_id)`. Temp table chain_list (the
+-- touched copies' chains) is left for the caller, which drops it.
 -- One chain per (item_id, chain_no); the rules are those of the metrics' "Drift chains" section.
 delete from chains where item_id in (select item_id, from touched);
 delete from chain_transfers where item_id in (select item_id, from touched);
@@ -92,4 +93,3 @@ inner join chain_list as c using (item_id, c, r)
 where s.action_rank = 1;
 
 drop table chain_steps;
-drop table chain_list;

@@ -107,7 +107,8 @@ def _refresh(con: duckdb.DuckDBPyConnection, import_id: int | None = None) -> No
     if lo_no is not None:
         bounds = {"lo": _month_start(lo_no), "hi": _month_start(hi_no + 1)}
         _months(con, bounds)
-    con.sql("drop table months; drop table touched_nos; drop table touched; drop table touched_readers")
+    con.sql("drop table months; drop table touched_nos; drop table touched; drop table touched_readers; "
+            "drop table chain_list")
 
 
 def clear(con: duckdb.DuckDBPyConnection) -> None:
@@ -187,9 +188,12 @@ def _copy_state(con: duckdb.DuckDBPyConnection, import_id: int | None) -> None:
     con.sql("delete from copy_state where item_id in (select item_id from touched)")
     con.sql("""
         insert into copy_state
-        with last_chain as (
-            select c.item_id, arg_max(c, c.chain_no) as c,
-            from chains as c semi join touched using (item_id)
+        with last_chain as (  -- from the touched copies' chains just rebuilt (chains.sql)
+            select c.item_id, arg_max({
+                'chain_no': c.chain_no, 'started_at': c.started_at,
+                'ended_at': coalesce(c.returned_at, c.next_started_at), 'start_branch_id': c.start_branch_id,
+                'end_branch_id': c.end_branch_id, 'first_transfer_at': c.first_transfer_at}, c.chain_no) as c,
+            from chain_list as c
             group by c.item_id
         ),
         lent as (
