@@ -76,10 +76,19 @@ compare.cards(numbers(f.date_from, f.date_to), ("new_readers", "new_readers_micr
               compare.rows(numbers, f.date_from, f.date_to), per_row=2)
 st.caption(tr("mgr_new_readers_caption", warmup=WARMUP_MONTHS))
 
+def by_month_group(won: dict[tuple[str, ...], pl.DataFrame]) -> pl.DataFrame:
+    """The chart's rows: new readers by month and group as the viewer may see them, with the warm-up flag."""
+    censored = won[KEYS].group_by(MONTH_GROUP).agg(pl.col("censored").any())
+    return won[MONTH_GROUP].join(censored, on=MONTH_GROUP, how="left", nulls_equal=True).with_columns(
+        pl.when(pl.col("hidden").is_null()).then(pl.col("new_readers")).alias("new_readers"))
+
+
 plan = won_in(f.date_from, f.date_to)
-censored = plan[KEYS].group_by(MONTH_GROUP).agg(pl.col("censored").any())
-by_group = plan[MONTH_GROUP].join(censored, on=MONTH_GROUP, how="left", nulls_equal=True).with_columns(
-    pl.when(pl.col("hidden").is_null()).then(pl.col("new_readers")).alias("new_readers"))
+# A short period is drawn among the months around it (one month alone would be one pair of bars), shaded.
+status = q("data_status").row(0, named=True)
+drawn_from, drawn_to = periods.around(f.date_from, f.date_to, status["first_day"], status["as_of"])
+selected = (f.date_from, f.date_to) if (drawn_from, drawn_to) != (f.date_from, f.date_to) else None
+by_group = by_month_group(won_in(drawn_from, drawn_to) if selected else plan)
 # The cohorts (by the month of the first loan) are another table: suppressed as if their sum were shown too.
 cohorts = q("retention_by_cohort", **f.period, branch_ids=ids, warmup_months=WARMUP_MONTHS)
 cohorts = cohorts.with_columns(pl.Series("hidden", access.suppression(
@@ -90,7 +99,7 @@ drawn = cohorts.filter(pl.col("hidden").is_null())
 if official and by_group["new_readers"].is_null().all() and not by_group.is_empty():
     st.info(tr("rules_chart_hidden"), icon=":material/visibility_off:")  # a sentence, not empty axes
 else:
-    chart(charts.new_readers(by_group, f.date_from, f.date_to))
+    chart(charts.new_readers(by_group, drawn_from, drawn_to, selected))
 if official and drawn.is_empty() and not cohorts.is_empty():
     st.info(tr("rules_chart_hidden"), icon=":material/visibility_off:")
 else:

@@ -40,8 +40,8 @@ metric(tr("places_walk_before"),
               tr("places_minutes_value", value=district["mean_walk_minutes_without_micro"] or 0),
               help=tr("mean_walk_minutes_without_micro"), where=before)
 chart(maps.walk_by_town_chart(towns), config={"displaylogo": False}, key="walk_by_town")
-table(towns, columns=["town_code", "communities", "residents_total", "residents_covered", "coverage_rate",
-                       "mean_walk_minutes", "mean_walk_minutes_without_micro", "walk_minutes_saved"],
+table(towns, columns=["town_code", "coverage_rate", "mean_walk_minutes", "mean_walk_minutes_without_micro",
+                       "walk_minutes_saved", "residents_covered", "residents_total", "communities"],  # key first
                 file_name="walk_by_town.csv", terms="places")
 
 # Served residents per branch, host members beside.

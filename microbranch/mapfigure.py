@@ -167,7 +167,8 @@ def _town_traces(communities: pl.DataFrame, places: Sequence[str | None] | None 
         xs, ys = mercator(top["lat"].to_list(), top["lon"].to_list())
         traces.append(go.Scatter(
             x=xs, y=ys, mode="text", text=[f"<b>{town_name(t)}</b>" for t in top["town_code"].to_list()],
-            textposition=[p or "top center" for p in places], textfont={"size": TOWN_SIZE, "color": "#3d4f66", "shadow": "auto"},
+            textposition=[p or "top center" for p in places],
+            textfont={"size": TOWN_SIZE, "color": "#3d4f66", "shadow": "auto"},
             hoverinfo="skip", showlegend=False, legendgroup="towns"))
     return traces
 

@@ -116,8 +116,8 @@ def test_dead_stock_too_new_is_not_zero(db):
     """Six months before 08-30 is 2024-02-29; every branch of the story opened before it. A micro-branch opened
     on 2024-07-01 (M3, no copies) is younger than 6 months: its row says "too new to judge" instead of 0%."""
     import_file(settings.current().db, ("branches_m3.csv", (
-        "branch_id,name,kind,host_type,lat,lon,opened_on,closed_on,public_access,volumes,host_population\n"
-        "M3,Micro three,micro,school,22.96,113.50,2024-07-01,,yes,10,100\n").encode()), user="test")
+        b"branch_id,name,kind,host_type,lat,lon,opened_on,closed_on,public_access,volumes,host_population\n"
+        b"M3,Micro three,micro,school,22.96,113.50,2024-07-01,,yes,10,100\n")), user="test")
     at = open_tab(run("app_pages/stock.py"), "stock_tab", "呆滞馆藏")
     dead = table_with(at, "分馆编号", "说明")
     m3 = dead.filter(pl.col("分馆编号") == "M3").row(0, named=True)
@@ -174,8 +174,9 @@ def test_readers_cards_are_the_table_rows(db):
 
 def test_partial_months_flagged_in_the_readers_tables(db):
     """New readers at M1: r2 in September 2023 (registered 2023-09-01), r5 in February (registered 2024-02-01), r6 in
-    March (first loan E10, 03-20). Over the whole data (2023-08-10 to 2024-08-30) these months are whole: not flagged. From 03-10 the period holds only part of March: its row is flagged, on
-    screen and in the CSV, so its count does not read as a fall."""
+    March (first loan E10, 03-20). Over the whole data (2023-08-10 to 2024-08-30) these months are whole: not
+    flagged. From 03-10 the period holds only part of March: its row is flagged, on screen and in the CSV, so its
+    count does not read as a fall."""
     def flags(**params: str) -> dict[str, bool]:
         rows = table_with(run("app_pages/readers.py", **params), "月份", "分馆编号", "不满一月")
         return {str(m)[:7]: f for m, f in zip(rows["月份"], rows["不满一月"], strict=True)}
@@ -199,7 +200,8 @@ def test_comparison_with_part_of_the_year_earlier_in_the_data(db):
     # August 2024 (whole month): the previous month is July; August 2023 is in the data only from 08-10.
     at = run("app_pages/overview.py", **{"from": "2024-08-01", "to": "2024-08-30"})
     loans = card(at, "借阅人次")
-    assert loans.proto.delta_description == "较上期；去年同期数据不全" and "上期：2024-07-02 至 2024-07-31" in loans.help
+    assert loans.proto.delta_description == "较上期；去年同期数据不全"
+    assert "上期：2024-07-02 至 2024-07-31" in loans.help
     assert "去年同期（2023-08-01 至 2023-08-30）只有 2023-08-10 至 2023-08-30 在数据中，不完整，不比较。" in loans.help
     # The loans and chains pages compare too.
     # Loans: E19 against none in July 2-31 (E17 was on 07-01).

@@ -139,7 +139,7 @@ def test_residents_page_shows_the_named_queries_numbers(db):
     assert metrics[zh("places_walk_now")].value == f"{district['mean_walk_minutes']:.1f} 分钟"
     assert metrics[zh("places_walk_before")].value == f"{district['mean_walk_minutes_without_micro']:.1f} 分钟"
 
-    towns = table(at, zh("places_town"), zh("places_communities"))
+    towns = table(at, zh("places_town"), zh("coverage_rate"))
     assert towns[zh("places_town")].tolist() == ["南沙街道", "珠江街道", "龙穴街道"]
     assert towns[zh("residents_covered")].tolist() == [6000, 600, 0]
 

@@ -523,7 +523,8 @@ CENSORED_COLOUR = "#c8c8c8"
 
 
 @shared
-def new_readers(frame: pl.DataFrame, date_from: date, date_to: date) -> go.Figure:
+def new_readers(frame: pl.DataFrame, date_from: date, date_to: date,
+                selected: tuple[date, date] | None = None) -> go.Figure:
     """New readers per month, micro-branches against the other branches (grouped, so the smaller shows), on a
     linear axis: one row per `month` and `branch_group`, an empty count (suppressed for the viewer) left out.
     Censored months (the data's warm-up, where a first loan does not prove a reader new) are grey."""
@@ -543,7 +544,7 @@ def new_readers(frame: pl.DataFrame, date_from: date, date_to: date) -> go.Figur
     fig.update_layout(barmode="group")
     fig.update_xaxes(dtick="M1", tickformat="%Y-%m")
     fig.update_yaxes(rangemode="tozero", tickformat=",d")
-    _partial(fig, date_from, date_to)  # the month just begun, pale and noted: not a drop in new readers
+    _partial(fig, date_from, date_to, selected=selected)  # the month just begun pale and noted, not a drop
     return _layout(fig, tr("mgr_chart_new_readers"), tr("circ_month"), tr("circ_readers_unit"))
 
 

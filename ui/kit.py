@@ -482,7 +482,7 @@ def wrapped(title: str) -> str:
 def titled(fig: go.Figure, title: str) -> go.Figure:
     """The figure with `title` (wrapped where long) and room above the plot for its lines."""
     text = wrapped(title)
-    top = 50 + 20 * text.count("<br>")
+    top = 50 + 30 * text.count("<br>")
     return fig.update_layout(title=text, margin={"t": max(top, fig.layout.margin.t or 0)})
 
 
