@@ -29,10 +29,8 @@ def numbers(_: date, day: date) -> dict:
     stock = q("stock_by_branch", date_to=day, branch_ids=ids)
     dead = q("dead_stock_by_branch", date_to=day, months=months, branch_ids=ids)
     totals = stock.select(pl.col("foreign_here", "own_away", "own_on_loan").sum()).row(0, named=True)
-    return totals | {"van_stop_count": len(q("moves_by_branch", date_to=day, branch_ids=ids)),
-                     "move_days_median": round(days.median()) if len(days := q(
-                         "moves_by_item_full", date_to=day, branch_ids=ids)["days_there"]) else None,
-                     "copies_dead": dead["copies_dead"].sum()}
+    waiting = q("moves_waiting", date_to=day, branch_ids=ids).select("van_stop_count", "move_days_median")
+    return totals | waiting.row(0, named=True) | {"copies_dead": dead["copies_dead"].sum()}
 
 
 # Each card says something of its own: for the whole district the copies away from home are the copies on others'
