@@ -1,8 +1,9 @@
 -- Rebuild the drift chains of the copies listed in temp table `touched(item_id)`. Temp table chain_list (the
 -- touched copies' chains) is left for the caller, which drops it.
 -- One chain per (item_id, chain_no); the rules are those of the metrics' "Drift chains" section.
-delete from chains where item_id in (select item_id, from touched);
-delete from chain_transfers where item_id in (select item_id, from touched);
+-- The chains are worked out anew for the touched copies, but only the rows that changed are deleted and added: new
+-- events mostly touch a copy's last chain, so a small import writes a few rows, not every chain of a busy copy
+-- (more than a row group of new rows is written by DuckDB straight into the file, which then is copied whole).
 
 -- A chain starts at a copy's first event, at a checkout and after a return. So the events of one chain are
 -- those with the same number of checkouts so far (`c`, this event included) and of returns before it (`r`):
@@ -56,7 +57,7 @@ select
 from per_chain
 window copy_order as (partition by item_id order by c, r);
 
-insert into chains
+create or replace temp table new_chains as
 select
     item_id,
     chain_no,
@@ -77,9 +78,9 @@ select
     case when returned_at is null then holder end as holder,
 from chain_list;
 
-insert into chain_transfers
+create or replace temp table new_transfers as
 select
-    s.transfer_key,
+    s.transfer_key as event_key,
     s.item_id,
     c.chain_no,
     s.occurred_at,
@@ -93,3 +94,28 @@ inner join chain_list as c using (item_id, c, r)
 where s.action_rank = 1;
 
 drop table chain_steps;
+
+delete from chains where rowid in (
+    select c.rowid,
+    from chains as c
+    semi join touched as t on c.item_id = t.item_id
+    anti join new_chains as n on c is not distinct from n  -- noqa: AL05 (the row as a whole)
+);
+insert into chains
+select *, from new_chains
+except all
+select c.*, from chains as c semi join touched as t on c.item_id = t.item_id;
+
+delete from chain_transfers where rowid in (
+    select c.rowid,
+    from chain_transfers as c
+    semi join touched as t on c.item_id = t.item_id
+    anti join new_transfers as n on c is not distinct from n  -- noqa: AL05 (the row as a whole)
+);
+insert into chain_transfers
+select *, from new_transfers
+except all
+select c.*, from chain_transfers as c semi join touched as t on c.item_id = t.item_id;
+
+drop table new_chains;
+drop table new_transfers;
