@@ -1,5 +1,6 @@
--- Rebuild the drift chains of the copies listed in temp table `touched(item_id)`. Temp table chain_list (the
--- touched copies' chains) is left for the caller, which drops it.
+-- Rebuild the drift chains of the copies listed in temp table `touched(item_id)`. Temp tables chain_list (the
+-- touched copies' chains), chain_steps (their events but renewals) and new_transfers (their hand-overs) are left
+-- for the caller, which drops them.
 -- One chain per (item_id, chain_no); the rules are those of the metrics' "Drift chains" section.
 -- The chains are worked out anew for the touched copies, but only the rows that changed are deleted and added: new
 -- events mostly touch a copy's last chain, so a small import writes a few rows, not every chain of a busy copy
@@ -93,8 +94,6 @@ from chain_steps as s
 inner join chain_list as c using (item_id, c, r)
 where s.action_rank = 1;
 
-drop table chain_steps;
-
 delete from chains where rowid in (
     select c.rowid,
     from chains as c
@@ -118,4 +117,3 @@ except all
 select c.*, from chain_transfers as c semi join touched as t on c.item_id = t.item_id;
 
 drop table new_chains;
-drop table new_transfers;

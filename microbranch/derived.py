@@ -56,13 +56,14 @@ def _refresh(con: duckdb.DuckDBPyConnection, import_id: int | None = None) -> No
     con.sql(CHAINS_SQL.read_text(encoding="utf-8"))
     con.sql("""
         create or replace temp table new_loans as
-        select e.occurred_at, false as is_transfer, e.branch_id, e.item_id, e.reader,
-        from events as e semi join touched using (item_id)
-        where e.action = 'checkout'
+        select s.occurred_at, false as is_transfer, s.branch_id, s.item_id, s.reader,
+        from chain_steps as s
+        where s.action_rank = 0  -- the checkouts
         union all
         select t.occurred_at, true, t.start_branch_id, t.item_id, t.reader,
-        from chain_transfers as t semi join touched using (item_id)
+        from new_transfers as t
     """)
+    con.sql("drop table chain_steps; drop table new_transfers")
     con.sql(_NEW_KEYS.format(table="reader_keys", no="reader_no", id="reader", source="new_loans"))
     con.sql(_NEW_KEYS.format(table="branch_keys", no="branch_no", id="branch_id", source="new_loans"))
     keyed = """
