@@ -111,7 +111,7 @@ if overdue_tab.open:
 if pairs_tab.open:
     with pairs_tab:
         if ids and len(ids) <= charts.TOP:  # a few branches chosen: branch by branch, their busiest pairs
-            chart(charts.lending_owning(q("loans_by_lending_owning", **scope, limit=charts.TOP * charts.TOP)))
+            chart(charts.lending_owning(q("loans_by_lending_owning", **scope, page_size=charts.TOP * charts.TOP)))
         else:
             st.caption(tr("pages_by_town", n=charts.TOP))
             chart(charts.lending_owning_town(q("loans_by_lending_owning_town", **scope)))

@@ -94,11 +94,12 @@ from chain_steps as s
 inner join chain_list as c using (item_id, c, r)
 where s.action_rank = 1;
 
+-- The rows are compared whole (`c is not distinct from n`: the row of each as one value).
 delete from chains where rowid in (
     select c.rowid,
     from chains as c
     semi join touched as t on c.item_id = t.item_id
-    anti join new_chains as n on c is not distinct from n  -- noqa: AL05 (the row as a whole)
+    anti join new_chains as n on c is not distinct from n  -- noqa: AL05
 );
 insert into chains
 select *, from new_chains
@@ -109,7 +110,7 @@ delete from chain_transfers where rowid in (
     select c.rowid,
     from chain_transfers as c
     semi join touched as t on c.item_id = t.item_id
-    anti join new_transfers as n on c is not distinct from n  -- noqa: AL05 (the row as a whole)
+    anti join new_transfers as n on c is not distinct from n  -- noqa: AL05
 );
 insert into chain_transfers
 select *, from new_transfers

@@ -3,10 +3,10 @@
 -- $date_from date: keep chains active on or after this day (default: all)
 -- $date_to date: keep chains started on or before this day (default: all)
 -- $branch_ids varchar[]: only chains started or ended at these branches (default: all)
--- $order varchar: `copy` (copy, then chain number; default), `holders` (most holders first), `latest` (latest start
+-- $sort varchar: `copy` (copy, then chain number; default), `holders` (most holders first), `latest` (latest start
 -- first), `transfers` (most transfers first)
--- $limit integer: rows in the page (default 100)
--- $offset integer: rows skipped before the page (default 0)
+-- $page_size integer: rows in the page (default 100)
+-- $skip integer: rows skipped before the page (default 0)
 with listed as (
     select
         item_id,
@@ -31,8 +31,8 @@ with listed as (
 select *, count(*) over () as total,
 from listed
 order by
-    case when $order::varchar = 'holders' then holders end desc nulls last,
-    case when $order::varchar = 'transfers' then transfers end desc nulls last,
-    case when $order::varchar = 'latest' then started_at end desc nulls last,
+    case when $sort::varchar = 'holders' then holders end desc nulls last,
+    case when $sort::varchar = 'transfers' then transfers end desc nulls last,
+    case when $sort::varchar = 'latest' then started_at end desc nulls last,
     item_id, chain_no
-limit coalesce($limit::integer, 100) offset coalesce($offset::integer, 0)
+limit coalesce($page_size::integer, 100) offset coalesce($skip::integer, 0)

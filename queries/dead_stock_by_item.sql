@@ -4,9 +4,9 @@
 -- $date_to date: the day (default: last day of the data)
 -- $months integer: months without a loan (default 6)
 -- $branch_ids varchar[]: only copies whose home branch is one of these (default: all)
--- $order varchar: `longest` (longest without a loan first; default), `branch` (by home branch), `call_number`
--- $limit integer: rows in the page (default 100)
--- $offset integer: rows skipped before the page (default 0)
+-- $sort varchar: `longest` (longest without a loan first; default), `branch` (by home branch), `call_number`
+-- $page_size integer: rows in the page (default 100)
+-- $skip integer: rows skipped before the page (default 0)
 with listed as (
     select
         d.item_id,
@@ -28,7 +28,7 @@ with listed as (
 select *, count(*) over () as total,
 from listed
 order by
-    case when $order::varchar = 'branch' then home_branch_id end,
-    case when $order::varchar = 'call_number' then call_number end,
+    case when $sort::varchar = 'branch' then home_branch_id end,
+    case when $sort::varchar = 'call_number' then call_number end,
     last_loan_on nulls first, added_on nulls first, item_id
-limit coalesce($limit::integer, 100) offset coalesce($offset::integer, 0)
+limit coalesce($page_size::integer, 100) offset coalesce($skip::integer, 0)

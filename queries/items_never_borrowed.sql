@@ -3,9 +3,9 @@
 -- (a download) is `items_never_borrowed_full`.
 -- $date_to date: the day to look back from (default: last day of the data)
 -- $branch_ids varchar[]: only copies whose home branch is one of these (default: all)
--- $order varchar: `longest` (longest in stock first; default), `branch` (by home branch), `call_number`
--- $limit integer: rows in the page (default 100)
--- $offset integer: rows skipped before the page (default 0)
+-- $sort varchar: `longest` (longest in stock first; default), `branch` (by home branch), `call_number`
+-- $page_size integer: rows in the page (default 100)
+-- $skip integer: rows skipped before the page (default 0)
 with period as (
     select *, from period(null, $date_to)
 ),
@@ -35,7 +35,7 @@ listed as (
 select *, count(*) over () as total,
 from listed
 order by
-    case when $order::varchar = 'branch' then home_branch_id end,
-    case when $order::varchar = 'call_number' then call_number end,
+    case when $sort::varchar = 'branch' then home_branch_id end,
+    case when $sort::varchar = 'call_number' then call_number end,
     added_on nulls first, item_id
-limit coalesce($limit::integer, 100) offset coalesce($offset::integer, 0)
+limit coalesce($page_size::integer, 100) offset coalesce($skip::integer, 0)

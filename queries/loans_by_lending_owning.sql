@@ -6,10 +6,10 @@
 -- $date_from date: first day of the period (default: first day of the data)
 -- $date_to date: last day of the period (default: last day of the data)
 -- $branch_ids varchar[]: only loans lent by or of copies owned by these branches (default: all)
--- $order varchar: `loans` (most loans first; default), `transfers` (most transfers first), `lending` (by lending
+-- $sort varchar: `loans` (most loans first; default), `transfers` (most transfers first), `lending` (by lending
 -- branch, then owning branch)
--- $limit integer: rows in the page (default 100)
--- $offset integer: rows skipped before the page (default 0)
+-- $page_size integer: rows in the page (default 100)
+-- $skip integer: rows skipped before the page (default 0)
 with pairs as (
     select
         l.branch_id as lending_branch_id,
@@ -40,8 +40,8 @@ listed as (
 select *, count(*) over () as total, sum(loans) over () as total_loans,
 from listed
 order by
-    case when $order::varchar = 'transfers' then transfers end desc nulls last,
-    case when $order::varchar = 'lending' then lending_branch_id end nulls last,
-    case when $order::varchar = 'lending' then owning_branch_id end nulls last,
+    case when $sort::varchar = 'transfers' then transfers end desc nulls last,
+    case when $sort::varchar = 'lending' then lending_branch_id end nulls last,
+    case when $sort::varchar = 'lending' then owning_branch_id end nulls last,
     loans desc, lending_branch_id nulls last, owning_branch_id nulls last
-limit coalesce($limit::integer, 100) offset coalesce($offset::integer, 0)
+limit coalesce($page_size::integer, 100) offset coalesce($skip::integer, 0)

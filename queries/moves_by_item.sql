@@ -4,10 +4,10 @@
 -- sheet, a download) is `moves_by_item_full`; the stops of the van run are `moves_by_branch`.
 -- $date_to date: the day (default: last day of the data)
 -- $branch_ids varchar[]: only copies sent from or to these branches (default: all)
--- $order varchar: `route` (by branch sent from, then to, longest there first; default), `longest` (longest
+-- $sort varchar: `route` (by branch sent from, then to, longest there first; default), `longest` (longest
 -- there first)
--- $limit integer: rows in the page (default 100)
--- $offset integer: rows skipped before the page (default 0)
+-- $page_size integer: rows in the page (default 100)
+-- $skip integer: rows skipped before the page (default 0)
 with listed as (
     select
         s.item_id,
@@ -35,6 +35,6 @@ with listed as (
 select *, count(*) over () as total,
 from listed
 order by
-    case when $order::varchar = 'longest' then days_there end desc nulls last,
+    case when $sort::varchar = 'longest' then days_there end desc nulls last,
     from_branch_id, to_branch_id, on_shelf_since, item_id
-limit coalesce($limit::integer, 100) offset coalesce($offset::integer, 0)
+limit coalesce($page_size::integer, 100) offset coalesce($skip::integer, 0)

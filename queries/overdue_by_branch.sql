@@ -24,7 +24,7 @@ due as (
     select e.item_id, arg_max(e.due_at, e.occurred_at) as due_at,
     from events as e, period as p
     where e.action in ('checkout', 'transfer', 'renew') and e.due_at is not null and e.occurred_at < p.end_ts
-      and (select count(*) from set_later) > 0  -- none (the last day of the data): the events are not read
+      and (select count(*), from set_later) > 0  -- none (the last day of the data): the events are not read
       and e.item_id in (select item_id, from set_later)
     group by e.item_id
 ),

@@ -40,8 +40,8 @@ within_walk as (
         count(*) as communities_within_walk,
         sum(c.population)::bigint as residents_within_walk,
     from pairs as w
-    inner join branches as b using (branch_id)
-    inner join communities as c using (community_code)
+    inner join branches as b on w.branch_id = b.branch_id
+    inner join communities as c on w.community_code = c.community_code
     cross join period as p
     where b.public_access and b.opened_on <= p.date_to and (b.closed_on is null or b.closed_on > p.date_to)
     group by b.branch_id

@@ -42,10 +42,10 @@ def test_a_page_is_a_slice_of_the_full_list_with_its_total(con, name):
     first = queries.run(con, name, **params)  # no limit given: one page of 100 rows, never the whole list
     assert len(first) == 100 and set(first["total"]) == {len(full)}
     assert_frame_equal(first.drop("total", "total_loans", strict=False), full.head(100))
-    last = queries.run(con, name, **params, limit=40, offset=len(full) - 25)
+    last = queries.run(con, name, **params, page_size=40, skip=len(full) - 25)
     assert_frame_equal(last.drop("total", "total_loans", strict=False), full.tail(25))
     for order, key in orders.items():
-        page = queries.run(con, name, **params, order=order, limit=30, offset=10)
+        page = queries.run(con, name, **params, sort=order, page_size=30, skip=10)
         assert len(page) == 30 and set(page["total"]) == {len(full)}, order
         if key is not None:  # the page follows that order; ties keep the default order
             column, descending = key
@@ -55,7 +55,7 @@ def test_a_page_is_a_slice_of_the_full_list_with_its_total(con, name):
 
 def test_the_pairs_page_carries_the_loans_of_every_pair_for_others(con):
     full = queries.run(con, "loans_by_lending_owning_full")
-    top = queries.run(con, "loans_by_lending_owning", limit=10)
+    top = queries.run(con, "loans_by_lending_owning", page_size=10)
     assert set(top["total_loans"]) == {full["loans"].sum()}
     assert top["loans"].to_list() == full["loans"].head(10).to_list()
 
@@ -65,7 +65,7 @@ def test_branch_filter_and_period_reach_the_paged_chains(con):
     full = queries.run(con, "chains_full", branch_ids=some, date_from=date(2024, 1, 1))
     assert not full.is_empty()
     assert full.filter(~pl.col("start_branch_id").is_in(some) & ~pl.col("end_branch_id").is_in(some)).is_empty()
-    page = queries.run(con, "chains", branch_ids=some, date_from=date(2024, 1, 1), limit=5)
+    page = queries.run(con, "chains", branch_ids=some, date_from=date(2024, 1, 1), page_size=5)
     assert set(page["total"]) == {len(full)}
 
 

@@ -398,12 +398,12 @@ def paged_table(name: str, params: dict[str, Any], file_name: str, orders: Seque
     left, right, rest = where.columns([2, 1, 3], vertical_alignment="bottom")
     order = left.selectbox(tr("pages_order"), orders, key=f"{key}_order",
                            format_func=lambda o: tr(f"pages_order_{o}"))
-    first = data.q(name, **params, order=order, limit=rows, offset=0)
+    first = data.q(name, **params, sort=order, page_size=rows, skip=0)
     total = int(first["total"][0]) if first.height else 0
     pages = max(1, -(-total // rows))
     number = right.number_input(tr("pages_page", pages=f"{pages:,}"), min_value=1, max_value=pages, value=1, step=1,
                                 key=f"{key}_page") if pages > 1 else 1
-    part = first if number == 1 else data.q(name, **params, order=order, limit=rows, offset=(number - 1) * rows)
+    part = first if number == 1 else data.q(name, **params, sort=order, page_size=rows, skip=(number - 1) * rows)
     part = part.drop("total", "total_loans", strict=False)
     raw = _statuses(_worded(shown(part.select(columns) if columns is not None else part), "circ"))
     headings = {c: label(c) for c in raw.columns}
