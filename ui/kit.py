@@ -391,7 +391,7 @@ def _statuses(frame: pl.DataFrame) -> pl.DataFrame:
 
 def paged_table(name: str, params: dict[str, Any], file_name: str, orders: Sequence[str], *, key: str,
                 columns: Sequence[str] | None = None, where: Any = st, rows: int = PAGE_ROWS, **kwargs: Any) -> int:
-    """A long list paged on the server: the named query `name` gives one page (`$order`, `$limit`, `$offset`) and
+    """A long list paged on the server: the named query `name` gives one page (`$sort`, `$page_size`, `$skip`) and
     its `total`; the viewer picks the order and the page; the download is the whole list (`<name>_full`), made
     when asked for. `columns`: those shown and downloaded (default all). Chain statuses in words. Returns the
     total."""
