@@ -1,0 +1,126 @@
+"""Every page in a real browser: what a user waits for. Prints figures; not a test.
+
+    python benchmarks/bench_browser.py [--db PATH] [--pages overview,loans] [--shots DIR] [--branch B0001]
+
+One dashboard server (server.py, as `python -m microbranch serve` runs it) on the database (`--db`, read-only
+through a viewing folder, see bench_pages.py; without it the Nansha sample), signed in as a manager through the
+form. Each page is opened in Debian chromium (Playwright with executable_path) in a new browser context, twice: the
+first view (nothing of it computed yet on this server) and the warm view (a new viewer once it has been computed),
+timed from the navigation to the page's title (its script has started) and to Streamlit's script-finished mark
+after it (the page done). The server's CPU seconds for each view are printed beside it; the load average before
+and after.
+With `--shots DIR`, a full-page screenshot of each page in Chinese and in English after its views
+(`DIR/<page>_<lang>.png`), 1400 px wide.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.bench_load import DONE, FAILED, PASSWORD, TIMEOUT, USER, load, sign_in, start_servers  # noqa: E402
+from benchmarks.bench_pages import viewing_folder  # noqa: E402
+
+PAGES = ("overview", "loans", "chains", "stock", "readers", "branch_map", "residents", "scorecards", "report",
+         "glossary", "branch")
+CHROMIUM = "/usr/bin/chromium"
+
+
+async def view(browser, url: str, cookie: str, shot: Path | None = None) -> tuple[float, float, bool]:  # noqa: ANN001
+    """Seconds to the page's title and to the page done; failed?"""
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    host = url.split("//", 1)[1].split("/", 1)[0].split(":")[0]
+    await context.add_cookies([{"name": "microbranch_session", "value": cookie, "domain": host, "path": "/"}])
+    page = await context.new_page()
+    try:
+        started = time.perf_counter()
+        await page.goto(url)
+        await page.wait_for_selector("h1", timeout=TIMEOUT * 1000)  # the page's own script runs
+        first = time.perf_counter() - started
+        await page.wait_for_selector(DONE, timeout=TIMEOUT * 1000)
+        done = time.perf_counter() - started
+        failed = await page.locator(FAILED).count() > 0
+        if shot:
+            await page.screenshot(path=str(shot), full_page=True)
+        return first, done, failed
+    finally:
+        await context.close()
+
+
+async def bench(args: argparse.Namespace, db: Path, env: dict[str, str], work: Path) -> None:
+    from playwright.async_api import async_playwright
+
+    procs, ports = start_servers(1, db, env, work, [0])
+    server = psutil.Process(procs[0].pid)
+    base = f"http://127.0.0.1:{ports[0]}"
+    try:
+        cookie = sign_in(base)
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM)
+            print(f"{'page':<12} {'first: title s':>14} {'done s':>7} {'CPU s':>6}   "
+                  f"{'warm: title s':>13} {'done s':>7} {'CPU s':>6}  errors", flush=True)
+            for name in args.pages.split(","):
+                url = f"{base}/{name}" + (f"?branch={args.branch}" if name == "branch" else "")
+                row = []
+                for _ in ("first", "warm"):
+                    cpu = server.cpu_times()
+                    first, done, failed = await view(browser, url, cookie)
+                    spent = sum(server.cpu_times()[:2]) - sum(cpu[:2])
+                    row.append((first, done, spent, failed))
+                (f1, d1, c1, e1), (f2, d2, c2, e2) = row
+                print(f"{name:<12} {f1:>14.2f} {d1:>7.2f} {c1:>6.2f}   {f2:>13.2f} {d2:>7.2f} {c2:>6.2f}  "
+                      f"{int(e1) + int(e2)}", flush=True)
+                if args.shots:
+                    args.shots.mkdir(parents=True, exist_ok=True)
+                    for language in ("zh", "en"):
+                        sep = "&" if "?" in url else "?"
+                        await view(browser, url + (f"{sep}lang=en" if language == "en" else ""), cookie,
+                                   args.shots / f"{name}_{language}.png")
+            await browser.close()
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", type=Path)
+    parser.add_argument("--pages", default=",".join(PAGES))
+    parser.add_argument("--branch", default="B0001", help="the branch of the one-branch page")
+    parser.add_argument("--shots", type=Path, help="save full-page screenshots (zh and en) here")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench_browser_") as tmp:
+        folder = Path(tmp)
+        if args.db:
+            key = args.db.resolve().with_name("microbranch.key")
+            db = viewing_folder(args.db.resolve(), folder)
+        else:
+            db, key = folder / "data" / "microbranch.duckdb", folder / "k" / "microbranch.key"
+        env = {**os.environ, "MICROBRANCH_DB": str(db),
+               "MICROBRANCH_KEY_FILE": os.environ.get("MICROBRANCH_KEY_FILE") or str(key)}
+        if args.db is None:
+            subprocess.run([sys.executable, "-m", "sample_data", "--db", str(db)], env=env, check=True,
+                           capture_output=True, cwd=Path(__file__).resolve().parent.parent)
+        os.environ.update({k: env[k] for k in ("MICROBRANCH_DB", "MICROBRANCH_KEY_FILE")})
+        from microbranch import auth
+
+        if USER not in auth.users(db)["name"].to_list():
+            auth.add(USER, "manager", PASSWORD, db=db)
+        print(f"database {args.db or 'Nansha sample'}; {load()}", flush=True)
+        asyncio.run(bench(args, db, env, folder))
+        print(load())
+
+
+if __name__ == "__main__":
+    main()
