@@ -86,7 +86,10 @@ def by_month_group(won: dict[tuple[str, ...], pl.DataFrame]) -> pl.DataFrame:
 plan = won_in(f.date_from, f.date_to)
 # A short period is drawn among the months around it (one month alone would be one pair of bars), shaded.
 status = q("data_status").row(0, named=True)
-drawn_from, drawn_to = periods.around(f.date_from, f.date_to, status["first_day"], status["as_of"])
+# Not for officials: months drawn beside the period are counts of their own, and one of them minus the card's
+# total could give away a count the period's suppression hides.
+drawn_from, drawn_to = ((f.date_from, f.date_to) if official else
+                        periods.around(f.date_from, f.date_to, status["first_day"], status["as_of"]))
 selected = (f.date_from, f.date_to) if (drawn_from, drawn_to) != (f.date_from, f.date_to) else None
 by_group = by_month_group(won_in(drawn_from, drawn_to) if selected else plan)
 # The cohorts (by the month of the first loan) are another table: suppressed as if their sum were shown too.

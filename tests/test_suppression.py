@@ -30,7 +30,7 @@ from streamlit.testing.v1 import AppTest
 from microbranch import access, settings
 from microbranch.i18n import t
 from microbranch.ingest import import_file
-from tests.accounts import signed_in
+from tests.accounts import open_tab, signed_in
 
 BRANCHES = """branch_id,name,kind,host_type,lat,lon,opened_on,closed_on,public_access,volumes,host_population
 B1,Town one,branch,,22.90,113.50,2015-01-01,,yes,500,
@@ -120,6 +120,7 @@ def test_readers_page_change_figure_does_not_give_the_previous_period_away(offic
 def test_loans_page_reader_types_beside_the_active_readers_card(official):
     at = official("app_pages/loans.py", **AUGUST)
     assert card(at, "活跃读者").value == "47"
+    at = open_tab(at, "loans_tab", t("mgr_who", "zh"))  # the readers' section runs when its tab is open
     types = table_with(at, "读者类型", "活跃读者").sort("读者类型")
     no_cell_from_a_sum(47, types["活跃读者"].to_list())
     assert dict(zip(types["读者类型"], types["活跃读者"], strict=True)) == {"少儿读者": "<10", "普通读者": "x"}
