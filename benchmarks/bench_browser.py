@@ -6,11 +6,12 @@ One dashboard server (server.py, as `python -m microbranch serve` runs it) on th
 through a viewing folder, see bench_pages.py; without it the Nansha sample), signed in as a manager through the
 form. Each page is opened in Debian chromium (Playwright with executable_path) in a new browser context, twice: the
 first view (nothing of it computed yet on this server) and the warm view (a new viewer once it has been computed),
-timed from the navigation to the page's title (its script has started) and to Streamlit's script-finished mark
-after it (the page done). The server's CPU seconds for each view are printed beside it; the load average before
-and after.
+timed from the navigation to the page's title (its script has started) and to the page done: Streamlit's
+script-finished mark after it and no element still drawn as a placeholder. The server's CPU seconds for each view
+are printed beside it; the load average before and after. A new browser context fetches every static file again
+(a returning viewer's browser has them cached), so the warm view's CPU includes serving them.
 With `--shots DIR`, a full-page screenshot of each page in Chinese and in English after its views
-(`DIR/<page>_<lang>.png`), 1400 px wide.
+(`DIR/<page>_<lang>.png`), 1400 × 3400 px.
 """
 
 from __future__ import annotations
@@ -34,11 +35,13 @@ from benchmarks.bench_pages import viewing_folder  # noqa: E402
 PAGES = ("overview", "loans", "chains", "stock", "readers", "branch_map", "residents", "scorecards", "report",
          "glossary", "branch")
 CHROMIUM = "/usr/bin/chromium"
+DRAWING = '[data-testid="stSkeleton"]'
 
 
 async def view(browser, url: str, cookie: str, shot: Path | None = None) -> tuple[float, float, bool]:  # noqa: ANN001
     """Seconds to the page's title and to the page done; failed?"""
-    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    # Streamlit's page scrolls inside its own container: a screenshot holds what a tall window shows
+    context = await browser.new_context(viewport={"width": 1400, "height": 3400 if shot else 1000})
     host = url.split("//", 1)[1].split("/", 1)[0].split(":")[0]
     await context.add_cookies([{"name": "microbranch_session", "value": cookie, "domain": host, "path": "/"}])
     page = await context.new_page()
@@ -48,10 +51,12 @@ async def view(browser, url: str, cookie: str, shot: Path | None = None) -> tupl
         await page.wait_for_selector("h1", timeout=TIMEOUT * 1000)  # the page's own script runs
         first = time.perf_counter() - started
         await page.wait_for_selector(DONE, timeout=TIMEOUT * 1000)
+        # drawn, not only sent: no element still a placeholder (charts and tables load their code lazily)
+        await page.wait_for_function(f"!document.querySelector('{DRAWING}')", timeout=TIMEOUT * 1000)
         done = time.perf_counter() - started
         failed = await page.locator(FAILED).count() > 0
         if shot:
-            await page.screenshot(path=str(shot), full_page=True)
+            await page.screenshot(path=str(shot))
         return first, done, failed
     finally:
         await context.close()
