@@ -39,7 +39,9 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/sqlfluff lint queries/ microbranch/*.sql microbranch/storage/sql/*.sql
 
-bench: $(STAMP)
+bench: $(STAMP) browser
 	$(PY) benchmarks/bench_pages.py
+	$(PY) benchmarks/bench_browser.py
+	$(PY) benchmarks/bench_load.py
 	$(PY) benchmarks/bench_coverage.py
 	$(PY) benchmarks/bench_import.py
