@@ -12,6 +12,7 @@
 --   chains_then(date_from, date_to)   one row per chain under way during the period, as it stood at its end
 --   residents_by_town(on_day, threshold)  one row per town and one for the district: residents served
 --   copy_places(date_to)              one row per copy: on which shelf it was at the end of the day, or on loan
+--   copies_to_move(date_to, branch_ids)  one row per copy on another branch's shelf, to send home: the move list
 --   dead_stock(date_to, months)       one row per copy of dead stock: on a shelf, not lent for `months` months
 --   new_readers(date_to, warmup)      one row per reader up to date_to: when and where won, and how that is known
 --   last_chains(date_to)              one row per copy: its last chain started by the end of date_to
@@ -197,6 +198,30 @@ from chain_then;
 create or replace macro copy_places(date_to) as table
 select item_id, home_branch_id, owner, place, branch_id, since,
 from copies_then(date_to);
+
+-- copies_to_move: the move list at the end of date_to: one row per copy on a shelf at a branch other than its home
+-- branch, to send home; copies whose home branch is closed by then are left out (nowhere to send them). With
+-- branch_ids, only copies sent from or to those branches. The one definition the move queries share.
+create or replace macro copies_to_move(date_to, branch_ids) as table
+select
+    s.item_id,
+    s.branch_id as from_branch_id,
+    f.name as from_branch,
+    f.address as from_address,
+    s.home_branch_id as to_branch_id,
+    t.name as to_branch,
+    t.address as to_address,
+    s.since::date as on_shelf_since,
+    datediff('day', s.since::date, p.date_to) as days_there,
+from copy_places(date_to) as s
+cross join period(null, date_to) as p
+inner join branches as f on f.branch_id = s.branch_id
+inner join branches as t on t.branch_id = s.home_branch_id
+where s.place = 'shelf' and s.branch_id <> s.home_branch_id
+  and (t.closed_on is null or t.closed_on > p.date_to)
+  and (coalesce(len(branch_ids::varchar[]), 0) = 0
+       or list_contains(branch_ids::varchar[], s.branch_id)
+       or list_contains(branch_ids::varchar[], s.home_branch_id));
 
 -- dead_stock: dead stock at the end of date_to: library copies on a shelf then, in stock for at least `months`
 -- months and not lent (checkout or transfer) in those months. One row per such copy, with its last loan (empty: never).

@@ -10,27 +10,19 @@
 -- $skip integer: rows skipped before the page (default 0)
 with listed as (
     select
-        s.item_id,
+        m.item_id,
         i.title,
         i.call_number,
-        s.branch_id as from_branch_id,
-        f.name as from_branch,
-        f.address as from_address,
-        s.home_branch_id as to_branch_id,
-        t.name as to_branch,
-        t.address as to_address,
-        s.since::date as on_shelf_since,
-        datediff('day', s.since::date, p.date_to) as days_there,
-    from copy_places($date_to) as s
-    cross join period(null, $date_to) as p
+        m.from_branch_id,
+        m.from_branch,
+        m.from_address,
+        m.to_branch_id,
+        m.to_branch,
+        m.to_address,
+        m.on_shelf_since,
+        m.days_there,
+    from copies_to_move($date_to, $branch_ids) as m
     inner join items as i using (item_id)
-    inner join branches as f on f.branch_id = s.branch_id
-    inner join branches as t on t.branch_id = s.home_branch_id
-    where s.place = 'shelf' and s.branch_id <> s.home_branch_id
-      and (t.closed_on is null or t.closed_on > p.date_to)
-      and (coalesce(len($branch_ids::varchar[]), 0) = 0
-           or list_contains($branch_ids::varchar[], s.branch_id)
-           or list_contains($branch_ids::varchar[], s.home_branch_id))
 )
 select *, count(*) over () as total,
 from listed

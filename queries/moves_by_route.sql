@@ -3,32 +3,13 @@
 -- $date_to date: the day (default: last day of the data)
 -- $branch_ids varchar[]: only copies sent from or to these branches (default: all)
 -- $top integer: how many routes (default 15)
-with moves as (
-    select
-        s.branch_id as from_branch_id,
-        s.home_branch_id as to_branch_id,
-    from copy_places($date_to) as s
-    cross join period(null, $date_to) as p
-    inner join branches as t on t.branch_id = s.home_branch_id
-    where s.place = 'shelf' and s.branch_id <> s.home_branch_id
-      and (t.closed_on is null or t.closed_on > p.date_to)
-      and (coalesce(len($branch_ids::varchar[]), 0) = 0
-           or list_contains($branch_ids::varchar[], s.branch_id)
-           or list_contains($branch_ids::varchar[], s.home_branch_id))
-),
-routes as (
-    select from_branch_id, to_branch_id, count(*) as copies,
-    from moves
-    group by all
-)
 select
-    r.from_branch_id,
-    f.name as from_branch,
-    r.to_branch_id,
-    t.name as to_branch,
-    r.copies,
-from routes as r
-inner join branches as f on f.branch_id = r.from_branch_id
-inner join branches as t on t.branch_id = r.to_branch_id
-order by r.copies desc, f.name, t.name
+    from_branch_id,
+    from_branch,
+    to_branch_id,
+    to_branch,
+    count(*) as copies,
+from copies_to_move($date_to, $branch_ids)
+group by all
+order by copies desc, from_branch, to_branch
 limit coalesce($top::integer, 15)
