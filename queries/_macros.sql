@@ -14,6 +14,9 @@
 --   copy_places(date_to)              one row per copy: on which shelf it was at the end of the day, or on loan
 --   copies_to_move(date_to, branch_ids)  one row per copy on another branch's shelf, to send home: the move list
 --   dead_stock(date_to, months)       one row per copy of dead stock: on a shelf, not lent for `months` months
+--   dead_stock_listed(date_to, months, branch_ids)  one row per copy of dead stock as its list shows it
+--   chains_listed(date_from, date_to, branch_ids)  one row per drift chain as its list shows it
+--   never_borrowed(date_to, branch_ids)  one row per library copy never borrowed by date_to: the weeding list
 --   new_readers(date_to, warmup)      one row per reader up to date_to: when and where won, and how that is known
 --   last_chains(date_to)              one row per copy: its last chain started by the end of date_to
 --   copies_then(date_to)              one row per copy: where it was at the end of date_to, its last loan by then
@@ -490,3 +493,71 @@ parts as (
 select reader_type, birth_year, sum(loans)::bigint as loans,
 from parts
 group by all;
+
+-- dead_stock_listed: the dead stock list at the end of date_to (`dead_stock_by_item`, its page, and
+-- `dead_stock_by_item_full`, its download): one row per copy of dead stock (see dead_stock), where it belongs, where
+-- it sits and its last loan (empty: never); with branch_ids, only copies whose home branch is one of these.
+create or replace macro dead_stock_listed(date_to, months, branch_ids) as table
+select
+    d.item_id,
+    i.title,
+    i.call_number,
+    i.clc_class,
+    d.home_branch_id,
+    h.name as home_branch,
+    d.branch_id as shelf_branch_id,
+    s.name as shelf_branch,
+    i.added_on,
+    d.last_loan_at::date as last_loan_on,
+from dead_stock(date_to, months) as d
+inner join items as i using (item_id)
+left join branches as h on h.branch_id = d.home_branch_id
+left join branches as s on s.branch_id = d.branch_id
+where coalesce(len(branch_ids::varchar[]), 0) = 0 or list_contains(branch_ids::varchar[], d.home_branch_id);
+
+-- chains_listed: the drift chains list (`chains`, its page, and `chains_full`, its download): one row per chain
+-- active on or after date_from (ended then or later, or its last event then or later) and started by the end of
+-- date_to; with branch_ids, only chains started or ended at these branches.
+create or replace macro chains_listed(date_from, date_to, branch_ids) as table
+select
+    item_id,
+    chain_no,
+    started_at,
+    ended_at,
+    start_branch_id,
+    end_branch_id,
+    transfers,
+    holders,
+    status,
+    partial,
+    first_transfer_at,
+    last_event_at,
+from chains
+where (date_from::date is null or coalesce(ended_at, last_event_at) >= date_from::date)
+  and (date_to::date is null or started_at < date_to::date + interval 1 day)
+  and (coalesce(len(branch_ids::varchar[]), 0) = 0
+       or list_contains(branch_ids::varchar[], start_branch_id)
+       or list_contains(branch_ids::varchar[], end_branch_id));
+
+-- never_borrowed: the weeding list at date_to (`items_never_borrowed`, its page, and `items_never_borrowed_full`, its
+-- download): one row per library copy (owner = library) added by date_to and never borrowed (no checkout or
+-- transfer) up to that day, how long it has been in stock; with branch_ids, only copies whose home branch is one of
+-- these.
+create or replace macro never_borrowed(date_to, branch_ids) as table
+select
+    i.item_id,
+    i.title,
+    i.author,
+    i.call_number,
+    i.clc_class,
+    i.home_branch_id,
+    b.name as home_branch,
+    i.added_on,
+    datediff('day', i.added_on, p.date_to) as days_in_stock,
+from items as i
+cross join period(null, date_to) as p
+left join branches as b on b.branch_id = i.home_branch_id
+anti join items_in_period(null, date_to) as x on x.item_id = i.item_id
+where i.owner = 'library'
+  and (i.added_on is null or i.added_on <= p.date_to)
+  and (coalesce(len(branch_ids::varchar[]), 0) = 0 or list_contains(branch_ids::varchar[], i.home_branch_id));
