@@ -55,6 +55,12 @@ CASES: list[tuple[str, dict]] = [
 ]
 
 
+def run(con: duckdb.DuckDBPyConnection, name: str, **params: object) -> object:
+    """A named query on this connection itself (its temporary macros are not seen by a cursor)."""
+    values = {p: params.get(p) for p in queries.params_of(name)}
+    return con.sql(queries.text(name), params=values or None).pl()
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("db", type=Path)
@@ -71,8 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, params in CASES:
         if args.names and name not in args.names:
             continue
-        frame = queries.run(con, name, **params)
-        runs = _timed(lambda name=name, params=params: queries.run(con, name, **params), args.runs)
+        frame = run(con, name, **params)
+        runs = _timed(lambda name=name, params=params: run(con, name, **params), args.runs)
         p95 = _percentile(runs, 0.95)
         flag = "" if p95 <= QUERY_P95_TARGET_MS else "  OVER"
         shown = ",".join(f"{k}={v}" for k, v in params.items())

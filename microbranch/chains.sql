@@ -1,6 +1,6 @@
 -- Rebuild the drift chains of the copies listed in temp table `touched(item_id)`. Temp tables chain_list (the
--- touched copies' chains), chain_steps (their events but renewals) and new_transfers (their hand-overs) are left
--- for the caller, which drops them.
+-- touched copies' chains), chain_steps (their events but renewals), new_transfers (their hand-overs), chains_gone
+-- and chains_added (the chains deleted and added) are left for the caller, which drops them.
 -- One chain per (item_id, chain_no); the rules are those of the metrics' "Drift chains" section.
 -- The chains are worked out anew for the touched copies, but only the rows that changed are deleted and added: new
 -- events mostly touch a copy's last chain, so a small import writes a few rows, not every chain of a busy copy
@@ -94,17 +94,20 @@ from chain_steps as s
 inner join chain_list as c using (item_id, c, r)
 where s.action_rank = 1;
 
--- The rows are compared whole (`c is not distinct from n`: the row of each as one value).
-delete from chains where rowid in (
-    select c.rowid,
-    from chains as c
-    semi join touched as t on c.item_id = t.item_id
-    anti join new_chains as n on c is not distinct from n  -- noqa: AL05
-);
-insert into chains
+-- The rows are compared whole (`c is not distinct from n`: the row of each as one value). The chains deleted and
+-- added are left in temp tables chains_gone and chains_added for the caller (the monthly rollup, by delta).
+create or replace temp table chains_gone as
+select c.rowid as row_id, c.*,
+from chains as c
+semi join touched as t on c.item_id = t.item_id
+anti join new_chains as n on c is not distinct from n;  -- noqa: AL05
+delete from chains where rowid in (select g.row_id, from chains_gone as g);
+create or replace temp table chains_added as
 select *, from new_chains
 except all
 select c.*, from chains as c semi join touched as t on c.item_id = t.item_id;
+insert into chains
+select *, from chains_added;
 
 delete from chain_transfers where rowid in (
     select c.rowid,

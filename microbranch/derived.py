@@ -1,7 +1,8 @@
 """What is derived from the events, kept current for the copies an import (or an undo) touches.
 
 For the copies touched (`refresh_import`, `refresh_items`; inside this module they are its temp table
-`touched(item_id)`): the drift chains of those copies (chains.sql), their loans (one row per loan,
+`touched(item_id)`): the drift chains of those copies (chains.sql) and, by delta from the chains deleted and added,
+the chains ended per month (chains_month); their loans (one row per loan,
 integer keys, in time order; only the loans that changed are deleted and added), and the rollups of every month
 in which a loan was deleted or added: counts per day and branch, counts and distinct readers per month (and
 branch), loans per month of a home branch, class and owner, and the activity bitmaps of readers and of readers at
@@ -27,8 +28,8 @@ select coalesce((select max({no}) from {table}), 0) + row_number() over (order b
 from (select distinct {id} from {source} where {id} is not null except select {id} from {table})
 """
 
-DERIVED = ("chains", "chain_transfers", "loans", "loans_day", "loans_month", "loans_home_month", "reader_months",
-           "reader_branch_months", "item_months", "copy_state", "reader_firsts", "loans_reader_month")
+DERIVED = ("chains", "chains_month", "chain_transfers", "loans", "loans_day", "loans_month", "loans_home_month",
+           "reader_months", "reader_branch_months", "item_months", "copy_state", "reader_firsts", "loans_reader_month")
 LOAN = "day, occurred_at, is_transfer, branch_no, item_no, reader_no"  # the columns of table loans
 
 # The loans of the recomputed months: the bounds let the scan skip what the months' days are not in.
@@ -54,6 +55,7 @@ def _refresh(con: duckdb.DuckDBPyConnection, import_id: int | None = None) -> No
         from loans semi join touched_nos using (item_no)
     """)
     con.sql(CHAINS_SQL.read_text(encoding="utf-8"))
+    _chains_month(con)
     con.sql("""
         create or replace temp table new_loans as
         select s.occurred_at, false as is_transfer, s.branch_id, s.item_id, s.reader,
@@ -167,6 +169,48 @@ def _items(con: duckdb.DuckDBPyConnection) -> None:
         from loans as l semi join touched_nos using (item_no)
         group by all
     """)
+
+
+# The rollup's keys and measures of one chain (ended chains only: the month is that of its end).
+_CHAIN_MONTH = """
+select
+    date_trunc('month', ended_at)::date as month, start_branch_id, status, partial, holders,
+    {sign} * count(*) as chains,
+    {sign} * count(*) filter (where start_branch_id <> end_branch_id) as crossed,
+    {sign} * sum(datediff('microsecond', started_at, ended_at)::hugeint) as duration_us,
+from {table}
+where ended_at is not null
+group by all
+"""
+_CHAIN_KEYS = ("month", "start_branch_id", "status", "partial", "holders")
+
+
+def _chains_month(con: duckdb.DuckDBPyConnection) -> None:
+    """Add the chains just added to chains_month and take away those just deleted (chains_gone, chains_added from
+    chains.sql): only the rows of their months and kinds are rewritten."""
+    con.sql(f"""
+        create or replace temp table chain_delta as
+        select {", ".join(_CHAIN_KEYS)}, sum(chains) as chains, sum(crossed) as crossed,
+            sum(duration_us) as duration_us,
+        from ({_CHAIN_MONTH.format(sign=1, table="chains_added")}
+              union all {_CHAIN_MONTH.format(sign=-1, table="chains_gone")})
+        group by all
+    """)
+    same = " and ".join(f"m.{k} is not distinct from d.{k}" for k in _CHAIN_KEYS)
+    con.sql(f"""
+        create or replace temp table chain_merged as
+        select {", ".join(_CHAIN_KEYS)}, sum(chains) as chains, sum(crossed) as crossed,
+            sum(duration_us) as duration_us,
+        from (
+            select m.*, from chains_month as m semi join chain_delta as d on {same}
+            union all
+            select *, from chain_delta
+        )
+        group by all
+    """)
+    con.sql(f"delete from chains_month as m using chain_delta as d where {same}")
+    con.sql("insert into chains_month select *, from chain_merged where chains <> 0 order by month")
+    con.sql("drop table chain_delta; drop table chain_merged; drop table chains_gone; drop table chains_added")
 
 
 def _copy_state(con: duckdb.DuckDBPyConnection, import_id: int | None) -> None:

@@ -10,6 +10,8 @@
 --   period_parts(date_from, date_to)  one row: the whole months of the period and its ragged edges
 --   edge_loans(date_from, date_to)    one row per loan of the ragged edges, with integer keys
 --   chains_then(date_from, date_to)   one row per chain under way during the period, as it stood at its end
+--   chains_ended(date_from, date_to)  the drift chains ended during the period, counted by kind (chains_month)
+--   chains_open(date_to)              one row per chain still open at the end of date_to, with its holders then
 --   residents_by_town(on_day, threshold)  one row per town and one for the district: residents served
 --   copy_places(date_to)              one row per copy: on which shelf it was at the end of the day, or on loan
 --   copies_to_move(date_to, branch_ids)  one row per copy on another branch's shelf, to send home: the move list
@@ -84,6 +86,58 @@ union all
 select c.*, 'open', null, c.holders - coalesce(l.transfers, 0), p.date_to,
 from chains as c
 cross join period(date_from, date_to) as p
+left join later as l using (item_id, chain_no)
+where c.started_at < p.end_ts and (c.ended_at is null or c.ended_at >= p.end_ts);
+
+-- chains_ended: the drift chains that ended during the period (returned, or unterminated by the copy's next checkout),
+-- counted per start branch, status, partial and holders: how many, how many returned at another branch than their
+-- start (crossed), and their days out in microseconds. The period's whole months from chains_month, the days around
+-- them from the chains.
+create or replace macro chains_ended(date_from, date_to) as table
+with cut as (  -- (the period's own columns named with its alias: the bare names are this macro's parameters)
+    select
+        p.date_from,
+        p.end_ts,
+        case
+            when p.date_from = date_trunc('month', p.date_from) then p.date_from
+            else date_trunc('month', p.date_from) + interval 1 month
+        end::date as full_from,
+        date_trunc('month', p.date_to + interval 1 day)::date as full_until,
+    from period(date_from, date_to) as p
+)
+select m.start_branch_id, m.status, m.partial, m.holders, m.chains, m.crossed, m.duration_us,
+from chains_month as m, cut as p
+where m.month >= p.full_from and m.month < p.full_until
+union all
+select
+    c.start_branch_id,
+    c.status,
+    c.partial,
+    c.holders,
+    count(*),
+    count(*) filter (where c.start_branch_id <> c.end_branch_id),
+    sum(datediff('microsecond', c.started_at, c.ended_at)::hugeint),
+from chains as c, cut as p
+where c.ended_at >= p.date_from and c.ended_at < p.end_ts
+  and (c.ended_at < p.full_from or c.ended_at >= greatest(p.full_until, p.full_from))
+group by all;
+
+-- chains_open: the drift chains still open at the end of date_to, one row each, with the holders they had then (a
+-- chain handed on later had fewer).
+create or replace macro chains_open(date_to) as table
+with p as (
+    select *, from period(null, date_to)
+),
+later as (  -- transfers after the end of date_to, which a chain still open then did not have yet
+    select t.item_id, t.chain_no, count(*) as transfers,
+    from chain_transfers as t, p
+    where t.occurred_at >= p.end_ts
+    group by t.item_id, t.chain_no
+)
+select c.item_id, c.chain_no, c.start_branch_id, c.partial, c.first_transfer_at < p.end_ts as handed_on,
+    c.holders - coalesce(l.transfers, 0) as holders_then,
+from chains as c
+cross join p
 left join later as l using (item_id, chain_no)
 where c.started_at < p.end_ts and (c.ended_at is null or c.ended_at >= p.end_ts);
 

@@ -7,16 +7,19 @@
 -- $sort varchar: `longest` (longest without a loan first; default), `branch` (by home branch), `call_number`
 -- $page_size integer: rows in the page (default 100)
 -- $skip integer: rows skipped before the page (default 0)
-with page as (  -- the best rows kept as the list is read (a top-N), never the whole list sorted
+with listed as materialized (  -- worked out once, for the page and the total
+    select *, from dead_stock_listed($date_to, $months, $branch_ids)
+),
+page as (  -- the best rows kept as the list is read (a top-N), never the whole list sorted
     select *,
-    from dead_stock_listed($date_to, $months, $branch_ids)
+    from listed
     order by
         case when $sort::varchar = 'branch' then home_branch_id end,
         case when $sort::varchar = 'call_number' then call_number end,
         last_loan_on nulls first, added_on nulls first, item_id
     limit coalesce($page_size::integer, 100) offset coalesce($skip::integer, 0)
 )
-select *, (select count(*), from dead_stock_listed($date_to, $months, $branch_ids)) as total,
+select *, (select count(*), from listed) as total,
 from page
 order by
     case when $sort::varchar = 'branch' then home_branch_id end,

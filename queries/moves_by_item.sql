@@ -8,7 +8,7 @@
 -- there first)
 -- $page_size integer: rows in the page (default 100)
 -- $skip integer: rows skipped before the page (default 0)
-with page as (  -- the best rows kept as the list is read (a top-N), never the whole list sorted
+with listed as materialized (  -- worked out once, for the page and the total
     select
         m.item_id,
         i.title,
@@ -23,18 +23,16 @@ with page as (  -- the best rows kept as the list is read (a top-N), never the w
         m.days_there,
     from copies_to_move($date_to, $branch_ids) as m
     inner join items as i using (item_id)
+),
+page as (  -- the best rows kept as the list is read (a top-N), never the whole list sorted
+    select *,
+    from listed
     order by
-        case when $sort::varchar = 'longest' then m.days_there end desc nulls last,
-        m.from_branch_id, m.to_branch_id, m.on_shelf_since, m.item_id
+        case when $sort::varchar = 'longest' then days_there end desc nulls last,
+        from_branch_id, to_branch_id, on_shelf_since, item_id
     limit coalesce($page_size::integer, 100) offset coalesce($skip::integer, 0)
 )
-select
-    *,
-    (
-        select count(*),
-        from copies_to_move($date_to, $branch_ids)
-        semi join items using (item_id)
-    ) as total,
+select *, (select count(*), from listed) as total,
 from page
 order by
     case when $sort::varchar = 'longest' then days_there end desc nulls last,

@@ -146,6 +146,20 @@ create or replace table chain_transfers (
     anomaly boolean not null
 );
 
+-- The drift chains ended in a month, per start branch, status then (returned or unterminated), partial and holders:
+-- how many, how many crossed (returned at another branch than the start), and their days out in microseconds (for
+-- days per holder). Kept by delta from the chains an import or undo deletes and adds (microbranch/chains.sql).
+create or replace table chains_month (
+    month date not null,
+    start_branch_id varchar,
+    status varchar not null,
+    partial boolean not null,
+    holders integer not null,
+    chains bigint not null,
+    crossed bigint not null,
+    duration_us hugeint not null
+);
+
 -- Integer keys for the text identifiers the hot tables below group and join on: the number of a reader
 -- (pseudonym), a copy (item_id) and a branch (branch_id); numbered anew only when the schema changes.
 create or replace table reader_keys (reader_no integer not null, reader varchar not null);
