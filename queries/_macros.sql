@@ -596,8 +596,26 @@ where (date_from::date is null or coalesce(ended_at, last_event_at) >= date_from
 -- never_borrowed: the weeding list at date_to (`items_never_borrowed`, its page, and `items_never_borrowed_full`, its
 -- download): one row per library copy (owner = library) added by date_to and never borrowed (no checkout or
 -- transfer) up to that day, how long it has been in stock; with branch_ids, only copies whose home branch is one of
--- these.
+-- these. From copy_state (its latest loan), and for the copies lent after that day, their loans up to it.
 create or replace macro never_borrowed(date_to, branch_ids) as table
+with p as (
+    select *, from period(null, date_to)
+),
+unlent as (  -- the library copies in stock by then whose latest loan is not before the end of that day
+    select s.item_id, s.last_loan_at,
+    from copy_state as s, p
+    where s.in_items and s.owner = 'library' and (s.added_on is null or s.added_on <= p.date_to)
+      and (s.last_loan_at is null or s.last_loan_at >= p.end_ts)
+      and (coalesce(len(branch_ids::varchar[]), 0) = 0 or list_contains(branch_ids::varchar[], s.home_branch_id))
+),
+later as (
+    select u.item_id, from unlent as u where u.last_loan_at is not null
+),
+lent_before as (  -- of the copies lent later, those lent by then too
+    select distinct l.item_id,
+    from loans as l, p
+    where (select count(*) from later) > 0 and l.item_id in (select item_id, from later) and l.occurred_at < p.end_ts
+)
 select
     i.item_id,
     i.title,
@@ -608,10 +626,8 @@ select
     b.name as home_branch,
     i.added_on,
     datediff('day', i.added_on, p.date_to) as days_in_stock,
-from items as i
-cross join period(null, date_to) as p
+from unlent as u
+cross join p
+inner join items as i on i.item_id = u.item_id
 left join branches as b on b.branch_id = i.home_branch_id
-anti join items_in_period(null, date_to) as x on x.item_id = i.item_id
-where i.owner = 'library'
-  and (i.added_on is null or i.added_on <= p.date_to)
-  and (coalesce(len(branch_ids::varchar[]), 0) = 0 or list_contains(branch_ids::varchar[], i.home_branch_id));
+anti join lent_before as x on x.item_id = u.item_id;
