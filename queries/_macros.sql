@@ -9,9 +9,9 @@
 --   month_no(d), month_mask(first_no, last_no, blk)   months as integers and as bits of the activity bitmaps
 --   period_parts(date_from, date_to)  one row: the whole months of the period and its ragged edges
 --   edge_loans(date_from, date_to)    one row per loan of the ragged edges, with integer keys
---   chains_then(date_from, date_to)   one row per chain under way during the period, as it stood at its end
 --   chains_ended(date_from, date_to)  the drift chains ended during the period, counted by kind (chains_month)
 --   chains_open(date_to)              one row per chain still open at the end of date_to, with its holders then
+--   chain_holders(date_from, date_to)  the chains under way during the period by start branch, holders, status then
 --   residents_by_town(on_day, threshold)  one row per town and one for the district: residents served
 --   copy_places(date_to)              one row per copy: on which shelf it was at the end of the day, or on loan
 --   copies_to_move(date_to, branch_ids)  one row per copy on another branch's shelf, to send home: the move list
@@ -68,27 +68,6 @@ cross join period(date_from, date_to) as p
 left join branch_keys as b on l.branch_no = b.branch_no
 where l.day >= p.date_from and l.day <= p.date_to;
 
--- The drift chains under way during the period, as they stood at the end of date_to: status then
--- (a chain returned later was still open), holders then, end then.
-create or replace macro chains_then(date_from, date_to) as table
-with later as (  -- transfers after the end of date_to, which a chain still open then did not have yet
-    select t.item_id, t.chain_no, count(*) as transfers,
-    from chain_transfers as t, period(date_from, date_to) as p
-    where t.occurred_at >= p.end_ts
-    group by t.item_id, t.chain_no
-)
--- ended by then: as stored
-select c.*, c.status as status_then, c.ended_at as ended_then, c.holders as holders_then, p.date_to,
-from chains as c, period(date_from, date_to) as p
-where c.ended_at < p.end_ts and c.ended_at >= p.date_from
-union all
--- still open then, with the holders it had then
-select c.*, 'open', null, c.holders - coalesce(l.transfers, 0), p.date_to,
-from chains as c
-cross join period(date_from, date_to) as p
-left join later as l using (item_id, chain_no)
-where c.started_at < p.end_ts and (c.ended_at is null or c.ended_at >= p.end_ts);
-
 -- chains_ended: the drift chains that ended during the period (returned, or unterminated by the copy's next checkout),
 -- counted per start branch, status, partial and holders: how many, how many returned at another branch than their
 -- start (crossed), and their days out in microseconds. The period's whole months from chains_month, the days around
@@ -122,8 +101,8 @@ where c.ended_at >= p.date_from and c.ended_at < p.end_ts
   and (c.ended_at < p.full_from or c.ended_at >= greatest(p.full_until, p.full_from))
 group by all;
 
--- chains_open: the drift chains still open at the end of date_to, one row each, with the holders they had then (a
--- chain handed on later had fewer).
+-- chains_open: the drift chains still open at the end of date_to, one row each (as stored), with whether they had
+-- been handed on by then and the holders they had then (a chain handed on later had fewer).
 create or replace macro chains_open(date_to) as table
 with p as (
     select *, from period(null, date_to)
@@ -134,12 +113,26 @@ later as (  -- transfers after the end of date_to, which a chain still open then
     where t.occurred_at >= p.end_ts
     group by t.item_id, t.chain_no
 )
-select c.item_id, c.chain_no, c.start_branch_id, c.partial, c.first_transfer_at < p.end_ts as handed_on,
+select
+    c.*,
+    c.first_transfer_at < p.end_ts as handed_on,
     c.holders - coalesce(l.transfers, 0) as holders_then,
+    p.date_to,
 from chains as c
 cross join p
 left join later as l using (item_id, chain_no)
 where c.started_at < p.end_ts and (c.ended_at is null or c.ended_at >= p.end_ts);
+
+-- chain_holders: the drift chains under way during the period, counted per start branch, number of holders at the
+-- end of date_to and status then: those ended during the period from chains_ended, those still open from chains_open.
+create or replace macro chain_holders(date_from, date_to) as table
+select e.start_branch_id, e.holders::bigint as holders, e.status, sum(e.chains) as chains,
+from chains_ended(date_from, date_to) as e
+group by all
+union all
+select o.start_branch_id, o.holders_then, 'open', count(*),
+from chains_open(date_to) as o
+group by all;
 
 -- The residents numbers of one day and walking threshold, per town and (is_district) for the whole
 -- district: the one place kpis and walk_by_town take them from, so the pages always agree.

@@ -1,19 +1,43 @@
 -- chains_longest: one row per drift chain under way during the period, the $top with the most holders at
 -- the end of $date_to (then the longest in days). days: from the start to the end, or to $date_to if open.
+-- Only the chains with at least as many holders as the $top-th (counted by chain_holders) are read.
 -- $date_from date: first day of the period (default: first day of the data)
 -- $date_to date: last day of the period (default: last day of the data)
 -- $branch_ids varchar[]: only chains that started at these branches (default: all)
 -- $top integer: how many chains (default 20)
-with scoped as (
-    select *,
-    from chains_then($date_from, $date_to)
+with period as (
+    select *, from period($date_from, $date_to)
+),
+counted as (
+    select holders, sum(chains) as chains,
+    from chain_holders($date_from, $date_to)
     where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], start_branch_id)
+    group by holders
+),
+threshold as (  -- the most holders h such that at least $top chains had h or more (0: fewer chains than $top)
+    select coalesce(max(c.holders), 0) as holders,
+    from (select holders, sum(chains) over (order by holders desc) as at_least, from counted) as c
+    where c.at_least >= coalesce($top::integer, 20)
+),
+scoped as (  -- the chains ended during the period as stored, and those still open then as they stood
+    select
+        c.item_id, c.chain_no, c.status as status_then, c.partial, c.holders as holders_then, c.started_at,
+        c.ended_at as ended_then, c.start_branch_id, c.end_branch_id, p.date_to,
+    from chains as c, period as p
+    where c.ended_at < p.end_ts and c.ended_at >= p.date_from and c.holders >= (select t.holders, from threshold as t)
+    union all
+    select
+        o.item_id, o.chain_no, 'open', o.partial, o.holders_then, o.started_at, null, o.start_branch_id,
+        o.end_branch_id, o.date_to,
+    from chains_open($date_to) as o
+    where o.holders_then >= (select t.holders, from threshold as t)
 ),
 top as (
     select
         *,
         datediff('day', started_at::date, coalesce(ended_then::date, date_to)) as days,
     from scoped
+    where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], start_branch_id)
     order by holders_then desc, days desc, item_id, chain_no
     limit coalesce($top::integer, 20)
 )

@@ -1,8 +1,8 @@
 """The drift chains ended per month (chains_month), kept by delta from the chains an import or an undo deletes and
-adds, equal the chains counted directly; and the chains' cards and chart read from it (chain_kpis, chains_by_holders)
-give what they gave when they counted every chain (the oracle below, as these queries were written before): for
-periods cut anywhere (a month's first or last day, a leap day, one day, the whole range, beyond the data), after
-imports in any order, after an undo, and equal to a rebuild from scratch."""
+adds, equal the chains counted directly; and the chains' cards, chart and longest chains read from it (chain_kpis,
+chains_by_holders, chains_longest) give what they gave when they read every chain (the oracle below, as these
+queries were written before): for periods cut anywhere (a month's first or last day, a leap day, one day, the whole
+range, beyond the data), after imports in any order, after an undo, and equal to a rebuild from scratch."""
 
 from __future__ import annotations
 
@@ -32,14 +32,35 @@ where ended_at is not null
 group by all
 """
 
-# The oracle: the queries as they were, from every chain (chains_then).
+# The oracle: the queries as they were, from every chain as it stood at the end of the period.
+DIRECT_CHAINS_THEN = """
+create or replace temp macro direct_chains_then(date_from, date_to) as table
+with later as (  -- transfers after the end of date_to, which a chain still open then did not have yet
+    select t.item_id, t.chain_no, count(*) as transfers,
+    from chain_transfers as t, period(date_from, date_to) as p
+    where t.occurred_at >= p.end_ts
+    group by t.item_id, t.chain_no
+)
+-- ended by then: as stored
+select c.*, c.status as status_then, c.ended_at as ended_then, c.holders as holders_then, p.date_to,
+from chains as c, period(date_from, date_to) as p
+where c.ended_at < p.end_ts and c.ended_at >= p.date_from
+union all
+-- still open then, with the holders it had then
+select c.*, 'open', null, c.holders - coalesce(l.transfers, 0), p.date_to,
+from chains as c
+cross join period(date_from, date_to) as p
+left join later as l using (item_id, chain_no)
+where c.started_at < p.end_ts and (c.ended_at is null or c.ended_at >= p.end_ts);
+"""
+
 OLD_KPIS = """
 with period as (
     select *, from period($date_from, $date_to)
 ),
 scoped as (
     select *,
-    from chains_then($date_from, $date_to)
+    from direct_chains_then($date_from, $date_to)
     where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], start_branch_id)
 ),
 handed_on as (
@@ -78,7 +99,7 @@ from kinds
 OLD_BY_HOLDERS = """
 with scoped as (
     select *,
-    from chains_then($date_from, $date_to)
+    from direct_chains_then($date_from, $date_to)
     where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], start_branch_id)
 )
 select
@@ -93,11 +114,46 @@ order by holders
 """
 
 
+OLD_LONGEST = """
+with scoped as (
+    select *,
+    from direct_chains_then($date_from, $date_to)
+    where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], start_branch_id)
+),
+top as (
+    select
+        *,
+        datediff('day', started_at::date, coalesce(ended_then::date, date_to)) as days,
+    from scoped
+    order by holders_then desc, days desc, item_id, chain_no
+    limit coalesce($top::integer, 20)
+)
+select
+    c.item_id,
+    c.chain_no,
+    i.title,
+    c.status_then as status,
+    c.partial,
+    c.holders_then as holders,
+    c.started_at,
+    c.ended_then as ended_at,
+    c.days,
+    s.name as start_branch,
+    e.name as end_branch,
+from top as c
+left join items as i using (item_id)
+left join branches as s on s.branch_id = c.start_branch_id
+left join branches as e on e.branch_id = case when c.status_then = 'returned' then c.end_branch_id end
+order by holders desc, days desc, c.item_id, c.chain_no
+"""
+
+
 def month_rows(con) -> list[tuple]:
     return sorted(con.sql("select * from chains_month").fetchall(), key=repr)
 
 
 def assert_chain_numbers_equal_the_direct_computation(con) -> None:
+    con.sql(DIRECT_CHAINS_THEN)
     direct = sorted(con.sql(DIRECT_MONTHS).fetchall(), key=repr)
     assert month_rows(con) == direct and len(direct) > 10
     seen = 0
@@ -117,6 +173,11 @@ def assert_chain_numbers_equal_the_direct_computation(con) -> None:
         expected = con.sql(OLD_BY_HOLDERS, params=p).pl()
         assert got.dtypes == expected.dtypes, p
         assert got.rows() == expected.rows(), p
+        for top in (None, 1, 7, 10**6):
+            got = queries.run(con, "chains_longest", **p, top=top)
+            expected = con.sql(OLD_LONGEST, params=p | {"top": top}).pl()
+            assert got.dtypes == expected.dtypes, p
+            assert got.rows() == expected.rows(), (p, top)
     assert seen > 500
 
 
