@@ -1,10 +1,8 @@
--- Rebuild the drift chains of the copies listed in temp table `touched_nos(item_no, item_id)`. Temp tables chain_list (the
--- touched copies' chains), chain_steps (their events but renewals) and new_transfers (their hand-overs) are left
--- for the caller, which drops them.
+-- Work out anew the drift chains of the copies listed in temp table `touched_nos(item_no, item_id)`: temp tables
+-- chain_list (the touched copies' chains, as counted), new_chains and new_transfers (their rows of tables chains
+-- and chain_transfers) and chain_steps (their events but renewals), for the caller, which stores the rows that
+-- changed and drops them.
 -- One chain per (item_id, chain_no); the rules are those of the metrics' "Drift chains" section.
--- The chains are worked out anew for the touched copies, but only the rows that changed are deleted and added: new
--- events mostly touch a copy's last chain, so a small import writes a few rows, not every chain of a busy copy
--- (more than a row group of new rows is written by DuckDB straight into the file, which then is copied whole).
 
 -- A chain starts at a copy's first event, at a checkout and after a return. So the events of one chain are
 -- those with the same number of checkouts so far (`c`, this event included) and of returns before it (`r`):
@@ -100,28 +98,3 @@ inner join reader_keys as r on s.reader_no = r.reader_no
 left join reader_keys as f on s.from_reader_no = f.reader_no
 left join reader_keys as h on s.expected_holder_no = h.reader_no
 where s.action_rank = 1;
-
--- The rows are compared whole (`c is not distinct from n`: the row of each as one value).
-delete from chains where rowid in (
-    select c.rowid,
-    from chains as c
-    semi join touched as t on c.item_id = t.item_id
-    anti join new_chains as n on c is not distinct from n  -- noqa: AL05
-);
-insert into chains
-select *, from new_chains
-except all
-select c.*, from chains as c semi join touched as t on c.item_id = t.item_id;
-
-delete from chain_transfers where rowid in (
-    select c.rowid,
-    from chain_transfers as c
-    semi join touched as t on c.item_id = t.item_id
-    anti join new_transfers as n on c is not distinct from n  -- noqa: AL05
-);
-insert into chain_transfers
-select *, from new_transfers
-except all
-select c.*, from chain_transfers as c semi join touched as t on c.item_id = t.item_id;
-
-drop table new_chains;

@@ -74,6 +74,8 @@ def _refresh(con: duckdb.DuckDBPyConnection, import_id: int | None = None) -> No
         from loans semi join touched_nos using (item_no)
     """)
     con.sql(CHAINS_SQL.read_text(encoding="utf-8"))
+    _store_changed(con, "chains", "new_chains")
+    _store_changed(con, "chain_transfers", "new_transfers")
     con.sql("""
         create or replace temp table new_loans as
         select s.occurred_at, false as is_transfer, s.branch_id, s.item_no, s.reader_no,
@@ -85,7 +87,7 @@ def _refresh(con: duckdb.DuckDBPyConnection, import_id: int | None = None) -> No
         inner join chain_list as c using (item_no, c, r)
         where s.action_rank = 1  -- the transfers
     """)
-    con.sql("drop table chain_steps; drop table new_transfers")
+    con.sql("drop table chain_steps; drop table new_chains; drop table new_transfers")
     con.sql(_NEW_KEYS.format(table="branch_keys", no="branch_no", id="branch_id", source="new_loans"))
     keyed = """
         select n.occurred_at::date as day, n.occurred_at, n.is_transfer, b.branch_no, n.item_no, n.reader_no,
@@ -131,6 +133,20 @@ def _refresh(con: duckdb.DuckDBPyConnection, import_id: int | None = None) -> No
         _months(con, bounds)
     con.sql("drop table months; drop table touched_nos; drop table touched; drop table touched_readers; "
             "drop table chain_list")
+
+
+def _store_changed(con: duckdb.DuckDBPyConnection, table: str, new: str) -> None:
+    """Make the touched copies' rows of `table` those of temp table `new`, deleting and adding only the rows that
+    changed (compared whole; no two rows of a copy are alike). New events mostly touch a copy's last chain, so a
+    small import writes a few rows, not every chain of a busy copy (more than a row group of new rows is written by
+    DuckDB straight into the file, which then is published by copying it whole)."""
+    columns = [r[0] for r in con.sql(f"describe {table}").fetchall()]
+    same = " and ".join(f"o.{c} is not distinct from n.{c}" for c in columns)
+    con.sql(f"create or replace temp table old_rows as "
+            f"select t.rowid as row_id, t.*, from {table} as t semi join touched using (item_id)")
+    con.sql(f"delete from {table} where rowid in (select o.row_id from old_rows as o anti join {new} as n on {same})")
+    con.sql(f"insert into {table} select n.*, from {new} as n anti join old_rows as o on {same}")
+    con.sql("drop table old_rows")
 
 
 def clear(con: duckdb.DuckDBPyConnection) -> None:
