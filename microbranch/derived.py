@@ -143,7 +143,7 @@ def _store_changed(con: duckdb.DuckDBPyConnection, table: str, new: str) -> None
     columns = [r[0] for r in con.sql(f"describe {table}").fetchall()]
     same = " and ".join(f"o.{c} is not distinct from n.{c}" for c in columns)
     con.sql(f"create or replace temp table old_rows as "
-            f"select t.rowid as row_id, t.*, from {table} as t semi join touched using (item_id)")
+            f"select t.rowid as row_id, t.*, from {table} as t semi join touched_nos using (item_no)")
     con.sql(f"delete from {table} where rowid in (select o.row_id from old_rows as o anti join {new} as n on {same})")
     con.sql(f"insert into {table} select n.*, from {new} as n anti join old_rows as o on {same}")
     con.sql("drop table old_rows")
