@@ -88,7 +88,7 @@ select m.start_branch_id, m.status, m.partial, m.holders, m.chains, m.crossed, m
 from chains_month as m, cut as p
 where m.month >= p.full_from and m.month < p.full_until
 union all
-select
+select  -- the days before the whole months, then those after them: two ranges, each filtered as the chains are read
     c.start_branch_id,
     c.status,
     c.partial,
@@ -96,32 +96,39 @@ select
     count(*),
     count(*) filter (where c.start_branch_id <> c.end_branch_id),
     sum(datediff('microsecond', c.started_at, c.ended_at)::hugeint),
-from chains as c, cut as p
-where c.ended_at >= p.date_from and c.ended_at < p.end_ts
-  and (c.ended_at < p.full_from or c.ended_at >= greatest(p.full_until, p.full_from))
+from (
+    select c.start_branch_id, c.end_branch_id, c.status, c.partial, c.holders, c.started_at, c.ended_at,
+    from chains as c, cut as p
+    where c.ended_at >= p.date_from and c.ended_at < least(p.end_ts, p.full_from)
+    union all
+    select c.start_branch_id, c.end_branch_id, c.status, c.partial, c.holders, c.started_at, c.ended_at,
+    from chains as c, cut as p
+    where c.ended_at >= greatest(p.date_from, p.full_until, p.full_from) and c.ended_at < p.end_ts
+) as c
 group by all;
 
--- chains_open: the drift chains still open at the end of date_to, one row each (as stored), with whether they had
--- been handed on by then and the holders they had then (a chain handed on later had fewer).
+-- chains_open: the drift chains still open at the end of date_to, one row each, with whether they had been handed on by
+-- then and the holders they had then (a chain handed on later had fewer).
 create or replace macro chains_open(date_to) as table
 with p as (
     select *, from period(null, date_to)
 ),
 later as (  -- transfers after the end of date_to, which a chain still open then did not have yet
-    select t.item_id, t.chain_no, count(*) as transfers,
+    select t.item_no, t.chain_no, count(*) as transfers,
     from chain_transfers as t, p
     where t.occurred_at >= p.end_ts
-    group by t.item_id, t.chain_no
+    group by t.item_no, t.chain_no
+),
+open_then as materialized (  -- read once, before the few later transfers are joined on the copies' integer keys
+    select
+        c.item_id, c.item_no, c.chain_no, c.started_at, c.start_branch_id, c.end_branch_id, c.partial, c.holders,
+        c.first_transfer_at < p.end_ts as handed_on, p.date_to,
+    from chains as c, p
+    where c.started_at < p.end_ts and (c.ended_at is null or c.ended_at >= p.end_ts)
 )
-select
-    c.*,
-    c.first_transfer_at < p.end_ts as handed_on,
-    c.holders - coalesce(l.transfers, 0) as holders_then,
-    p.date_to,
-from chains as c
-cross join p
-left join later as l using (item_id, chain_no)
-where c.started_at < p.end_ts and (c.ended_at is null or c.ended_at >= p.end_ts);
+select o.* exclude (holders), o.holders - coalesce(l.transfers, 0) as holders_then,
+from open_then as o
+left join later as l on o.item_no = l.item_no and o.chain_no = l.chain_no;
 
 -- chain_holders: the drift chains under way during the period, counted per start branch, number of holders at the
 -- end of date_to and status then: those ended during the period from chains_ended, those still open from chains_open.
