@@ -157,11 +157,15 @@ def _store_changed(con: duckdb.DuckDBPyConnection, table: str, new: str, import_
     if import_id is not None:
         rows = f"inner join since as s using (item_no) where {_CHANGEABLE[table]}"
     con.sql(f"create or replace temp table old_rows as select r.rowid as row_id, r.*, from {table} as r {rows}")
-    con.sql(f"create or replace temp table new_rows as select r.*, from {new} as r {rows}")
-    con.sql(f"delete from {table} where rowid in "
-            f"(select o.row_id from old_rows as o anti join new_rows as n on {same})")
-    con.sql(f"insert into {table} select n.*, from new_rows as n anti join old_rows as o on {same}")
-    con.sql("drop table old_rows; drop table new_rows")
+    if con.sql("select count(*) from old_rows").fetchall()[0][0] == 0:  # nothing to compare with (new copies)
+        con.sql(f"insert into {table} select r.*, from {new} as r {rows}")
+    else:
+        con.sql(f"create or replace temp table new_rows as select r.*, from {new} as r {rows}")
+        con.sql(f"delete from {table} where rowid in "
+                f"(select o.row_id from old_rows as o anti join new_rows as n on {same})")
+        con.sql(f"insert into {table} select n.*, from new_rows as n anti join old_rows as o on {same}")
+        con.sql("drop table new_rows")
+    con.sql("drop table old_rows")
 
 
 def clear(con: duckdb.DuckDBPyConnection) -> None:
