@@ -75,9 +75,12 @@ def _refresh(con: duckdb.DuckDBPyConnection, import_id: int | None = None) -> No
         from loans semi join touched_nos using (item_no)
     """)
     con.sql(CHAINS_SQL.read_text(encoding="utf-8"))
-    _store_changed(con, "chains", "new_chains", keep_changes=True)
-    _chains_month(con)
-    _store_changed(con, "chain_transfers", "new_transfers")
+    if import_id is not None:
+        con.sql("create or replace temp table since as select item_no, min(occurred_at) as since, from events "
+                "where import_id = $id group by item_no", params={"id": import_id})
+    _chains_month(con, *_store_changed(con, "chains", "new_chains", import_id))
+    _store_changed(con, "chain_transfers", "new_transfers", import_id)
+    con.sql("drop table if exists since; drop table if exists changed_gone; drop table if exists changed_added")
     con.sql("""
         create or replace temp table new_loans as
         select s.occurred_at, false as is_transfer, s.branch_id, s.item_no, s.reader_no,
@@ -137,25 +140,41 @@ def _refresh(con: duckdb.DuckDBPyConnection, import_id: int | None = None) -> No
             "drop table chain_list")
 
 
-def _store_changed(con: duckdb.DuckDBPyConnection, table: str, new: str, keep_changes: bool = False) -> None:
+# The rows of a copy that its events from a moment on can change: the chains not ended before it, the hand-overs
+# from it on. Whatever lies before a copy's earliest new event stays as it was: its chains, their numbers and their
+# hand-overs depend only on the events before them.
+_CHANGEABLE = {"chains": "r.ended_at is null or r.ended_at >= s.since", "chain_transfers": "r.occurred_at >= s.since"}
+
+
+def _store_changed(con: duckdb.DuckDBPyConnection, table: str, new: str, import_id: int | None) -> tuple[str, str]:
     """Make the touched copies' rows of `table` those of temp table `new`, deleting and adding only the rows that
     changed (compared whole; no two rows of a copy are alike). New events mostly touch a copy's last chain, so a
     small import writes a few rows, not every chain of a busy copy (more than a row group of new rows is written by
-    DuckDB straight into the file, which then is published by copying it whole). With `keep_changes`, the rows
-    deleted and added are left in temp tables `<table>_gone` and `<table>_added` for the caller, which drops them."""
+    DuckDB straight into the file, which then is published by copying it whole). After an import that only added
+    events (import_id), only the rows from each copy's earliest new event on are compared.
+
+    Returns the rows deleted and the rows added, as two relations for the caller to read before `new` and temp table
+    `since` are dropped: temp tables `changed_gone` and `changed_added` (the caller drops them), or, when there was
+    nothing to compare with (new copies), nothing and the rows of `new` that were added."""
     columns = [r[0] for r in con.sql(f"describe {table}").fetchall()]
     same = " and ".join(f"o.{c} is not distinct from n.{c}" for c in columns)
-    con.sql(f"create or replace temp table old_rows as "
-            f"select t.rowid as row_id, t.*, from {table} as t semi join touched_nos using (item_no)")
-    con.sql(f"create or replace temp table {table}_gone as "
-            f"select o.*, from old_rows as o anti join {new} as n on {same}")
-    con.sql(f"delete from {table} where rowid in (select row_id from {table}_gone)")
-    con.sql(f"create or replace temp table {table}_added as "
-            f"select n.*, from {new} as n anti join old_rows as o on {same}")
-    con.sql(f"insert into {table} select * from {table}_added")
-    con.sql("drop table old_rows")
-    if not keep_changes:
-        con.sql(f"drop table {table}_gone; drop table {table}_added")
+    rows = "semi join touched_nos using (item_no)"
+    if import_id is not None:
+        rows = f"inner join since as s using (item_no) where {_CHANGEABLE[table]}"
+    con.sql(f"create or replace temp table old_rows as select r.rowid as row_id, r.*, from {table} as r {rows}")
+    if con.sql("select count(*) from old_rows").fetchall()[0][0] == 0:  # nothing to compare with (new copies)
+        con.sql(f"insert into {table} select r.*, from {new} as r {rows}")
+        con.sql("drop table old_rows")
+        return f"(select * from {table} limit 0)", f"(select r.*, from {new} as r {rows})"
+    con.sql(f"create or replace temp table new_rows as select r.*, from {new} as r {rows}")
+    con.sql("create or replace temp table changed_gone as "
+            f"select o.*, from old_rows as o anti join new_rows as n on {same}")
+    con.sql("create or replace temp table changed_added as "
+            f"select n.*, from new_rows as n anti join old_rows as o on {same}")
+    con.sql(f"delete from {table} where rowid in (select row_id from changed_gone)")
+    con.sql(f"insert into {table} select * from changed_added")
+    con.sql("drop table new_rows; drop table old_rows")
+    return "changed_gone", "changed_added"
 
 
 def clear(con: duckdb.DuckDBPyConnection) -> None:
@@ -229,15 +248,15 @@ group by all
 _CHAIN_KEYS = ("month", "start_branch_id", "status", "partial", "holders")
 
 
-def _chains_month(con: duckdb.DuckDBPyConnection) -> None:
-    """Add the chains just added to chains_month and take away those just deleted (temp tables chains_added and
-    chains_gone, from _store_changed): only the rows of their months and kinds are rewritten."""
+def _chains_month(con: duckdb.DuckDBPyConnection, gone: str, added: str) -> None:
+    """Add the chains just added to chains_month and take away those just deleted (relations `added` and `gone`, from
+    _store_changed): only the rows of their months and kinds are rewritten."""
     con.sql(f"""
         create or replace temp table chain_delta as
         select {", ".join(_CHAIN_KEYS)}, sum(chains) as chains, sum(crossed) as crossed,
             sum(duration_us) as duration_us,
-        from ({_CHAIN_MONTH.format(sign=1, table="chains_added")}
-              union all {_CHAIN_MONTH.format(sign=-1, table="chains_gone")})
+        from ({_CHAIN_MONTH.format(sign=1, table=added)}
+              union all {_CHAIN_MONTH.format(sign=-1, table=gone)})
         group by all
     """)
     same = " and ".join(f"m.{k} is not distinct from d.{k}" for k in _CHAIN_KEYS)
@@ -254,7 +273,7 @@ def _chains_month(con: duckdb.DuckDBPyConnection) -> None:
     """)
     con.sql(f"delete from chains_month as m using chain_delta as d where {same}")
     con.sql("insert into chains_month select *, from chain_merged where chains <> 0 order by month")
-    con.sql("drop table chain_delta; drop table chain_merged; drop table chains_gone; drop table chains_added")
+    con.sql("drop table chain_delta; drop table chain_merged")
 
 
 def _copy_state(con: duckdb.DuckDBPyConnection, import_id: int | None) -> None:
