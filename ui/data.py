@@ -100,7 +100,8 @@ def _report(db_path: Path, data_version: str, date_from: date, date_to: date, la
             walk_minutes: float) -> bytes:
     with tempfile.TemporaryDirectory(prefix="microbranch_report_") as tmp:
         out = report.write(_connection(db_path, data_version), report.Period(date_from, date_to),
-                           Path(tmp) / f"report.{fmt}", lang, fmt, walk_minutes)
+                           Path(tmp) / f"report.{fmt}", lang, fmt, walk_minutes,
+                           pieces=report.Pieces(storage.locations(db_path).cache / "report"))
         return out.read_bytes()
 
 
