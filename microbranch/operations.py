@@ -185,9 +185,12 @@ def report_in_background(db: Path) -> subprocess.Popen | None:
     if not settings.current().report_after_import:
         return None
     BACKGROUND[:] = [p for p in BACKGROUND if p.poll() is None]  # those done are reaped
-    child = subprocess.Popen([sys.executable, "-m", "microbranch", "--db", str(db), "report-pieces"],
-                             cwd=settings.PROJECT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL, start_new_session=True)
+    log = storage.locations(db).cache / "report-pieces.log"  # what went wrong, if anything, for the operator
+    log.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with open(log, "ab") as err:
+        child = subprocess.Popen([sys.executable, "-m", "microbranch", "--db", str(db), "report-pieces"],
+                                 cwd=settings.PROJECT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                 stderr=err, start_new_session=True)
     BACKGROUND.append(child)
     return child
 
