@@ -35,6 +35,26 @@ LOAN = "day, occurred_at, is_transfer, branch_no, item_no, reader_no"  # the col
 _MONTHS = "l.day >= $lo and l.day < $hi and month_no(l.day) in (select month_no from months)"
 
 
+def add_keys(con: duckdb.DuckDBPyConnection, items: str, readers: str) -> None:
+    """Number the copies of `items` (a query of column item_id) and the readers of `readers` (column reader) that
+    have no number yet."""
+    con.sql(_NEW_KEYS.format(table="item_keys", no="item_no", id="item_id", source=items))
+    con.sql(_NEW_KEYS.format(table="reader_keys", no="reader_no", id="reader", source=readers))
+
+
+def key_events(con: duckdb.DuckDBPyConnection) -> None:
+    """Give the events stored without them (by older code) the numbers of their copies and readers."""
+    if con.sql("select count(*) from events where item_no is null").fetchall()[0][0] == 0:
+        return
+    add_keys(con, "(select item_id from events)",
+             "(select reader from events union all select from_reader from events)")
+    for no, keys, column, key in (("item_no", "item_keys", "item_id", "item_id"),
+                                  ("reader_no", "reader_keys", "reader", "reader"),
+                                  ("from_reader_no", "reader_keys", "from_reader", "reader")):
+        con.sql(f"update events set {no} = k.{no.removeprefix('from_')} from {keys} as k "
+                f"where events.{column} = k.{key} and events.{no} is null")
+
+
 def refresh_import(con: duckdb.DuckDBPyConnection, import_id: int) -> None:
     """Rebuild everything derived for the copies of the events of this import (in its transaction)."""
     con.sql("create or replace temp table touched as select distinct item_id from events where import_id = $id",
@@ -46,7 +66,7 @@ def _refresh(con: duckdb.DuckDBPyConnection, import_id: int | None = None) -> No
     """Rebuild everything derived for the copies in temp table `touched(item_id)`, then drop it."""
     con.sql(_NEW_KEYS.format(table="item_keys", no="item_no", id="item_id", source="touched"))
     con.sql("create or replace temp table touched_nos as "
-            "select item_no from item_keys semi join touched using (item_id)")
+            "select item_no, item_id, from item_keys semi join touched using (item_id)")
     # The copies' loans as stored, each with its number among identical rows (to compare with the new ones).
     con.sql(f"""
         create or replace temp table old_loans as
@@ -54,25 +74,32 @@ def _refresh(con: duckdb.DuckDBPyConnection, import_id: int | None = None) -> No
         from loans semi join touched_nos using (item_no)
     """)
     con.sql(CHAINS_SQL.read_text(encoding="utf-8"))
+    if import_id is not None:
+        con.sql("create or replace temp table since as select item_no, min(occurred_at) as since, from events "
+                "where import_id = $id group by item_no", params={"id": import_id})
+    _store_changed(con, "chains", "new_chains", import_id)
+    _store_changed(con, "chain_transfers", "new_transfers", import_id)
+    con.sql("drop table if exists since")
     con.sql("""
         create or replace temp table new_loans as
-        select s.occurred_at, false as is_transfer, s.branch_id, s.item_id, s.reader,
+        select s.occurred_at, false as is_transfer, s.branch_id, s.item_no, s.reader_no,
         from chain_steps as s
         where s.action_rank = 0  -- the checkouts
         union all
-        select t.occurred_at, true, t.start_branch_id, t.item_id, t.reader,
-        from new_transfers as t
+        select s.occurred_at, true, c.start_branch_id, s.item_no, s.reader_no,
+        from chain_steps as s
+        inner join chain_list as c using (item_no, c, r)
+        where s.action_rank = 1  -- the transfers
     """)
-    con.sql("drop table chain_steps; drop table new_transfers")
-    con.sql(_NEW_KEYS.format(table="reader_keys", no="reader_no", id="reader", source="new_loans"))
+    con.sql("drop table chain_steps; drop table new_chains; drop table new_transfers")
     con.sql(_NEW_KEYS.format(table="branch_keys", no="branch_no", id="branch_id", source="new_loans"))
     keyed = """
-        select n.occurred_at::date as day, n.occurred_at, n.is_transfer, b.branch_no, i.item_no, r.reader_no,
-            n.item_id, n.reader,
+        select n.occurred_at::date as day, n.occurred_at, n.is_transfer, b.branch_no, n.item_no, n.reader_no,
+            t.item_id, r.reader,
         from new_loans as n
         left join branch_keys as b using (branch_id)
-        inner join item_keys as i using (item_id)
-        inner join reader_keys as r using (reader)
+        inner join touched_nos as t using (item_no)
+        inner join reader_keys as r using (reader_no)
     """
     if con.sql("select count(*) from old_loans").fetchall()[0][0] == 0:  # new copies (a first import): add all
         con.sql(f"create or replace temp table added as {keyed}")
@@ -110,6 +137,35 @@ def _refresh(con: duckdb.DuckDBPyConnection, import_id: int | None = None) -> No
         _months(con, bounds)
     con.sql("drop table months; drop table touched_nos; drop table touched; drop table touched_readers; "
             "drop table chain_list")
+
+
+# The rows of a copy that its events from a moment on can change: the chains not ended before it, the hand-overs
+# from it on. Whatever lies before a copy's earliest new event stays as it was: its chains, their numbers and their
+# hand-overs depend only on the events before them.
+_CHANGEABLE = {"chains": "r.ended_at is null or r.ended_at >= s.since", "chain_transfers": "r.occurred_at >= s.since"}
+
+
+def _store_changed(con: duckdb.DuckDBPyConnection, table: str, new: str, import_id: int | None) -> None:
+    """Make the touched copies' rows of `table` those of temp table `new`, deleting and adding only the rows that
+    changed (compared whole; no two rows of a copy are alike). New events mostly touch a copy's last chain, so a
+    small import writes a few rows, not every chain of a busy copy (more than a row group of new rows is written by
+    DuckDB straight into the file, which then is published by copying it whole). After an import that only added
+    events (import_id), only the rows from each copy's earliest new event on are compared."""
+    columns = [r[0] for r in con.sql(f"describe {table}").fetchall()]
+    same = " and ".join(f"o.{c} is not distinct from n.{c}" for c in columns)
+    rows = "semi join touched_nos using (item_no)"
+    if import_id is not None:
+        rows = f"inner join since as s using (item_no) where {_CHANGEABLE[table]}"
+    con.sql(f"create or replace temp table old_rows as select r.rowid as row_id, r.*, from {table} as r {rows}")
+    if con.sql("select count(*) from old_rows").fetchall()[0][0] == 0:  # nothing to compare with (new copies)
+        con.sql(f"insert into {table} select r.*, from {new} as r {rows}")
+    else:
+        con.sql(f"create or replace temp table new_rows as select r.*, from {new} as r {rows}")
+        con.sql(f"delete from {table} where rowid in "
+                f"(select o.row_id from old_rows as o anti join new_rows as n on {same})")
+        con.sql(f"insert into {table} select n.*, from new_rows as n anti join old_rows as o on {same}")
+        con.sql("drop table new_rows")
+    con.sql("drop table old_rows")
 
 
 def clear(con: duckdb.DuckDBPyConnection) -> None:
