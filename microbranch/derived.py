@@ -28,8 +28,10 @@ from (select distinct {id} from {source} where {id} is not null except select {i
 """
 
 DERIVED = ("chains", "chain_transfers", "loans", "loans_day", "loans_month", "loans_home_month", "reader_months",
-           "reader_branch_months", "item_months", "copy_state", "reader_firsts", "loans_reader_month")
+           "reader_branch_months", "item_months", "copy_state", "reader_firsts", "loans_reader_month", "actions",
+           "actions_day", "loans_lending_month")
 LOAN = "day, occurred_at, is_transfer, branch_no, item_no, reader_no"  # the columns of table loans
+ACTION = "day, occurred_at, is_return, branch_no, item_no"  # the columns of table actions
 
 # The loans of the recomputed months: the bounds let the scan skip what the months' days are not in.
 _MONTHS = "l.day >= $lo and l.day < $hi and month_no(l.day) in (select month_no from months)"
@@ -63,9 +65,12 @@ def _refresh(con: duckdb.DuckDBPyConnection, import_id: int | None = None) -> No
         select t.occurred_at, true, t.start_branch_id, t.item_id, t.reader,
         from new_transfers as t
     """)
+    _new_actions(con, import_id)
     con.sql("drop table chain_steps; drop table new_transfers")
     con.sql(_NEW_KEYS.format(table="reader_keys", no="reader_no", id="reader", source="new_loans"))
     con.sql(_NEW_KEYS.format(table="branch_keys", no="branch_no", id="branch_id", source="new_loans"))
+    con.sql(_NEW_KEYS.format(table="branch_keys", no="branch_no", id="branch_id", source="new_actions"))
+    _actions(con)
     keyed = """
         select n.occurred_at::date as day, n.occurred_at, n.is_transfer, b.branch_no, i.item_no, r.reader_no,
             n.item_id, n.reader,
@@ -112,6 +117,100 @@ def _refresh(con: duckdb.DuckDBPyConnection, import_id: int | None = None) -> No
             "drop table chain_list")
 
 
+def _new_actions(con: duckdb.DuckDBPyConnection, import_id: int | None) -> None:
+    """The touched copies' renewals and returns as they are now (temp table new_actions): a return at its own branch,
+    a renewal at the branch where the copy's chain then started (empty: no chain, or one that started before the
+    data). Ties follow docs/metrics.md (checkout, transfer, renew, return): a renewal at the moment of a return
+    belongs to the returned chain, one at the moment of a checkout to the chain that checkout starts. The returns
+    come from the chain rebuild's steps; the renewals, after an import that only added events (import_id), from the
+    touched copies' renewals as stored and the import's own (no second pass over every event), else from the events."""
+    renewals = ("select e.item_id, e.occurred_at, from events as e semi join touched using (item_id) "
+                "where e.action = 'renew'")
+    if import_id is not None:
+        renewals = f"""
+            select e.item_id, e.occurred_at,
+            from events as e
+            where e.import_id = {int(import_id)} and e.action = 'renew'
+            union all
+            select k.item_id, a.occurred_at,
+            from actions as a semi join touched_nos using (item_no)
+            inner join item_keys as k using (item_no)
+            where not a.is_return
+        """
+    con.sql(f"create or replace temp table renewed as select *, row_number() over () as n, from ({renewals})")
+    con.sql("""
+        create or replace temp table new_actions as
+        select s.occurred_at, true as is_return, s.branch_id, s.item_id, from chain_steps as s where s.action_rank = 3
+        union all
+        select r.occurred_at, false, c.start_branch_id, r.item_id,
+        from renewed as r
+        left join chain_list as c
+            on
+                r.item_id = c.item_id and r.occurred_at >= c.started_at
+                and (
+                    coalesce(c.returned_at, c.next_started_at) is null
+                    or r.occurred_at < coalesce(c.returned_at, c.next_started_at)
+                    or r.occurred_at = c.returned_at
+                )
+        qualify row_number() over (partition by r.n order by c.started_at desc, c.chain_no desc) = 1
+    """)
+    con.sql("drop table renewed")
+
+
+def _actions(con: duckdb.DuckDBPyConnection) -> None:
+    """Store the touched copies' renewals and returns that changed (table actions, compared like the loans) and add
+    the difference to the counts per day and branch (actions_day): no day is counted again from all its rows."""
+    keyed = """
+        select n.occurred_at::date as day, n.occurred_at, n.is_return, b.branch_no, i.item_no,
+        from new_actions as n
+        left join branch_keys as b using (branch_id)
+        inner join item_keys as i using (item_id)
+    """
+    con.sql(f"create or replace temp table old_actions as select rowid as row_id, {ACTION}, "
+            f"row_number() over (partition by {ACTION}) as n, from actions semi join touched_nos using (item_no)")
+    if con.sql("select count(*) from old_actions").fetchall()[0][0] == 0:
+        con.sql(f"create or replace temp table added_actions as {keyed}")
+        con.sql("create or replace temp table gone_actions as select row_id, "
+                f"{ACTION}, from old_actions")
+    else:
+        con.sql(f"create or replace temp table fresh_actions as select *, "
+                f"row_number() over (partition by {ACTION}) as n, from ({keyed})")
+        same = " and ".join(f"o.{c} is not distinct from f.{c}" for c in [*ACTION.split(", "), "n"])
+        con.sql(f"create or replace temp table gone_actions as select o.* exclude (n), from old_actions as o "
+                f"anti join fresh_actions as f on {same}")
+        con.sql(f"create or replace temp table added_actions as select f.* exclude (n), from fresh_actions as f "
+                f"anti join old_actions as o on {same}")
+        con.sql("drop table fresh_actions")
+    con.sql("delete from actions where rowid in (select row_id from gone_actions)")
+    con.sql(f"insert into actions select {ACTION}, from added_actions order by occurred_at")
+    con.sql("""
+        create or replace temp table action_delta as
+        select day, branch_no, sum(sign * (not is_return)::integer) as renewals,
+            sum(sign * is_return::integer) as returns,
+        from (
+            select day, branch_no, is_return, -1 as sign, from gone_actions
+            union all
+            select day, branch_no, is_return, 1, from added_actions
+        )
+        group by all
+    """)
+    on = "d.day = x.day and d.branch_no is not distinct from x.branch_no"
+    con.sql(f"""
+        create or replace temp table action_sums as
+        select day, branch_no, sum(renewals)::bigint as renewals, sum(returns)::bigint as returns,
+        from (
+            select d.*, from actions_day as d semi join action_delta as x on {on}
+            union all
+            select *, from action_delta
+        )
+        group by all
+    """)
+    con.sql(f"delete from actions_day as d using action_delta as x where {on}")
+    con.sql("insert into actions_day select *, from action_sums where renewals <> 0 or returns <> 0 order by day")
+    con.sql("drop table new_actions; drop table old_actions; drop table gone_actions; drop table added_actions; "
+            "drop table action_delta; drop table action_sums")
+
+
 def clear(con: duckdb.DuckDBPyConnection) -> None:
     """Empty every derived table (the integer keys stay), before a rebuild of everything."""
     for table in DERIVED:
@@ -121,9 +220,9 @@ def clear(con: duckdb.DuckDBPyConnection) -> None:
 def refresh_attributes(con: duckdb.DuckDBPyConnection, kind: str = "items") -> None:
     """The loans per attribute of the copies (home branch, class, owner) or of the readers (type, birth year)
     after those attributes changed (an import of items or readers)."""
-    table, sql = _ATTRIBUTE_MONTH[kind]
-    con.sql(f"delete from {table}")
-    con.sql(f"insert into {table} {sql.format(where='true')}")
+    for table, sql in _ATTRIBUTE_MONTH[kind]:
+        con.sql(f"delete from {table}")
+        con.sql(f"insert into {table} {sql.format(where='true')}")
     if kind == "items":
         _copy_attributes(con)
 
@@ -155,7 +254,21 @@ left join readers as r on l.reader = r.reader
 where {where}
 group by grouping sets ((month, l.branch_no, r.reader_type, r.birth_year), (month, r.reader_type, r.birth_year))
 """
-_ATTRIBUTE_MONTH = {"items": ("loans_home_month", _HOME_MONTH), "readers": ("loans_reader_month", _READER_MONTH)}
+
+_LENDING_MONTH = """
+select
+    date_trunc('month', l.day)::date as month,
+    l.branch_no,
+    i.home_branch_id,
+    count(*) filter (where not l.is_transfer) as checkouts,
+    count(*) filter (where l.is_transfer) as transfers,
+from loans as l
+inner join items as i on l.item_id = i.item_id
+where {where}
+group by all
+"""
+_ATTRIBUTE_MONTH = {"items": [("loans_home_month", _HOME_MONTH), ("loans_lending_month", _LENDING_MONTH)],
+                    "readers": [("loans_reader_month", _READER_MONTH)]}
 
 
 def _items(con: duckdb.DuckDBPyConnection) -> None:
@@ -285,10 +398,9 @@ def _months(con: duckdb.DuckDBPyConnection, bounds: dict[str, date]) -> None:
         where {_MONTHS}
         group by grouping sets ((month, l.branch_no), (month))
     """, params=bounds)
-    con.sql(f"delete from loans_home_month where {in_months.format(col='month')}")
-    con.sql(f"insert into loans_home_month {_HOME_MONTH.format(where=_MONTHS)}", params=bounds)
-    con.sql(f"delete from loans_reader_month where {in_months.format(col='month')}")
-    con.sql(f"insert into loans_reader_month {_READER_MONTH.format(where=_MONTHS)}", params=bounds)
+    for table, sql in [*_ATTRIBUTE_MONTH["items"], *_ATTRIBUTE_MONTH["readers"]]:
+        con.sql(f"delete from {table} where {in_months.format(col='month')}")
+        con.sql(f"insert into {table} {sql.format(where=_MONTHS)}", params=bounds)
     con.sql("""
         create or replace temp table month_masks as
         select month_no // 120 as block, bit_or(1::hugeint << (month_no % 120)) as mask, from months group by all

@@ -10,21 +10,7 @@
 -- branch, then owning branch)
 -- $page_size integer: rows in the page (default 100)
 -- $skip integer: rows skipped before the page (default 0)
-with pairs as (
-    select
-        l.branch_id as lending_branch_id,
-        i.home_branch_id as owning_branch_id,
-        count(*) filter (where l.action = 'checkout') as checkouts,
-        count(*) filter (where l.action = 'transfer') as transfers,
-        count(*) as loans,
-    from loans_in_period($date_from, $date_to) as l
-    inner join items as i using (item_id)
-    where coalesce(len($branch_ids::varchar[]), 0) = 0
-       or list_contains($branch_ids::varchar[], l.branch_id)
-       or list_contains($branch_ids::varchar[], i.home_branch_id)
-    group by all
-),
-listed as (
+with listed as (
     select
         x.lending_branch_id,
         lb.name as lending_branch,
@@ -33,7 +19,7 @@ listed as (
         x.checkouts,
         x.transfers,
         x.loans,
-    from pairs as x
+    from lending_owning_in_period($date_from, $date_to, $branch_ids) as x
     left join branches as lb on lb.branch_id = x.lending_branch_id
     left join branches as ob on ob.branch_id = x.owning_branch_id
 )
