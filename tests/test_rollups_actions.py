@@ -1,16 +1,18 @@
 """The counts of renewals and returns per day and branch (actions_day, from the renewals and returns kept in table
-actions) and the loans per month of a lending and an owning branch (loans_lending_month) give
-circulation_by_period_branch and the lending and owning queries exactly what the direct computation from the events
-and chains gives (the oracle below): for periods cut anywhere (the first or last day of a month, one day, a leap
-day, the whole range, beyond the data), by month, week and day, for all branches and some; after imports in any
-order (a later file adds renewals and returns to copies and days already counted, and moves renewals into other
-chains), after an undo, and after an import of items that moves copies to other home branches."""
+actions), the loans per month of a lending and an owning branch (loans_lending_month) and the copies' activity
+bitmaps give circulation_by_period_branch, the lending and owning queries and circulated_by_branch exactly what the
+direct computation from the events and chains gives (the oracle below): for periods cut anywhere (the first or last
+day of a month, one day, a leap day, the whole range, beyond the data), by month, week and day, for all branches
+and some; after imports in any order (a later file adds renewals and returns to copies and days already counted,
+and moves renewals into other chains), after an undo, and after an import of items that moves copies to other
+home branches."""
 
 from __future__ import annotations
 
 import itertools
 from datetime import date
 
+import polars as pl
 import pytest
 
 from microbranch import queries, storage
@@ -109,6 +111,16 @@ left join branches as ob on ob.branch_id = x.owning_branch_id
 group by all
 """
 
+CIRCULATED = DIRECT + """
+select i.home_branch_id as branch_id, count(*) as copies, count(distinct l.item_id) as copies_circulated,
+from items as i
+cross join span
+left join (select distinct item_id, from l) as l using (item_id)
+where (i.added_on is null or i.added_on <= span.t)
+    and ($branch_ids::varchar[] is null or list_contains($branch_ids::varchar[], i.home_branch_id))
+group by all
+"""
+
 BRANCH_CHOICES = (None, ["C1", "M1"], ["M2"])
 
 
@@ -129,6 +141,9 @@ def assert_equal_the_direct_computation(con) -> None:
         page = queries.run(con, "loans_by_lending_owning", **p, page_size=1000)
         assert page.select(cols).rows() == full.select(cols).rows(), p
         assert (page["total"] == len(expected)).all() and (page["total_loans"] == sum(r[4] for r in expected)).all()
+        circulated = queries.run(con, "circulated_by_branch", **p).filter(pl.col("copies") > 0)
+        assert rows(circulated.select("branch_id", "copies", "copies_circulated")) == sorted(
+            con.sql(CIRCULATED, params=p).fetchall(), key=repr), p
         towns = queries.run(con, "loans_by_lending_owning_town", **p)
         assert rows(towns) == sorted(con.sql(TOWNS, params=p).fetchall(), key=repr), p
 
