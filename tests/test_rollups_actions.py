@@ -1,11 +1,11 @@
 """The counts of renewals and returns per day and branch (actions_day, from the renewals and returns kept in table
 actions), the loans per month of a lending and an owning branch (loans_lending_month) and the copies' activity
-bitmaps give circulation_by_period_branch, the lending and owning queries and circulated_by_branch exactly what the
-direct computation from the events and chains gives (the oracle below): for periods cut anywhere (the first or last
-day of a month, one day, a leap day, the whole range, beyond the data), by month, week and day, for all branches
-and some; after imports in any order (a later file adds renewals and returns to copies and days already counted,
-and moves renewals into other chains), after an undo, and after an import of items that moves copies to other
-home branches."""
+bitmaps give circulation_by_period_branch, the lending and owning queries, circulated_by_branch and the year's
+transfers and readers of scorecard_by_branch exactly what the direct computation from the events and chains gives
+(the oracle below): for periods cut anywhere (the first or last day of a month, one day, a leap day, the whole
+range, beyond the data), by month, week and day, for all branches and some; after imports in any order (a later
+file adds renewals and returns to copies and days already counted, and moves renewals into other chains), after
+an undo, and after an import of items that moves copies to other home branches."""
 
 from __future__ import annotations
 
@@ -121,6 +121,26 @@ where (i.added_on is null or i.added_on <= span.t)
 group by all
 """
 
+# scorecard_by_branch: the year's transfers and distinct readers of each branch, up to the day (the micro-branches
+# open on 1 April 2024).
+YEAR_LOANS = """
+with span as (
+    select date_trunc('year', t)::date as f, t,
+    from (select coalesce($date_to::date, (select max(occurred_at)::date from events)) as t)
+),
+l as (
+    select e.branch_id, e.reader, 'checkout' as action, from events as e, span
+    where e.action = 'checkout' and e.occurred_at::date between span.f and span.t
+    union all
+    select c.start_branch_id, c.reader, 'transfer', from chain_transfers as c, span
+    where c.occurred_at::date between span.f and span.t
+)
+select branch_id, count(*) filter (where action = 'transfer') as transfers, count(distinct reader) as readers,
+from l
+group by all
+"""
+SCORECARD_DAYS = [None, date(2023, 12, 31), date(2024, 4, 1), date(2024, 4, 5), date(2024, 4, 30), date(2025, 1, 1)]
+
 BRANCH_CHOICES = (None, ["C1", "M1"], ["M2"])
 
 
@@ -146,6 +166,17 @@ def assert_equal_the_direct_computation(con) -> None:
             con.sql(CIRCULATED, params=p).fetchall(), key=repr), p
         towns = queries.run(con, "loans_by_lending_owning_town", **p)
         assert rows(towns) == sorted(con.sql(TOWNS, params=p).fetchall(), key=repr), p
+
+
+def assert_scorecard_equals_the_direct_computation(con) -> None:
+    shown = 0
+    for day in SCORECARD_DAYS:
+        got = queries.run(con, "scorecard_by_branch", date_to=day)
+        shown += got.filter(pl.col("readers") > 0).height
+        direct = {r[0]: r[1:] for r in con.sql(YEAR_LOANS, params={"date_to": day}).fetchall()}
+        assert [(b, t, r) for b, t, r in got.select("branch_id", "transfers", "readers").rows()] == [
+            (b, *direct.get(b, (0, 0))) for b in got["branch_id"]], day
+    assert shown >= 4
 
 
 def rollup_rows(con) -> dict[str, list[tuple]]:
@@ -194,6 +225,7 @@ def test_after_imports_in_any_order_equal_the_direct_computation(db, tmp_path, o
     assert con.sql("select count(*) from actions where not is_return").fetchall()[0][0] > 50
     assert_rollups_equal_the_direct_counts(con)
     assert_equal_the_direct_computation(con)
+    assert_scorecard_equals_the_direct_computation(con)
     assert rebuilt_rows(db) == rollup_rows(con)  # a rebuild from scratch changes nothing
 
 
@@ -230,6 +262,7 @@ def test_after_an_undo_equal_a_database_that_never_had_the_import(db, tmp_path):
     assert rollup_rows(undone) == rollup_rows(snapshot(never))
     assert_rollups_equal_the_direct_counts(undone)
     assert_equal_the_direct_computation(undone)
+    assert_scorecard_equals_the_direct_computation(undone)
 
 
 def test_lending_and_owning_follow_an_import_of_items(db, tmp_path):
