@@ -37,6 +37,26 @@ ACTION = "day, occurred_at, is_return, branch_no, item_no"  # the columns of tab
 _MONTHS = "l.day >= $lo and l.day < $hi and month_no(l.day) in (select month_no from months)"
 
 
+def add_keys(con: duckdb.DuckDBPyConnection, items: str, readers: str) -> None:
+    """Number the copies of `items` (a query of column item_id) and the readers of `readers` (column reader) that
+    have no number yet."""
+    con.sql(_NEW_KEYS.format(table="item_keys", no="item_no", id="item_id", source=items))
+    con.sql(_NEW_KEYS.format(table="reader_keys", no="reader_no", id="reader", source=readers))
+
+
+def key_events(con: duckdb.DuckDBPyConnection) -> None:
+    """Give the events stored without them (by older code) the numbers of their copies and readers."""
+    if con.sql("select count(*) from events where item_no is null").fetchall()[0][0] == 0:
+        return
+    add_keys(con, "(select item_id from events)",
+             "(select reader from events union all select from_reader from events)")
+    for no, keys, column, key in (("item_no", "item_keys", "item_id", "item_id"),
+                                  ("reader_no", "reader_keys", "reader", "reader"),
+                                  ("from_reader_no", "reader_keys", "from_reader", "reader")):
+        con.sql(f"update events set {no} = k.{no.removeprefix('from_')} from {keys} as k "
+                f"where events.{column} = k.{key} and events.{no} is null")
+
+
 def refresh_import(con: duckdb.DuckDBPyConnection, import_id: int) -> None:
     """Rebuild everything derived for the copies of the events of this import (in its transaction)."""
     con.sql("create or replace temp table touched as select distinct item_id from events where import_id = $id",
@@ -48,7 +68,7 @@ def _refresh(con: duckdb.DuckDBPyConnection, import_id: int | None = None) -> No
     """Rebuild everything derived for the copies in temp table `touched(item_id)`, then drop it."""
     con.sql(_NEW_KEYS.format(table="item_keys", no="item_no", id="item_id", source="touched"))
     con.sql("create or replace temp table touched_nos as "
-            "select item_no from item_keys semi join touched using (item_id)")
+            "select item_no, item_id, from item_keys semi join touched using (item_id)")
     # The copies' loans as stored, each with its number among identical rows (to compare with the new ones).
     con.sql(f"""
         create or replace temp table old_loans as
@@ -56,28 +76,31 @@ def _refresh(con: duckdb.DuckDBPyConnection, import_id: int | None = None) -> No
         from loans semi join touched_nos using (item_no)
     """)
     con.sql(CHAINS_SQL.read_text(encoding="utf-8"))
+    _store_changed(con, "chains", "new_chains")
+    _store_changed(con, "chain_transfers", "new_transfers")
     con.sql("""
         create or replace temp table new_loans as
-        select s.occurred_at, false as is_transfer, s.branch_id, s.item_id, s.reader,
+        select s.occurred_at, false as is_transfer, s.branch_id, s.item_no, s.reader_no,
         from chain_steps as s
         where s.action_rank = 0  -- the checkouts
         union all
-        select t.occurred_at, true, t.start_branch_id, t.item_id, t.reader,
-        from new_transfers as t
+        select s.occurred_at, true, c.start_branch_id, s.item_no, s.reader_no,
+        from chain_steps as s
+        inner join chain_list as c using (item_no, c, r)
+        where s.action_rank = 1  -- the transfers
     """)
     _new_actions(con, import_id)
-    con.sql("drop table chain_steps; drop table new_transfers")
-    con.sql(_NEW_KEYS.format(table="reader_keys", no="reader_no", id="reader", source="new_loans"))
+    con.sql("drop table chain_steps; drop table new_chains; drop table new_transfers")
     con.sql(_NEW_KEYS.format(table="branch_keys", no="branch_no", id="branch_id", source="new_loans"))
     con.sql(_NEW_KEYS.format(table="branch_keys", no="branch_no", id="branch_id", source="new_actions"))
     _actions(con)
     keyed = """
-        select n.occurred_at::date as day, n.occurred_at, n.is_transfer, b.branch_no, i.item_no, r.reader_no,
-            n.item_id, n.reader,
+        select n.occurred_at::date as day, n.occurred_at, n.is_transfer, b.branch_no, n.item_no, n.reader_no,
+            t.item_id, r.reader,
         from new_loans as n
         left join branch_keys as b using (branch_id)
-        inner join item_keys as i using (item_id)
-        inner join reader_keys as r using (reader)
+        inner join touched_nos as t using (item_no)
+        inner join reader_keys as r using (reader_no)
     """
     if con.sql("select count(*) from old_loans").fetchall()[0][0] == 0:  # new copies (a first import): add all
         con.sql(f"create or replace temp table added as {keyed}")
@@ -124,29 +147,28 @@ def _new_actions(con: duckdb.DuckDBPyConnection, import_id: int | None) -> None:
     belongs to the returned chain, one at the moment of a checkout to the chain that checkout starts. The returns
     come from the chain rebuild's steps; the renewals, after an import that only added events (import_id), from the
     touched copies' renewals as stored and the import's own (no second pass over every event), else from the events."""
-    renewals = ("select e.item_id, e.occurred_at, from events as e semi join touched using (item_id) "
+    renewals = ("select e.item_no, e.occurred_at, from events as e semi join touched_nos using (item_no) "
                 "where e.action = 'renew'")
     if import_id is not None:
         renewals = f"""
-            select e.item_id, e.occurred_at,
+            select e.item_no, e.occurred_at,
             from events as e
             where e.import_id = {int(import_id)} and e.action = 'renew'
             union all
-            select k.item_id, a.occurred_at,
+            select a.item_no, a.occurred_at,
             from actions as a semi join touched_nos using (item_no)
-            inner join item_keys as k using (item_no)
             where not a.is_return
         """
     con.sql(f"create or replace temp table renewed as select *, row_number() over () as n, from ({renewals})")
     con.sql("""
         create or replace temp table new_actions as
-        select s.occurred_at, true as is_return, s.branch_id, s.item_id, from chain_steps as s where s.action_rank = 3
+        select s.occurred_at, true as is_return, s.branch_id, s.item_no, from chain_steps as s where s.action_rank = 3
         union all
-        select r.occurred_at, false, c.start_branch_id, r.item_id,
+        select r.occurred_at, false, c.start_branch_id, r.item_no,
         from renewed as r
         left join chain_list as c
             on
-                r.item_id = c.item_id and r.occurred_at >= c.started_at
+                r.item_no = c.item_no and r.occurred_at >= c.started_at
                 and (
                     coalesce(c.returned_at, c.next_started_at) is null
                     or r.occurred_at < coalesce(c.returned_at, c.next_started_at)
@@ -161,10 +183,9 @@ def _actions(con: duckdb.DuckDBPyConnection) -> None:
     """Store the touched copies' renewals and returns that changed (table actions, compared like the loans) and add
     the difference to the counts per day and branch (actions_day): no day is counted again from all its rows."""
     keyed = """
-        select n.occurred_at::date as day, n.occurred_at, n.is_return, b.branch_no, i.item_no,
+        select n.occurred_at::date as day, n.occurred_at, n.is_return, b.branch_no, n.item_no,
         from new_actions as n
         left join branch_keys as b using (branch_id)
-        inner join item_keys as i using (item_id)
     """
     con.sql(f"create or replace temp table old_actions as select rowid as row_id, {ACTION}, "
             f"row_number() over (partition by {ACTION}) as n, from actions semi join touched_nos using (item_no)")
@@ -209,6 +230,20 @@ def _actions(con: duckdb.DuckDBPyConnection) -> None:
     con.sql("insert into actions_day select *, from action_sums where renewals <> 0 or returns <> 0 order by day")
     con.sql("drop table new_actions; drop table old_actions; drop table gone_actions; drop table added_actions; "
             "drop table action_delta; drop table action_sums")
+
+
+def _store_changed(con: duckdb.DuckDBPyConnection, table: str, new: str) -> None:
+    """Make the touched copies' rows of `table` those of temp table `new`, deleting and adding only the rows that
+    changed (compared whole; no two rows of a copy are alike). New events mostly touch a copy's last chain, so a
+    small import writes a few rows, not every chain of a busy copy (more than a row group of new rows is written by
+    DuckDB straight into the file, which then is published by copying it whole)."""
+    columns = [r[0] for r in con.sql(f"describe {table}").fetchall()]
+    same = " and ".join(f"o.{c} is not distinct from n.{c}" for c in columns)
+    con.sql(f"create or replace temp table old_rows as "
+            f"select t.rowid as row_id, t.*, from {table} as t semi join touched using (item_id)")
+    con.sql(f"delete from {table} where rowid in (select o.row_id from old_rows as o anti join {new} as n on {same})")
+    con.sql(f"insert into {table} select n.*, from {new} as n anti join old_rows as o on {same}")
+    con.sql("drop table old_rows")
 
 
 def clear(con: duckdb.DuckDBPyConnection) -> None:

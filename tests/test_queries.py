@@ -186,6 +186,30 @@ def test_a_snapshot_made_by_older_code_is_brought_up_to_the_current_schema(db, t
     assert storage.current_version(db) == upgraded
 
 
+def test_events_stored_by_older_code_get_their_keys_and_keep_their_chains(db, tmp_path):
+    from microbranch import storage
+
+    load(db, tmp_path, "b.csv", BRANCHES)
+    load(db, tmp_path, "e.csv", EVENTS)
+    chains = queries.run(snapshot(db), "chains_full")
+    with storage.writer(db) as con:  # an older release stored the events without their copies' and readers' keys
+        for column in ("item_no", "reader_no", "from_reader_no"):
+            con.sql(f"alter table events drop column {column}")
+        con.sql("delete from chains; update meta set value = 'old' where key = 'schema'")
+    storage.upgrade(db)
+    con = snapshot(db)
+    assert_frame_equal(queries.run(con, "chains_full"), chains)
+    wrong = con.sql("""
+        select count(*) from events as e
+        left join item_keys as i on e.item_no = i.item_no
+        left join reader_keys as r on e.reader_no = r.reader_no
+        left join reader_keys as f on e.from_reader_no = f.reader_no
+        where i.item_id is distinct from e.item_id or r.reader is distinct from e.reader
+            or f.reader is distinct from e.from_reader
+    """).fetchall()
+    assert wrong == [(0,)] and con.sql("select count(*) from events").fetchall() == [(17,)]
+
+
 def test_macro_files_are_shared_pieces_not_queries():
     assert queries.MACROS and all(p.stem.startswith("_") for p in queries.MACROS)
     assert not [n for n in queries.names() if n.startswith("_")]

@@ -45,7 +45,8 @@ FILES = {"branches.csv": BRANCHES, "items.csv": ITEMS, "events_a.csv": EVENTS_A,
 
 LOGS = ("imports", "rejects", "entity_changes", "meta")  # what happened, kept: the import stays with its undo
 KEY_MAPS = {"branch_no": ("branch_keys", "branch_id"), "item_no": ("item_keys", "item_id"),
-            "reader_no": ("reader_keys", "reader")}  # integer keys, given in order of arrival
+            "reader_no": ("reader_keys", "reader"), "from_reader_no": ("reader_keys", "reader")}
+# integer keys, given in order of arrival
 
 
 def tables(db: Path) -> dict[str, list]:
@@ -64,7 +65,7 @@ def tables(db: Path) -> dict[str, list]:
             for i, c in enumerate(columns):
                 if c in KEY_MAPS:
                     table, ident = KEY_MAPS[c]
-                    joins.append(f"left join {table} as k{i} on k{i}.{c} = t.{c}")
+                    joins.append(f"left join {table} as k{i} on k{i}.{c.removeprefix('from_')} = t.{c}")
                     select.append(f"k{i}.{ident}")
                 elif not (t == "events" and c == "import_id"):
                     select.append(f"t.{c}")

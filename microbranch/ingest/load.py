@@ -140,13 +140,19 @@ def store_events(con: duckdb.DuckDBPyConnection, import_id: int) -> tuple[int, i
         from checked where not rejected
     """)
     # The first row of each key, unless it is stored already: the window (a sort) only when a key repeats.
-    # Inserted straight from `good`, in the file's order; the rows of this import are those with its import_id.
+    # Inserted from `good` with the numbers of their copies and readers; the rows of this import are those with its
+    # import_id.
     repeats = "qualify row_number() over (partition by event_key order by line) = 1" if keys < good else ""
+    derived.add_keys(con, "(select item_id from checked where not rejected)", "(select pseudonym as reader from pseud)")
     con.sql(
         f"""
         insert into events
-        select event_key, occurred_at, action, item_id, reader, from_reader, branch_id, channel, due_at, $id
-        from (select * from keyed anti join events using (event_key) {repeats})
+        select n.event_key, n.occurred_at, n.action, n.item_id, n.reader, n.from_reader, n.branch_id, n.channel,
+            n.due_at, $id, i.item_no, r.reader_no, f.reader_no,
+        from (select * from keyed anti join events using (event_key) {repeats}) as n
+        inner join item_keys as i on n.item_id = i.item_id
+        inner join reader_keys as r on n.reader = r.reader
+        left join reader_keys as f on n.from_reader = f.reader
         """,
         params={"id": import_id},
     )

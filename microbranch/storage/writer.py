@@ -69,6 +69,7 @@ def _migrate(con: duckdb.DuckDBPyConnection) -> None:
         return
     for f in SCHEMA_FILES:
         con.sql(f.read_text(encoding="utf-8"))
+    derived.key_events(con)
     if stored is not None:  # the derived tables were made anew: rebuild them from the events
         derived.refresh_items(con)
     walks.refresh(con)  # the walks as this version's macros read them

@@ -59,8 +59,15 @@ create table if not exists events (
     branch_id varchar,
     channel varchar,
     due_at date,
-    import_id integer not null
+    import_id integer not null,
+    -- the integer keys of item_id, reader and from_reader (item_keys, reader_keys), given as the events are stored
+    item_no integer,
+    reader_no integer,
+    from_reader_no integer
 );
+alter table events add column if not exists item_no integer;
+alter table events add column if not exists reader_no integer;
+alter table events add column if not exists from_reader_no integer;
 
 create sequence if not exists import_seq;
 
@@ -147,9 +154,10 @@ create or replace table chain_transfers (
 );
 
 -- Integer keys for the text identifiers the hot tables below group and join on: the number of a reader
--- (pseudonym), a copy (item_id) and a branch (branch_id); numbered anew only when the schema changes.
-create or replace table reader_keys (reader_no integer not null, reader varchar not null);
-create or replace table item_keys (item_no integer not null, item_id varchar not null);
+-- (pseudonym), a copy (item_id) and a branch (branch_id). A copy's or reader's number, once given, stays (the
+-- events carry them); the branches are numbered anew when the schema changes.
+create table if not exists reader_keys (reader_no integer not null, reader varchar not null);
+create table if not exists item_keys (item_no integer not null, item_id varchar not null);
 create or replace table branch_keys (branch_no integer not null, branch_id varchar not null);
 
 -- Every loan, one row each, stored in time order: a checkout belongs to the branch where it was made, a
