@@ -215,7 +215,9 @@ def _actions(con: duckdb.DuckDBPyConnection) -> None:
         )
         group by all
     """)
-    on = "d.day = x.day and d.branch_no is not distinct from x.branch_no"
+    lo, hi = con.sql("select min(day), max(day) from action_delta").fetchall()[0]  # none: nothing changed
+    # the days' bounds let the scans of actions_day (stored in day order) skip what the changed days are not in
+    on = "d.day = x.day and d.branch_no is not distinct from x.branch_no and d.day >= $lo and d.day <= $hi"
     con.sql(f"""
         create or replace temp table action_sums as
         select day, branch_no, sum(renewals)::bigint as renewals, sum(returns)::bigint as returns,
@@ -225,8 +227,8 @@ def _actions(con: duckdb.DuckDBPyConnection) -> None:
             select *, from action_delta
         )
         group by all
-    """)
-    con.sql(f"delete from actions_day as d using action_delta as x where {on}")
+    """, params={"lo": lo, "hi": hi})
+    con.sql(f"delete from actions_day as d using action_delta as x where {on}", params={"lo": lo, "hi": hi})
     con.sql("insert into actions_day select *, from action_sums where renewals <> 0 or returns <> 0 order by day")
     con.sql("drop table new_actions; drop table old_actions; drop table gone_actions; drop table added_actions; "
             "drop table action_delta; drop table action_sums")
