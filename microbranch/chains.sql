@@ -78,6 +78,7 @@ select
     l.first_transfer_at,
     l.last_event_at,
     case when l.returned_at is null then k.reader end as holder,
+    l.item_no,
 from chain_list as l
 left join reader_keys as k on l.holder_no = k.reader_no;
 
@@ -92,6 +93,7 @@ select
     h.reader as expected_holder,
     c.start_branch_id,
     s.expected_holder_no is not null and coalesce(s.from_reader_no <> s.expected_holder_no, true) as anomaly,
+    s.item_no,
 from chain_steps as s
 inner join chain_list as c using (item_no, c, r)
 inner join reader_keys as r on s.reader_no = r.reader_no

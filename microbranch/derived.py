@@ -76,8 +76,12 @@ def _refresh(con: duckdb.DuckDBPyConnection, import_id: int | None = None) -> No
         from loans semi join touched_nos using (item_no)
     """)
     con.sql(CHAINS_SQL.read_text(encoding="utf-8"))
-    _store_changed(con, "chains", "new_chains")
-    _store_changed(con, "chain_transfers", "new_transfers")
+    if import_id is not None:
+        con.sql("create or replace temp table since as select item_no, min(occurred_at) as since, from events "
+                "where import_id = $id group by item_no", params={"id": import_id})
+    _store_changed(con, "chains", "new_chains", import_id)
+    _store_changed(con, "chain_transfers", "new_transfers", import_id)
+    con.sql("drop table if exists since")
     con.sql("""
         create or replace temp table new_loans as
         select s.occurred_at, false as is_transfer, s.branch_id, s.item_no, s.reader_no,
@@ -234,17 +238,32 @@ def _actions(con: duckdb.DuckDBPyConnection) -> None:
             "drop table action_delta; drop table action_sums")
 
 
-def _store_changed(con: duckdb.DuckDBPyConnection, table: str, new: str) -> None:
+# The rows of a copy that its events from a moment on can change: the chains not ended before it, the hand-overs
+# from it on. Whatever lies before a copy's earliest new event stays as it was: its chains, their numbers and their
+# hand-overs depend only on the events before them.
+_CHANGEABLE = {"chains": "r.ended_at is null or r.ended_at >= s.since", "chain_transfers": "r.occurred_at >= s.since"}
+
+
+def _store_changed(con: duckdb.DuckDBPyConnection, table: str, new: str, import_id: int | None) -> None:
     """Make the touched copies' rows of `table` those of temp table `new`, deleting and adding only the rows that
     changed (compared whole; no two rows of a copy are alike). New events mostly touch a copy's last chain, so a
     small import writes a few rows, not every chain of a busy copy (more than a row group of new rows is written by
-    DuckDB straight into the file, which then is published by copying it whole)."""
+    DuckDB straight into the file, which then is published by copying it whole). After an import that only added
+    events (import_id), only the rows from each copy's earliest new event on are compared."""
     columns = [r[0] for r in con.sql(f"describe {table}").fetchall()]
     same = " and ".join(f"o.{c} is not distinct from n.{c}" for c in columns)
-    con.sql(f"create or replace temp table old_rows as "
-            f"select t.rowid as row_id, t.*, from {table} as t semi join touched using (item_id)")
-    con.sql(f"delete from {table} where rowid in (select o.row_id from old_rows as o anti join {new} as n on {same})")
-    con.sql(f"insert into {table} select n.*, from {new} as n anti join old_rows as o on {same}")
+    rows = "semi join touched_nos using (item_no)"
+    if import_id is not None:
+        rows = f"inner join since as s using (item_no) where {_CHANGEABLE[table]}"
+    con.sql(f"create or replace temp table old_rows as select r.rowid as row_id, r.*, from {table} as r {rows}")
+    if con.sql("select count(*) from old_rows").fetchall()[0][0] == 0:  # nothing to compare with (new copies)
+        con.sql(f"insert into {table} select r.*, from {new} as r {rows}")
+    else:
+        con.sql(f"create or replace temp table new_rows as select r.*, from {new} as r {rows}")
+        con.sql(f"delete from {table} where rowid in "
+                f"(select o.row_id from old_rows as o anti join new_rows as n on {same})")
+        con.sql(f"insert into {table} select n.*, from new_rows as n anti join old_rows as o on {same}")
+        con.sql("drop table new_rows")
     con.sql("drop table old_rows")
 
 

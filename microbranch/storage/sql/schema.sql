@@ -138,7 +138,8 @@ create or replace table chains (
     partial boolean not null,
     first_transfer_at timestamp,
     last_event_at timestamp not null,
-    holder varchar
+    holder varchar,
+    item_no integer not null  -- the copy's key (item_keys): an import finds its copies' chains by it
 );
 
 create or replace table chain_transfers (
@@ -150,7 +151,8 @@ create or replace table chain_transfers (
     from_reader varchar,
     expected_holder varchar,
     start_branch_id varchar,
-    anomaly boolean not null
+    anomaly boolean not null,
+    item_no integer not null
 );
 
 -- Integer keys for the text identifiers the hot tables below group and join on: the number of a reader
