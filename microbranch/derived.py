@@ -7,6 +7,8 @@ in which a loan was deleted or added: counts per day and branch, counts and dist
 branch), loans per month of a home branch, class and owner, and the activity bitmaps of readers and of readers at
 a branch; the copies' own bitmaps from all their loans. A month's rollups are recomputed
 whole from the loans of that month, so they equal a rebuild from scratch whatever was added or deleted.
+The copies' renewals and returns (table actions) are compared like their loans, and the counts per day and branch
+(actions_day) changed by the difference of the rows deleted and added.
 """
 
 from __future__ import annotations
