@@ -150,25 +150,37 @@ def _new_actions(con: duckdb.DuckDBPyConnection, import_id: int | None) -> None:
     """The touched copies' renewals and returns as they are now (temp table new_actions): a return at its own branch,
     a renewal at the branch where the copy's chain then started (empty: no chain, or one that started before the
     data). Ties follow docs/metrics.md (checkout, transfer, renew, return): a renewal at the moment of a return
-    belongs to the returned chain, one at the moment of a checkout to the chain that checkout starts. The returns
-    come from the chain rebuild's steps; the renewals, after an import that only added events (import_id), from the
-    touched copies' renewals as stored and the import's own (no second pass over every event), else from the events."""
-    renewals = ("select e.item_no, e.occurred_at, from events as e semi join touched_nos using (item_no) "
-                "where e.action = 'renew'")
-    if import_id is not None:
+    belongs to the returned chain, one at the moment of a checkout to the chain that checkout starts.
+
+    After an import that only added events (import_id), only each copy's rows from its earliest new event on
+    (temp table action_since) can change: a renewal before it falls in a chain that the events before it decide, a
+    return keeps its branch. Those rows alone are worked out and compared: the renewals from the stored ones and the
+    import's own (no pass over every event), and the stored rows are read from that moment on (the scan of table
+    actions, stored in time order, skips what lies before). Otherwise every row of the copies, the renewals from the
+    events."""
+    if import_id is None:
+        con.sql("create or replace temp table action_since as "
+                "select item_no, '-infinity'::timestamp as since, from touched_nos")
+        renewals = ("select e.item_no, e.occurred_at, from events as e semi join touched_nos using (item_no) "
+                    "where e.action = 'renew'")
+    else:
+        con.sql("create or replace temp table action_since as select item_no, min(occurred_at) as since, "
+                "from events where import_id = $id group by item_no", params={"id": import_id})
         renewals = f"""
             select e.item_no, e.occurred_at,
             from events as e
             where e.import_id = {int(import_id)} and e.action = 'renew'
             union all
-            select a.item_no, a.occurred_at,
-            from actions as a semi join touched_nos using (item_no)
-            where not a.is_return
+            {_STORED_ACTIONS.format(columns="a.item_no, a.occurred_at")} and not a.is_return
         """
-    con.sql(f"create or replace temp table renewed as select *, row_number() over () as n, from ({renewals})")
+    con.sql(f"create or replace temp table renewed as select *, row_number() over () as n, from ({renewals})",
+            params=_since_bound(con, renewals))
     con.sql("""
         create or replace temp table new_actions as
-        select s.occurred_at, true as is_return, s.branch_id, s.item_no, from chain_steps as s where s.action_rank = 3
+        select s.occurred_at, true as is_return, s.branch_id, s.item_no,
+        from chain_steps as s
+        inner join action_since as t on s.item_no = t.item_no and s.occurred_at >= t.since
+        where s.action_rank = 3
         union all
         select r.occurred_at, false, c.start_branch_id, r.item_no,
         from renewed as r
@@ -185,16 +197,34 @@ def _new_actions(con: duckdb.DuckDBPyConnection, import_id: int | None) -> None:
     con.sql("drop table renewed")
 
 
+# The stored renewals and returns of the touched copies from each one's moment on (action_since); $since: the
+# earliest of those moments, a constant the scan can skip row groups by.
+_STORED_ACTIONS = """
+select {columns},
+from actions as a
+inner join action_since as t on a.item_no = t.item_no and a.occurred_at >= t.since
+where a.occurred_at >= $since"""
+
+
+def _since_bound(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, object] | None:
+    """The parameter $since of _STORED_ACTIONS, when the query reads them."""
+    if "$since" not in sql:
+        return None
+    return {"since": con.sql("select coalesce(min(since), '-infinity'::timestamp) from action_since").fetchall()[0][0]}
+
+
 def _actions(con: duckdb.DuckDBPyConnection) -> None:
-    """Store the touched copies' renewals and returns that changed (table actions, compared like the loans) and add
-    the difference to the counts per day and branch (actions_day): no day is counted again from all its rows."""
+    """Store the touched copies' renewals and returns that changed (table actions, compared like the loans, from each
+    copy's moment in action_since on) and add the difference to the counts per day and branch (actions_day): no day
+    is counted again from all its rows."""
     keyed = """
         select n.occurred_at::date as day, n.occurred_at, n.is_return, b.branch_no, n.item_no,
         from new_actions as n
         left join branch_keys as b using (branch_id)
     """
-    con.sql(f"create or replace temp table old_actions as select rowid as row_id, {ACTION}, "
-            f"row_number() over (partition by {ACTION}) as n, from actions semi join touched_nos using (item_no)")
+    stored = _STORED_ACTIONS.format(columns=f"a.rowid as row_id, {', '.join('a.' + c for c in ACTION.split(', '))}")
+    con.sql(f"create or replace temp table old_actions as select *, row_number() over (partition by {ACTION}) as n, "
+            f"from ({stored})", params=_since_bound(con, stored))
     if con.sql("select count(*) from old_actions").fetchall()[0][0] == 0:
         con.sql(f"create or replace temp table added_actions as {keyed}")
         con.sql("create or replace temp table gone_actions as select row_id, "
@@ -237,7 +267,7 @@ def _actions(con: duckdb.DuckDBPyConnection) -> None:
     con.sql(f"delete from actions_day as d using action_delta as x where {on}", params={"lo": lo, "hi": hi})
     con.sql("insert into actions_day select *, from action_sums where renewals <> 0 or returns <> 0 order by day")
     con.sql("drop table new_actions; drop table old_actions; drop table gone_actions; drop table added_actions; "
-            "drop table action_delta; drop table action_sums")
+            "drop table action_delta; drop table action_sums; drop table action_since")
 
 
 # The rows of a copy that its events from a moment on can change: the chains not ended before it, the hand-overs
