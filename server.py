@@ -76,7 +76,8 @@ def _local(conn: HTTPConnection) -> bool:
 
 
 def _session(conn: HTTPConnection) -> sessions.Session | None:
-    return sessions.check(conn.cookies.get(COOKIE), signin.db(), idle_minutes=signin.idle_minutes())
+    return sessions.check_recent(conn.cookies.get(COOKIE), signin.db(), within=signin.CHECK_SECONDS,
+                                 idle_minutes=signin.idle_minutes())
 
 
 async def _staff(conn: HTTPConnection, mode: str) -> bool:

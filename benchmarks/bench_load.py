@@ -8,8 +8,10 @@ each server process pinned with `taskset` to the cores given (default: one core,
 deploy/nginx.conf (its `# TLS` lines left out) in front. The client runs on the other core.
 
 The protocol-level client speaks Streamlit's own websocket messages, as the browser does, so a session costs the
-client little CPU: it signs in once through server.py's form (`/signin`, its CSRF token and cookie) for the session
-cookie, then each simulated viewer opens `/_stcore/stream` with that cookie, sends a `rerun_script` BackMsg naming
+client little CPU: it signs in once through server.py's form (`/signin`, its CSRF token and cookie) to see that it
+works, then each simulated viewer gets a session of its own (as the form makes them, without the password's hashing,
+so the server checks every viewer's session as it would for a real one: it trusts its last answer for a session id
+for a few seconds), opens `/_stcore/stream` with its cookie, sends a `rerun_script` BackMsg naming
 the page and its query string, and reads ForwardMsgs until `script_finished`. Timed from the request: the first
 metric card (a `delta` whose new element is a metric) and the page done (`script_finished`).
 
@@ -253,6 +255,8 @@ def line(setup: str, label: str, n: int, results: list[tuple[float, float, bool]
 
 
 async def bench(args: argparse.Namespace, db: Path, env: dict[str, str]) -> None:
+    from microbranch import sessions
+
     sizes = [int(s) for s in args.sessions.split(",")]
     pages = args.pages.split(",")
     query = args.query
@@ -269,10 +273,11 @@ async def bench(args: argparse.Namespace, db: Path, env: dict[str, str]) -> None
                 port = ports[0]
             base = f"http://127.0.0.1:{port}"
             setup = f"{servers} server" + ("s + nginx" if servers > 1 else "")
-            cookie = sign_in(base)
+            sign_in(base)
             for label, n in [("fresh", max(sizes))] + [("warm", n) for n in sizes]:
+                cookies = [sessions.start(USER, "manager", "127.0.0.1", "bench_load", db=db) for _ in range(n)]
                 with Meter(procs) as meter:
-                    results = await asyncio.gather(*(protocol_view(base, cookie, pages[i % len(pages)], query)
+                    results = await asyncio.gather(*(protocol_view(base, cookies[i], pages[i % len(pages)], query)
                                                      for i in range(n)))
                 print(line(setup, label, n, results, meter), flush=True)
                 for said in sorted(set(ERRORS)):
@@ -285,8 +290,10 @@ async def bench(args: argparse.Namespace, db: Path, env: dict[str, str]) -> None
                     browser = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
                     urls = [f"{base}/{pages[i % len(pages)]}" + (f"?{query}" if query else "")
                             for i in range(args.browsers)]
+                    cookies = [sessions.start(USER, "manager", "127.0.0.1", "bench_load", db=db) for _ in urls]
                     with Meter(procs) as meter:
-                        results = await asyncio.gather(*(browser_view(browser, u, cookie) for u in urls))
+                        results = await asyncio.gather(*(browser_view(browser, u, c) for u, c in zip(urls, cookies,
+                                                                                                      strict=True)))
                     print(line(setup, "browser", args.browsers, results, meter), flush=True)
                     await browser.close()
         finally:

@@ -12,6 +12,9 @@
   after each run;
 * where a cold report's time goes, in this process: the named queries, the next-site solves, the figures,
   the HTML, and chromium's start, page load, charts drawn as images and printing;
+* with --small FILE (events, e.g. /work/bigdata/cur/events_small.csv): the first report after an import. The
+  import through the command line (its answer), the latest whole month's report made in the background beside it
+  (`report-pieces`, both languages; seconds until its pieces are kept), then that month's HTML report asked for;
 * the next-site plan on the big set's 5,000 communities and 1,000 branches: for k = 1..10 the greedy and
   the exact (CBC) solve, seconds per k, residents added and the gap, at 15 and 10 minutes.
 """
@@ -73,6 +76,37 @@ def bench_report(db: Path, month: str, out: Path, env: dict[str, str]) -> None:
                 peak = int(done.stderr.strip().splitlines()[-1])
                 print(f"  {form:5} {lang:4} {run:5} {seconds:8.2f} {peak / 1024:8.0f} "
                       f"{target.stat().st_size / 1e6:8.1f}  {before} / {load_average()}", flush=True)
+
+
+def bench_after_import(db: Path, small: Path, env: dict[str, str]) -> None:
+    cache = storage.locations(db).cache / "report"
+    shutil.rmtree(cache, ignore_errors=True)
+    print(f"\nthe first report after an import of {small.name} (load average {load_average()}):")
+    t0 = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "microbranch", "--db", str(db), "import", str(small)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    answered = time.perf_counter() - t0
+    if done.returncode:
+        print(f"  import failed: {done.stderr.strip()[-500:]}")
+        return
+    print(f"  import answered in {answered:.2f} s (its report is made in the background)", flush=True)
+    while len(list(cache.glob("html-*.pickle"))) < 2 and time.perf_counter() - t0 < 900:
+        time.sleep(0.1)
+    print(f"  the latest whole month's report kept (zh and en) {time.perf_counter() - t0:.2f} s after the import "
+          f"began; load average {load_average()}", flush=True)
+    con = storage.reader(db)
+    month = report.latest_month(con)
+    con.close()
+    for lang in ("zh", "en"):
+        target = cache.parent / f"after-import-{lang}.html"
+        t1 = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "microbranch", "--db", str(db), "report", "--month", month,
+                               "--lang", lang, "--format", "html", "--out", str(target)],
+                              cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+        print(f"  then the HTML report for {month}, {lang}: {time.perf_counter() - t1:.2f} s"
+              + (f" (failed: {done.stderr.strip()[-300:]})" if done.returncode else "") + f"; {load_average()}",
+              flush=True)
+        target.unlink(missing_ok=True)
 
 
 def profile(db: Path, month: str, lang: str) -> None:
@@ -160,11 +194,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=Path("/work/bigdata/csv"))
     ap.add_argument("--db", type=Path, help="a database this version imported (a copy): no import")
     ap.add_argument("--month", default=None, help="YYYY-MM (default: the data's last whole month)")
+    ap.add_argument("--small", type=Path, help="events to import into --db (a copy) for the report after an import")
+    ap.add_argument("--only-after-import", action="store_true", help="with --small: nothing else")
     ap.add_argument("--time-limit", type=float, default=60.0, help="seconds per exact solve")
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="bench_report_"))
-    env = {**os.environ, "MICROBRANCH_KEY_FILE": str(work / "secret" / "microbranch.key")}
+    env = {**os.environ, "MICROBRANCH_KEY_FILE": os.environ.get("MICROBRANCH_KEY_FILE")
+           or str(work / "secret" / "microbranch.key")}
     os.environ.update(env)
     try:
         print(f"load average at the start: {load_average()}", flush=True)
@@ -172,10 +209,14 @@ def main(argv: list[str] | None = None) -> int:
         if not args.db:
             print(f"importing {args.data} …", flush=True)
             load(args.data, db)
+        if args.small and args.db:
+            bench_after_import(db, args.small, env)
+            if args.only_after_import:
+                return 0
         con = storage.reader(db)
         last = queries.run(con, "data_status").row(0, named=True)["as_of"]
+        month = args.month or report.latest_month(con)
         con.close()
-        month = args.month or (f"{last.year}-{last.month - 1:02d}" if last.month > 1 else f"{last.year - 1}-12")
         bench_report(db, month, work, env)
         profile(db, month, "zh")
         bench_sites(db, last, args.time_limit)

@@ -124,6 +124,9 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--walk", type=int, choices=(5, 10, 15), default=15, help="walking threshold in minutes")
     rep.add_argument("--time-limit", type=float, default=10.0, help="seconds per next-site solve (default 10)")
     rep.add_argument("--out", type=Path, required=True, help="the file to write")
+    pre = sub.add_parser("report-pieces", help="make and keep the district report's pieces for a month (default: the "
+                         "latest whole month), both languages; run in the background after every import")
+    pre.add_argument("--month", help="the month, YYYY-MM")
     exp = sub.add_parser("export", help="write the published data as Parquet, partitioned by month")
     exp.add_argument("--parquet", type=Path, metavar="DIR", required=True, help="folder to write (views.sql inside)")
     rec = sub.add_parser("recover", help="put the database and its published snapshot back in step (done at start)")
@@ -367,7 +370,7 @@ def _run(args: argparse.Namespace, db: Path) -> int:
     if args.command == "profile":
         return _profile(db, args.action, args.name_or_file)
     handler = {"inbox": _inbox, "subscribe": _subscribe, "deliver": _deliver, "query": _query, "report": _report,
-               "user": _user}.get(args.command)
+               "report-pieces": _report_pieces, "user": _user}.get(args.command)
     if handler is not None:
         return handler(args, db)
     if args.command == "audit":
@@ -455,6 +458,20 @@ def _report(args: argparse.Namespace, db: Path) -> int:
     finally:
         con.close()
     print(out)
+    return 0
+
+
+def _report_pieces(args: argparse.Namespace, db: Path) -> int:
+    from microbranch import report
+
+    con = storage.reader(db)
+    try:
+        month = report.prepare(con, report.Pieces(storage.locations(db).cache / "report"), args.month)
+    except report.ReportError as exc:
+        return _failed(exc)
+    finally:
+        con.close()
+    print(month or "-")
     return 0
 
 

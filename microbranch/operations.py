@@ -14,12 +14,14 @@ start); pages and queries only read.
 from __future__ import annotations
 
 import getpass
+import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from microbranch import audit, auth, delivery, mail, report, retention, sample, storage
+from microbranch import audit, auth, delivery, mail, report, retention, sample, settings, storage
 from microbranch.contract import IMPORT_ORDER, ContractError
 from microbranch.i18n import t
 from microbranch.ingest import ImportResult, Preview
@@ -168,7 +170,29 @@ def import_files(db: Path, uploads: Sequence[Upload], by: Actor, *, remove_sampl
         r = import_isolated(db, source, user=by.name or "", progress=step, mapping=u.mapping, lang=lang)
         _record("import", by, audit.import_detail(r.as_dict()), db)
         batch.results.append(r)
+    if any(r.status != "refused" and r.accepted for r in batch.results):
+        report_in_background(db)
     return batch
+
+
+BACKGROUND: list[subprocess.Popen] = []  # the report processes started here that may still run
+
+
+def report_in_background(db: Path) -> subprocess.Popen | None:
+    """The latest whole month's district report made for the new data version in a process of its own
+    (`python -m microbranch report-pieces`), so the caller's answer does not wait for it and the first report asked
+    for is served from its kept pieces. Not when the setting `report_after_import` is off."""
+    if not settings.current().report_after_import:
+        return None
+    BACKGROUND[:] = [p for p in BACKGROUND if p.poll() is None]  # those done are reaped
+    log = storage.locations(db).cache / "report-pieces.log"  # what went wrong, if anything, for the operator
+    log.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with open(log, "ab") as err:
+        child = subprocess.Popen([sys.executable, "-m", "microbranch", "--db", str(db), "report-pieces"],
+                                 cwd=settings.PROJECT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                 stderr=err, start_new_session=True)
+    BACKGROUND.append(child)
+    return child
 
 
 # --- undo ---
@@ -179,6 +203,7 @@ def undo(db: Path, import_id: int, by: Actor, *, confirm: bool = False) -> UndoR
     u = undo_import(db, import_id, user=by.name or "", confirm=confirm)
     if u.status == "undone":
         _record("undo", by, audit.undo_detail(u.import_id, u.file_name, u.removed), db)
+        report_in_background(db)
     return u
 
 

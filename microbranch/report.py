@@ -18,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
 
@@ -400,8 +400,7 @@ def write(con: duckdb.DuckDBPyConnection, period: Period, out: Path, lang: str =
         msg = f"the report is written as html or pdf, not {fmt!r}"
         raise ReportError(msg)
     pieces = pieces or PIECES
-    key = (data_version(con), period, lang, float(walk_minutes), time_limit, scorecard.targets())
-    html = pieces.get("html", key, lambda: render_html(collect(con, period, lang, walk_minutes, time_limit, pieces)))
+    html = _html_piece(con, period, lang, walk_minutes, time_limit, pieces)
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "html":
         out.write_text(html, encoding="utf-8")
@@ -409,3 +408,31 @@ def write(con: duckdb.DuckDBPyConnection, period: Period, out: Path, lang: str =
         digest = hashlib.sha256(html.encode("utf-8")).hexdigest()
         out.write_bytes(pieces.get("pdf", digest, partial(pdf_bytes, html)))
     return out
+
+
+def _html_piece(con: duckdb.DuckDBPyConnection, period: Period, lang: str, walk_minutes: float, time_limit: float,
+                pieces: Pieces) -> str:
+    key = (data_version(con), period, lang, float(walk_minutes), time_limit, scorecard.targets())
+    return pieces.get("html", key, lambda: render_html(collect(con, period, lang, walk_minutes, time_limit, pieces)))
+
+
+def latest_month(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The latest month the data holds whole (its "as of" day the month's last, else the month before), YYYY-MM."""
+    as_of = queries.run(con, "data_status")["as_of"][0]
+    if as_of is None:
+        return None
+    if as_of.day != calendar.monthrange(as_of.year, as_of.month)[1]:
+        as_of = as_of.replace(day=1) - timedelta(days=1)
+    return f"{as_of:%Y-%m}"
+
+
+def prepare(con: duckdb.DuckDBPyConnection, pieces: Pieces, month: str | None = None, walk_minutes: float = 15,
+            time_limit: float = 10.0) -> str | None:
+    """Make and keep the pieces of `month`'s report (default: the latest whole month) in every language, HTML, so
+    the first report asked for on this data version is served from them (the PDF is printed from the kept HTML).
+    Returns the month, None when there are no events."""
+    month = month or latest_month(con)
+    if month is not None:
+        for lang in LANGS:
+            _html_piece(con, Period.month(month), lang, walk_minutes, time_limit, pieces)
+    return month

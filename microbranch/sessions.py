@@ -1,16 +1,22 @@
 """Signed-in sessions, kept server-side in the access file beside the database (`microbranch.audit`).
 
 The browser's cookie holds only a random id; the table holds its SHA-256, the account, its role at sign-in,
-when the session began and was last used, and the address and browser it began from. `check` is asked on
-every request and every script run: a session ends when its account is gone, disabled or given another role,
-after `idle_minutes` without use, and `LIFETIME_HOURS` after sign-in whatever its use. Changing an account
-(`auth.disable`, `auth.set_password`, `auth.set_role`) ends its sessions at once (`end_user`).
+when the session began and was last used, and the address and browser it began from. `check` asks the store:
+a session ends when its account is gone, disabled or given another role, after `idle_minutes` without use, and
+`LIFETIME_HOURS` after sign-in whatever its use. Changing an account (`auth.disable`, `auth.set_password`,
+`auth.set_role`) ends its sessions at once (`end_user`).
+
+The web server asks on a page's request and on every script run; `check_recent` answers them from this process's
+last look at a live session for a few seconds (opening the access file was a sixth of a new viewer's server time, and
+a new viewer asked twice). A sign-out or an account change made in this process is seen at once; one made elsewhere
+(the command line, another server process) within those seconds.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -45,7 +51,38 @@ def start(name: str, role: str, address: str | None = None, user_agent: str | No
         con.sql("insert into sessions values ($id, $n, $r, $t, $t, $a, $ua)",
                 params={"id": _hash(token), "n": name, "r": role, "t": now, "a": address,
                         "ua": (user_agent or "")[:300]})
+    _remember(db, token, Session(name, role, now, now))  # the page the sign-in goes back to asks at once
     return token
+
+
+# (access file, session id's hash) -> (time.monotonic() of the store's answer, the live session), in this process
+_RECENT: dict[tuple[str, str], tuple[float, Session]] = {}
+RECENT_MAX = 10_000  # past this many, answers older than any `within` asked for are dropped
+
+
+def _key(db: Path | None, token: str) -> tuple[str, str]:
+    return str(audit.access_file(db)), _hash(token)
+
+
+def _remember(db: Path | None, token: str, session: Session) -> None:
+    now = time.monotonic()
+    if len(_RECENT) >= RECENT_MAX:
+        for key in [k for k, (at, _) in list(_RECENT.items()) if now - at > 60]:
+            _RECENT.pop(key, None)
+    _RECENT[_key(db, token)] = (now, session)
+
+
+def _forget(db: Path | None, *, token: str | None = None, name: str | None = None) -> None:
+    """Drop this process's answers for a session id or for every session of an account."""
+    where, hashed = _key(db, token or "")
+    for key, (_, session) in list(_RECENT.items()):
+        if key[0] == where and ((token and key[1] == hashed) or session.name == name):
+            _RECENT.pop(key, None)
+
+
+def forget_all() -> None:
+    """Ask the store again at the next check of every session (what waiting `within` seconds does)."""
+    _RECENT.clear()
 
 
 def _why_ended(row: tuple, now: datetime, idle_minutes: float) -> str | None:
@@ -88,6 +125,22 @@ def check(token: str | None, db: Path | None = None, *, idle_minutes: float = ID
     return Session(name, role, created_at, now)
 
 
+def check_recent(token: str | None, db: Path | None = None, *, within: float, idle_minutes: float = IDLE_MINUTES
+                 ) -> Session | None:
+    """`check`, trusting this process's answer for a live session for `within` seconds."""
+    if not token:
+        return None
+    known = _RECENT.get(_key(db, token))
+    if known is not None and time.monotonic() - known[0] < within:
+        return known[1]
+    found = check(token, db, idle_minutes=idle_minutes)
+    if found is None:
+        _forget(db, token=token)
+    else:
+        _remember(db, token, found)
+    return found
+
+
 def end(token: str | None, db: Path | None = None, address: str | None = None) -> str | None:
     """Sign out: the session ends in every tab and window that holds it. Returns the account's name."""
     if not token:
@@ -95,6 +148,7 @@ def end(token: str | None, db: Path | None = None, address: str | None = None) -
     with audit.connect(db) as con:
         found = con.sql("delete from sessions where id = $id returning user_name",
                         params={"id": _hash(token)}).fetchall()
+    _forget(db, token=token)
     if found:
         audit.record("sign_out", found[0][0], "", address, db=db)
     return found[0][0] if found else None
@@ -104,6 +158,7 @@ def end_user(name: str, db: Path | None = None, why: str = "") -> int:
     """End every session of an account (a change to it, or `user signout`). Returns how many ended."""
     with audit.connect(db) as con:
         ended = len(con.sql("delete from sessions where user_name = $n returning id", params={"n": name}).fetchall())
+    _forget(db, name=name)
     if ended:
         audit.record("sign_out", name, f"{ended} session(s): {why}" if why else f"{ended} session(s)", db=db)
     return ended

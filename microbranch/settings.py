@@ -82,6 +82,9 @@ class Settings:
     tile_attribution: str = _setting("", str, "the tiles' source, shown on the map")
     time_zone: str = _setting("Asia/Shanghai", _zone, "the time zone of every time shown and recorded (imports, the "
                                                       "audit, retention): an IANA name")
+    report_after_import: bool = _setting(True, _yes, "after an import or an undo, make the district report of the "
+                                         "latest whole month (HTML, both languages) in a background process, so the "
+                                         "first one asked for is served from its kept pieces")
     idle_minutes: float = _setting(30.0, float, "a session ends after this many minutes without use (also "
                                                 "`[access] idle_minutes`)")
     smtp_host: str | None = _setting(None, str, "the mail server that sends the report and the staff's alerts "

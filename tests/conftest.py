@@ -24,6 +24,7 @@ def cookie_from_session_state(monkeypatch: pytest.MonkeyPatch) -> None:
     from ui import signin
 
     monkeypatch.setattr(signin, "token", lambda: st.session_state.get(TOKEN))
+    monkeypatch.setenv("MICROBRANCH_REPORT_AFTER_IMPORT", "no")  # no report made behind every test's import
 
 
 @pytest.fixture

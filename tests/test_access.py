@@ -156,7 +156,7 @@ def test_a_disabled_account_cannot_sign_in_until_it_has_a_new_password(db):
 
 def _next_click(at: AppTest) -> AppTest:
     """The tab's next interaction, once the few seconds the session check is trusted have passed."""
-    at.session_state["_viewer_checked"] = 0.0
+    sessions.forget_all()
     return at.run()
 
 
@@ -188,6 +188,22 @@ def test_an_idle_session_ends_and_so_does_one_past_its_lifetime(db):
         assert sessions.check(token, db, now=began + timedelta(minutes=minutes)) is not None
     assert sessions.check(token, db, now=began + timedelta(hours=sessions.LIFETIME_HOURS, minutes=1)) is None
     assert audit.trail(db, "sign_out")["detail"][0] == f"lifetime ({sessions.LIFETIME_HOURS} h)"
+
+
+def test_a_live_session_is_trusted_for_a_few_seconds_but_a_sign_out_or_change_here_counts_at_once(db):
+    name = account(db, "manager")
+    token = sessions.start(name, "manager", db=db)
+    assert sessions.check_recent(token, db, within=60).name == "manager"
+    with audit.connect(db) as con:  # ended in the store by another process (the command line, another server)
+        con.sql("delete from sessions")
+    assert sessions.check_recent(token, db, within=60).name == "manager"  # this process's answer, within its seconds
+    assert sessions.check_recent(token, db, within=0) is None  # past them: the store is asked again
+    assert sessions.check_recent(token, db, within=60) is None  # and an ended session is not remembered
+    for end in (lambda t: sessions.end(t, db), lambda t: operations.disable_user(db, name, operations.Actor("test"))):
+        token = sessions.start(name, "manager", db=db)
+        assert sessions.check_recent(token, db, within=60) is not None
+        end(token)
+        assert sessions.check_recent(token, db, within=60) is None
 
 
 def test_sign_out_ends_the_session_in_the_store(db):

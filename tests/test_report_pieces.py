@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from microbranch import queries, report, sites, storage
+from microbranch import operations, queries, report, sites, storage
 from tests.conftest import load
 from tests.test_places import build
 
@@ -107,3 +107,34 @@ def test_the_command_line_keeps_the_pieces_beside_the_database(places, tmp_path)
     assert load(places, tmp_path, "events2.csv", MORE_EVENTS).rejected == 0
     newer = cli("c.html")  # a new data version: made again, with the new numbers
     assert "KEPT" not in newer and loans_cell(newer).strip() == "4"
+
+
+def test_an_import_makes_the_latest_months_report_in_the_background(places, tmp_path, monkeypatch):
+    monkeypatch.setenv("MICROBRANCH_REPORT_AFTER_IMPORT", "yes")
+    cache = storage.locations(places).cache / "report"
+    upload = operations.Upload("events2.csv", MORE_EVENTS.encode())
+    batch = operations.import_files(places, [upload], operations.Actor("test"))
+    assert batch.results[0].accepted == 1
+    assert len(operations.BACKGROUND) == 1  # the import answered; its report is made beside it
+    assert operations.BACKGROUND.pop().wait(timeout=300) == 0
+    assert len(list(cache.glob("html-*.pickle"))) == 2  # Chinese and English
+    con = storage.reader(places)
+    month = report.latest_month(con)
+
+    def not_again(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("the report was made again instead of taken from the kept pieces")
+
+    monkeypatch.setattr(report, "collect", not_again)
+    for lang in ("zh", "en"):
+        html = report.write(con, report.Period.month(month), tmp_path / f"{lang}.html", lang,
+                            pieces=report.Pieces(cache)).read_text(encoding="utf-8")
+        assert loans_cell(html).strip() == "4" if month == "2024-03" else html.startswith("<!doctype html>")
+    con.close()
+
+
+def test_the_latest_whole_month(places, tmp_path):
+    con = storage.reader(places)
+    as_of = queries.run(con, "data_status")["as_of"][0]
+    month = report.latest_month(con)
+    con.close()
+    assert month is not None and month <= f"{as_of:%Y-%m}"

@@ -261,3 +261,17 @@ def test_readers_in_another_process_see_before_or_after_through_a_log_publish_an
     assert set(counts) <= {5, 9} and counts == sorted(counts) and len(counts) >= 3
     assert set(result["after"]) == {9}
     assert not wal_of(storage.path_of(db, storage.current_version(db))).exists()  # it was folded
+
+
+def test_a_start_while_this_process_reads_the_snapshot_keeps_it(two_imports):
+    """A server's first viewers read while another first viewer's start checks the snapshots (the stock page's error
+    in a round of concurrent first views): the snapshot being read is not taken for damaged."""
+    db, _env_, _ = two_imports
+    current, versions = storage.current_version(db), storage.versions(db)
+    con = storage.reader(db)  # a page's connection, open in this process
+    try:
+        storage.recover(db, wait_seconds=0)
+        assert storage.current_version(db) == current and storage.versions(db) == versions  # nothing published again
+        assert con.sql("select count(*) from events").fetchall()[0][0] == 5
+    finally:
+        con.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+import threading
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -25,9 +26,10 @@ def _connection(db_path: Path, version: str):  # noqa: ANN202 - a DuckDB connect
 
 
 @st.cache_resource(show_spinner=False)
-def _starts(db_path: Path) -> dict[str, bool]:
-    """Whether this server process has started on this database (one mutable mark per database)."""
-    return {"done": False}
+def _starts(db_path: Path) -> dict:
+    """Whether this server process has started on this database (one mutable mark per database), and the lock the
+    first viewers wait on while one of them starts it."""
+    return {"done": False, "lock": threading.Lock()}
 
 
 def start() -> None:
@@ -36,6 +38,12 @@ def start() -> None:
     mark = _starts(db())
     if mark["done"]:
         return
+    with mark["lock"]:  # concurrent first viewers: one starts, the others wait, then read what it left
+        if not mark["done"]:
+            _start(mark)
+
+
+def _start(mark: dict) -> None:
     if storage.current_version(db()) is None:
         with st.status("首次启动：正在载入南沙示例数据… / First start: loading the Nansha sample data…") as status:
             started = operations.start(db(), generate, progress=lambda name, f: status.update(label=f"{name} …"))
@@ -100,7 +108,8 @@ def _report(db_path: Path, data_version: str, date_from: date, date_to: date, la
             walk_minutes: float) -> bytes:
     with tempfile.TemporaryDirectory(prefix="microbranch_report_") as tmp:
         out = report.write(_connection(db_path, data_version), report.Period(date_from, date_to),
-                           Path(tmp) / f"report.{fmt}", lang, fmt, walk_minutes)
+                           Path(tmp) / f"report.{fmt}", lang, fmt, walk_minutes,
+                           pieces=report.Pieces(storage.locations(db_path).cache / "report"))
         return out.read_bytes()
 
 

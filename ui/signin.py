@@ -2,9 +2,10 @@
 
 The viewer (name and role) comes from the server-side session (`microbranch.sessions`) whose random id the
 browser's cookie carries; the URL and the widgets never set it. Signing in is the web server's form (server.py,
-`/signin`); this module checks the session on every script run (asking the store at most every
-`CHECK_SECONDS`), so a disabled account, a new password, a new role, a sign-out in another tab, idle expiry
-and the session's lifetime end it at the next click. `PAGES` says which roles may open which page (the
+`/signin`); this module checks the session on every script run (the store's answer is trusted for
+`CHECK_SECONDS` in this process, `sessions.check_recent`: the page's request has usually just asked), so a
+disabled account, a new password, a new role, a sign-out in another tab, idle expiry and the session's lifetime end
+it at the next click. `PAGES` says which roles may open which page (the
 rulebook's, `microbranch.access`): dashboard.py puts only those in a role's navigation, and a direct link to
 another page gets a polite refusal naming the page and the roles it needs.
 
@@ -44,7 +45,7 @@ ICONS = {
 }
 PAGES = {name: (f"app_pages/{name}.py", ICONS[name], roles) for name, roles in access.PAGES.items()}
 COOKIE = "microbranch_session"
-KEY, CHECKED = "_viewer", "_viewer_checked"
+KEY = "_viewer"
 LOCAL = ("127.0.0.1", "localhost", "::1", "[::1]")
 CHECK_SECONDS = 3  # a session is asked about again after this long (revocation takes effect within it)
 
@@ -132,7 +133,6 @@ def record(action: str, detail: str = "") -> None:
 
 def _set(v: Viewer) -> None:
     st.session_state[KEY] = {"name": v.name, "role": v.role, "mode": v.mode}
-    st.session_state[CHECKED] = time.monotonic()
 
 
 def sign_out() -> None:
@@ -195,10 +195,7 @@ def gate() -> Viewer | None:
         if viewer() != v:
             audit.record("sign_in", v.name, f"{role} (identity provider)", address(), db=db())
     else:
-        v = viewer()
-        if v.mode == "accounts" and time.monotonic() - st.session_state.get(CHECKED, 0) < CHECK_SECONDS:
-            return v
-        found = sessions.check(token(), db(), idle_minutes=idle_minutes())
+        found = sessions.check_recent(token(), db(), within=CHECK_SECONDS, idle_minutes=idle_minutes())
         if found is None:
             if st.session_state.pop(KEY, None) is not None:
                 st.session_state["_expired"] = True

@@ -293,8 +293,14 @@ def _point(where: Locations, name: str | None) -> None:
     _fsync(where.snapshots)
 
 
+SEALED = {"enable_external_access": False, "lock_configuration": True}  # readers touch no file but their own
+
+
 def valid(db: Path, name: str, open_it: bool = True) -> bool:
-    """A version is valid when its log is the one it recorded and DuckDB opens it and reads `meta`."""
+    """A version is valid when its log is the one it recorded and DuckDB opens it and reads `meta`. Opened as the
+    readers open it (`SEALED`): DuckDB refuses a second connection to a file with another configuration in the same
+    process, so a check at a server's start while its first viewers read took the snapshot being read for damaged
+    (and published it again, or pointed the readers at an older one)."""
     folder = locations(db).snapshots / name
     if folder.is_dir():
         made = _read_source(folder)
@@ -305,7 +311,7 @@ def valid(db: Path, name: str, open_it: bool = True) -> bool:
     if not open_it:
         return True
     try:
-        con = duckdb.connect(str(path_of(db, name)), read_only=True)
+        con = duckdb.connect(str(path_of(db, name)), read_only=True, config=SEALED)
         try:
             con.sql("select count(*) from meta").fetchall()
         finally:

@@ -8,9 +8,7 @@ import duckdb
 
 from microbranch import i18n, settings
 from microbranch.storage.errors import StoreError
-from microbranch.storage.publishing import current_version, path_of, valid, versions
-
-SEALED = {"enable_external_access": False, "lock_configuration": True}  # readers touch no file but their own
+from microbranch.storage.publishing import SEALED, current_version, path_of, valid, versions
 
 
 def reader(db: Path, version: str | None = None, *, files: bool = False) -> duckdb.DuckDBPyConnection:
