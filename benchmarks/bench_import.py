@@ -17,6 +17,8 @@ In one run:
 * floors, timed the same way: the old design's (bare aggregates over the events and chains: distinct readers
   per group, loans per copy, every chain, the chain sort) and the new design's (the same shapes read from the
   stored loans and rollups): the least work such a query must do;
+* with ``--db PATH [--queries a,b]``: no import, only the named queries (and the floors of their shapes) on that
+  database's published snapshot, between two load averages;
 * peak memory (ru_maxrss) of the importing process, and of the DuckDB-only load measured in its own
   process (target: < 4 GB).
 
@@ -38,6 +40,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import duckdb
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -103,6 +107,12 @@ NEW_FLOORS = {
     "new readers by month and branch (reader_firsts)": (
         "select date_trunc('month', first_at), branch_no, count(*), count(next_day) from reader_firsts group by all",
         "new_readers_by_month_branch, retention_by_cohort"),
+    "renewals and returns by branch and month (counts per day and branch)": (
+        "select branch_no, date_trunc('month', day) as m, sum(renewals), sum(returns) from actions_day group by all",
+        "circulation_by_period_branch"),
+    "loans by lending and owning branch (loans_lending_month)": (
+        "select branch_no, home_branch_id, sum(checkouts + transfers) from loans_lending_month group by all",
+        "loans_by_lending_owning, loans_by_lending_owning_full, loans_by_lending_owning_town"),
     "loans by reader type and birth year (loans_reader_month)": (
         "select reader_type, birth_year, sum(loans) from loans_reader_month group by all",
         "loans_by_reader_type, loans_by_age_band"),
@@ -180,13 +190,85 @@ def _timed(run, times: int) -> list[float]:
     return sorted(out)
 
 
+def _floors(con, runs: int, only: set[str] | None = None) -> tuple[dict, dict]:
+    """Time the floors (only those bounding these queries, when given); per query its old and new floor."""
+    floors: dict[str, float] = {}
+    print(f"\n== floors, {runs} runs each after one warm-up ==", flush=True)
+    print(f"  {'floor':<62} {'p50 ms':>8} {'p95 ms':>8}  bounds")
+    for design, table in (("old design", FLOORS), ("new design", NEW_FLOORS)):
+        print(f"  -- {design}")
+        for label, (sql, bounds) in table.items():
+            if only is not None and not only & {q.strip() for q in bounds.split(",")}:
+                continue
+            try:
+                con.sql(sql).pl()
+            except duckdb.CatalogException:  # a database of an earlier schema
+                print(f"  {label:<62} {'(no such table here)':>17}  {bounds}")
+                continue
+            timed = _timed(lambda sql=sql: con.sql(sql).pl(), runs)
+            floors[f"{design}: {label}"] = _percentile(timed, 0.95)
+            print(f"  {label:<62} {_percentile(timed, 0.5):>8.1f} {_percentile(timed, 0.95):>8.1f}  {bounds}",
+                  flush=True)
+    old_floor = {q.strip(): (label, floors[f"old design: {label}"])
+                 for label, (_, bounds) in FLOORS.items() for q in bounds.split(",")
+                 if f"old design: {label}" in floors}
+    new_floor = {q.strip(): (label, floors[f"new design: {label}"])
+                 for label, (_, bounds) in NEW_FLOORS.items() for q in bounds.split(",")
+                 if f"new design: {label}" in floors}
+    return old_floor, new_floor
+
+
+def _time_queries(con, names: list[str], runs: int, old_floor: dict, new_floor: dict) -> tuple[float, list]:
+    """p50/p95 of each named query with default parameters, beside the floors of its shape; (worst p95, over)."""
+    from microbranch import queries
+
+    print(f"\n== named queries, default parameters, {runs} runs each after one warm-up ==", flush=True)
+    worst, over = 0.0, []
+    print(f"  {'query':<30} {'rows':>9} {'first ms':>9} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}"
+          f" {'old floor':>10} {'new floor':>10}")
+    for name in names:
+        t0 = time.perf_counter()
+        frame = queries.run(con, name)
+        first_ms = (time.perf_counter() - t0) * 1000
+        timed = _timed(lambda name=name: queries.run(con, name), runs)
+        p50, p95 = _percentile(timed, 0.50), _percentile(timed, 0.95)
+        worst = max(worst, p95)
+        if p95 > QUERY_P95_TARGET_MS:
+            over.append((name, p95))
+        old = f"{old_floor[name][1]:.1f}" if name in old_floor else ""
+        new = f"{new_floor[name][1]:.1f}" if name in new_floor else ""
+        flag = "" if p95 <= QUERY_P95_TARGET_MS else "  OVER"
+        print(f"  {name:<30} {frame.height:>9,} {first_ms:>9.1f} {p50:>8.1f} {p95:>8.1f} {timed[-1]:>8.1f}"
+              f" {old:>10} {new:>10}{flag}", flush=True)
+    return worst, over
+
+
+def _queries_only(db: Path, names: list[str], runs: int) -> int:
+    """Time these named queries (and the floors of their shapes) on the published snapshot of an existing database,
+    with the load average before and after."""
+    from microbranch import queries, storage
+
+    print(f"load at the start: {_uptime()}", flush=True)
+    names = names or queries.names()
+    con = storage.reader(db)
+    old_floor, new_floor = _floors(con, runs, set(names))
+    _time_queries(con, names, runs, old_floor, new_floor)
+    con.close()
+    print(f"load at the end: {_uptime()}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", type=int, default=10_000_000, help="events to generate (default 10M)")
     ap.add_argument("--data", type=Path, help="folder of the five CSVs (reused if complete, else generated)")
     ap.add_argument("--runs", type=int, default=20, help="timed runs per named query (default 20)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder (database, generated data)")
+    ap.add_argument("--db", type=Path, help="no import: time the named queries on this database's snapshot")
+    ap.add_argument("--queries", default="", help="with --db: only these named queries (comma-separated)")
     args = ap.parse_args(argv)
+    if args.db:
+        return _queries_only(args.db, [q.strip() for q in args.queries.split(",") if q.strip()], args.runs)
 
     load_before = _uptime()
     print(f"load at the start: {load_before}", flush=True)
@@ -258,41 +340,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {cli_s:.2f} s from the command line (python -m microbranch import, start-up included)", flush=True)
 
         con = storage.reader(db)
-        floors: dict[str, float] = {}
-        print(f"\n== floors, {args.runs} runs each after one warm-up ==", flush=True)
-        print(f"  {'floor':<62} {'p50 ms':>8} {'p95 ms':>8}  bounds")
-        for design, table in (("old design", FLOORS), ("new design", NEW_FLOORS)):
-            print(f"  -- {design}")
-            for label, (sql, bounds) in table.items():
-                con.sql(sql).pl()
-                runs = _timed(lambda sql=sql: con.sql(sql).pl(), args.runs)
-                floors[f"{design}: {label}"] = _percentile(runs, 0.95)
-                print(f"  {label:<62} {_percentile(runs, 0.5):>8.1f} {_percentile(runs, 0.95):>8.1f}  {bounds}",
-                      flush=True)
-        old_floor = {q.strip(): (label, floors[f"old design: {label}"])
-                     for label, (_, bounds) in FLOORS.items() for q in bounds.split(",")}
-        new_floor = {q.strip(): (label, floors[f"new design: {label}"])
-                     for label, (_, bounds) in NEW_FLOORS.items() for q in bounds.split(",")}
-
-        print(f"\n== named queries, default parameters, {args.runs} runs each after one warm-up ==", flush=True)
-        worst, over = 0.0, []
-        print(f"  {'query':<30} {'rows':>9} {'first ms':>9} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}"
-              f" {'old floor':>10} {'new floor':>10}")
+        old_floor, new_floor = _floors(con, args.runs)
+        worst, over = _time_queries(con, queries.names(), args.runs, old_floor, new_floor)
         n_queries = len(queries.names())
-        for name in queries.names():
-            t0 = time.perf_counter()
-            frame = queries.run(con, name)
-            first_ms = (time.perf_counter() - t0) * 1000
-            runs = _timed(lambda name=name: queries.run(con, name), args.runs)
-            p50, p95 = _percentile(runs, 0.50), _percentile(runs, 0.95)
-            worst = max(worst, p95)
-            if p95 > QUERY_P95_TARGET_MS:
-                over.append((name, p95))
-            old = f"{old_floor[name][1]:.1f}" if name in old_floor else ""
-            new = f"{new_floor[name][1]:.1f}" if name in new_floor else ""
-            flag = "" if p95 <= QUERY_P95_TARGET_MS else "  OVER"
-            print(f"  {name:<30} {frame.height:>9,} {first_ms:>9.1f} {p50:>8.1f} {p95:>8.1f} {runs[-1]:>8.1f}"
-                  f" {old:>10} {new:>10}{flag}", flush=True)
         con.close()
         for name, p95 in over:
             bound = new_floor.get(name)

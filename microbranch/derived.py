@@ -8,6 +8,8 @@ in which a loan was deleted or added: counts per day and branch, counts and dist
 branch), loans per month of a home branch, class and owner, and the activity bitmaps of readers and of readers at
 a branch; the copies' own bitmaps from all their loans. A month's rollups are recomputed
 whole from the loans of that month, so they equal a rebuild from scratch whatever was added or deleted.
+The copies' renewals and returns (table actions) are compared like their loans, and the counts per day and branch
+(actions_day) changed by the difference of the rows deleted and added.
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ from (select distinct {id} from {source} where {id} is not null except select {i
 """
 
 DERIVED = ("chains", "chains_month", "chain_transfers", "loans", "loans_day", "loans_month", "loans_home_month",
-           "reader_months", "reader_branch_months", "item_months", "copy_state", "reader_firsts", "loans_reader_month")
+           "reader_months", "reader_branch_months", "item_months", "copy_state", "reader_firsts", "loans_reader_month",
+           "actions", "actions_day", "loans_lending_month")
 LOAN = "day, occurred_at, is_transfer, branch_no, item_no, reader_no"  # the columns of table loans
+ACTION = "day, occurred_at, is_return, branch_no, item_no"  # the columns of table actions
 
 # The loans of the recomputed months: the bounds let the scan skip what the months' days are not in.
 _MONTHS = "l.day >= $lo and l.day < $hi and month_no(l.day) in (select month_no from months)"
@@ -92,8 +96,11 @@ def _refresh(con: duckdb.DuckDBPyConnection, import_id: int | None = None) -> No
         inner join chain_list as c using (item_no, c, r)
         where s.action_rank = 1  -- the transfers
     """)
+    _new_actions(con, import_id)
     con.sql("drop table chain_steps; drop table new_chains; drop table new_transfers")
     con.sql(_NEW_KEYS.format(table="branch_keys", no="branch_no", id="branch_id", source="new_loans"))
+    con.sql(_NEW_KEYS.format(table="branch_keys", no="branch_no", id="branch_id", source="new_actions"))
+    _actions(con)
     keyed = """
         select n.occurred_at::date as day, n.occurred_at, n.is_transfer, b.branch_no, n.item_no, n.reader_no,
             t.item_id, r.reader,
@@ -138,6 +145,130 @@ def _refresh(con: duckdb.DuckDBPyConnection, import_id: int | None = None) -> No
         _months(con, bounds)
     con.sql("drop table months; drop table touched_nos; drop table touched; drop table touched_readers; "
             "drop table chain_list")
+
+
+def _new_actions(con: duckdb.DuckDBPyConnection, import_id: int | None) -> None:
+    """The touched copies' renewals and returns as they are now (temp table new_actions): a return at its own branch,
+    a renewal at the branch where the copy's chain then started (empty: no chain, or one that started before the
+    data). Ties follow docs/metrics.md (checkout, transfer, renew, return): a renewal at the moment of a return
+    belongs to the returned chain, one at the moment of a checkout to the chain that checkout starts.
+
+    After an import that only added events (import_id), only each copy's rows from its earliest new event on
+    (temp table action_since) can change: a renewal before it falls in a chain that the events before it decide, a
+    return keeps its branch. Those rows alone are worked out and compared: the renewals from the stored ones and the
+    import's own (no pass over every event), and the stored rows are read from that moment on (the scan of table
+    actions, stored in time order, skips what lies before). Otherwise every row of the copies, the renewals from the
+    events."""
+    if import_id is None:
+        con.sql("create or replace temp table action_since as "
+                "select item_no, '-infinity'::timestamp as since, from touched_nos")
+        renewals = ("select e.item_no, e.occurred_at, from events as e semi join touched_nos using (item_no) "
+                    "where e.action = 'renew'")
+    else:
+        con.sql("create or replace temp table action_since as select item_no, min(occurred_at) as since, "
+                "from events where import_id = $id group by item_no", params={"id": import_id})
+        renewals = f"""
+            select e.item_no, e.occurred_at,
+            from events as e
+            where e.import_id = {int(import_id)} and e.action = 'renew'
+            union all
+            {_STORED_ACTIONS.format(columns="a.item_no, a.occurred_at")} and not a.is_return
+        """
+    con.sql(f"create or replace temp table renewed as select *, row_number() over () as n, from ({renewals})",
+            params=_since_bound(con, renewals))
+    con.sql("""
+        create or replace temp table new_actions as
+        select s.occurred_at, true as is_return, s.branch_id, s.item_no,
+        from chain_steps as s
+        inner join action_since as t on s.item_no = t.item_no and s.occurred_at >= t.since
+        where s.action_rank = 3
+        union all
+        select r.occurred_at, false, c.start_branch_id, r.item_no,
+        from renewed as r
+        left join chain_list as c
+            on
+                r.item_no = c.item_no and r.occurred_at >= c.started_at
+                and (
+                    coalesce(c.returned_at, c.next_started_at) is null
+                    or r.occurred_at < coalesce(c.returned_at, c.next_started_at)
+                    or r.occurred_at = c.returned_at
+                )
+        qualify row_number() over (partition by r.n order by c.started_at desc, c.chain_no desc) = 1
+    """)
+    con.sql("drop table renewed")
+
+
+# The stored renewals and returns of the touched copies from each one's moment on (action_since); $since: the
+# earliest of those moments, a constant the scan can skip row groups by.
+_STORED_ACTIONS = """
+select {columns},
+from actions as a
+inner join action_since as t on a.item_no = t.item_no and a.occurred_at >= t.since
+where a.occurred_at >= $since"""
+
+
+def _since_bound(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, object] | None:
+    """The parameter $since of _STORED_ACTIONS, when the query reads them."""
+    if "$since" not in sql:
+        return None
+    return {"since": con.sql("select coalesce(min(since), '-infinity'::timestamp) from action_since").fetchall()[0][0]}
+
+
+def _actions(con: duckdb.DuckDBPyConnection) -> None:
+    """Store the touched copies' renewals and returns that changed (table actions, compared like the loans, from each
+    copy's moment in action_since on) and add the difference to the counts per day and branch (actions_day): no day
+    is counted again from all its rows."""
+    keyed = """
+        select n.occurred_at::date as day, n.occurred_at, n.is_return, b.branch_no, n.item_no,
+        from new_actions as n
+        left join branch_keys as b using (branch_id)
+    """
+    stored = _STORED_ACTIONS.format(columns=f"a.rowid as row_id, {', '.join('a.' + c for c in ACTION.split(', '))}")
+    con.sql(f"create or replace temp table old_actions as select *, row_number() over (partition by {ACTION}) as n, "
+            f"from ({stored})", params=_since_bound(con, stored))
+    if con.sql("select count(*) from old_actions").fetchall()[0][0] == 0:
+        con.sql(f"create or replace temp table added_actions as {keyed}")
+        con.sql("create or replace temp table gone_actions as select row_id, "
+                f"{ACTION}, from old_actions")
+    else:
+        con.sql(f"create or replace temp table fresh_actions as select *, "
+                f"row_number() over (partition by {ACTION}) as n, from ({keyed})")
+        same = " and ".join(f"o.{c} is not distinct from f.{c}" for c in [*ACTION.split(", "), "n"])
+        con.sql(f"create or replace temp table gone_actions as select o.* exclude (n), from old_actions as o "
+                f"anti join fresh_actions as f on {same}")
+        con.sql(f"create or replace temp table added_actions as select f.* exclude (n), from fresh_actions as f "
+                f"anti join old_actions as o on {same}")
+        con.sql("drop table fresh_actions")
+    con.sql("delete from actions where rowid in (select row_id from gone_actions)")
+    con.sql(f"insert into actions select {ACTION}, from added_actions order by occurred_at")
+    con.sql("""
+        create or replace temp table action_delta as
+        select day, branch_no, sum(sign * (not is_return)::integer) as renewals,
+            sum(sign * is_return::integer) as returns,
+        from (
+            select day, branch_no, is_return, -1 as sign, from gone_actions
+            union all
+            select day, branch_no, is_return, 1, from added_actions
+        )
+        group by all
+    """)
+    lo, hi = con.sql("select min(day), max(day) from action_delta").fetchall()[0]  # none: nothing changed
+    # the days' bounds let the scans of actions_day (stored in day order) skip what the changed days are not in
+    on = "d.day = x.day and d.branch_no is not distinct from x.branch_no and d.day >= $lo and d.day <= $hi"
+    con.sql(f"""
+        create or replace temp table action_sums as
+        select day, branch_no, sum(renewals)::bigint as renewals, sum(returns)::bigint as returns,
+        from (
+            select d.*, from actions_day as d semi join action_delta as x on {on}
+            union all
+            select *, from action_delta
+        )
+        group by all
+    """, params={"lo": lo, "hi": hi})
+    con.sql(f"delete from actions_day as d using action_delta as x where {on}", params={"lo": lo, "hi": hi})
+    con.sql("insert into actions_day select *, from action_sums where renewals <> 0 or returns <> 0 order by day")
+    con.sql("drop table new_actions; drop table old_actions; drop table gone_actions; drop table added_actions; "
+            "drop table action_delta; drop table action_sums; drop table action_since")
 
 
 # The rows of a copy that its events from a moment on can change: the chains not ended before it, the hand-overs
@@ -186,9 +317,9 @@ def clear(con: duckdb.DuckDBPyConnection) -> None:
 def refresh_attributes(con: duckdb.DuckDBPyConnection, kind: str = "items") -> None:
     """The loans per attribute of the copies (home branch, class, owner) or of the readers (type, birth year)
     after those attributes changed (an import of items or readers)."""
-    table, sql = _ATTRIBUTE_MONTH[kind]
-    con.sql(f"delete from {table}")
-    con.sql(f"insert into {table} {sql.format(where='true')}")
+    for table, sql in _ATTRIBUTE_MONTH[kind]:
+        con.sql(f"delete from {table}")
+        con.sql(f"insert into {table} {sql.format(where='true')}")
     if kind == "items":
         _copy_attributes(con)
 
@@ -220,7 +351,21 @@ left join readers as r on l.reader = r.reader
 where {where}
 group by grouping sets ((month, l.branch_no, r.reader_type, r.birth_year), (month, r.reader_type, r.birth_year))
 """
-_ATTRIBUTE_MONTH = {"items": ("loans_home_month", _HOME_MONTH), "readers": ("loans_reader_month", _READER_MONTH)}
+
+_LENDING_MONTH = """
+select
+    date_trunc('month', l.day)::date as month,
+    l.branch_no,
+    i.home_branch_id,
+    count(*) filter (where not l.is_transfer) as checkouts,
+    count(*) filter (where l.is_transfer) as transfers,
+from loans as l
+inner join items as i on l.item_id = i.item_id
+where {where}
+group by all
+"""
+_ATTRIBUTE_MONTH = {"items": [("loans_home_month", _HOME_MONTH), ("loans_lending_month", _LENDING_MONTH)],
+                    "readers": [("loans_reader_month", _READER_MONTH)]}
 
 
 def _items(con: duckdb.DuckDBPyConnection) -> None:
@@ -392,10 +537,9 @@ def _months(con: duckdb.DuckDBPyConnection, bounds: dict[str, date]) -> None:
         where {_MONTHS}
         group by grouping sets ((month, l.branch_no), (month))
     """, params=bounds)
-    con.sql(f"delete from loans_home_month where {in_months.format(col='month')}")
-    con.sql(f"insert into loans_home_month {_HOME_MONTH.format(where=_MONTHS)}", params=bounds)
-    con.sql(f"delete from loans_reader_month where {in_months.format(col='month')}")
-    con.sql(f"insert into loans_reader_month {_READER_MONTH.format(where=_MONTHS)}", params=bounds)
+    for table, sql in [*_ATTRIBUTE_MONTH["items"], *_ATTRIBUTE_MONTH["readers"]]:
+        con.sql(f"delete from {table} where {in_months.format(col='month')}")
+        con.sql(f"insert into {table} {sql.format(where=_MONTHS)}", params=bounds)
     con.sql("""
         create or replace temp table month_masks as
         select month_no // 120 as block, bit_or(1::hugeint << (month_no % 120)) as mask, from months group by all

@@ -9,6 +9,7 @@
 --   month_no(d), month_mask(first_no, last_no, blk)   months as integers and as bits of the activity bitmaps
 --   period_parts(date_from, date_to)  one row: the whole months of the period and its ragged edges
 --   edge_loans(date_from, date_to)    one row per loan of the ragged edges, with integer keys
+--   lending_owning_in_period(date_from, date_to, branch_ids)  one row per lending and owning branch pair with loans
 --   chains_ended(date_from, date_to)  the drift chains ended during the period, counted by kind (chains_month)
 --   chains_open(date_to)              one row per chain still open at the end of date_to, with its holders then
 --   chain_holders(date_from, date_to)  the chains under way during the period by start branch, holders, status then
@@ -461,6 +462,39 @@ select
     sum(transfers)::bigint as transfers,
     sum(checkouts + transfers)::bigint as loans,
 from parts
+group by all;
+
+-- lending_owning_in_period: one row per (lending branch, owning branch) pair with loans in the period: the lending
+-- branch is the loan's (a checkout's branch, a transfer's chain start; empty when that start lies before the data),
+-- the owning branch the copy's home branch (loans of copies not in the items table are left out). With branch_ids,
+-- only loans lent by or of copies owned by those branches. Whole months as stored (loans_lending_month), the ragged
+-- edges from the loans. The one definition the lending and owning queries share.
+create or replace macro lending_owning_in_period(date_from, date_to, branch_ids) as table
+with parts as (
+    select m.branch_no, m.home_branch_id, m.checkouts, m.transfers,
+    from loans_lending_month as m, period_parts(date_from, date_to) as p
+    where m.month >= p.full_from and m.month < p.full_to
+    union all
+    select
+        l.branch_no,
+        i.home_branch_id,
+        count(*) filter (where not l.is_transfer),
+        count(*) filter (where l.is_transfer),
+    from edge_loans(date_from, date_to) as l
+    inner join items as i on l.item_id = i.item_id
+    group by all
+)
+select
+    k.branch_id as lending_branch_id,
+    p.home_branch_id as owning_branch_id,
+    sum(p.checkouts)::bigint as checkouts,
+    sum(p.transfers)::bigint as transfers,
+    sum(p.checkouts + p.transfers)::bigint as loans,
+from parts as p
+left join branch_keys as k using (branch_no)
+where coalesce(len(branch_ids::varchar[]), 0) = 0
+   or list_contains(branch_ids::varchar[], k.branch_id)
+   or list_contains(branch_ids::varchar[], p.home_branch_id)
 group by all;
 
 -- items_in_period: one row per copy (item_id) borrowed in the period: whole months from the copies' activity

@@ -10,38 +10,31 @@
 -- branch, then owning branch)
 -- $page_size integer: rows in the page (default 100)
 -- $skip integer: rows skipped before the page (default 0)
-with pairs as (
-    select
-        l.branch_id as lending_branch_id,
-        i.home_branch_id as owning_branch_id,
-        count(*) filter (where l.action = 'checkout') as checkouts,
-        count(*) filter (where l.action = 'transfer') as transfers,
-        count(*) as loans,
-    from loans_in_period($date_from, $date_to) as l
-    inner join items as i using (item_id)
-    where coalesce(len($branch_ids::varchar[]), 0) = 0
-       or list_contains($branch_ids::varchar[], l.branch_id)
-       or list_contains($branch_ids::varchar[], i.home_branch_id)
-    group by all
-),
-listed as (
-    select
-        x.lending_branch_id,
-        lb.name as lending_branch,
-        x.owning_branch_id,
-        ob.name as owning_branch,
-        x.checkouts,
-        x.transfers,
-        x.loans,
-    from pairs as x
-    left join branches as lb on lb.branch_id = x.lending_branch_id
-    left join branches as ob on ob.branch_id = x.owning_branch_id
+with page as (  -- the page first (on the branch ids alone), then the names of its branches
+    select *, count(*) over () as total, sum(loans) over () as total_loans,
+    from lending_owning_in_period($date_from, $date_to, $branch_ids)
+    order by
+        case when $sort::varchar = 'transfers' then transfers end desc nulls last,
+        case when $sort::varchar = 'lending' then lending_branch_id end nulls last,
+        case when $sort::varchar = 'lending' then owning_branch_id end nulls last,
+        loans desc, lending_branch_id nulls last, owning_branch_id nulls last
+    limit coalesce($page_size::integer, 100) offset coalesce($skip::integer, 0)
 )
-select *, count(*) over () as total, sum(loans) over () as total_loans,
-from listed
+select
+    x.lending_branch_id,
+    lb.name as lending_branch,
+    x.owning_branch_id,
+    ob.name as owning_branch,
+    x.checkouts,
+    x.transfers,
+    x.loans,
+    x.total,
+    x.total_loans,
+from page as x
+left join branches as lb on lb.branch_id = x.lending_branch_id
+left join branches as ob on ob.branch_id = x.owning_branch_id
 order by
-    case when $sort::varchar = 'transfers' then transfers end desc nulls last,
-    case when $sort::varchar = 'lending' then lending_branch_id end nulls last,
-    case when $sort::varchar = 'lending' then owning_branch_id end nulls last,
-    loans desc, lending_branch_id nulls last, owning_branch_id nulls last
-limit coalesce($page_size::integer, 100) offset coalesce($skip::integer, 0)
+    case when $sort::varchar = 'transfers' then x.transfers end desc nulls last,
+    case when $sort::varchar = 'lending' then x.lending_branch_id end nulls last,
+    case when $sort::varchar = 'lending' then x.owning_branch_id end nulls last,
+    x.loans desc, x.lending_branch_id nulls last, x.owning_branch_id nulls last

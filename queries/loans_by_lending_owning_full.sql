@@ -3,20 +3,6 @@
 -- $date_from date: first day of the period (default: first day of the data)
 -- $date_to date: last day of the period (default: last day of the data)
 -- $branch_ids varchar[]: only loans lent by or of copies owned by these branches (default: all)
-with pairs as (
-    select
-        l.branch_id as lending_branch_id,
-        i.home_branch_id as owning_branch_id,
-        count(*) filter (where l.action = 'checkout') as checkouts,
-        count(*) filter (where l.action = 'transfer') as transfers,
-        count(*) as loans,
-    from loans_in_period($date_from, $date_to) as l
-    inner join items as i using (item_id)
-    where coalesce(len($branch_ids::varchar[]), 0) = 0
-       or list_contains($branch_ids::varchar[], l.branch_id)
-       or list_contains($branch_ids::varchar[], i.home_branch_id)
-    group by all
-)
 select
     x.lending_branch_id,
     lb.name as lending_branch,
@@ -25,7 +11,7 @@ select
     x.checkouts,
     x.transfers,
     x.loans,
-from pairs as x
+from lending_owning_in_period($date_from, $date_to, $branch_ids) as x
 left join branches as lb on lb.branch_id = x.lending_branch_id
 left join branches as ob on ob.branch_id = x.owning_branch_id
 order by x.loans desc, x.lending_branch_id nulls last, x.owning_branch_id nulls last

@@ -7,15 +7,11 @@
 select
     lb.town_code as lending_town_code,
     ob.town_code as owning_town_code,
-    count(*) filter (where l.action = 'checkout') as checkouts,
-    count(*) filter (where l.action = 'transfer') as transfers,
-    count(*) as loans,
-from loans_in_period($date_from, $date_to) as l
-inner join items as i using (item_id)
-left join branches as lb on lb.branch_id = l.branch_id
-left join branches as ob on ob.branch_id = i.home_branch_id
-where coalesce(len($branch_ids::varchar[]), 0) = 0
-   or list_contains($branch_ids::varchar[], l.branch_id)
-   or list_contains($branch_ids::varchar[], i.home_branch_id)
+    sum(x.checkouts)::bigint as checkouts,
+    sum(x.transfers)::bigint as transfers,
+    sum(x.loans)::bigint as loans,
+from lending_owning_in_period($date_from, $date_to, $branch_ids) as x
+left join branches as lb on lb.branch_id = x.lending_branch_id
+left join branches as ob on ob.branch_id = x.owning_branch_id
 group by all
 order by loans desc, lending_town_code nulls last, owning_town_code nulls last

@@ -42,13 +42,19 @@ micro as (
     from branches as b, period as p
     where b.kind = 'micro' and b.opened_on <= p.date_to and (b.closed_on is null or b.closed_on > p.year_start)
 ),
+year_loans as (  -- transfers from the counts per day and branch, readers from the bitmaps and the ragged edges
+    select d.branch_no, sum(d.transfers)::bigint as transfers,
+    from loans_day as d, period as p
+    where d.day >= p.year_start and d.day <= p.date_to
+    group by d.branch_no
+),
 loans as (
-    select
-        l.branch_id,
-        count(*) filter (where l.action = 'transfer') as transfers,
-        count(distinct l.reader) as readers,
-    from period as p, loans_in_period(p.year_start, p.date_to) as l
-    group by l.branch_id
+    select k.branch_id, coalesce(y.transfers, 0) as transfers, coalesce(r.readers, 0) as readers,
+    from year_loans as y
+    full join (
+        select r.*, from period as p, readers_by_branch_in_period(p.year_start, p.date_to) as r
+    ) as r using (branch_no)
+    inner join branch_keys as k using (branch_no)
 ),
 counted as (
     select

@@ -219,6 +219,36 @@ create or replace table loans_home_month (
     transfers bigint not null
 );
 
+-- Loans per month of a lending branch (branch_keys; empty: transfers of chains that started before the data) and
+-- the copies' home branch (as the copies are now: rebuilt after an import of items); loans of copies not in the
+-- items file are left out.
+create or replace table loans_lending_month (
+    month date not null,
+    branch_no integer,
+    home_branch_id varchar,
+    checkouts bigint not null,
+    transfers bigint not null
+);
+
+-- Every renewal and return, one row each: a return belongs to the branch where it was made, a renewal to the branch
+-- where the copy's chain then started (branch_keys; empty: no chain, one that started before the data, or a return
+-- without a branch). Kept so an import compares the touched copies' rows and changes the counts per day by the
+-- difference. The counts per day and branch, beside loans_day (only rows with a count).
+create or replace table actions (
+    day date not null,
+    occurred_at timestamp not null,
+    is_return boolean not null,
+    branch_no integer,
+    item_no integer not null
+);
+
+create or replace table actions_day (
+    day date not null,
+    branch_no integer,
+    renewals bigint not null,
+    returns bigint not null
+);
+
 -- Activity bitmaps: bit (month_no % 120) of `months` is set when the reader (at the branch; the copy) had a
 -- loan in that month of the 120-month block (month_no // 120). One row per key and block.
 create or replace table reader_months (reader_no integer not null, block integer not null, months hugeint not null);
