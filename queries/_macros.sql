@@ -187,7 +187,7 @@ select
 from (
     select c.item_id, arg_max(c, c.chain_no) as c,
     from chains as c, p
-    where (select count(*) from later) > 0 and c.item_id in (select item_id, from later) and c.started_at < p.end_ts
+    where (select count(*), from later) > 0 and c.item_id in (select item_id, from later) and c.started_at < p.end_ts
     group by c.item_id
 ) as c
 inner join copy_state as s using (item_id);
@@ -208,14 +208,14 @@ loan_later as (
 chain_before as (  -- the last chain by then of copies whose last chain started later
     select c.item_id, arg_max({ 'ended_at': c.ended_at, 'end_branch_id': c.end_branch_id }, c.chain_no) as c,
     from chains as c, p
-    where (select count(*) from chain_later) > 0 and c.item_id in (select item_id, from chain_later)
+    where (select count(*), from chain_later) > 0 and c.item_id in (select item_id, from chain_later)
       and c.started_at < p.end_ts
     group by c.item_id
 ),
 loan_before as (  -- the last loan by then of copies lent later
     select l.item_id, max(l.occurred_at) as last_loan_at,
     from loans as l, p
-    where (select count(*) from loan_later) > 0 and l.item_id in (select item_id, from loan_later)
+    where (select count(*), from loan_later) > 0 and l.item_id in (select item_id, from loan_later)
       and l.occurred_at < p.end_ts
     group by l.item_id
 ),
@@ -399,7 +399,7 @@ with parts as (
 ),
 masks as (  -- the period's whole months as bits of each block they lie in
     select r.block, month_mask(p.first_no, p.last_no, r.block) as mask,
-    from parts as p, range(p.first_block, p.last_block + 1) as r(block)
+    from parts as p, range(p.first_block, p.last_block + 1) as r (block)
 ),
 whole as (
     select r.branch_no, r.reader_no,
@@ -648,7 +648,7 @@ later as (
 lent_before as (  -- of the copies lent later, those lent by then too
     select distinct l.item_id,
     from loans as l, p
-    where (select count(*) from later) > 0 and l.item_id in (select item_id, from later) and l.occurred_at < p.end_ts
+    where (select count(*), from later) > 0 and l.item_id in (select item_id, from later) and l.occurred_at < p.end_ts
 )
 select
     i.item_id,
