@@ -60,3 +60,10 @@ def test_an_open_chains_timeline_names_its_dates_in_numbers():
         "held_until": [datetime(2024, 4, 20, 9), None]})
     fig = charts.chain_timeline(steps, "I1", "Book", datetime(2024, 5, 1))
     assert fig.layout.xaxis.tickformat == "%Y-%m-%d"
+
+
+def test_two_branches_of_one_name_are_two_bars_each_with_its_id():
+    frame = pl.DataFrame({"branch_id": ["B1", "B2", "B3"], "name": ["湖兴村微分馆", "湖兴村微分馆", "东涌微分馆"],
+                          "kind": ["micro"] * 3, "copies_adrift": [5, 3, 4]})
+    shown, left_out, _ = charts.top(frame, "copies_adrift")
+    assert shown["name"].to_list() == ["湖兴村微分馆 · B1", "东涌微分馆", "湖兴村微分馆 · B2"] and left_out == 0

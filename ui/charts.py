@@ -60,6 +60,10 @@ def top(frame: pl.DataFrame, value: str | pl.Expr, n: int = TOP,
     numerators over the sum of denominators (a share or a rate is not summed)."""
     key = pl.col(value) if isinstance(value, str) else value
     ranked = frame.sort(key, descending=True, nulls_last=True)
+    if {"name", "branch_id"} <= set(frame.columns):  # two branches of one name are two bars: each with its id
+        same = pl.col("name").is_duplicated() & pl.col("branch_id").is_not_null()
+        ranked = ranked.with_columns(pl.when(same).then(pl.col("name") + " · " + pl.col("branch_id"))
+                                     .otherwise(pl.col("name")).alias("name"))
     if frame.height <= n:
         return ranked, 0, 0
     head, rest = ranked.head(n), ranked.slice(n)
