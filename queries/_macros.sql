@@ -281,6 +281,24 @@ where s.place = 'shelf' and s.branch_id <> s.home_branch_id
        or list_contains(branch_ids::varchar[], s.branch_id)
        or list_contains(branch_ids::varchar[], s.home_branch_id));
 
+-- moves_listed: the move list as the van sheet shows it (`moves_by_item`, its page, and `moves_by_item_full`, its
+-- download): copies_to_move with each copy's title and call number.
+create or replace macro moves_listed(date_to, branch_ids) as table
+select
+    m.item_id,
+    i.title,
+    i.call_number,
+    m.from_branch_id,
+    m.from_branch,
+    m.from_address,
+    m.to_branch_id,
+    m.to_branch,
+    m.to_address,
+    m.on_shelf_since,
+    m.days_there,
+from copies_to_move(date_to, branch_ids) as m
+inner join items as i using (item_id);
+
 -- dead_stock: dead stock at the end of date_to: library copies on a shelf then, in stock for at least `months`
 -- months and not lent (checkout or transfer) in those months. One row per such copy, with its last loan (empty: never).
 create or replace macro dead_stock(date_to, months) as table

@@ -9,20 +9,7 @@
 -- $page_size integer: rows in the page (default 100)
 -- $skip integer: rows skipped before the page (default 0)
 with listed as materialized (  -- worked out once, for the page and the total
-    select
-        m.item_id,
-        i.title,
-        i.call_number,
-        m.from_branch_id,
-        m.from_branch,
-        m.from_address,
-        m.to_branch_id,
-        m.to_branch,
-        m.to_address,
-        m.on_shelf_since,
-        m.days_there,
-    from copies_to_move($date_to, $branch_ids) as m
-    inner join items as i using (item_id)
+    select *, from moves_listed($date_to, $branch_ids)
 ),
 page as (  -- the best rows kept as the list is read (a top-N), never the whole list sorted
     select *,
