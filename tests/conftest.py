@@ -47,6 +47,22 @@ def snapshot(db: Path) -> duckdb.DuckDBPyConnection:
     return storage.reader(db)
 
 
+def delete_import_events(db: Path, file_name: str) -> None:
+    """Delete the events of the import of this file and rebuild what is derived for their copies, in one
+    transaction (what an undo does to the derived tables)."""
+    from microbranch.derived import refresh_items
+
+    with storage.writer(db) as con:
+        import_id = con.sql("select import_id from imports where file_name = $f", params={"f": file_name}
+                            ).fetchall()[0][0]
+        touched = [r[0] for r in con.sql("select distinct item_id from events where import_id = $id",
+                                         params={"id": import_id}).fetchall()]
+        con.begin()
+        con.sql("delete from events where import_id = $id", params={"id": import_id})
+        refresh_items(con, touched)
+        con.commit()
+
+
 BRANCHES = """branch_id,name,kind,host_type,lat,lon,opened_on,closed_on,public_access,volumes,host_population
 C1,Central,central,,22.80,113.50,2019-01-01,,yes,1000,
 B1,Town one,branch,,22.90,113.50,2015-01-01,,yes,500,

@@ -10,7 +10,7 @@ import pytest
 
 from microbranch import storage
 from microbranch.derived import refresh_items as refresh_derived
-from tests.conftest import load, snapshot
+from tests.conftest import delete_import_events, load, snapshot
 from tests.test_queries_circulation import BRANCHES, EVENTS, ITEMS
 
 DERIVED = {"chains": "item_id, chain_no", "chain_transfers": "event_key"}
@@ -57,12 +57,5 @@ def test_deleting_an_import_and_refreshing_its_copies_equals_never_having_it(db,
     for name, text in [("b.csv", BRANCHES), ("i.csv", ITEMS)] + [
             (f"e{n}.csv", "\n".join([HEADER, *PARTS[n]]) + "\n") for n in (0, 1, 2)]:
         load(db2, other, name, text)
-    with storage.writer(db2) as con:
-        import_id = con.sql("select import_id from imports where file_name = 'e1.csv'").fetchall()[0][0]
-        touched = [r[0] for r in con.sql("select distinct item_id from events where import_id = $id",
-                                         params={"id": import_id}).fetchall()]
-        con.begin()
-        con.sql("delete from events where import_id = $id", params={"id": import_id})
-        refresh_derived(con, touched)
-        con.commit()
+    delete_import_events(db2, "e1.csv")
     assert contents(snapshot(db2)) == never

@@ -14,7 +14,7 @@ from polars.testing import assert_frame_equal
 
 from microbranch import queries, storage
 from microbranch.derived import refresh_items as refresh_derived
-from tests.conftest import load, snapshot
+from tests.conftest import delete_import_events, load, snapshot
 from tests.test_queries_circulation import BRANCHES
 
 HEADER = "event_id,occurred_at,action,item_id,reader_id,from_reader_id,branch_id,channel"
@@ -198,14 +198,7 @@ def test_a_full_rebuild_changes_no_rollup(two_imports):
 
 
 def test_undo_leaves_the_rollups_of_a_database_that_never_had_the_import(two_imports, tmp_path):
-    with storage.writer(two_imports) as con:
-        import_id = con.sql("select import_id from imports where file_name = 'first.csv'").fetchall()[0][0]
-        touched = [r[0] for r in con.sql("select distinct item_id from events where import_id = $id",
-                                         params={"id": import_id}).fetchall()]
-        con.begin()
-        con.sql("delete from events where import_id = $id", params={"id": import_id})
-        refresh_derived(con, touched)
-        con.commit()
+    delete_import_events(two_imports, "first.csv")
     never = tmp_path / "never" / "microbranch.duckdb"
     load(never, tmp_path, "b.csv", BRANCHES)
     load(never, tmp_path, "i.csv", ITEMS)

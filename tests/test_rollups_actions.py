@@ -17,7 +17,7 @@ import pytest
 
 from microbranch import queries, storage
 from microbranch.derived import refresh_items as refresh_derived
-from tests.conftest import load, snapshot
+from tests.conftest import delete_import_events, load, snapshot
 from tests.test_rollups import DIRECT, ITEMS, PERIODS
 from tests.test_states import prepare, rows
 
@@ -247,14 +247,7 @@ def test_the_ties_by_hand(db, tmp_path):
 def test_after_an_undo_equal_a_database_that_never_had_the_import(db, tmp_path):
     prepare(db, tmp_path, (0, 1, 2))
     load(db, tmp_path, "ties.csv", TIES)
-    with storage.writer(db) as con:
-        import_id = con.sql("select import_id from imports where file_name = 'e1.csv'").fetchall()[0][0]
-        touched = [r[0] for r in con.sql("select distinct item_id from events where import_id = $id",
-                                         params={"id": import_id}).fetchall()]
-        con.begin()
-        con.sql("delete from events where import_id = $id", params={"id": import_id})
-        refresh_derived(con, touched)
-        con.commit()
+    delete_import_events(db, "e1.csv")
     never = tmp_path / "never" / "microbranch.duckdb"
     prepare(never, tmp_path, (0, 2))
     load(never, tmp_path, "ties.csv", TIES)
