@@ -335,13 +335,13 @@ with span as (
         p.date_from,
         p.date_to,
         p.end_ts,
-        greatest(p.date_from, coalesce(min(d.day), p.date_from)) as lo,
-        least(p.date_to, coalesce(max(d.day), p.date_to)) as hi,
-        coalesce(min(d.day), p.date_from) as first_day,
-        coalesce(max(d.day), p.date_to) as last_day,
-    from period(date_from, date_to) as p
-    left join loans_day as d on true
-    group by p.date_from, p.date_to, p.end_ts
+        greatest(p.date_from, coalesce(d.first_day, p.date_from)) as lo,
+        least(p.date_to, coalesce(d.last_day, p.date_to)) as hi,
+        coalesce(d.first_day, p.date_from) as first_day,
+        coalesce(d.last_day, p.date_to) as last_day,
+    from period(date_from, date_to) as p,
+        -- one row, empty without loans; read from the table's statistics
+        (select min(day) as first_day, max(day) as last_day, from loans_day) as d
 ),
 cut as (
     select
