@@ -32,7 +32,7 @@ from (select distinct {id} from {source} where {id} is not null except select {i
 
 DERIVED = ("chains", "chains_month", "chain_transfers", "loans", "loans_day", "loans_month", "loans_home_month",
            "reader_months", "reader_branch_months", "item_months", "copy_state", "reader_firsts", "loans_reader_month",
-           "actions", "actions_day", "loans_lending_month")
+           "actions", "actions_day", "loans_lending_month", "reader_attrs")
 LOAN = "day, occurred_at, is_transfer, branch_no, item_no, reader_no"  # the columns of table loans
 ACTION = "day, occurred_at, is_return, branch_no, item_no"  # the columns of table actions
 
@@ -317,11 +317,26 @@ def clear(con: duckdb.DuckDBPyConnection) -> None:
 def refresh_attributes(con: duckdb.DuckDBPyConnection, kind: str = "items") -> None:
     """The loans per attribute of the copies (home branch, class, owner) or of the readers (type, birth year)
     after those attributes changed (an import of items or readers)."""
+    if kind == "readers":
+        _reader_attrs(con)
     for table, sql in _ATTRIBUTE_MONTH[kind]:
         con.sql(f"delete from {table}")
         con.sql(f"insert into {table} {sql.format(where='true')}")
     if kind == "items":
         _copy_attributes(con)
+
+
+def _reader_attrs(con: duckdb.DuckDBPyConnection) -> None:
+    """The readers file keyed by number: every reader in it numbered (reader_keys), then reader_attrs anew."""
+    con.sql(_NEW_KEYS.format(table="reader_keys", no="reader_no", id="reader", source="readers"))
+    con.sql("delete from reader_attrs")
+    con.sql("""
+        insert into reader_attrs
+        select k.reader_no, r.registered_on, r.home_branch_id, r.birth_year, r.reader_type,
+        from readers as r
+        inner join reader_keys as k using (reader)
+        order by k.reader_no
+    """)
 
 
 _HOME_MONTH = """
@@ -347,7 +362,7 @@ select
     r.birth_year,
     count(*) as loans,
 from loans as l
-left join readers as r on l.reader = r.reader
+left join reader_attrs as r using (reader_no)
 where {where}
 group by grouping sets ((month, l.branch_no, r.reader_type, r.birth_year), (month, r.reader_type, r.birth_year))
 """
@@ -597,8 +612,9 @@ def refresh_items(con: duckdb.DuckDBPyConnection, item_ids: Iterable[str] | None
 
     Call it in the writer's transaction after events were added or deleted (an undone import: the copies of its
     events); the derived rows of the copies are then those of a database that only ever had the events left."""
-    if item_ids is None:  # everything anew (the copies' attributes too)
+    if item_ids is None:  # everything anew (the copies' and readers' attributes too)
         clear(con)
+        _reader_attrs(con)
         con.sql("create or replace temp table touched as select distinct item_id from events")
     else:
         frame = pl.DataFrame({"item_id": list(item_ids)}, schema={"item_id": pl.String})

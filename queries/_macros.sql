@@ -545,22 +545,21 @@ with span as (
     from period(null, date_to) as p, (select min(occurred_at)::date as first_day, from events) as d
 ),
 firsts as (  -- the first loan up to date_to (reader_firsts), and the first later day with a loan by then
-    select k.reader, b.branch_id, f.first_at::date as first_day,
+    select f.reader_no, b.branch_id, f.first_at::date as first_day,
         case when f.next_day <= s.date_to then f.next_day end as next_day,
     from reader_firsts as f
     cross join span as s
-    inner join reader_keys as k using (reader_no)
     left join branch_keys as b using (branch_no)
     where f.first_at::date <= s.date_to
 ),
-everyone as (
-    select coalesce(f.reader, r.reader) as reader, r.registered_on, r.home_branch_id, f.branch_id, f.first_day,
-        f.next_day,
+everyone as (  -- the readers file keyed by number (reader_attrs)
+    select coalesce(f.reader_no, r.reader_no) as reader_no, r.registered_on, r.home_branch_id, f.branch_id,
+        f.first_day, f.next_day,
     from firsts as f
-    full join readers as r using (reader)
+    full join reader_attrs as r using (reader_no)
 )
 select
-    e.reader,
+    e.reader_no,
     coalesce(least(e.registered_on, e.first_day), e.registered_on, e.first_day) as won_on,
     coalesce(e.branch_id, e.home_branch_id) as branch_id,
     e.first_day,

@@ -25,18 +25,25 @@ loans as (  -- the period's loans (loans_in_period), counted per day when they w
     where d.day >= p.date_from and d.day <= p.date_to
       and (coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], k.branch_id))
 ),
-drift as (
+chosen as (
+    select coalesce(len($branch_ids::varchar[]), 0) = 0 as every_branch,
+),
+drift as (  -- the copies out at the end of date_to (chains_open), the chains returned during the period (chains_ended)
     select
-        count(*) filter (where c.started_at < p.end_ts and (c.ended_at is null or c.ended_at >= p.end_ts))
-            as copies_out,
-        count(*) filter (where c.started_at < p.end_ts and (c.ended_at is null or c.ended_at >= p.end_ts)
-            and c.first_transfer_at < p.end_ts) as copies_adrift,
-        count(*) filter (where c.status = 'returned' and c.ended_at >= p.date_from and c.ended_at < p.end_ts)
-            as chains_returned,
-        avg(c.holders) filter (where c.status = 'returned' and c.ended_at >= p.date_from and c.ended_at < p.end_ts)
-            as mean_holders,
-    from chains as c, period as p
-    where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], c.start_branch_id)
+        o.copies_out,
+        o.copies_adrift,
+        coalesce(e.chains, 0) as chains_returned,
+        e.holders / e.chains as mean_holders,
+    from (
+        select count(*) as copies_out, count(*) filter (where o.handed_on) as copies_adrift,
+        from chains_open($date_to) as o, chosen as c
+        where c.every_branch or list_contains($branch_ids::varchar[], o.start_branch_id)
+    ) as o,
+    (
+        select sum(e.chains) as chains, sum(e.chains * e.holders) as holders,
+        from chains_ended($date_from, $date_to) as e, chosen as c
+        where e.status = 'returned' and (c.every_branch or list_contains($branch_ids::varchar[], e.start_branch_id))
+    ) as e
 ),
 residents as (  -- one row even with no communities (the district row is then missing)
     select

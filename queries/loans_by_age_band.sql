@@ -15,8 +15,7 @@ counted as (  -- the period's loans (loans_in_period) per birth year, from the m
 active as (
     select r.birth_year, count(*) as active_readers,
     from readers_in_period($date_from, $date_to, $branch_ids) as a
-    inner join reader_keys as k on a.reader_no = k.reader_no
-    left join readers as r on k.reader = r.reader
+    left join reader_attrs as r on a.reader_no = r.reader_no
     group by r.birth_year
 ),
 aged as (

@@ -12,8 +12,7 @@ with counted as (  -- the period's loans (loans_in_period) per reader type, from
 active as (
     select r.reader_type, count(*) as active_readers,
     from readers_in_period($date_from, $date_to, $branch_ids) as a
-    inner join reader_keys as k on a.reader_no = k.reader_no
-    left join readers as r on k.reader = r.reader
+    left join reader_attrs as r on a.reader_no = r.reader_no
     group by r.reader_type
 )
 select

@@ -13,7 +13,7 @@ with period as (
     select *, from period($date_from, $date_to)
 ),
 firsts as (  -- next_day: the first later day with a loan, up to $date_to
-    select reader, branch_id, first_day, next_day, censored,
+    select reader_no, branch_id, first_day, next_day, censored,
     from new_readers($date_to, $warmup_months)
     where first_day is not null and not long_time
 ),

@@ -290,6 +290,15 @@ create or replace table reader_firsts (
     next_day date
 );
 
+-- The readers file keyed by number (reader_keys): what the queries group readers by, rebuilt after an import of readers.
+create or replace table reader_attrs (
+    reader_no integer not null,
+    registered_on date,
+    home_branch_id varchar,
+    birth_year integer,
+    reader_type varchar
+);
+
 -- Loans per month and branch (branch_keys), and for all branches (all_branches), of the readers of a type and birth
 -- year (attributes of the readers as they are now, empty for readers not in the readers file: rebuilt after an
 -- import of readers).
