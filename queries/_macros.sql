@@ -16,8 +16,11 @@
 --   residents_by_town(on_day, threshold)  one row per town and one for the district: residents served
 --   copy_places(date_to)              one row per copy: on which shelf it was at the end of the day, or on loan
 --   copies_to_move(date_to, branch_ids)  one row per copy on another branch's shelf, to send home: the move list
+--   moves_listed(date_to, branch_ids)  the move list as the van sheet shows it
+--   moves_page(date_to, branch_ids, sort, page_size, skip)  one page of that list, and its total
 --   dead_stock(date_to, months)       one row per copy of dead stock: on a shelf, not lent for `months` months
 --   dead_stock_listed(date_to, months, branch_ids)  one row per copy of dead stock as its list shows it
+--   dead_stock_page(date_to, months, branch_ids, sort, page_size, skip)  one page of that list, and its total
 --   chains_listed(date_from, date_to, branch_ids)  one row per drift chain as its list shows it
 --   never_borrowed(date_to, branch_ids)  one row per library copy never borrowed by date_to: the weeding list
 --   new_readers(date_to, warmup)      one row per reader up to date_to: when and where won, and how that is known
@@ -281,8 +284,8 @@ where s.place = 'shelf' and s.branch_id <> s.home_branch_id
        or list_contains(branch_ids::varchar[], s.branch_id)
        or list_contains(branch_ids::varchar[], s.home_branch_id));
 
--- moves_listed: the move list as the van sheet shows it (`moves_by_item`, its page, and `moves_by_item_full`, its
--- download): copies_to_move with each copy's title and call number.
+-- moves_listed: the move list as the van sheet shows it (`moves_by_item_full`, its download; its pages are
+-- moves_page): copies_to_move with each copy's title and call number.
 create or replace macro moves_listed(date_to, branch_ids) as table
 select
     m.item_id,
@@ -299,6 +302,36 @@ select
 from copies_to_move(date_to, branch_ids) as m
 inner join items as i using (item_id);
 
+-- moves_page: rows skip + 1 to skip + page_size of moves_listed in the order `sort` (see `moves_by_item`), and `total`,
+-- the rows of the whole list. The list is sorted and cut before the copies' titles are joined, to the rows kept only.
+create or replace macro moves_page(date_to, branch_ids, sort, page_size, skip) as table
+with listed as materialized (  -- worked out once, for the rows kept and the total
+    select *, from copies_to_move(date_to, branch_ids)
+),
+kept as (  -- the best rows kept as the list is read (a top-N), never the whole list sorted
+    select *,
+    from listed
+    order by
+        case when sort::varchar = 'longest' then days_there end desc nulls last,
+        from_branch_id, to_branch_id, on_shelf_since, item_id
+    limit page_size offset coalesce(skip, 0)
+)
+select
+    m.item_id,
+    i.title,
+    i.call_number,
+    m.from_branch_id,
+    m.from_branch,
+    m.from_address,
+    m.to_branch_id,
+    m.to_branch,
+    m.to_address,
+    m.on_shelf_since,
+    m.days_there,
+    (select count(*), from listed) as total,
+from kept as m
+inner join items as i using (item_id);
+
 -- dead_stock: dead stock at the end of date_to: library copies on a shelf then, in stock for at least `months`
 -- months and not lent (checkout or transfer) in those months. One row per such copy, with its last loan (empty: never).
 create or replace macro dead_stock(date_to, months) as table
@@ -306,7 +339,7 @@ with p as (
     select d.*, (d.date_to - to_months(coalesce(months::integer, 6)))::date as cutoff,
     from period(null, date_to) as d
 )
-select s.item_id, s.home_branch_id, s.branch_id, s.last_loan_at, p.date_to, p.cutoff,
+select s.item_id, s.home_branch_id, s.branch_id, s.added_on, s.last_loan_at, p.date_to, p.cutoff,
 from copies_then(date_to) as s, p
 where s.owner = 'library' and s.place = 'shelf'
   and (s.added_on is null or s.added_on <= p.cutoff)
@@ -599,8 +632,8 @@ select reader_type, birth_year, sum(loans)::bigint as loans,
 from parts
 group by all;
 
--- dead_stock_listed: the dead stock list at the end of date_to (`dead_stock_by_item`, its page, and
--- `dead_stock_by_item_full`, its download): one row per copy of dead stock (see dead_stock), where it belongs, where
+-- dead_stock_listed: the dead stock list at the end of date_to (`dead_stock_by_item_full`, its download; its pages are
+-- dead_stock_page): one row per copy of dead stock (see dead_stock), where it belongs, where
 -- it sits and its last loan (empty: never); with branch_ids, only copies whose home branch is one of these.
 create or replace macro dead_stock_listed(date_to, months, branch_ids) as table
 select
@@ -619,6 +652,44 @@ inner join items as i using (item_id)
 left join branches as h on h.branch_id = d.home_branch_id
 left join branches as s on s.branch_id = d.branch_id
 where coalesce(len(branch_ids::varchar[]), 0) = 0 or list_contains(branch_ids::varchar[], d.home_branch_id);
+
+-- dead_stock_page: rows skip + 1 to skip + page_size of dead_stock_listed in the order `sort` (see
+-- `dead_stock_by_item`), and `total`, the rows of the whole list. The list is sorted and cut before the copies' titles
+-- and the branches' names are joined, to the rows kept only.
+create or replace macro dead_stock_page(date_to, months, branch_ids, sort, page_size, skip) as table
+with listed as materialized (  -- worked out once, for the rows kept and the total
+    select
+        d.item_id, d.home_branch_id, d.branch_id, d.added_on, d.last_loan_at::date as last_loan_on,
+        c.call_number,  -- for the order by call number alone
+    from dead_stock(date_to, months) as d
+    left join items as c on sort::varchar = 'call_number' and c.item_id = d.item_id
+    where coalesce(len(branch_ids::varchar[]), 0) = 0 or list_contains(branch_ids::varchar[], d.home_branch_id)
+),
+kept as (  -- the best rows kept as the list is read (a top-N), never the whole list sorted
+    select *,
+    from listed
+    order by
+        case when sort::varchar = 'branch' then home_branch_id end,
+        case when sort::varchar = 'call_number' then call_number end,
+        last_loan_on nulls first, added_on nulls first, item_id
+    limit page_size offset coalesce(skip, 0)
+)
+select
+    d.item_id,
+    i.title,
+    i.call_number,
+    i.clc_class,
+    d.home_branch_id,
+    h.name as home_branch,
+    d.branch_id as shelf_branch_id,
+    s.name as shelf_branch,
+    i.added_on,
+    d.last_loan_on,
+    (select count(*), from listed) as total,
+from kept as d
+inner join items as i using (item_id)
+left join branches as h on h.branch_id = d.home_branch_id
+left join branches as s on s.branch_id = d.branch_id;
 
 -- chains_listed: the drift chains list (`chains`, its page, and `chains_full`, its download): one row per chain
 -- active on or after date_from (ended then or later, or its last event then or later) and started by the end of

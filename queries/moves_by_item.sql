@@ -8,19 +8,8 @@
 -- there first)
 -- $page_size integer: rows in the page (default 100)
 -- $skip integer: rows skipped before the page (default 0)
-with listed as materialized (  -- worked out once, for the page and the total
-    select *, from moves_listed($date_to, $branch_ids)
-),
-page as (  -- the best rows kept as the list is read (a top-N), never the whole list sorted
-    select *,
-    from listed
-    order by
-        case when $sort::varchar = 'longest' then days_there end desc nulls last,
-        from_branch_id, to_branch_id, on_shelf_since, item_id
-    limit coalesce($page_size::integer, 100) offset coalesce($skip::integer, 0)
-)
-select *, (select count(*), from listed) as total,
-from page
+select *,
+from moves_page($date_to, $branch_ids, $sort, coalesce($page_size::integer, 100), $skip::integer)
 order by
     case when $sort::varchar = 'longest' then days_there end desc nulls last,
     from_branch_id, to_branch_id, on_shelf_since, item_id
