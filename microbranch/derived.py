@@ -32,9 +32,11 @@ from (select distinct {id} from {source} where {id} is not null except select {i
 
 DERIVED = ("chains", "chains_month", "chain_transfers", "loans", "loans_day", "loans_month", "loans_home_month",
            "reader_months", "reader_branch_months", "item_months", "copy_state", "reader_firsts", "loans_reader_month",
-           "actions", "actions_day", "loans_lending_month", "reader_attrs")
+           "actions", "actions_day", "loans_lending_month", "reader_attrs", "import_branches", "copies_unknown",
+           "title_copies", "item_titles", "loans_title_month", "loans_title_month_top", "title_loans")
 LOAN = "day, occurred_at, is_transfer, branch_no, item_no, reader_no"  # the columns of table loans
 ACTION = "day, occurred_at, is_return, branch_no, item_no"  # the columns of table actions
+TOP_TITLES = 1000  # how many of the most borrowed titles have their month rows apart (loans_title_month_top)
 
 # The loans of the recomputed months: the bounds let the scan skip what the months' days are not in.
 _MONTHS = "l.day >= $lo and l.day < $hi and month_no(l.day) in (select month_no from months)"
@@ -65,6 +67,7 @@ def refresh_import(con: duckdb.DuckDBPyConnection, import_id: int) -> None:
     con.sql("create or replace temp table touched as select distinct item_id from events where import_id = $id",
             params={"id": import_id})
     _refresh(con, import_id)
+    _import_branches(con, import_id)
 
 
 def _refresh(con: duckdb.DuckDBPyConnection, import_id: int | None = None) -> None:
@@ -112,14 +115,16 @@ def _refresh(con: duckdb.DuckDBPyConnection, import_id: int | None = None) -> No
     if con.sql("select count(*) from old_loans").fetchall()[0][0] == 0:  # new copies (a first import): add all
         con.sql(f"create or replace temp table added as {keyed}")
         con.sql("create or replace temp table gone as "
-                "select null::bigint as row_id, null::date as day, null::integer as reader_no, limit 0")
+                "select null::bigint as row_id, null::date as day, null::integer as reader_no, "
+                "null::integer as item_no, limit 0")
     else:
         # Only the loans that changed are deleted and added (an import of new events mostly adds to a copy's
         # loans), so only the months they fall in are recomputed.
         con.sql(f"create or replace temp table fresh_loans as select *, row_number() over (partition by {LOAN}) as n,"
                 f" from ({keyed})")
         same = " and ".join(f"o.{c} is not distinct from f.{c}" for c in [*LOAN.split(", "), "n"])
-        con.sql(f"create or replace temp table gone as select o.row_id, o.day, o.reader_no, from old_loans as o "
+        con.sql(f"create or replace temp table gone as select o.row_id, o.day, o.reader_no, o.item_no, "
+                f"from old_loans as o "
                 f"anti join fresh_loans as f on {same}")
         con.sql(f"create or replace temp table added as select f.* exclude (n), from fresh_loans as f "
                 f"anti join old_loans as o on {same}")
@@ -135,6 +140,9 @@ def _refresh(con: duckdb.DuckDBPyConnection, import_id: int | None = None) -> No
     """)
     con.sql("create or replace temp table touched_readers as "
             "select reader_no, from gone union select reader_no, from added")
+    if import_id is not None:
+        _copies_unknown(con, "touched_nos")
+    _title_loans(con)
     con.sql("drop table gone; drop table added")
     _items(con)
     _copy_state(con, import_id)
@@ -324,6 +332,126 @@ def refresh_attributes(con: duckdb.DuckDBPyConnection, kind: str = "items") -> N
         con.sql(f"insert into {table} {sql.format(where='true')}")
     if kind == "items":
         _copy_attributes(con)
+        _titles(con)
+        _copies_unknown(con)
+
+
+def _import_branches(con: duckdb.DuckDBPyConnection, import_id: int | None = None) -> None:
+    """The branches named by the events of this import and how many events name each; None: of every import anew."""
+    where = "true"
+    if import_id is None:
+        con.sql("delete from import_branches")
+    else:
+        where = f"import_id = {int(import_id)}"
+    con.sql(f"insert into import_branches select import_id, branch_id, count(*), from events where {where} "
+            "group by all")
+
+
+def _copies_unknown(con: duckdb.DuckDBPyConnection, touched: str | None = None) -> None:
+    """The copies with events that are not in the items file: those of temp table `touched` (item_no, item_id, all
+    with events) added, or (None) all anew."""
+    source = "(select * from item_keys semi join (select distinct item_no, from events) using (item_no))"
+    if touched is None:
+        con.sql("delete from copies_unknown")
+    else:
+        source = f"(select item_no, item_id, from {touched} anti join copies_unknown using (item_no))"
+    con.sql(f"insert into copies_unknown select k.item_no, k.item_id, from {source} as k "
+            "anti join items using (item_id)")
+
+
+def _titles(con: duckdb.DuckDBPyConnection) -> None:
+    """The titles of the items file numbered anew, each numbered copy's title, and the loans per month of a title and
+    home branch from all the loans."""
+    for table in ("title_copies", "item_titles", "loans_title_month", "loans_title_month_top", "title_loans"):
+        con.sql(f"delete from {table}")
+    con.sql(_NEW_KEYS.format(table="item_keys", no="item_no", id="item_id", source="items"))  # every copy numbered
+    con.sql("""
+        create or replace temp table copy_titles as
+        select item_id, title, coalesce(author, '') as author, home_branch_id, clc_class,
+            dense_rank() over (order by title, coalesce(author, ''))::integer as title_no,
+        from items
+    """)
+    con.sql("""
+        insert into title_copies
+        select title_no, title, author, home_branch_id, count(*), min(clc_class),
+        from copy_titles
+        group by all
+        order by title_no
+    """)
+    con.sql("""
+        insert into item_titles
+        select k.item_no, c.title_no, c.home_branch_id,
+        from copy_titles as c
+        inner join item_keys as k using (item_id)
+        order by k.item_no
+    """)
+    con.sql("drop table copy_titles")
+    con.sql("""
+        insert into loans_title_month
+        select date_trunc('month', l.day)::date as month, t.home_branch_id, t.title_no, count(*),
+        from loans as l
+        inner join item_titles as t using (item_no)
+        group by all
+        order by t.home_branch_id, month, t.title_no
+    """)
+    con.sql("insert into title_loans select title_no, sum(loans), from loans_title_month group by all "
+            "order by title_no")
+    _top_now(con)
+    con.sql("insert into loans_title_month_top select m.*, from loans_title_month as m "
+            "semi join top_now using (title_no) order by m.month")
+    con.sql("drop table top_now")
+
+
+def _top_now(con: duckdb.DuckDBPyConnection) -> None:
+    """Temp table top_now: the titles most borrowed over all the data, whose month rows loans_title_month_top holds."""
+    con.sql(f"create or replace temp table top_now as "
+            f"select title_no, from title_loans order by loans desc, title_no limit {int(TOP_TITLES)}")
+
+
+def _title_loans(con: duckdb.DuckDBPyConnection) -> None:
+    """Add the loans just added (temp table `added`) to the loans per title, take away those deleted (`gone`), and
+    keep loans_title_month_top the month rows of the titles now most borrowed."""
+    con.sql("""
+        create or replace temp table title_delta as
+        select date_trunc('month', d.day)::date as month, t.home_branch_id, t.title_no, sum(d.n)::bigint as loans,
+        from (select day, item_no, 1 as n, from added union all select day, item_no, -1, from gone) as d
+        inner join item_titles as t using (item_no)
+        group by all
+        having sum(d.n) <> 0
+    """)
+    keys = ["month", "home_branch_id", "title_no"]
+    _add(con, "loans_title_month", keys, "title_delta")
+    _add(con, "title_loans", ["title_no"], "(select title_no, sum(loans) as loans, from title_delta group by all)")
+    con.sql("create or replace temp table top_was as select distinct title_no, from loans_title_month_top")
+    _top_now(con)
+    _add(con, "loans_title_month_top", keys,  # the titles that stay among the most borrowed
+         "(select d.*, from title_delta as d semi join top_now using (title_no) semi join top_was using (title_no))")
+    con.sql("delete from loans_title_month_top where title_no not in (select title_no from top_now)")
+    con.sql("create or replace temp table top_new as select title_no, from top_now anti join top_was using (title_no)")
+    if con.sql("select count(*) from top_new").fetchall()[0][0]:
+        con.sql("insert into loans_title_month_top "
+                "select m.*, from loans_title_month as m semi join top_new using (title_no) order by m.month")
+    con.sql("drop table title_delta; drop table top_was; drop table top_now; drop table top_new")
+
+
+def _add(con: duckdb.DuckDBPyConnection, table: str, keys: list[str], delta: str) -> None:
+    """Add the loans of `delta` (columns: keys, loans) to the rows of `table` with the same keys; no row of none."""
+    cols = ", ".join(keys)
+    same = " and ".join(f"t.{k} is not distinct from d.{k}" for k in keys)
+    con.sql(f"create or replace temp table add_delta as select {cols}, loans, from {delta}")
+    con.sql(f"""
+        create or replace temp table add_merged as
+        select {cols}, sum(loans)::bigint as loans,
+        from (
+            select t.{cols.replace(", ", ", t.")}, t.loans, from {table} as t semi join add_delta as d on {same}
+            union all
+            select {cols}, loans, from add_delta
+        )
+        group by all
+    """)
+    con.sql(f"delete from {table} as t using add_delta as d where {same}")
+    con.sql(f"insert into {table} select {cols}, loans, from add_merged where loans <> 0")
+    con.sql("drop table add_delta; drop table add_merged")
 
 
 def _reader_attrs(con: duckdb.DuckDBPyConnection) -> None:
@@ -624,3 +752,6 @@ def refresh_items(con: duckdb.DuckDBPyConnection, item_ids: Iterable[str] | None
     _refresh(con)
     if item_ids is None:  # the copies without events too
         _copy_attributes(con)
+        _titles(con)
+    _copies_unknown(con)
+    _import_branches(con)

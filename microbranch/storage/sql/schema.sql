@@ -290,6 +290,46 @@ create or replace table reader_firsts (
     next_day date
 );
 
+-- Per import of events, the branches its events name (empty: none) and how many of its events name each; orphans_by_import
+-- looks them up in the branches file as it is when asked. Added at the import, counted anew after an undo.
+create or replace table import_branches (import_id integer not null, branch_id varchar, events bigint not null);
+
+-- The numbered copies (item_keys) not in the items file: the copies of orphaned events (some may have no events left).
+-- Counted anew after an import of items; a copy an import of events numbers is added when the file lacks it.
+create or replace table copies_unknown (item_no integer not null, item_id varchar not null);
+
+-- Titles (a title and its author, '' when none, as the copies in the items file are now), numbered in the order they
+-- sort: one row per title and home branch of its copies, with how many copies and the least class among them. And
+-- the title and home branch of each numbered copy in the items file. Rebuilt after an import of items.
+create or replace table title_copies (
+    title_no integer not null,
+    title varchar not null,
+    author varchar not null,
+    home_branch_id varchar,
+    copies bigint not null,
+    clc_class varchar
+);
+create or replace table item_titles (item_no integer not null, title_no integer not null, home_branch_id varchar);
+
+-- Loans per month of the copies of a title and a home branch (stored in home branch order, so a question about some
+-- branches reads only theirs), every title's loans over all the data (title_loans), and apart the month rows of the
+-- titles most borrowed when these were rebuilt (loans_title_month_top): enough to bound the most borrowed titles of
+-- any period before counting any other. Rebuilt after an import of items, changed by the loans an import of events
+-- (or an undo) adds and deletes.
+create or replace table loans_title_month (
+    month date not null,
+    home_branch_id varchar,
+    title_no integer not null,
+    loans bigint not null
+);
+create or replace table loans_title_month_top (
+    month date not null,
+    home_branch_id varchar,
+    title_no integer not null,
+    loans bigint not null
+);
+create or replace table title_loans (title_no integer not null, loans bigint not null);
+
 -- The readers file keyed by number (reader_keys): what the queries group readers by, rebuilt after an import of readers.
 create or replace table reader_attrs (
     reader_no integer not null,
