@@ -5,67 +5,85 @@
 -- $top integer: how many titles (default 20)
 -- Whole months from loans_title_month, the ragged edges from the loans. A title can be among the $top only when its
 -- loans over all the data (title_loans) reach the $top-th most loans in the period of the titles most borrowed
--- (loans_title_month_top, a few rows): only those titles are counted, unless they are so many that the period is
--- short and counting all its rows costs less.
+-- (loans_title_month_top, a few rows): only those titles are counted (from loans_title_month_top when it holds them
+-- all), unless they are so many that the period is short and counting all its rows costs less.
 with parts as (
-    select *, from period_parts($date_from, $date_to)
+    select full_from, full_to, from period_parts($date_from, $date_to)
+),
+
+top_months as (  -- the whole months of the titles most borrowed over all the data
+    select m.title_no, m.loans,
+    from loans_title_month_top as m, parts as p
+    where
+        m.month >= p.full_from and m.month < p.full_to
+        and (
+            coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], m.home_branch_id)
+        )
+),
+
+edges as (  -- the loans of the ragged edges of copies in scope, by title
+    select t.title_no,
+    from edge_loans($date_from, $date_to) as l
+    inner join item_titles as t using (item_no)
+    where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], t.home_branch_id)
 ),
 
 bound as (  -- at most the $top-th most loans in the period (1: fewer titles than $top borrowed among the likely ones)
     select case when count(*) < coalesce($top::integer, 20) then 1 else min(loans) end as at_least,
     from (
-        select m.title_no, sum(m.loans) as loans,
-        from loans_title_month_top as m
-        where
-            m.month >= (select p.full_from from parts as p) and m.month < (select p.full_to from parts as p)
-            and (
-                coalesce(len($branch_ids::varchar[]), 0) = 0
-                or list_contains($branch_ids::varchar[], m.home_branch_id)
-            )
-        group by m.title_no
+        select title_no, sum(loans) as loans,
+        from top_months
+        group by title_no
         order by loans desc
         limit coalesce($top::integer, 20)
     )
 ),
 
-candidates as (  -- the titles that can be among the $top, when few enough to look up
+candidates as (  -- the titles that can be among the $top
     select t.title_no,
-    from title_loans as t
-    where t.loans >= (select b.at_least from bound as b)
+    from title_loans as t, bound as b
+    where t.loans >= b.at_least
 ),
 
-few as (
-    select count(*) <= 100000 as few_candidates,
-    from candidates
+few as (  -- few enough to look up, and whether loans_title_month_top holds all their rows
+    select
+        count(*) <= 100000 as few_candidates,
+        count(*) filter (where c.title_no not in (select t.title_no, from loans_title_month_top as t)) = 0 as in_top,
+    from candidates as c
 ),
 
 per_title as (
     select m.title_no, m.loans,
-    from loans_title_month as m
+    from top_months as m
+    where m.title_no in (select c.title_no, from candidates as c, few as f where f.few_candidates and f.in_top)
+    union all
+    select m.title_no, m.loans,
+    from loans_title_month as m, parts as p
     where
-        m.month >= (select p.full_from from parts as p) and m.month < (select p.full_to from parts as p)
-        and m.title_no in (select c.title_no, from candidates as c, few as f where f.few_candidates)
+        m.month >= p.full_from and m.month < p.full_to
+        and m.title_no in (
+            select c.title_no, from candidates as c, few as f where f.few_candidates and not f.in_top
+        )
         and (
             coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], m.home_branch_id)
         )
     union all
     select m.title_no, m.loans,
-    from loans_title_month as m, few as f
+    from loans_title_month as m, parts as p, few as f
     where
         not f.few_candidates
-        and m.month >= (select p.full_from from parts as p) and m.month < (select p.full_to from parts as p)
+        and m.month >= p.full_from and m.month < p.full_to
         and (
             coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], m.home_branch_id)
         )
     union all
-    select t.title_no, 1,
-    from edge_loans($date_from, $date_to) as l
-    inner join item_titles as t using (item_no)
-    where
-        t.title_no in (select c.title_no, from candidates as c)
-        and (
-            coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], t.home_branch_id)
-        )
+    select e.title_no, 1,
+    from edges as e
+    where e.title_no in (select c.title_no, from candidates as c, few as f where f.few_candidates)
+    union all
+    select e.title_no, 1,
+    from edges as e, few as f
+    where not f.few_candidates
 ),
 
 top as (
