@@ -348,20 +348,20 @@ def _import_branches(con: duckdb.DuckDBPyConnection, import_id: int | None = Non
 
 
 def _copies_unknown(con: duckdb.DuckDBPyConnection, touched: str | None = None) -> None:
-    """The copies with events that are not in the items file: those of temp table `touched` (item_no, item_id, all
-    with events) added, or (None) all anew."""
+    """The copies with events that are not in the items file (item_titles holds every copy in it, by number): those
+    of temp table `touched` (item_no, item_id, all with events) added, or (None) all anew."""
     source = "(select * from item_keys semi join (select distinct item_no, from events) using (item_no))"
     if touched is None:
         con.sql("delete from copies_unknown")
     else:
         source = f"(select item_no, item_id, from {touched} anti join copies_unknown using (item_no))"
     con.sql(f"insert into copies_unknown select k.item_no, k.item_id, from {source} as k "
-            "anti join items using (item_id)")
+            "anti join item_titles using (item_no)")
 
 
 def _titles(con: duckdb.DuckDBPyConnection) -> None:
-    """The titles of the items file numbered anew, each numbered copy's title, and the loans per month of a title and
-    home branch from all the loans."""
+    """The titles of the items file numbered anew, every copy in it numbered and given its title (item_titles), and
+    the loans per month of a title and home branch from all the loans."""
     for table in ("title_copies", "item_titles", "loans_title_month", "loans_title_month_top", "title_loans"):
         con.sql(f"delete from {table}")
     con.sql(_NEW_KEYS.format(table="item_keys", no="item_no", id="item_id", source="items"))  # every copy numbered

@@ -24,19 +24,19 @@ top_months as (  -- the whole months of the titles most borrowed over all the da
 edges as (  -- the loans of the ragged edges of copies in scope, by title
     select t.title_no,
     from edge_loans($date_from, $date_to) as l
-    inner join item_titles as t using (item_no)
+    inner join item_titles as t on l.item_no = t.item_no
     where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], t.home_branch_id)
 ),
 
 bound as (  -- at most the $top-th most loans in the period (1: fewer titles than $top borrowed among the likely ones)
-    select case when count(*) < coalesce($top::integer, 20) then 1 else min(loans) end as at_least,
+    select case when count(*) < coalesce($top::integer, 20) then 1 else min(likely.loans) end as at_least,
     from (
         select title_no, sum(loans) as loans,
         from top_months
         group by title_no
         order by loans desc
         limit coalesce($top::integer, 20)
-    )
+    ) as likely
 ),
 
 candidates as (  -- the titles that can be among the $top

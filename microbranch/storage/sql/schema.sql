@@ -294,13 +294,14 @@ create or replace table reader_firsts (
 -- looks them up in the branches file as it is when asked. Added at the import, counted anew after an undo.
 create or replace table import_branches (import_id integer not null, branch_id varchar, events bigint not null);
 
--- The numbered copies (item_keys) not in the items file: the copies of orphaned events (some may have no events left).
--- Counted anew after an import of items; a copy an import of events numbers is added when the file lacks it.
+-- The copies with events (numbered in item_keys) that are not in the items file: the copies of orphaned events. Counted
+-- anew after an import of items or an undo; the copies of an import of events the items file lacks are added.
 create or replace table copies_unknown (item_no integer not null, item_id varchar not null);
 
 -- Titles (a title and its author, '' when none, as the copies in the items file are now), numbered in the order they
 -- sort: one row per title and home branch of its copies, with how many copies and the least class among them. And
--- the title and home branch of each numbered copy in the items file. Rebuilt after an import of items.
+-- the title and home branch of every copy in the items file (each numbered in item_keys). Rebuilt after an import of
+-- items.
 create or replace table title_copies (
     title_no integer not null,
     title varchar not null,
