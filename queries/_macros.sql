@@ -22,7 +22,9 @@
 --   dead_stock_listed(date_to, months, branch_ids)  one row per copy of dead stock as its list shows it
 --   dead_stock_page(date_to, months, branch_ids, sort, page_size, skip)  one page of that list, and its total
 --   chains_listed(date_from, date_to, branch_ids)  one row per drift chain as its list shows it
---   never_borrowed(date_to, branch_ids)  one row per library copy never borrowed by date_to: the weeding list
+--   unborrowed(date_to, branch_ids)  one row per library copy never borrowed by date_to (copy_state)
+--   never_borrowed(date_to, branch_ids)  the weeding list: unborrowed as its list shows it
+--   never_borrowed_page(date_to, branch_ids, sort, page_size, skip)  one page of that list, and its total
 --   new_readers(date_to, warmup)      one row per reader up to date_to: when and where won, and how that is known
 --   last_chains(date_to)              one row per copy: its last chain started by the end of date_to
 --   copies_then(date_to)              one row per copy: where it was at the end of date_to, its last loan by then
@@ -715,16 +717,16 @@ where (date_from::date is null or coalesce(ended_at, last_event_at) >= date_from
        or list_contains(branch_ids::varchar[], start_branch_id)
        or list_contains(branch_ids::varchar[], end_branch_id));
 
--- never_borrowed: the weeding list at date_to (`items_never_borrowed`, its page, and `items_never_borrowed_full`, its
--- download): one row per library copy (owner = library) added by date_to and never borrowed (no checkout or
--- transfer) up to that day, how long it has been in stock; with branch_ids, only copies whose home branch is one of
--- these. From copy_state (its latest loan), and for the copies lent after that day, their loans up to it.
-create or replace macro never_borrowed(date_to, branch_ids) as table
+-- unborrowed: the library copies (owner = library) added by date_to and never borrowed (no checkout or transfer) up to
+-- that day, with their home branch and the day they were added, as copy_state holds them; with branch_ids, only
+-- copies whose home branch is one of these. From copy_state (its latest loan), and for the copies lent after that
+-- day, their loans up to it.
+create or replace macro unborrowed(date_to, branch_ids) as table
 with p as (
     select *, from period(null, date_to)
 ),
 unlent as (  -- the library copies in stock by then whose latest loan is not before the end of that day
-    select s.item_id, s.last_loan_at,
+    select s.item_id, s.home_branch_id, s.added_on, s.last_loan_at,
     from copy_state as s, p
     where s.in_items and s.owner = 'library' and (s.added_on is null or s.added_on <= p.date_to)
       and (s.last_loan_at is null or s.last_loan_at >= p.end_ts)
@@ -738,6 +740,14 @@ lent_before as (  -- of the copies lent later, those lent by then too
     from loans as l, p
     where (select count(*), from later) > 0 and l.item_id in (select item_id, from later) and l.occurred_at < p.end_ts
 )
+select u.item_id, u.home_branch_id, u.added_on, p.date_to,
+from unlent as u
+cross join p
+anti join lent_before as x on x.item_id = u.item_id;
+
+-- never_borrowed: the weeding list at date_to (`items_never_borrowed_full`, its download; its pages are
+-- never_borrowed_page): one row per copy of unborrowed, how long it has been in stock.
+create or replace macro never_borrowed(date_to, branch_ids) as table
 select
     i.item_id,
     i.title,
@@ -747,9 +757,42 @@ select
     i.home_branch_id,
     b.name as home_branch,
     i.added_on,
-    datediff('day', i.added_on, p.date_to) as days_in_stock,
-from unlent as u
-cross join p
+    datediff('day', i.added_on, u.date_to) as days_in_stock,
+from unborrowed(date_to, branch_ids) as u
 inner join items as i on i.item_id = u.item_id
-left join branches as b on b.branch_id = i.home_branch_id
-anti join lent_before as x on x.item_id = u.item_id;
+left join branches as b on b.branch_id = i.home_branch_id;
+
+-- never_borrowed_page: rows skip + 1 to skip + page_size of never_borrowed in the order `sort` (see
+-- `items_never_borrowed`), and `total`, the rows of the whole list. The list is sorted and cut before the copies'
+-- titles and the branches' names are joined, to the rows kept only.
+create or replace macro never_borrowed_page(date_to, branch_ids, sort, page_size, skip) as table
+with listed as materialized (  -- worked out once, for the rows kept and the total
+    select
+        u.item_id, u.home_branch_id, u.added_on, u.date_to,
+        c.call_number,  -- for the order by call number alone
+    from unborrowed(date_to, branch_ids) as u
+    left join items as c on sort::varchar = 'call_number' and c.item_id = u.item_id
+),
+kept as (  -- the best rows kept as the list is read (a top-N), never the whole list sorted
+    select *,
+    from listed
+    order by
+        case when sort::varchar = 'branch' then home_branch_id end,
+        case when sort::varchar = 'call_number' then call_number end,
+        added_on nulls first, item_id
+    limit page_size offset coalesce(skip, 0)
+)
+select
+    i.item_id,
+    i.title,
+    i.author,
+    i.call_number,
+    i.clc_class,
+    i.home_branch_id,
+    b.name as home_branch,
+    i.added_on,
+    datediff('day', i.added_on, u.date_to) as days_in_stock,
+    (select count(*), from listed) as total,
+from kept as u
+inner join items as i on i.item_id = u.item_id
+left join branches as b on b.branch_id = i.home_branch_id;
