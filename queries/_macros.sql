@@ -418,29 +418,45 @@ where l.day >= p.lo and l.day <= p.hi and l.day >= p.full_to;
 
 -- readers_in_period: one row per reader (reader_no) who took a copy in the period, at any branch or (branch_ids)
 -- at these branches: whole months from the activity bitmaps of readers (of readers at branches), the ragged
--- edges from the loans.
+-- edges from the loans. At any branch, a bitmap row is one per reader in a 120-month block, so only a period over two
+-- blocks, and the readers of the edges, need a look for readers already found.
 create or replace macro readers_in_period(date_from, date_to, branch_ids) as table
-with chosen as (
-    select coalesce(len(branch_ids::varchar[]), 0) = 0 as every_branch,
+with p as (
+    select *, coalesce(len(branch_ids::varchar[]), 0) = 0 as every_branch,
+    from period_parts(date_from, date_to)
 ),
 branch_nos as (
     select k.branch_no,
     from branch_keys as k
     where list_contains(branch_ids::varchar[], k.branch_id)
+),
+whole as (
+    select r.reader_no,
+    from reader_months as r, p
+    where p.every_branch
+      and r.block between p.first_block and p.last_block and r.months & month_mask(p.first_no, p.last_no, r.block) <> 0
+    union all
+    select r.reader_no,
+    from reader_branch_months as r, p
+    where not p.every_branch and r.branch_no in (select b.branch_no, from branch_nos as b)
+      and r.block between p.first_block and p.last_block and r.months & month_mask(p.first_no, p.last_no, r.block) <> 0
+),
+edges as (
+    select distinct l.reader_no,
+    from edge_loans(date_from, date_to) as l, p
+    where p.every_branch or l.branch_no in (select b.branch_no, from branch_nos as b)
 )
-select r.reader_no,
-from reader_months as r, period_parts(date_from, date_to) as p, chosen as c
-where c.every_branch
-  and r.block between p.first_block and p.last_block and r.months & month_mask(p.first_no, p.last_no, r.block) <> 0
-union
-select r.reader_no,
-from reader_branch_months as r, period_parts(date_from, date_to) as p, chosen as c
-where not c.every_branch and r.branch_no in (select b.branch_no, from branch_nos as b)
-  and r.block between p.first_block and p.last_block and r.months & month_mask(p.first_no, p.last_no, r.block) <> 0
-union
-select l.reader_no,
-from edge_loans(date_from, date_to) as l, chosen as c
-where c.every_branch or l.branch_no in (select b.branch_no, from branch_nos as b);
+select w.reader_no,
+from whole as w, p
+where p.every_branch and p.first_block = p.last_block
+union all
+select distinct w.reader_no,
+from whole as w, p
+where not (p.every_branch and p.first_block = p.last_block)
+union all
+select e.reader_no,
+from edges as e
+anti join whole as w on e.reader_no = w.reader_no;
 
 -- readers_by_branch_in_period: one row per branch (branch_no; 0 for transfers of chains that started before the
 -- data) with the distinct readers who took a copy there in the period. Whole months from the bitmaps of readers
@@ -504,7 +520,7 @@ with parts as (
         count(*) filter (where not l.is_transfer),
         count(*) filter (where l.is_transfer),
     from edge_loans(date_from, date_to) as l
-    inner join items as i on l.item_id = i.item_id
+    inner join item_attrs as i on l.item_no = i.item_no
     group by all
 )
 select
@@ -534,7 +550,7 @@ with parts as (
         count(*) filter (where not l.is_transfer),
         count(*) filter (where l.is_transfer),
     from edge_loans(date_from, date_to) as l
-    inner join items as i on l.item_id = i.item_id
+    inner join item_attrs as i on l.item_no = i.item_no
     group by all
 )
 select
@@ -550,20 +566,33 @@ where coalesce(len(branch_ids::varchar[]), 0) = 0
    or list_contains(branch_ids::varchar[], p.home_branch_id)
 group by all;
 
--- items_in_period: one row per copy (item_id) borrowed in the period: whole months from the copies' activity
--- bitmaps, the ragged edges from the loans.
+-- items_in_period: one row per copy (item_no) borrowed in the period: whole months from the copies' activity
+-- bitmaps, the ragged edges from the loans. A bitmap row is one per copy in a 120-month block, so only a period over
+-- two blocks, and the copies of the edges, need a look for copies already found.
 create or replace macro items_in_period(date_from, date_to) as table
-with borrowed as (
+with p as (
+    select *, from period_parts(date_from, date_to)
+),
+whole as (
     select m.item_no,
-    from item_months as m, period_parts(date_from, date_to) as p
+    from item_months as m, p
     where m.block between p.first_block and p.last_block
       and m.months & month_mask(p.first_no, p.last_no, m.block) <> 0
-    union
-    select item_no, from edge_loans(date_from, date_to)
+),
+edges as (
+    select distinct item_no, from edge_loans(date_from, date_to)
 )
-select k.item_id,
-from item_keys as k
-semi join borrowed as b on k.item_no = b.item_no;
+select w.item_no,
+from whole as w, p
+where p.first_block = p.last_block
+union all
+select distinct w.item_no,
+from whole as w, p
+where p.first_block < p.last_block
+union all
+select e.item_no,
+from edges as e
+anti join whole as w on e.item_no = w.item_no;
 
 -- When each reader became a reader, and where (metrics.md, "new readers"). With a registration date (办证日期)
 -- in the readers file that is the day; without one it is the first loan in the data, which in the data's first

@@ -290,7 +290,15 @@ create or replace table reader_firsts (
     next_day date
 );
 
--- The readers file keyed by number (reader_keys): what the queries group readers by, rebuilt after an import of readers.
+-- The items and readers files keyed by number (item_keys, reader_keys): what the queries group copies and readers by,
+-- rebuilt after an import of items or readers.
+create or replace table item_attrs (
+    item_no integer not null,
+    home_branch_id varchar,
+    owner varchar not null,
+    added_on date,
+    clc_class varchar
+);
 create or replace table reader_attrs (
     reader_no integer not null,
     registered_on date,
