@@ -32,7 +32,7 @@ from (select distinct {id} from {source} where {id} is not null except select {i
 
 DERIVED = ("chains", "chains_month", "chain_transfers", "loans", "loans_day", "loans_month", "loans_home_month",
            "reader_months", "reader_branch_months", "item_months", "copy_state", "reader_firsts", "loans_reader_month",
-           "actions", "actions_day", "loans_lending_month", "item_attrs", "reader_attrs")
+           "actions", "actions_day", "loans_lending_month", "loans_hour_month", "item_attrs", "reader_attrs")
 LOAN = "day, occurred_at, is_transfer, branch_no, item_no, reader_no"  # the columns of table loans
 ACTION = "day, occurred_at, is_return, branch_no, item_no"  # the columns of table actions
 
@@ -554,6 +554,15 @@ def _months(con: duckdb.DuckDBPyConnection, bounds: dict[str, date]) -> None:
         from loans as l
         where {_MONTHS}
         group by grouping sets ((month, l.branch_no), (month))
+    """, params=bounds)
+    con.sql(f"delete from loans_hour_month where {in_months.format(col='month')}")
+    con.sql(f"""
+        insert into loans_hour_month
+        select date_trunc('month', l.day)::date as month, isodow(l.occurred_at), hour(l.occurred_at),
+            count(*) filter (where not l.is_transfer), count(*) filter (where l.is_transfer),
+        from loans as l
+        where {_MONTHS}
+        group by all
     """, params=bounds)
     for table, sql in [*_ATTRIBUTE_MONTH["items"], *_ATTRIBUTE_MONTH["readers"]]:
         con.sql(f"delete from {table} where {in_months.format(col='month')}")

@@ -180,6 +180,13 @@ def test_some_branches_equal_the_direct_computation(two_imports):
                         "from l where branch_id in ('C1', 'M1')")
         expected = con.sql(sql, params={"date_from": period[0], "date_to": period[1]}).pl()
         assert_frame_equal(got.select(expected.columns), expected, check_dtypes=False)
+        got = queries.run(con, "loans_by_weekday_hour", date_from=period[0], date_to=period[1],
+                          branch_ids=["C1", "M1"]).filter(pl.col("loans") > 0)
+        sql = DIRECT + ("select isodow(occurred_at) as weekday, hour(occurred_at) as hour, count(*) filter (where "
+                        "action = 'checkout') as checkouts, count(*) as loans from l where branch_id in ('C1', 'M1') "
+                        "group by all order by weekday, hour")
+        expected = con.sql(sql, params={"date_from": period[0], "date_to": period[1]}).pl()
+        assert_frame_equal(got.select(expected.columns), expected, check_dtypes=False)
         got = queries.run(con, "readers_by_month", date_from=period[0], date_to=period[1], branch_ids=["C1", "M1"])
         sql = DIRECT + ("select date_trunc('month', occurred_at)::date as month, count(distinct reader) as "
                         "active_readers, count(*) as loans from l where branch_id in ('C1', 'M1') group by all "
@@ -221,6 +228,7 @@ def rollup_rows(con) -> dict[str, list[tuple]]:
         "loans_day": f"select day, {branch}, checkouts, transfers from loans_day as t",
         "loans_month": f"select month, all_branches, {branch}, checkouts, transfers, readers from loans_month as t",
         "loans_home_month": "select * from loans_home_month",
+        "loans_hour_month": "select * from loans_hour_month",
         "reader_months": f"select {reader}, block, months from reader_months as t",
         "reader_branch_months": f"select {branch}, {reader}, block, months from reader_branch_months as t",
         "item_months": f"select {item}, block, months from item_months as t",

@@ -190,6 +190,15 @@ create or replace table loans (
     reader varchar not null
 );
 
+-- Loans per month, weekday (1 = Monday) and hour of the day, at every branch: the week's rhythm.
+create or replace table loans_hour_month (
+    month date not null,
+    weekday integer not null,
+    hour integer not null,
+    checkouts bigint not null,
+    transfers bigint not null
+);
+
 -- Exact counts kept per day, and per month with the month's distinct readers (all branches: branch_no and
 -- all_branches; a branch's: all_branches false).
 create or replace table loans_day (
