@@ -251,3 +251,21 @@ def test_periods_over_two_blocks_of_the_activity_bitmaps_equal_the_direct_comput
             _, columns, keep = ORACLES[name]
             assert_frame_equal(named(con, name, period, columns, keep), oracle(con, name, period),
                                check_dtypes=False, check_column_order=False)
+
+
+def test_the_top_pairs_of_cross_branch_returns_equal_the_direct_computation(two_imports):
+    con = snapshot(two_imports)
+    pairs = []
+    for period in PERIODS:
+        expected = con.sql("""
+            select start_branch_id, end_branch_id, count(*) as chains, from chains
+            where status = 'returned' and start_branch_id <> end_branch_id
+              and ended_at::date between coalesce($f::date, (select min(occurred_at)::date from events))
+                  and coalesce($t::date, (select max(occurred_at)::date from events))
+            group by all order by chains desc, start_branch_id, end_branch_id
+        """, params={"f": period[0], "t": period[1]}).pl()
+        got = queries.run(con, "returns_by_branch_pair", date_from=period[0], date_to=period[1], top=2)
+        assert_frame_equal(got.select(expected.columns), expected.head(2), check_dtypes=False)
+        assert got["pairs"].to_list() == [expected.height] * got.height
+        pairs.append(expected.height)
+    assert max(pairs) > 2  # more pairs than the top kept
