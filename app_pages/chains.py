@@ -33,7 +33,7 @@ st.caption(tr("circ_chains_caption"))
 left, right = st.columns(2)
 chart(charts.chains_by_holders(q("chains_by_holders", **scope)), where=left)
 chart(charts.chains_by_days_per_holder(q("chains_by_days_per_holder", **scope)), where=right)
-pairs = q("returns_by_branch_pair", **scope)
+pairs = q("returns_by_branch_pair", **scope, top=PAIRS)
 if len(pairs):
     chart(charts.returns_sankey(pairs, PAIRS))
 else:

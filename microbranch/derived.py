@@ -32,8 +32,9 @@ from (select distinct {id} from {source} where {id} is not null except select {i
 
 DERIVED = ("chains", "chains_month", "chain_transfers", "loans", "loans_day", "loans_month", "loans_home_month",
            "reader_months", "reader_branch_months", "item_months", "copy_state", "reader_firsts", "loans_reader_month",
-           "actions", "actions_day", "loans_lending_month", "reader_attrs", "import_branches", "copies_unknown",
-           "title_copies", "item_titles", "loans_title_month", "loans_title_month_top", "title_loans")
+           "actions", "actions_day", "loans_lending_month", "loans_hour_month", "item_attrs", "reader_attrs",
+           "import_branches", "copies_unknown", "title_copies", "item_titles", "loans_title_month",
+           "loans_title_month_top", "title_loans")
 LOAN = "day, occurred_at, is_transfer, branch_no, item_no, reader_no"  # the columns of table loans
 ACTION = "day, occurred_at, is_return, branch_no, item_no"  # the columns of table actions
 TOP_TITLES = 1000  # how many of the most borrowed titles have their month rows apart (loans_title_month_top)
@@ -325,8 +326,7 @@ def clear(con: duckdb.DuckDBPyConnection) -> None:
 def refresh_attributes(con: duckdb.DuckDBPyConnection, kind: str = "items") -> None:
     """The loans per attribute of the copies (home branch, class, owner) or of the readers (type, birth year)
     after those attributes changed (an import of items or readers)."""
-    if kind == "readers":
-        _reader_attrs(con)
+    _attrs(con, kind)
     for table, sql in _ATTRIBUTE_MONTH[kind]:
         con.sql(f"delete from {table}")
         con.sql(f"insert into {table} {sql.format(where='true')}")
@@ -360,11 +360,10 @@ def _copies_unknown(con: duckdb.DuckDBPyConnection, touched: str | None = None) 
 
 
 def _titles(con: duckdb.DuckDBPyConnection) -> None:
-    """The titles of the items file numbered anew, every copy in it numbered and given its title (item_titles), and
-    the loans per month of a title and home branch from all the loans."""
+    """The titles of the items file numbered anew, every copy in it (numbered by _attrs) given its title (item_titles),
+    and the loans per month of a title and home branch from all the loans."""
     for table in ("title_copies", "item_titles", "loans_title_month", "loans_title_month_top", "title_loans"):
         con.sql(f"delete from {table}")
-    con.sql(_NEW_KEYS.format(table="item_keys", no="item_no", id="item_id", source="items"))  # every copy numbered
     con.sql("""
         create or replace temp table copy_titles as
         select item_id, title, coalesce(author, '') as author, home_branch_id, clc_class,
@@ -454,17 +453,21 @@ def _add(con: duckdb.DuckDBPyConnection, table: str, keys: list[str], delta: str
     con.sql("drop table add_delta; drop table add_merged")
 
 
-def _reader_attrs(con: duckdb.DuckDBPyConnection) -> None:
-    """The readers file keyed by number: every reader in it numbered (reader_keys), then reader_attrs anew."""
-    con.sql(_NEW_KEYS.format(table="reader_keys", no="reader_no", id="reader", source="readers"))
-    con.sql("delete from reader_attrs")
-    con.sql("""
-        insert into reader_attrs
-        select k.reader_no, r.registered_on, r.home_branch_id, r.birth_year, r.reader_type,
-        from readers as r
-        inner join reader_keys as k using (reader)
-        order by k.reader_no
-    """)
+_ATTRS = {  # kind: (table, its key, key table, number, the attributes kept)
+    "items": ("item_attrs", "item_id", "item_keys", "item_no", "home_branch_id, owner, added_on, clc_class"),
+    "readers": ("reader_attrs", "reader", "reader_keys", "reader_no", "registered_on, home_branch_id, birth_year, "
+                "reader_type"),
+}
+
+
+def _attrs(con: duckdb.DuckDBPyConnection, kind: str) -> None:
+    """The items or readers file keyed by number: every row numbered (item_keys, reader_keys), then
+    item_attrs or reader_attrs anew."""
+    table, key, keys, no, columns = _ATTRS[kind]
+    con.sql(_NEW_KEYS.format(table=keys, no=no, id=key, source=kind))
+    con.sql(f"delete from {table}")
+    con.sql(f"insert into {table} select k.{no}, {columns}, from {kind} inner join {keys} as k using ({key}) "
+            f"order by k.{no}")
 
 
 _HOME_MONTH = """
@@ -476,7 +479,7 @@ select
     count(*) filter (where not l.is_transfer) as checkouts,
     count(*) filter (where l.is_transfer) as transfers,
 from loans as l
-inner join items as i on l.item_id = i.item_id
+inner join item_attrs as i using (item_no)
 where {where}
 group by all
 """
@@ -503,7 +506,7 @@ select
     count(*) filter (where not l.is_transfer) as checkouts,
     count(*) filter (where l.is_transfer) as transfers,
 from loans as l
-inner join items as i on l.item_id = i.item_id
+inner join item_attrs as i using (item_no)
 where {where}
 group by all
 """
@@ -680,6 +683,15 @@ def _months(con: duckdb.DuckDBPyConnection, bounds: dict[str, date]) -> None:
         where {_MONTHS}
         group by grouping sets ((month, l.branch_no), (month))
     """, params=bounds)
+    con.sql(f"delete from loans_hour_month where {in_months.format(col='month')}")
+    con.sql(f"""
+        insert into loans_hour_month
+        select date_trunc('month', l.day)::date as month, isodow(l.occurred_at), hour(l.occurred_at),
+            count(*) filter (where not l.is_transfer), count(*) filter (where l.is_transfer),
+        from loans as l
+        where {_MONTHS}
+        group by all
+    """, params=bounds)
     for table, sql in [*_ATTRIBUTE_MONTH["items"], *_ATTRIBUTE_MONTH["readers"]]:
         con.sql(f"delete from {table} where {in_months.format(col='month')}")
         con.sql(f"insert into {table} {sql.format(where=_MONTHS)}", params=bounds)
@@ -742,7 +754,8 @@ def refresh_items(con: duckdb.DuckDBPyConnection, item_ids: Iterable[str] | None
     events); the derived rows of the copies are then those of a database that only ever had the events left."""
     if item_ids is None:  # everything anew (the copies' and readers' attributes too)
         clear(con)
-        _reader_attrs(con)
+        _attrs(con, "items")
+        _attrs(con, "readers")
         con.sql("create or replace temp table touched as select distinct item_id from events")
     else:
         frame = pl.DataFrame({"item_id": list(item_ids)}, schema={"item_id": pl.String})

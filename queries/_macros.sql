@@ -22,7 +22,9 @@
 --   dead_stock_listed(date_to, months, branch_ids)  one row per copy of dead stock as its list shows it
 --   dead_stock_page(date_to, months, branch_ids, sort, page_size, skip)  one page of that list, and its total
 --   chains_listed(date_from, date_to, branch_ids)  one row per drift chain as its list shows it
---   never_borrowed(date_to, branch_ids)  one row per library copy never borrowed by date_to: the weeding list
+--   unborrowed(date_to, branch_ids)  one row per library copy never borrowed by date_to (copy_state)
+--   never_borrowed(date_to, branch_ids)  the weeding list: unborrowed as its list shows it
+--   never_borrowed_page(date_to, branch_ids, sort, page_size, skip)  one page of that list, and its total
 --   new_readers(date_to, warmup)      one row per reader up to date_to: when and where won, and how that is known
 --   last_chains(date_to)              one row per copy: its last chain started by the end of date_to
 --   copies_then(date_to)              one row per copy: where it was at the end of date_to, its last loan by then
@@ -416,29 +418,45 @@ where l.day >= p.lo and l.day <= p.hi and l.day >= p.full_to;
 
 -- readers_in_period: one row per reader (reader_no) who took a copy in the period, at any branch or (branch_ids)
 -- at these branches: whole months from the activity bitmaps of readers (of readers at branches), the ragged
--- edges from the loans.
+-- edges from the loans. At any branch, a bitmap row is one per reader in a 120-month block, so only a period over two
+-- blocks, and the readers of the edges, need a look for readers already found.
 create or replace macro readers_in_period(date_from, date_to, branch_ids) as table
-with chosen as (
-    select coalesce(len(branch_ids::varchar[]), 0) = 0 as every_branch,
+with p as (
+    select *, coalesce(len(branch_ids::varchar[]), 0) = 0 as every_branch,
+    from period_parts(date_from, date_to)
 ),
 branch_nos as (
     select k.branch_no,
     from branch_keys as k
     where list_contains(branch_ids::varchar[], k.branch_id)
+),
+whole as (
+    select r.reader_no,
+    from reader_months as r, p
+    where p.every_branch
+      and r.block between p.first_block and p.last_block and r.months & month_mask(p.first_no, p.last_no, r.block) <> 0
+    union all
+    select r.reader_no,
+    from reader_branch_months as r, p
+    where not p.every_branch and r.branch_no in (select b.branch_no, from branch_nos as b)
+      and r.block between p.first_block and p.last_block and r.months & month_mask(p.first_no, p.last_no, r.block) <> 0
+),
+edges as (
+    select distinct l.reader_no,
+    from edge_loans(date_from, date_to) as l, p
+    where p.every_branch or l.branch_no in (select b.branch_no, from branch_nos as b)
 )
-select r.reader_no,
-from reader_months as r, period_parts(date_from, date_to) as p, chosen as c
-where c.every_branch
-  and r.block between p.first_block and p.last_block and r.months & month_mask(p.first_no, p.last_no, r.block) <> 0
-union
-select r.reader_no,
-from reader_branch_months as r, period_parts(date_from, date_to) as p, chosen as c
-where not c.every_branch and r.branch_no in (select b.branch_no, from branch_nos as b)
-  and r.block between p.first_block and p.last_block and r.months & month_mask(p.first_no, p.last_no, r.block) <> 0
-union
-select l.reader_no,
-from edge_loans(date_from, date_to) as l, chosen as c
-where c.every_branch or l.branch_no in (select b.branch_no, from branch_nos as b);
+select w.reader_no,
+from whole as w, p
+where p.every_branch and p.first_block = p.last_block
+union all
+select distinct w.reader_no,
+from whole as w, p
+where not (p.every_branch and p.first_block = p.last_block)
+union all
+select e.reader_no,
+from edges as e
+anti join whole as w on e.reader_no = w.reader_no;
 
 -- readers_by_branch_in_period: one row per branch (branch_no; 0 for transfers of chains that started before the
 -- data) with the distinct readers who took a copy there in the period. Whole months from the bitmaps of readers
@@ -502,7 +520,7 @@ with parts as (
         count(*) filter (where not l.is_transfer),
         count(*) filter (where l.is_transfer),
     from edge_loans(date_from, date_to) as l
-    inner join items as i on l.item_id = i.item_id
+    inner join item_attrs as i on l.item_no = i.item_no
     group by all
 )
 select
@@ -532,7 +550,7 @@ with parts as (
         count(*) filter (where not l.is_transfer),
         count(*) filter (where l.is_transfer),
     from edge_loans(date_from, date_to) as l
-    inner join items as i on l.item_id = i.item_id
+    inner join item_attrs as i on l.item_no = i.item_no
     group by all
 )
 select
@@ -548,20 +566,33 @@ where coalesce(len(branch_ids::varchar[]), 0) = 0
    or list_contains(branch_ids::varchar[], p.home_branch_id)
 group by all;
 
--- items_in_period: one row per copy (item_id) borrowed in the period: whole months from the copies' activity
--- bitmaps, the ragged edges from the loans.
+-- items_in_period: one row per copy (item_no) borrowed in the period: whole months from the copies' activity
+-- bitmaps, the ragged edges from the loans. A bitmap row is one per copy in a 120-month block, so only a period over
+-- two blocks, and the copies of the edges, need a look for copies already found.
 create or replace macro items_in_period(date_from, date_to) as table
-with borrowed as (
+with p as (
+    select *, from period_parts(date_from, date_to)
+),
+whole as (
     select m.item_no,
-    from item_months as m, period_parts(date_from, date_to) as p
+    from item_months as m, p
     where m.block between p.first_block and p.last_block
       and m.months & month_mask(p.first_no, p.last_no, m.block) <> 0
-    union
-    select item_no, from edge_loans(date_from, date_to)
+),
+edges as (
+    select distinct item_no, from edge_loans(date_from, date_to)
 )
-select k.item_id,
-from item_keys as k
-semi join borrowed as b on k.item_no = b.item_no;
+select w.item_no,
+from whole as w, p
+where p.first_block = p.last_block
+union all
+select distinct w.item_no,
+from whole as w, p
+where p.first_block < p.last_block
+union all
+select e.item_no,
+from edges as e
+anti join whole as w on e.item_no = w.item_no;
 
 -- When each reader became a reader, and where (metrics.md, "new readers"). With a registration date (办证日期)
 -- in the readers file that is the day; without one it is the first loan in the data, which in the data's first
@@ -715,16 +746,16 @@ where (date_from::date is null or coalesce(ended_at, last_event_at) >= date_from
        or list_contains(branch_ids::varchar[], start_branch_id)
        or list_contains(branch_ids::varchar[], end_branch_id));
 
--- never_borrowed: the weeding list at date_to (`items_never_borrowed`, its page, and `items_never_borrowed_full`, its
--- download): one row per library copy (owner = library) added by date_to and never borrowed (no checkout or
--- transfer) up to that day, how long it has been in stock; with branch_ids, only copies whose home branch is one of
--- these. From copy_state (its latest loan), and for the copies lent after that day, their loans up to it.
-create or replace macro never_borrowed(date_to, branch_ids) as table
+-- unborrowed: the library copies (owner = library) added by date_to and never borrowed (no checkout or transfer) up to
+-- that day, with their home branch and the day they were added, as copy_state holds them; with branch_ids, only
+-- copies whose home branch is one of these. From copy_state (its latest loan), and for the copies lent after that
+-- day, their loans up to it.
+create or replace macro unborrowed(date_to, branch_ids) as table
 with p as (
     select *, from period(null, date_to)
 ),
 unlent as (  -- the library copies in stock by then whose latest loan is not before the end of that day
-    select s.item_id, s.last_loan_at,
+    select s.item_id, s.home_branch_id, s.added_on, s.last_loan_at,
     from copy_state as s, p
     where s.in_items and s.owner = 'library' and (s.added_on is null or s.added_on <= p.date_to)
       and (s.last_loan_at is null or s.last_loan_at >= p.end_ts)
@@ -738,6 +769,14 @@ lent_before as (  -- of the copies lent later, those lent by then too
     from loans as l, p
     where (select count(*), from later) > 0 and l.item_id in (select item_id, from later) and l.occurred_at < p.end_ts
 )
+select u.item_id, u.home_branch_id, u.added_on, p.date_to,
+from unlent as u
+cross join p
+anti join lent_before as x on x.item_id = u.item_id;
+
+-- never_borrowed: the weeding list at date_to (`items_never_borrowed_full`, its download; its pages are
+-- never_borrowed_page): one row per copy of unborrowed, how long it has been in stock.
+create or replace macro never_borrowed(date_to, branch_ids) as table
 select
     i.item_id,
     i.title,
@@ -747,9 +786,42 @@ select
     i.home_branch_id,
     b.name as home_branch,
     i.added_on,
-    datediff('day', i.added_on, p.date_to) as days_in_stock,
-from unlent as u
-cross join p
+    datediff('day', i.added_on, u.date_to) as days_in_stock,
+from unborrowed(date_to, branch_ids) as u
 inner join items as i on i.item_id = u.item_id
-left join branches as b on b.branch_id = i.home_branch_id
-anti join lent_before as x on x.item_id = u.item_id;
+left join branches as b on b.branch_id = i.home_branch_id;
+
+-- never_borrowed_page: rows skip + 1 to skip + page_size of never_borrowed in the order `sort` (see
+-- `items_never_borrowed`), and `total`, the rows of the whole list. The list is sorted and cut before the copies'
+-- titles and the branches' names are joined, to the rows kept only.
+create or replace macro never_borrowed_page(date_to, branch_ids, sort, page_size, skip) as table
+with listed as materialized (  -- worked out once, for the rows kept and the total
+    select
+        u.item_id, u.home_branch_id, u.added_on, u.date_to,
+        c.call_number,  -- for the order by call number alone
+    from unborrowed(date_to, branch_ids) as u
+    left join items as c on sort::varchar = 'call_number' and c.item_id = u.item_id
+),
+kept as (  -- the best rows kept as the list is read (a top-N), never the whole list sorted
+    select *,
+    from listed
+    order by
+        case when sort::varchar = 'branch' then home_branch_id end,
+        case when sort::varchar = 'call_number' then call_number end,
+        added_on nulls first, item_id
+    limit page_size offset coalesce(skip, 0)
+)
+select
+    i.item_id,
+    i.title,
+    i.author,
+    i.call_number,
+    i.clc_class,
+    i.home_branch_id,
+    b.name as home_branch,
+    i.added_on,
+    datediff('day', i.added_on, u.date_to) as days_in_stock,
+    (select count(*), from listed) as total,
+from kept as u
+inner join items as i on i.item_id = u.item_id
+left join branches as b on b.branch_id = i.home_branch_id;

@@ -8,10 +8,10 @@ with period as (
     select *, from period($date_from, $date_to)
 ),
 per_branch as (
-    select i.home_branch_id as branch_id, count(*) as copies, count(l.item_id) as copies_circulated,
-    from items as i
+    select i.home_branch_id as branch_id, count(*) as copies, count(l.item_no) as copies_circulated,
+    from item_attrs as i
     cross join period as p
-    left join items_in_period($date_from, $date_to) as l using (item_id)
+    left join items_in_period($date_from, $date_to) as l on i.item_no = l.item_no
     where i.added_on is null or i.added_on <= p.date_to
     group by i.home_branch_id
 )

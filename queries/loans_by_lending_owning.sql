@@ -10,9 +10,12 @@
 -- branch, then owning branch)
 -- $page_size integer: rows in the page (default 100)
 -- $skip integer: rows skipped before the page (default 0)
-with page as (  -- the page first (on the branch ids alone), then the names of its branches
-    select *, count(*) over () as total, sum(loans) over () as total_loans,
-    from lending_owning_in_period($date_from, $date_to, $branch_ids)
+with pairs as materialized (  -- worked out once, for the page and the totals
+    select *, from lending_owning_in_period($date_from, $date_to, $branch_ids)
+),
+page as (  -- the page first (on the branch ids alone), then the names of its branches
+    select *,
+    from pairs
     order by
         case when $sort::varchar = 'transfers' then transfers end desc nulls last,
         case when $sort::varchar = 'lending' then lending_branch_id end nulls last,
@@ -28,8 +31,8 @@ select
     x.checkouts,
     x.transfers,
     x.loans,
-    x.total,
-    x.total_loans,
+    (select count(*), from pairs) as total,
+    (select sum(loans), from pairs)::bigint as total_loans,
 from page as x
 left join branches as lb on lb.branch_id = x.lending_branch_id
 left join branches as ob on ob.branch_id = x.owning_branch_id

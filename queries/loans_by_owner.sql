@@ -4,9 +4,9 @@
 -- $date_to date: last day of the period (default: last day of the data)
 -- $branch_ids varchar[]: only copies whose home branch is one of these (default: all)
 with copies as (
-    select i.owner, count(*) as copies, count(b.item_id) as copies_borrowed,
-    from items as i
-    left join items_in_period($date_from, $date_to) as b using (item_id)
+    select i.owner, count(*) as copies, count(b.item_no) as copies_borrowed,
+    from item_attrs as i
+    left join items_in_period($date_from, $date_to) as b on i.item_no = b.item_no
     where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], i.home_branch_id)
     group by i.owner
 ),

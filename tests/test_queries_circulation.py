@@ -327,7 +327,7 @@ def test_chains_by_days_per_holder(con):
 def test_returns_by_branch_pair(con):
     assert rows(con, "returns_by_branch_pair", **WHOLE) == [{
         "start_branch_id": "C1", "start_branch": "Central", "end_branch_id": "M1", "end_branch": "Micro one",
-        "chains": 1}]
+        "chains": 1, "pairs": 1}]
     assert rows(con, "returns_by_branch_pair", **WHOLE, branch_ids=["B1"]) == []
 
 

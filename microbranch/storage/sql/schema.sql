@@ -190,6 +190,15 @@ create or replace table loans (
     reader varchar not null
 );
 
+-- Loans per month, weekday (1 = Monday) and hour of the day, at every branch: the week's rhythm.
+create or replace table loans_hour_month (
+    month date not null,
+    weekday integer not null,
+    hour integer not null,
+    checkouts bigint not null,
+    transfers bigint not null
+);
+
 -- Exact counts kept per day, and per month with the month's distinct readers (all branches: branch_no and
 -- all_branches; a branch's: all_branches false).
 create or replace table loans_day (
@@ -290,8 +299,9 @@ create or replace table reader_firsts (
     next_day date
 );
 
--- Per import of events, the branches its events name (empty: none) and how many of its events name each; orphans_by_import
--- looks them up in the branches file as it is when asked. Added at the import, counted anew after an undo.
+-- Per import of events, the branches its events name (empty: none) and how many of its events name each;
+-- orphans_by_import looks them up in the branches file as it is when asked. Added at the import, counted anew after
+-- an undo.
 create or replace table import_branches (import_id integer not null, branch_id varchar, events bigint not null);
 
 -- The copies with events (numbered in item_keys) that are not in the items file: the copies of orphaned events. Counted
@@ -314,7 +324,7 @@ create or replace table item_titles (item_no integer not null, title_no integer 
 
 -- Loans per month of the copies of a title and a home branch (stored in home branch order, so a question about some
 -- branches reads only theirs), every title's loans over all the data (title_loans), and apart the month rows of the
--- titles most borrowed when these were rebuilt (loans_title_month_top): enough to bound the most borrowed titles of
+-- 1,000 titles most borrowed over all the data (loans_title_month_top): enough to bound the most borrowed titles of
 -- any period before counting any other. Rebuilt after an import of items, changed by the loans an import of events
 -- (or an undo) adds and deletes.
 create or replace table loans_title_month (
@@ -331,7 +341,15 @@ create or replace table loans_title_month_top (
 );
 create or replace table title_loans (title_no integer not null, loans bigint not null);
 
--- The readers file keyed by number (reader_keys): what the queries group readers by, rebuilt after an import of readers.
+-- The items and readers files keyed by number (item_keys, reader_keys): what the queries group copies and readers by,
+-- rebuilt after an import of items or readers.
+create or replace table item_attrs (
+    item_no integer not null,
+    home_branch_id varchar,
+    owner varchar not null,
+    added_on date,
+    clc_class varchar
+);
 create or replace table reader_attrs (
     reader_no integer not null,
     registered_on date,
