@@ -97,7 +97,13 @@ NEW_FLOORS = {
         "select branch_no, date_trunc('week', day) as w, sum(checkouts + transfers) from loans_day group by all",
         "loans_by_week_kind"),
     "loans per copy (stored loans, integer keys)": ("select item_no, count(*) from loans group by item_no",
-                                                    "titles_by_loans"),
+                                                    "titles_by_loans (before its rollup)"),
+    "most borrowed titles bounding the top (loans_title_month_top)": (
+        "select title_no, sum(loans) as n from loans_title_month_top group by all order by n desc limit 20",
+        "titles_by_loans"),
+    "orphaned events per import and branch (import_branches)": (
+        "select import_id, sum(events) from import_branches anti join branches using (branch_id) group by all",
+        "orphans_by_import"),
     "every chain, fetched": ("select * from chains", "chains"),
     "loans by weekday and hour (stored loans)": (
         "select isodow(occurred_at), hour(occurred_at), count(*) from loans group by all", "loans_by_weekday_hour"),
