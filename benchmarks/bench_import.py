@@ -102,7 +102,8 @@ NEW_FLOORS = {
         "select title_no, sum(loans) as n from loans_title_month_top group by all order by n desc limit 20",
         "titles_by_loans"),
     "orphaned events per import and branch (import_branches)": (
-        "select import_id, sum(events) from import_branches anti join branches using (branch_id) group by all",
+        "select import_id, sum(events) from import_branches anti join branches using (branch_id) "
+        "where branch_id is not null group by all",
         "orphans_by_import"),
     "every chain, fetched": ("select * from chains", "chains"),
     "loans by weekday and hour (stored loans)": (
