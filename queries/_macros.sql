@@ -114,7 +114,9 @@ from (
 group by all;
 
 -- chains_open: the drift chains still open at the end of date_to, one row each, with whether they had been handed on by
--- then and the holders they had then (a chain handed on later had fewer).
+-- then and the holders they had then (a chain handed on later had fewer). A copy has one chain open at a time: the
+-- last it started by then (copy_state holds each copy's last chain; the chains of copies whose last chain started
+-- later are read from the chains).
 create or replace macro chains_open(date_to) as table
 with p as (
     select *, from period(null, date_to)
@@ -125,12 +127,24 @@ later as (  -- transfers after the end of date_to, which a chain still open then
     where t.occurred_at >= p.end_ts
     group by t.item_no, t.chain_no
 ),
-open_then as materialized (  -- read once, before the few later transfers are joined on the copies' integer keys
+started_later as (  -- the copies whose last chain started after the end of date_to
+    select s.item_no,
+    from copy_state as s, p
+    where s.started_at >= p.end_ts
+),
+open_then as (
+    select
+        s.item_id, s.item_no, s.chain_no, s.started_at, s.start_branch_id, s.end_branch_id, s.partial,
+        s.transfers + 1 as holders, s.first_transfer_at < p.end_ts as handed_on, p.date_to,
+    from copy_state as s, p
+    where s.started_at < p.end_ts and (s.ended_at is null or s.ended_at >= p.end_ts)
+    union all
     select
         c.item_id, c.item_no, c.chain_no, c.started_at, c.start_branch_id, c.end_branch_id, c.partial, c.holders,
         c.first_transfer_at < p.end_ts as handed_on, p.date_to,
     from chains as c, p
-    where c.started_at < p.end_ts and (c.ended_at is null or c.ended_at >= p.end_ts)
+    where (select count(*), from started_later) > 0 and c.item_no in (select l.item_no, from started_later as l)
+      and c.started_at < p.end_ts and (c.ended_at is null or c.ended_at >= p.end_ts)
 )
 select o.* exclude (holders), o.holders - coalesce(l.transfers, 0) as holders_then,
 from open_then as o
