@@ -105,12 +105,24 @@ NEW_FLOORS = {
         "select import_id, sum(events) from import_branches anti join branches using (branch_id) "
         "where branch_id is not null group by all",
         "orphans_by_import"),
-    "every chain, fetched": ("select * from chains", "chains"),
-    "loans by weekday and hour (stored loans)": (
-        "select isodow(occurred_at), hour(occurred_at), count(*) from loans group by all", "loans_by_weekday_hour"),
+    "every chain, fetched": ("select * from chains", "chains, chains_full"),
+    "every copy's state, fetched (copy_state)": (
+        "select * from copy_state", "dead_stock_by_item_full, moves_by_item_full, items_never_borrowed_full"),
+    "loans by weekday and hour (loans_hour_month)": (
+        "select weekday, hour, sum(checkouts + transfers) from loans_hour_month group by all",
+        "loans_by_weekday_hour"),
     "copies by home branch and place (copy_state)": (
         "select home_branch_id, ended_at is null, count(*) from copy_state where in_items group by all",
-        "stock_by_branch, overdue_by_branch, dead_stock_by_branch, dead_stock_by_item, moves_by_item"),
+        "stock_by_branch, overdue_by_branch, dead_stock_by_branch, dead_stock_by_item, moves_by_item, "
+        "moves_by_branch, moves_by_route, moves_waiting, items_never_borrowed"),
+    "copies borrowed, whole period (copy bitmaps)": (
+        "select count(*) from item_months where months <> 0", "circulated_by_branch, loans_by_owner"),
+    "chains open at the day's end (copy_state)": (
+        "select start_branch_id, count(*) from copy_state where chain_no is not null and ended_at is null "
+        "group by all", "chain_kpis, chains_by_holders, chains_longest, chains_adrift, kpis"),
+    "cross-branch returns by pair (chains)": (
+        "select start_branch_id, end_branch_id, count(*) from chains where status = 'returned' "
+        "and start_branch_id <> end_branch_id group by all", "returns_by_branch_pair"),
     "new readers by month and branch (reader_firsts)": (
         "select date_trunc('month', first_at), branch_no, count(*), count(next_day) from reader_firsts group by all",
         "new_readers_by_month_branch, retention_by_cohort"),

@@ -591,7 +591,8 @@ def _copy_state(con: duckdb.DuckDBPyConnection, import_id: int | None) -> None:
             select c.item_id, arg_max({
                 'chain_no': c.chain_no, 'started_at': c.started_at,
                 'ended_at': coalesce(c.returned_at, c.next_started_at), 'start_branch_id': c.start_branch_id,
-                'end_branch_id': c.end_branch_id, 'first_transfer_at': c.first_transfer_at}, c.chain_no) as c,
+                'end_branch_id': c.end_branch_id, 'first_transfer_at': c.first_transfer_at, 'partial': c.partial,
+                'transfers': c.transfers}, c.chain_no) as c,
             from chain_list as c
             group by c.item_id
         ),
@@ -604,8 +605,9 @@ def _copy_state(con: duckdb.DuckDBPyConnection, import_id: int | None) -> None:
         select
             t.item_id, c.c.chain_no, c.c.started_at, c.c.ended_at, c.c.start_branch_id, c.c.end_branch_id,
             c.c.first_transfer_at, d.due_at, d.due_set_at, l.last_loan_at,
-            i.item_id is not null, i.home_branch_id, i.owner, i.added_on,
+            i.item_id is not null, i.home_branch_id, i.owner, i.added_on, n.item_no, c.c.partial, c.c.transfers,
         from touched as t
+        left join touched_nos as n using (item_id)
         left join last_chain as c using (item_id)
         left join touched_due as d using (item_id)
         left join lent as l using (item_id)
@@ -626,10 +628,12 @@ def _copy_attributes(con: duckdb.DuckDBPyConnection) -> None:
     con.sql("delete from copy_state")
     con.sql("""
         insert into copy_state by name
-        select k.* exclude (item_id), coalesce(k.item_id, i.item_id) as item_id, i.item_id is not null as in_items,
-            i.home_branch_id, i.owner, i.added_on,
+        select k.* exclude (item_id, item_no), coalesce(k.item_id, i.item_id) as item_id,
+            coalesce(k.item_no, n.item_no) as item_no, i.item_id is not null as in_items, i.home_branch_id, i.owner,
+            i.added_on,
         from kept as k
         full join items as i using (item_id)
+        left join item_keys as n on n.item_id = i.item_id
         order by item_id
     """)
     con.sql("drop table kept")

@@ -114,7 +114,9 @@ from (
 group by all;
 
 -- chains_open: the drift chains still open at the end of date_to, one row each, with whether they had been handed on by
--- then and the holders they had then (a chain handed on later had fewer).
+-- then and the holders they had then (a chain handed on later had fewer). A copy has one chain open at a time: the
+-- last it started by then (copy_state holds each copy's last chain; the chains of copies whose last chain started
+-- later are read from the chains).
 create or replace macro chains_open(date_to) as table
 with p as (
     select *, from period(null, date_to)
@@ -125,12 +127,24 @@ later as (  -- transfers after the end of date_to, which a chain still open then
     where t.occurred_at >= p.end_ts
     group by t.item_no, t.chain_no
 ),
-open_then as materialized (  -- read once, before the few later transfers are joined on the copies' integer keys
+started_later as (  -- the copies whose last chain started after the end of date_to
+    select s.item_no,
+    from copy_state as s, p
+    where s.started_at >= p.end_ts
+),
+open_then as (
+    select
+        s.item_id, s.item_no, s.chain_no, s.started_at, s.start_branch_id, s.end_branch_id, s.partial,
+        s.transfers + 1 as holders, s.first_transfer_at < p.end_ts as handed_on, p.date_to,
+    from copy_state as s, p
+    where s.started_at < p.end_ts and (s.ended_at is null or s.ended_at >= p.end_ts)
+    union all
     select
         c.item_id, c.item_no, c.chain_no, c.started_at, c.start_branch_id, c.end_branch_id, c.partial, c.holders,
         c.first_transfer_at < p.end_ts as handed_on, p.date_to,
     from chains as c, p
-    where c.started_at < p.end_ts and (c.ended_at is null or c.ended_at >= p.end_ts)
+    where (select count(*), from started_later) > 0 and c.item_no in (select l.item_no, from started_later as l)
+      and c.started_at < p.end_ts and (c.ended_at is null or c.ended_at >= p.end_ts)
 )
 select o.* exclude (holders), o.holders - coalesce(l.transfers, 0) as holders_then,
 from open_then as o
@@ -264,48 +278,48 @@ from copies_then(date_to);
 
 -- copies_to_move: the move list at the end of date_to: one row per copy on a shelf at a branch other than its home
 -- branch, to send home; copies whose home branch is closed by then are left out (nowhere to send them). With
--- branch_ids, only copies sent from or to those branches. The one definition the move queries share.
+-- branch_ids, only copies sent from or to those branches. The one definition the move queries share; the branches'
+-- names are joined by each query to the rows it keeps.
 create or replace macro copies_to_move(date_to, branch_ids) as table
 select
     s.item_id,
     s.branch_id as from_branch_id,
-    f.name as from_branch,
-    f.address as from_address,
     s.home_branch_id as to_branch_id,
-    t.name as to_branch,
-    t.address as to_address,
     s.since::date as on_shelf_since,
     datediff('day', s.since::date, p.date_to) as days_there,
 from copy_places(date_to) as s
 cross join period(null, date_to) as p
-inner join branches as f on f.branch_id = s.branch_id
 inner join branches as t on t.branch_id = s.home_branch_id
 where s.place = 'shelf' and s.branch_id <> s.home_branch_id
+  and s.branch_id in (select f.branch_id, from branches as f)
   and (t.closed_on is null or t.closed_on > p.date_to)
   and (coalesce(len(branch_ids::varchar[]), 0) = 0
        or list_contains(branch_ids::varchar[], s.branch_id)
        or list_contains(branch_ids::varchar[], s.home_branch_id));
 
 -- moves_listed: the move list as the van sheet shows it (`moves_by_item_full`, its download; its pages are
--- moves_page): copies_to_move with each copy's title and call number.
+-- moves_page): copies_to_move with each copy's title and call number and the branches' names and addresses.
 create or replace macro moves_listed(date_to, branch_ids) as table
 select
     m.item_id,
     i.title,
     i.call_number,
     m.from_branch_id,
-    m.from_branch,
-    m.from_address,
+    f.name as from_branch,
+    f.address as from_address,
     m.to_branch_id,
-    m.to_branch,
-    m.to_address,
+    t.name as to_branch,
+    t.address as to_address,
     m.on_shelf_since,
     m.days_there,
 from copies_to_move(date_to, branch_ids) as m
-inner join items as i using (item_id);
+inner join items as i using (item_id)
+inner join branches as f on f.branch_id = m.from_branch_id
+inner join branches as t on t.branch_id = m.to_branch_id;
 
 -- moves_page: rows skip + 1 to skip + page_size of moves_listed in the order `sort` (see `moves_by_item`), and `total`,
--- the rows of the whole list. The list is sorted and cut before the copies' titles are joined, to the rows kept only.
+-- the rows of the whole list. The list is sorted and cut before the copies' titles and the branches' names are
+-- joined, to the rows kept only.
 create or replace macro moves_page(date_to, branch_ids, sort, page_size, skip) as table
 with listed as materialized (  -- worked out once, for the rows kept and the total
     select *, from copies_to_move(date_to, branch_ids)
@@ -323,16 +337,18 @@ select
     i.title,
     i.call_number,
     m.from_branch_id,
-    m.from_branch,
-    m.from_address,
+    f.name as from_branch,
+    f.address as from_address,
     m.to_branch_id,
-    m.to_branch,
-    m.to_address,
+    t.name as to_branch,
+    t.address as to_address,
     m.on_shelf_since,
     m.days_there,
     (select count(*), from listed) as total,
 from kept as m
-inner join items as i using (item_id);
+inner join items as i using (item_id)
+inner join branches as f on f.branch_id = m.from_branch_id
+inner join branches as t on t.branch_id = m.to_branch_id;
 
 -- dead_stock: dead stock at the end of date_to: library copies on a shelf then, in stock for at least `months`
 -- months and not lent (checkout or transfer) in those months. One row per such copy, with its last loan (empty: never).

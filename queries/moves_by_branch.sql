@@ -3,14 +3,21 @@
 -- of the branches they go to.
 -- $date_to date: the day (default: last day of the data)
 -- $branch_ids varchar[]: only copies sent from or to these branches (default: all)
-with stops as (
-    select
-        from_branch_id,
-        from_branch,
-        from_address,
-        count(*) as copies,
-        string_agg(distinct to_branch, '、' order by to_branch) as to_branches,
+with routes as (  -- counted on the branch ids, then named
+    select from_branch_id, to_branch_id, count(*) as copies,
     from copies_to_move($date_to, $branch_ids)
+    group by all
+),
+stops as (
+    select
+        r.from_branch_id,
+        f.name as from_branch,
+        f.address as from_address,
+        sum(r.copies)::bigint as copies,
+        string_agg(distinct t.name, '、' order by t.name) as to_branches,
+    from routes as r
+    inner join branches as f on f.branch_id = r.from_branch_id
+    inner join branches as t on t.branch_id = r.to_branch_id
     group by all
 )
 select

@@ -72,10 +72,12 @@ NEVER_BORROWED_ORDER = """
     added_on nulls first, item_id"""
 MOVES = """
 select
-    m.item_id, i.title, i.call_number, m.from_branch_id, m.from_branch, m.from_address, m.to_branch_id, m.to_branch,
-    m.to_address, m.on_shelf_since, m.days_there,
+    m.item_id, i.title, i.call_number, m.from_branch_id, f.name as from_branch, f.address as from_address,
+    m.to_branch_id, t.name as to_branch, t.address as to_address, m.on_shelf_since, m.days_there,
 from copies_to_move($date_to, $branch_ids) as m
 inner join items as i using (item_id)
+inner join branches as f on f.branch_id = m.from_branch_id
+inner join branches as t on t.branch_id = m.to_branch_id
 """
 MOVES_ORDER = """
     case when $sort::varchar = 'longest' then days_there end desc nulls last,

@@ -287,7 +287,10 @@ create or replace table copy_state (
     in_items boolean not null,  -- the copy is in the items file, with these attributes
     home_branch_id varchar,
     owner varchar,
-    added_on date
+    added_on date,
+    item_no integer,  -- the copy's key (item_keys)
+    partial boolean,  -- the last chain did not start with a checkout
+    transfers integer  -- the last chain's hand-overs
 );
 
 -- Per reader the first loan (a checkout before a transfer at the same moment), its branch (branch_keys; empty:
