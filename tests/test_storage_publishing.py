@@ -187,12 +187,12 @@ def test_without_a_writer_file_a_damaged_snapshot_falls_back_to_the_previous_one
 
 @pytest.fixture
 def small_disk(tmp_path: Path):
-    """A 24 MB tmpfs mounted for this test; skipped (not passed) where mounting is not allowed."""
+    """A 32 MB tmpfs mounted for this test; skipped (not passed) where mounting is not allowed."""
     mount = tmp_path / "disk"
     mount.mkdir()
     if os.geteuid() != 0 or shutil.which("mount") is None:
         pytest.skip("a full disk needs a tmpfs, and mounting one needs root: not tested here")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", f"tmpfs-{uuid.uuid4().hex[:8]}", str(mount)],
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32m", f"tmpfs-{uuid.uuid4().hex[:8]}", str(mount)],
                           capture_output=True, text=True)
     if done.returncode != 0:
         pytest.skip(f"a full disk needs a tmpfs, and mounting one is not allowed here ({done.stderr.strip()})")
