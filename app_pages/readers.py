@@ -12,7 +12,7 @@ import streamlit as st
 
 from microbranch import access, periods
 from ui import charts, compare
-from ui.data import q
+from ui.data import made, q
 from ui.kit import chart, page, sees_readers, table, words
 from ui.shell import as_of_line, filters, ignores, tr
 
@@ -36,9 +36,13 @@ def _group(frame: pl.DataFrame) -> pl.DataFrame:
 
 def won_in(date_from: date, date_to: date) -> dict[tuple[str, ...], pl.DataFrame]:
     """New readers by month and branch, and their sums by month and group, by group and in all; each with `hidden`
-    (what the official may not see; nothing for staff and managers)."""
-    won = _group(q("new_readers_by_month_branch", date_from=date_from, date_to=date_to, branch_ids=ids,
-                   warmup_months=WARMUP_MONTHS))
+    (what the official may not see; nothing for staff and managers). Worked out once per data and role."""
+    return made(_won, q("new_readers_by_month_branch", date_from=date_from, date_to=date_to, branch_ids=ids,
+                        warmup_months=WARMUP_MONTHS), official)
+
+
+def _won(won: pl.DataFrame, official: bool) -> dict[tuple[str, ...], pl.DataFrame]:
+    won = _group(won)
     plan = access.protect(won, "new_readers", KEYS, (MONTH_GROUP, ("branch_group",), ()))
     if not official:
         plan = {level: frame.with_columns(pl.lit(None, pl.String).alias("hidden")) for level, frame in plan.items()}

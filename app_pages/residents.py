@@ -117,13 +117,13 @@ with exact_tab:
 with greedy_tab:
     table(greedy, columns=site_columns, file_name="next_sites_greedy.csv", key="sites_greedy", terms="places")
 branches = data.q("branches_by_loans", date_from=f.date_from, date_to=plan_day, walk_minutes=f.walk_minutes)
-today_numbers = coverage.summary(communities, f.walk_minutes)
+today_numbers = data.made(coverage.summary, communities, f.walk_minutes)
 today_col, after_col = st.columns(2)
-after = coverage.walks_with_sites(communities, exact, f.walk_minutes)
+after = data.made(coverage.walks_with_sites, communities, exact, f.walk_minutes)
 for col, title, numbers, frame, picked, key in (
     (today_col, tr("places_today"), today_numbers, communities, None, "map_today"),
-    (after_col, tr("sites_exact_title", k=exact.height), coverage.summary(after, f.walk_minutes), after, exact,
-     "map_after"),
+    (after_col, tr("sites_exact_title", k=exact.height), data.made(coverage.summary, after, f.walk_minutes), after,
+     exact, "map_after"),
 ):
     with col:
         st.markdown(f"**{title}**")

@@ -12,6 +12,8 @@ where the browser's cookie would be. Every page the role may open is timed three
 each as wall seconds and this process's CPU seconds (the server CPU per view). Every AppTest shares one registry
 of custom components: AppTest scans every installed package's metadata for them once per AppTest (tens of ms), where
 a server does it once when it starts, so without this a new session here cost more than it does on the server.
+Likewise they share one cache of compiled scripts (AppTest compiles dashboard.py and the page on every run, a server
+once).
 A new session's id is checked in the store once (on the server the page's request does it, and the script run
 trusts that answer for a few seconds). Targets (issue 21): warm CPU per view <= 50 ms. The load average is printed
 before and after.
@@ -89,6 +91,11 @@ def main() -> None:
     from sample_data.generate import generate
     from ui import signin
 
+    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
+    from streamlit.testing.v1 import app_test, local_script_runner
+
+    one_script_cache = ScriptCache()  # a server compiles each page script once; AppTest once per run (see above)
+    app_test.ScriptCache = local_script_runner.ScriptCache = lambda: one_script_cache
     logger.set_log_level("error")  # AppTest's bare-mode warnings, once per widget (the environment is read by the CLI)
     signin.token = lambda: st.session_state.get(TOKEN)  # AppTest has no browser: the cookie stands in the state
     if storage.current_version(db) is None:

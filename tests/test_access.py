@@ -9,6 +9,8 @@ from __future__ import annotations
 import csv
 import io
 import re
+import subprocess
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -213,6 +215,25 @@ def test_sign_out_ends_the_session_in_the_store(db):
     assert not at.get("page_link") and at.success[0].value == t("sessions_signed_out", "zh")
     assert at.get("link_button")[0].proto.url.startswith("/signin?next=")
     assert sessions.listing(db).is_empty()
+    assert audit.trail(db, "sign_out")["user_name"].to_list() == ["staff"]
+
+
+def test_another_process_opens_the_access_file_between_this_ones_uses_and_each_sees_the_others_writes(db):
+    """This process attaches the access file for each use and detaches it after: a second server process (or the
+    command line) opens it read-write in between, and a session it ends is ended here at the next check."""
+    token = sessions.start(account(db, "staff"), "staff", db=db)
+    assert sessions.check(token, db) is not None
+    child = f"""
+import sys; sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r})
+from pathlib import Path
+from microbranch import sessions
+ended = sessions.end({token!r}, Path({str(db)!r}))
+print(ended)
+"""
+    out = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "staff"
+    assert sessions.check(token, db) is None
     assert audit.trail(db, "sign_out")["user_name"].to_list() == ["staff"]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 import threading
 from collections.abc import Callable
@@ -96,10 +97,38 @@ def full_list(name: str, **params: object) -> Callable[[], pl.DataFrame]:
     return lambda: queries.run(_connection(db_path, data_version), f"{name}_full", **params)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+def frame_digest(frame: pl.DataFrame) -> bytes:
+    """A frame's content as a cache key, worked out once per frame object: the named queries' frames are the same
+    objects view after view (`ui.data`) and no frame is changed in place, so a chart's key costs nothing the next
+    time."""
+    digest = getattr(frame, "_microbranch_digest", None)
+    if digest is None:
+        made = hashlib.sha256(f"{frame.schema!r} {frame.height}".encode())
+        if frame.width:
+            made.update(frame.hash_rows(seed=0).to_numpy().tobytes())
+        digest = made.digest()
+        frame._microbranch_digest = digest  # type: ignore[attr-defined]
+    return digest
+
+
+@st.cache_resource(max_entries=256, show_spinner=False, hash_funcs={pl.DataFrame: frame_digest})
+def _made(name: str, _fn: Callable[..., object], *args: object, **kwargs: object) -> object:
+    return _fn(*args, **kwargs)
+
+
+def made(fn: Callable[..., object], *args: object, **kwargs: object) -> object:
+    """`fn(*args, **kwargs)` for a function of frames and values alone (what a page works out from the named queries'
+    frames), made once per the inputs' content and shared by every session like the queries' frames: never change
+    what it returns."""
+    where = getattr(getattr(fn, "__code__", None), "co_filename", "")  # pages' functions all live in __main__
+    return _made(f"{fn.__module__}.{fn.__qualname__}@{where}", fn, *args, **kwargs)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False, hash_funcs={pl.DataFrame: frame_digest})
 def next_sites(communities: pl.DataFrame, walk_minutes: float, candidates: pl.DataFrame | None,
                only_candidates: bool, time_limit: float) -> sites.Plan:
-    """The next sites for k = 1..10, exact and greedy (solving takes seconds: cached on its inputs)."""
+    """The next sites for k = 1..10, exact and greedy (solving takes seconds: made once per inputs and shared by
+    every session, like the queries' frames)."""
     return sites.plan(communities, walk_minutes, candidates, only_candidates, time_limit)
 
 

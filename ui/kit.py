@@ -51,6 +51,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 import polars as pl
+import pyarrow as pa
 import streamlit as st
 
 from microbranch import access, csvout, numbers
@@ -216,24 +217,24 @@ def safe_csv(frame: pl.DataFrame) -> bytes:
     return csvout.for_excel(frame)
 
 
-def _recorder(file_name: str, rows: int) -> Callable[[], None]:
+def _recorder(file_name: str, rows: int | None) -> Callable[[], None]:
+    said = f"{rows:,} rows" if rows is not None else "rows"
+
     def record() -> None:
-        signin.record("download", f"{file_name} ({rows} rows with reader pseudonyms)")
+        signin.record("download", f"{file_name} ({said} with reader pseudonyms)")
     return record
 
 
 def download(frame: pl.DataFrame | Callable[[], pl.DataFrame], file_name: str, *, key: str | None = None,
-             where: Any = st, reader_level: bool = False) -> None:
+             where: Any = st, reader_level: bool = False, rows: int | None = None) -> None:
     """A CSV download button. The file is made when it is asked for (the view pays nothing for it): `frame` may be a
-    function giving the frame then, already as the viewer may see it and headed. A download of reader-level rows is
-    made with the page and recorded in the audit when clicked."""
+    function giving the frame then, already as the viewer may see it and headed. A download of reader-level rows
+    (`rows` of them, when known) is recorded in the audit when clicked."""
     label_text, options = tr("download_csv"), {"file_name": file_name, "mime": "text/csv",
                                                "key": key or f"dl_{file_name}", "icon": ":material/download:"}
-    if reader_level:
-        rows = frame() if callable(frame) else frame
-        where.download_button(label_text, safe_csv(rows), on_click=_recorder(file_name, rows.height), **options)
-        return
-    where.download_button(label_text, lambda: safe_csv(frame() if callable(frame) else frame), on_click="ignore",
+    on_click = _recorder(file_name, frame.height if isinstance(frame, pl.DataFrame) else rows) if reader_level \
+        else "ignore"
+    where.download_button(label_text, lambda: safe_csv(frame() if callable(frame) else frame), on_click=on_click,
                           **options)
 
 
@@ -313,21 +314,22 @@ def _worded(raw: pl.DataFrame, terms: str) -> pl.DataFrame:
     return raw
 
 
-_PREPARED: OrderedDict[tuple, tuple] = OrderedDict()  # (id of the frame, columns, terms, role, language) -> prepared
+_PREPARED: OrderedDict[tuple, tuple] = OrderedDict()  # (frame's content, columns, terms, role, language) -> prepared
 _PREPARED_LOCK = threading.Lock()
 PREPARED_MAX = 256
 
 
 def _prepared(frame: pl.DataFrame, columns: Sequence[str] | None, terms: str) -> tuple:
-    """The table as this role sees it, in this language: (raw, headings, grid, config, reader_level). The frames of
-    the named queries are shared by every session (ui.data), so the same frame object comes back on every view:
-    what is made from it is kept, per role and language, beside it (the role's rules are applied before keeping)."""
-    key = (id(frame), tuple(columns) if columns is not None else None, terms, role(), lang())
+    """The table as this role sees it, in this language: (raw, headings, grid, config, reader_level). Kept per
+    frame content, role and language (the role's rules are applied before keeping), so the next view of a table
+    costs a look-up: the named queries' frames come back as the same objects (ui.data), and a frame a page makes
+    anew on each view from them is known by its content."""
+    key = (data.frame_digest(frame), tuple(columns) if columns is not None else None, terms, role(), lang())
     with _PREPARED_LOCK:
         hit = _PREPARED.get(key)
-        if hit is not None and hit[0] is frame:
+        if hit is not None:
             _PREPARED.move_to_end(key)
-            return hit[1:]
+            return hit
     raw = frame.select(columns) if columns is not None else frame
     reader_level = bool(_reader_level(raw))
     raw = _worded(shown(raw), terms)
@@ -335,7 +337,7 @@ def _prepared(frame: pl.DataFrame, columns: Sequence[str] | None, terms: str) ->
     grid, config = _grid_frame(raw.head(ROWS_SHOWN), headings)
     made = (raw, headings, grid, config, reader_level)
     with _PREPARED_LOCK:
-        _PREPARED[key] = (frame, *made)  # the frame is held, so its id is not reused while the entry lives
+        _PREPARED[key] = made
         while len(_PREPARED) > PREPARED_MAX:
             _PREPARED.popitem(last=False)
     return made
@@ -355,12 +357,20 @@ def table(frame: pl.DataFrame, file_name: str, columns: Sequence[str] | None = N
         where.caption(tr("pages_rows_first", shown=f"{ROWS_SHOWN:,}", total=f"{raw.height:,}"))
     said = csv_words(headings)
     download(lambda: csv_frame(raw, headings, said), file_name, key=key, where=where,
-             reader_level=reader_level and sees_readers())
+             reader_level=reader_level and sees_readers(), rows=raw.height)
 
 
-def _grid_frame(raw: pl.DataFrame, headings: dict[str, str]) -> tuple[pl.DataFrame, dict[str, Any]]:
-    """The rows on screen and their column config; a row of one branch links to its page (`/branch?branch=<id>`)
-    in a last column."""
+def _arrow(frame: pl.DataFrame) -> pa.Table:
+    """The grid's rows as Arrow, which st.dataframe sends as they are (a polars frame it converts through pandas on
+    every view); strings in Arrow's standard width, as the browser's table reads them."""
+    table = frame.to_arrow(compat_level=pl.CompatLevel.oldest())
+    return table.cast(pa.schema([f.with_type(pa.string()) if f.type == pa.large_string() else f
+                                 for f in table.schema]))
+
+
+def _grid_frame(raw: pl.DataFrame, headings: dict[str, str]) -> tuple[pa.Table, dict[str, Any]]:
+    """The rows on screen (as Arrow) and their column config; a row of one branch links to its page
+    (`/branch?branch=<id>`) in a last column."""
     config = _config(raw, headings)
     out = _rounded(raw).rename(headings)
     if "branch_id" in raw.columns and raw.schema["branch_id"] == pl.String:
@@ -370,7 +380,7 @@ def _grid_frame(raw: pl.DataFrame, headings: dict[str, str]) -> tuple[pl.DataFra
                                .then(pl.lit("branch?branch=") + pl.col(headings["branch_id"]) + pl.lit(language))
                                .alias(link))
         config[link] = st.column_config.LinkColumn(link, display_text=link)
-    return out, config
+    return _arrow(out), config
 
 
 def _grid(raw: pl.DataFrame, headings: dict[str, str], where: Any, **kwargs: Any) -> None:
@@ -426,7 +436,7 @@ def paged_table(name: str, params: dict[str, Any], file_name: str, orders: Seque
                                                                        return_dtype=pl.String))
         return csv_frame(full.select(list(headings)), headings, said)
 
-    download(whole, file_name, key=f"dl_{key}", where=where, reader_level=reader_level)
+    download(whole, file_name, key=f"dl_{key}", where=where, reader_level=reader_level, rows=total)
     return total
 
 
@@ -486,11 +496,23 @@ def titled(fig: go.Figure, title: str) -> go.Figure:
     return fig.update_layout(title=text, margin={"t": max(top, fig.layout.margin.t or 0)})
 
 
-@st.cache_resource(max_entries=1024, show_spinner=False)
+class _Shared(go.Figure):
+    """A figure made once and shared by every session (`shared`), never changed after: the dict Streamlit asks of it
+    on every view is made once too (plotly deep-copies the whole figure on each `to_dict`)."""
+
+    def to_dict(self) -> dict:
+        made = self.__dict__.get("_microbranch_dict")
+        if made is None:
+            made = super().to_dict()
+            self._microbranch_dict = made
+        return made
+
+
+@st.cache_resource(max_entries=1024, show_spinner=False, hash_funcs={pl.DataFrame: data.frame_digest})
 def _figure(name: str, _build: Callable[..., go.Figure], language: str, viewer_role: str, retitle: str | None,
             *args: object, **kwargs: object) -> go.Figure:
     fig = _build(*args, **kwargs)
-    return titled(fig, retitle) if retitle is not None else fig
+    return _Shared(titled(fig, retitle) if retitle is not None else fig)
 
 
 def shared(build: Callable[..., go.Figure]) -> Callable[..., go.Figure]:
