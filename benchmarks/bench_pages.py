@@ -85,14 +85,12 @@ def main() -> None:
 
     import streamlit as st
     from streamlit import logger
-    from streamlit.testing.v1 import AppTest
+    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
+    from streamlit.testing.v1 import AppTest, app_test, local_script_runner
 
     from microbranch import access, auth, operations, sample, sessions, storage
     from sample_data.generate import generate
     from ui import signin
-
-    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
-    from streamlit.testing.v1 import app_test, local_script_runner
 
     one_script_cache = ScriptCache()  # a server compiles each page script once; AppTest once per run (see above)
     app_test.ScriptCache = local_script_runner.ScriptCache = lambda: one_script_cache
