@@ -105,9 +105,11 @@ def _shift(frame: pl.DataFrame, move: Callable[[float, float], tuple[float, floa
 # --- map library, no glyph server and no WebGL; street tiles (when configured) are images on the same axes.
 
 def mercator(lats: Sequence[float | None], lons: Sequence[float | None]) -> tuple[list, list]:
-    """Web Mercator (EPSG:3857) metres of (lat, lon) points; None stays None (gaps between rings)."""
-    xs = [None if o is None else MERCATOR_R * math.radians(o) for o in lons]
-    ys = [None if a is None else MERCATOR_R * math.log(math.tan(math.pi / 4 + math.radians(a) / 2)) for a in lats]
+    """Web Mercator (EPSG:3857) metres of (lat, lon) points, to the decimetre (what a browser is sent of thousands of
+    points: 17 digits each otherwise); None stays None (gaps between rings)."""
+    xs = [None if o is None else round(MERCATOR_R * math.radians(o), 1) for o in lons]
+    ys = [None if a is None else round(MERCATOR_R * math.log(math.tan(math.pi / 4 + math.radians(a) / 2)), 1)
+          for a in lats]
     return xs, ys
 
 
@@ -177,7 +179,10 @@ def _community_trace(communities: pl.DataFrame, colorbar: bool) -> go.Scatter:
     walk = communities["walk_minutes"].fill_null(WALK_MAX).to_list()
     without = communities["walk_minutes_without_micro"].to_list() if (
         "walk_minutes_without_micro" in communities.columns) else [None] * communities.height
-    custom = [[n, town_name(t), p, w, wo] for n, t, p, w, wo in zip(
+    def tenth(v: float | None) -> float | None:  # what the hover shows (`:.1f` rounds the same way)
+        return None if v is None else round(v, 1)
+
+    custom = [[n, town_name(t), p, tenth(w), tenth(wo)] for n, t, p, w, wo in zip(
         communities["name"].to_list(), communities["town_code"].to_list(), communities["population"].to_list(),
         communities["walk_minutes"].to_list(), without, strict=True)]
     pops = communities["population"].fill_null(0).to_list()
@@ -185,8 +190,9 @@ def _community_trace(communities: pl.DataFrame, colorbar: bool) -> go.Scatter:
     xs, ys = mercator(communities["lat"].to_list(), communities["lon"].to_list())
     return go.Scatter(
         x=xs, y=ys, mode="markers", name=tr("places_communities_legend"), customdata=custom,
-        marker={"size": [5 + 7 * math.sqrt(p / top) for p in pops], "color": walk, "colorscale": WALK_SCALE,
-                "cmin": 0, "cmax": WALK_MAX, "opacity": 0.85, "showscale": colorbar, "line": {"width": 0},
+        marker={"size": [round(5 + 7 * math.sqrt(p / top), 1) for p in pops], "color": [round(w, 2) for w in walk],
+                "colorscale": WALK_SCALE, "cmin": 0, "cmax": WALK_MAX, "opacity": 0.85, "showscale": colorbar,
+                "line": {"width": 0},
                 "colorbar": {"title": {"text": tr("walk_minutes")}, "thickness": 12, "len": 0.6, "x": 1.0,
                              "y": 0.5}},
         hovertemplate=(

@@ -190,9 +190,12 @@ def readers_for_role(frame: pl.DataFrame, *columns: str, total: bool = False,
 def shown(frame: pl.DataFrame, viewer_role: str | None = None) -> pl.DataFrame:
     """The frame as the viewer (or `viewer_role`, outside the page's run) may see it: for officials without
     reader-level columns and with reader counts suppressed; for staff and managers as it is."""
-    viewer_role = viewer_role if viewer_role is not None else role()
-    if access.sees_readers(viewer_role):
-        return frame
+    if viewer_role is None:  # in the page's run: worked out once per frame content and role, for every session
+        return frame if sees_readers() else data.made(_shown, frame, role())
+    return frame if access.sees_readers(viewer_role) else _shown(frame, viewer_role)
+
+
+def _shown(frame: pl.DataFrame, viewer_role: str) -> pl.DataFrame:
     frame = frame.drop(_reader_level(frame))
     return readers_for_role(frame, *[c for c in frame.columns if c in _names(READER_COUNTS)], viewer_role=viewer_role)
 
@@ -200,8 +203,10 @@ def shown(frame: pl.DataFrame, viewer_role: str | None = None) -> pl.DataFrame:
 def chart_data(frame: pl.DataFrame, total: bool = False) -> pl.DataFrame:
     """The frame a chart may draw: for officials, no reader-level columns and the counts a table of the same frame
     would hide (`readers_for_role`, with the same `total`) left empty."""
-    if sees_readers():
-        return frame
+    return frame if sees_readers() else data.made(_chart_data, frame, total)
+
+
+def _chart_data(frame: pl.DataFrame, total: bool) -> pl.DataFrame:
     frame = frame.drop(_reader_level(frame))
     for c in [c for c in frame.columns if c in _names(READER_COUNTS) and frame.schema[c].is_numeric()]:
         hidden = pl.Series([h is not None for h in _hidden(frame, c, total)], dtype=pl.Boolean)
