@@ -139,12 +139,16 @@ def _kpis(con: duckdb.DuckDBPyConnection, p: Period, walk: float) -> dict:
     return {**row, "returns_avoided": row["transfers"]}  # metrics.md: returns avoided = transfers
 
 
-def _numbers(con: duckdb.DuckDBPyConnection, period: Period, lang: str, walk_minutes: float) -> Report:
-    """The report's numbers without the next-site solves and the figures: the glance, the thresholds, the ranked
-    scorecards with each micro-branch's loans in the period, the 12-month trend, and the summary in words."""
+def _check_language(lang: str) -> None:
     if lang not in LANGS:
         msg = f"the report is written in {' or '.join(LANGS)}, not {lang!r}"
         raise ReportError(msg)
+
+
+def _numbers(con: duckdb.DuckDBPyConnection, period: Period, lang: str, walk_minutes: float) -> Report:
+    """The report's numbers without the next-site solves and the figures: the glance, the thresholds, the ranked
+    scorecards with each micro-branch's loans in the period, the 12-month trend, and the summary in words."""
+    _check_language(lang)
     walk = float(walk_minutes)
     status = queries.run(con, "data_status").row(0, named=True)
     earlier = (period.previous(), period.year_earlier())  # the pages' comparisons (microbranch.periods)
@@ -248,25 +252,26 @@ def _plan(communities: pl.DataFrame, walk: float, time_limit: float, pieces: Pie
 
 def _collect(con: duckdb.DuckDBPyConnection, period: Period, lang: str, walk_minutes: float, time_limit: float,
              pieces: Pieces) -> Report:
-    report = _numbers(con, period, lang, walk_minutes)
-    walk = report.walk_minutes
-    day = {"date_to": period.date_to}
-    towns = queries.run(con, "walk_by_town", **day, walk_minutes=walk).filter(~pl.col("is_district"))
-    report.towns_left_out = max(towns.height - TOWNS_SHOWN, 0)
-    towns = towns.sort("mean_walk_minutes_without_micro", descending=True, nulls_last=True).head(TOWNS_SHOWN)
-    report.uncovered = queries.run(con, "uncovered_by_community", **day, walk_minutes=walk).head(10).to_dicts()
-
+    """The report's pieces. The next sites are solved (by the solver's own processes) while the numbers are read."""
+    _check_language(lang)
+    walk, day = float(walk_minutes), {"date_to": period.date_to}
     communities = queries.run(con, "coverage_by_community", **day, walk_minutes=walk)
-    plan = _plan(communities, walk, time_limit, pieces)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        planned = pool.submit(_plan, communities, walk, time_limit, pieces)
+        report = _numbers(con, period, lang, walk_minutes)
+        towns = queries.run(con, "walk_by_town", **day, walk_minutes=walk).filter(~pl.col("is_district"))
+        report.towns_left_out = max(towns.height - TOWNS_SHOWN, 0)
+        towns = towns.sort("mean_walk_minutes_without_micro", descending=True, nulls_last=True).head(TOWNS_SHOWN)
+        report.uncovered = queries.run(con, "uncovered_by_community", **day, walk_minutes=walk).head(10).to_dicts()
+        branches = queries.run(con, "branches_by_loans", date_from=period.date_from, **day, walk_minutes=walk)
+        draw = partial(mapfigure.branch_map, walk_minutes=walk, height=MAP_HEIGHT, width_hint=PRINT_WIDTH,
+                       lang=report.lang, labels=None if branches.height <= MAP_NAMES_MAX else False)
+        whole_map = draw(branches, communities, rings=[int(walk)])
+        plan = planned.result()
     report.compare = plan.compare.to_dicts()
     shown = plan.exact[min(SITES_SHOWN, len(plan.exact)) - 1] if plan.exact else pl.DataFrame()
     report.picked = shown.to_dicts()
-
-    branches = queries.run(con, "branches_by_loans", date_from=period.date_from, **day, walk_minutes=walk)
-    draw = partial(mapfigure.branch_map, walk_minutes=walk, height=MAP_HEIGHT, width_hint=PRINT_WIDTH,
-                   lang=report.lang, labels=None if branches.height <= MAP_NAMES_MAX else False)
     after = sites.coverage.walks_with_sites(communities, shown, walk) if shown.height else communities
-    whole_map = draw(branches, communities, rings=[int(walk)])
     report.numbered = [tuple(n) for n in whole_map.layout.meta["numbered"]]
     report.unnamed = branches.height if branches.height > MAP_NAMES_MAX else 0
     report.figures = {
