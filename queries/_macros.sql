@@ -58,7 +58,7 @@ select
     coalesce(date_from::date, first_day, current_date) as date_from,
     coalesce(date_to::date, last_day, current_date) as date_to,
     coalesce(date_to::date, last_day, current_date) + interval 1 day as end_ts,
-from (select min(first_at)::date as first_day, max(last_at)::date as last_day, from event_span) as d;
+from (select min(occurred_at)::date as first_day, max(occurred_at)::date as last_day, from events) as d;
 
 -- Every loan of the period, one row each: a checkout belongs to the branch where it was made, a transfer
 -- to the branch where its chain started (empty when that start lies before the data). From the stored loans.
@@ -622,7 +622,7 @@ with span as (
         p.date_to,
         d.first_day,
         date_trunc('month', d.first_day) + to_months(coalesce(warmup_months::integer, 3)) as warm_until,
-    from period(null, date_to) as p, (select min(first_at)::date as first_day, from event_span) as d
+    from period(null, date_to) as p, (select min(occurred_at)::date as first_day, from events) as d
 ),
 firsts as (  -- the first loan up to date_to (reader_firsts), and the first later day with a loan by then
     select f.reader_no, b.branch_id, f.first_at::date as first_day,
