@@ -93,7 +93,7 @@ if upload is not None:
         st.error(tr("sites_bad_file", reason=exc))
     only_uploaded = st.checkbox(tr("sites_upload_only"), key="sites_only") and candidates is not None
 communities = data.q("coverage_by_community", date_to=plan_day, walk_minutes=f.walk_minutes)
-plan = data.next_sites(communities, f.walk_minutes, candidates, only_uploaded, float(limit))
+plan = data.made(sites.plan, communities, f.walk_minutes, candidates, only_uploaded, float(limit))  # seconds of solving
 compared = plan.compare.with_columns(solve_status=plan.compare["status"].replace_strict(
     {s: tr(f"sites_status_{s}") for s in ("optimal", "time_limit")}))
 st.markdown(f"**{tr('sites_compare_title')}**")

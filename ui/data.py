@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from microbranch import i18n, operations, queries, report, settings, sites, storage
+from microbranch import i18n, operations, queries, report, settings, storage
 from sample_data.generate import generate
 
 
@@ -122,14 +122,6 @@ def made(fn: Callable[..., object], *args: object, **kwargs: object) -> object:
     what it returns."""
     where = getattr(getattr(fn, "__code__", None), "co_filename", "")  # pages' functions all live in __main__
     return _made(f"{fn.__module__}.{fn.__qualname__}@{where}", fn, *args, **kwargs)
-
-
-@st.cache_resource(max_entries=16, show_spinner=False, hash_funcs={pl.DataFrame: frame_digest})
-def next_sites(communities: pl.DataFrame, walk_minutes: float, candidates: pl.DataFrame | None,
-               only_candidates: bool, time_limit: float) -> sites.Plan:
-    """The next sites for k = 1..10, exact and greedy (solving takes seconds: made once per inputs and shared by
-    every session, like the queries' frames)."""
-    return sites.plan(communities, walk_minutes, candidates, only_candidates, time_limit)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
