@@ -34,7 +34,7 @@ DERIVED = ("chains", "chains_month", "chain_transfers", "loans", "loans_day", "l
            "reader_months", "reader_branch_months", "item_months", "copy_state", "reader_firsts", "loans_reader_month",
            "actions", "actions_day", "loans_lending_month", "loans_hour_month", "item_attrs", "reader_attrs",
            "import_branches", "copies_unknown", "title_copies", "item_titles", "loans_title_month",
-           "loans_title_month_top", "title_loans")
+           "loans_title_month_top", "title_loans", "event_span")
 LOAN = "day, occurred_at, is_transfer, branch_no, item_no, reader_no"  # the columns of table loans
 ACTION = "day, occurred_at, is_return, branch_no, item_no"  # the columns of table actions
 TOP_TITLES = 1000  # how many of the most borrowed titles have their month rows apart (loans_title_month_top)
@@ -73,6 +73,7 @@ def refresh_import(con: duckdb.DuckDBPyConnection, import_id: int) -> None:
 
 def _refresh(con: duckdb.DuckDBPyConnection, import_id: int | None = None) -> None:
     """Rebuild everything derived for the copies in temp table `touched(item_id)`, then drop it."""
+    _event_span(con)
     con.sql(_NEW_KEYS.format(table="item_keys", no="item_no", id="item_id", source="touched"))
     con.sql("create or replace temp table touched_nos as "
             "select item_no, item_id, from item_keys semi join touched using (item_id)")
@@ -154,6 +155,11 @@ def _refresh(con: duckdb.DuckDBPyConnection, import_id: int | None = None) -> No
         _months(con, bounds)
     con.sql("drop table months; drop table touched_nos; drop table touched; drop table touched_readers; "
             "drop table chain_list")
+
+
+def _event_span(con: duckdb.DuckDBPyConnection) -> None:
+    con.sql("delete from event_span")
+    con.sql("insert into event_span select min(occurred_at), max(occurred_at), from events having count(*) > 0")
 
 
 def _new_actions(con: duckdb.DuckDBPyConnection, import_id: int | None) -> None:

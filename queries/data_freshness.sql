@@ -7,4 +7,4 @@ select
         from imports
         where status = 'imported' and undone_at is null and user_name <> 'sample'
     ) as last_import_at,
-    (select max(occurred_at)::date, from events) as as_of,
+    (select max(last_at)::date, from event_span) as as_of,

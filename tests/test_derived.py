@@ -13,7 +13,7 @@ from microbranch.derived import refresh_items as refresh_derived
 from tests.conftest import delete_import_events, load, snapshot
 from tests.test_queries_circulation import BRANCHES, EVENTS, ITEMS
 
-DERIVED = {"chains": "item_id, chain_no", "chain_transfers": "event_key"}
+DERIVED = {"chains": "item_id, chain_no", "chain_transfers": "event_key", "event_span": "first_at"}
 HEADER, *ROWS = EVENTS.strip().splitlines()
 PARTS = [ROWS[0::3], ROWS[1::3], ROWS[2::3]]  # every copy's events spread over the three files
 
@@ -38,8 +38,10 @@ def test_imports_in_any_order_equal_a_full_rebuild(db, tmp_path, order):
     load(db, tmp_path, "i.csv", ITEMS)
     for n in order:
         load(db, tmp_path, f"e{n}.csv", "\n".join([HEADER, *PARTS[n]]) + "\n")
-    got = contents(snapshot(db))
+    con = snapshot(db)
+    got = contents(con)
     assert len(got["chains"]) == 8 and len(got["chain_transfers"]) == 6  # as in the circulation tests
+    assert got["event_span"] == con.sql("select min(occurred_at), max(occurred_at) from events").fetchall()
     assert got == rebuilt(db)
 
 

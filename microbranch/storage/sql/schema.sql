@@ -176,6 +176,10 @@ create table if not exists reader_keys (reader_no integer not null, reader varch
 create table if not exists item_keys (item_no integer not null, item_id varchar not null);
 create or replace table branch_keys (branch_no integer not null, branch_id varchar not null);
 
+-- The first and last moment of the stored events (one row; none without events): the data's span, every query's
+-- default period. Kept at each change of the events (a scan of every event's time on each query otherwise).
+create or replace table event_span (first_at timestamp not null, last_at timestamp not null);
+
 -- Every loan, one row each, stored in time order: a checkout belongs to the branch where it was made, a
 -- transfer to the branch where its chain started (empty when that start lies before the data). The rollups
 -- below are counted on the integer keys.
