@@ -15,7 +15,8 @@ a server does it once when it starts, so without this a new session here cost mo
 Likewise they share one cache of compiled scripts (AppTest compiles dashboard.py and the page on every run, a server
 once).
 A new session's id is checked in the store once (on the server the page's request does it, and the script run
-trusts that answer for a few seconds). Targets (issue 21): warm CPU per view <= 50 ms. The load average is printed
+trusts that answer for a few seconds). Targets (issue 21): warm CPU per view <= 50 ms. The floors: pages of the
+framework alone (a title and a metric; a title and one small plotly chart) run the same way. The load average is printed
 before and after.
 
 With --db (e.g. the 10M database, read-only and maybe shared) the accounts are made in a viewing folder of its own:
@@ -37,6 +38,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 TOKEN = "_bench_session_token"
+FLOORS = {  # pages of the framework alone (AppTest of the script, a new session each)
+    "bare": "import streamlit as st\nst.title('floor')\nst.metric('loans', 1234)\n",
+    "one chart": "import plotly.express as px\nimport streamlit as st\nst.title('floor')\n"
+                 "bar = st.cache_resource(lambda: px.bar(x=[f'B{i:04d}' for i in range(15)], y=list(range(15))))\n"
+                 "st.plotly_chart(bar())\n",  # the figure made once, as the dashboard's are
+}
 PASSWORD = "bench password 2024 基准"
 
 
@@ -140,6 +147,15 @@ def main() -> None:
             med = [statistics.median(x[i] for x in runs) for runs in (warm, rerun) for i in (0, 1)]
             print(f"{role:<9}{page:<12}{first:>9.2f}{first_cpu:>10.3f}{med[0]:>8.2f}{med[1]:>9.3f}{med[2]:>9.2f}"
                   f"{med[3]:>10.3f}{len(at.metric):>8}", flush=True)
+    for label, script in FLOORS.items():  # the framework alone, run the same way: what no page can cost less than
+        def floor_view(script: str = script) -> tuple[float, float]:
+            at = AppTest.from_string(script, default_timeout=600)
+            at._bidi_component_manager = components  # noqa: SLF001 - the server's one scan (see above)
+            return timed(at)
+
+        bare = [floor_view() for _ in range(args.runs + 1)][1:]
+        print(f"{'floor':<9}{label:<12}{'':>19}{statistics.median(w for w, _ in bare):>8.2f}"
+              f"{statistics.median(c for _, c in bare):>9.3f}", flush=True)
     print(load())
 
 

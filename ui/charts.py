@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from microbranch import numbers
+from ui import data
 from ui.kit import label, shared, titled, town_name, words
 from ui.shell import short_name, tr
 
@@ -50,7 +51,11 @@ def split_micro(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The central library and town branches, and the micro-branches: charted apart, so a branch ten times the
     others does not squeeze the micro-branches into slivers."""
     micro = pl.col("kind") == "micro"
-    return frame.filter(~micro | pl.col("kind").is_null()), frame.filter(micro)
+    return data.through(_SPLIT, data.frame_digest(frame),  # the same two frames on every view (their keys made once)
+                        lambda: (frame.filter(~micro | pl.col("kind").is_null()), frame.filter(micro)))
+
+
+_SPLIT = data.Kept(128)
 
 
 def top(frame: pl.DataFrame, value: str | pl.Expr, n: int = TOP,

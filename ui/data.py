@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import tempfile
 import threading
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from datetime import date
 from pathlib import Path
 
@@ -36,7 +37,7 @@ def _starts(db_path: Path) -> dict:
 def start() -> None:
     """Called by the shell (dashboard.py) before any page, once per server process: recovery, the schema, and the
     sample data on the very first start (see `operations.start`). Pages and queries only read."""
-    mark = _starts(db())
+    mark = _starts(db_path=db())
     if mark["done"]:
         return
     with mark["lock"]:  # concurrent first viewers: one starts, the others wait, then read what it left
@@ -65,16 +66,71 @@ def version() -> str:
     return current
 
 
+# The cached functions here are called with keywords only: Streamlit looks up a positional argument's name in the
+# function's signature (inspect.signature) on every call, for every such argument.
 # One frame per (version, query, parameters), shared by every session as it is: st.cache_data would hand each
 # call a fresh unpickled copy, which costs every page view of every viewer; a polars frame is not changed in place.
 @st.cache_resource(max_entries=512, show_spinner=False)
 def _run(db_path: Path, data_version: str, name: str, params: tuple[tuple[str, object], ...]) -> pl.DataFrame:
-    return queries.run(_connection(db_path, data_version), name, **dict(params))
+    return queries.run(_connection(db_path=db_path, version=data_version), name, **dict(params))
+
+
+class Kept:
+    """What was made for a key, shared by every session of this process, the least recently used dropped past
+    `most`. In front of a cached function: a hit costs Python's own hashing of the key, where Streamlit's hasher
+    walks every argument on each call; a miss goes to the cached function (made once however many ask at once)."""
+
+    def __init__(self, most: int) -> None:
+        self._items: OrderedDict[Hashable, object] = OrderedDict()
+        self._lock = threading.Lock()
+        self._most = most
+
+    def get(self, key: Hashable) -> object | None:
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+            return hit
+
+    def put(self, key: Hashable, value: object) -> object:
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self._most:
+                self._items.popitem(last=False)
+        return value
+
+
+def key_of(value: object) -> Hashable:
+    """A value as a key of Python's own hashing: a frame by its content (`frame_digest`), lists, tuples and dicts
+    item by item. A value of another unhashable kind makes the key unhashable (TypeError when it is looked up)."""
+    if isinstance(value, pl.DataFrame):
+        return ("frame", frame_digest(value))
+    if isinstance(value, list | tuple):
+        return (type(value).__name__, *map(key_of, value))
+    if isinstance(value, dict):
+        return ("dict", *((k, key_of(v)) for k, v in value.items()))
+    if isinstance(value, set | frozenset):
+        return ("set", frozenset(value))
+    return value
+
+
+def through(kept: Kept, key: Hashable, make: Callable[[], object]) -> object:
+    """`kept`'s value for `key`, else `make()` kept there (a key that cannot be hashed: `make()` alone)."""
+    try:
+        hit = kept.get(key)
+    except TypeError:
+        return make()
+    return hit if hit is not None else kept.put(key, make())
+
+
+_FRAMES = Kept(512)
 
 
 def q(name: str, **params: object) -> pl.DataFrame:
     """Run a named query; cached on the data version, so a new import is seen at once."""
-    return _run(db(), version(), name, tuple(sorted(params.items())))
+    db_path, data_version, ordered = db(), version(), tuple(sorted(params.items()))
+    return through(_FRAMES, (db_path, data_version, name, key_of(ordered)),
+                   lambda: _run(db_path=db_path, data_version=data_version, name=name, params=ordered))
 
 
 @st.cache_resource(max_entries=256, show_spinner=False)
@@ -87,14 +143,14 @@ def derived(name: str, make: Callable[[], pl.DataFrame], **params: object) -> pl
     """A frame a page computes from named queries (a sum, a join), made once per data version and `params` and shared
     like the queries' own frames. `make` may depend on nothing but the data and `params` (never on the viewer: what
     a role may see is applied after)."""
-    return _derived(db(), version(), name, tuple(sorted(params.items())), make)
+    return _derived(db_path=db(), data_version=version(), name=name, params=tuple(sorted(params.items())), _make=make)
 
 
 def full_list(name: str, **params: object) -> Callable[[], pl.DataFrame]:
     """The whole list of a paged query (`<name>_full`, the same parameters but the page's), on the data version of
     now, as a function to call when the download is asked for (it may run outside the page's run)."""
     db_path, data_version = db(), version()
-    return lambda: queries.run(_connection(db_path, data_version), f"{name}_full", **params)
+    return lambda: queries.run(_connection(db_path=db_path, version=data_version), f"{name}_full", **params)
 
 
 def frame_digest(frame: pl.DataFrame) -> bytes:
@@ -112,7 +168,7 @@ def frame_digest(frame: pl.DataFrame) -> bytes:
 
 
 @st.cache_resource(max_entries=256, show_spinner=False, hash_funcs={pl.DataFrame: frame_digest})
-def _made(name: str, _fn: Callable[..., object], *args: object, **kwargs: object) -> object:
+def _made(name: str, _fn: Callable[..., object], args: tuple, kwargs: dict) -> object:
     return _fn(*args, **kwargs)
 
 
@@ -121,14 +177,19 @@ def made(fn: Callable[..., object], *args: object, **kwargs: object) -> object:
     frames), made once per the inputs' content and shared by every session like the queries' frames: never change
     what it returns."""
     where = getattr(getattr(fn, "__code__", None), "co_filename", "")  # pages' functions all live in __main__
-    return _made(f"{fn.__module__}.{fn.__qualname__}@{where}", fn, *args, **kwargs)
+    name = f"{fn.__module__}.{fn.__qualname__}@{where}"
+    return through(_MADE, (name, key_of(args), key_of(kwargs)),
+                   lambda: _made(name=name, _fn=fn, args=args, kwargs=kwargs))
+
+
+_MADE = Kept(256)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _report(db_path: Path, data_version: str, date_from: date, date_to: date, lang: str, fmt: str,
             walk_minutes: float) -> bytes:
     with tempfile.TemporaryDirectory(prefix="microbranch_report_") as tmp:
-        out = report.write(_connection(db_path, data_version), report.Period(date_from, date_to),
+        out = report.write(_connection(db_path=db_path, version=data_version), report.Period(date_from, date_to),
                            Path(tmp) / f"report.{fmt}", lang, fmt, walk_minutes,
                            pieces=report.Pieces(storage.locations(db_path).cache / "report"))
         return out.read_bytes()
@@ -136,4 +197,5 @@ def _report(db_path: Path, data_version: str, date_from: date, date_to: date, la
 
 def district_report(date_from: date, date_to: date, lang: str, fmt: str, walk_minutes: float) -> bytes:
     """The district report's file (HTML or PDF) for the period; cached on the data version."""
-    return _report(db(), version(), date_from, date_to, lang, fmt, walk_minutes)
+    return _report(db_path=db(), data_version=version(), date_from=date_from, date_to=date_to, lang=lang, fmt=fmt,
+                   walk_minutes=walk_minutes)

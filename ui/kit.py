@@ -44,8 +44,6 @@ from __future__ import annotations
 
 import functools
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -319,9 +317,7 @@ def _worded(raw: pl.DataFrame, terms: str) -> pl.DataFrame:
     return raw
 
 
-_PREPARED: OrderedDict[tuple, tuple] = OrderedDict()  # (frame's content, columns, terms, role, language) -> prepared
-_PREPARED_LOCK = threading.Lock()
-PREPARED_MAX = 256
+_PREPARED = data.Kept(256)  # (frame's content, columns, terms, role, language) -> prepared
 
 
 def _prepared(frame: pl.DataFrame, columns: Sequence[str] | None, terms: str) -> tuple:
@@ -330,22 +326,16 @@ def _prepared(frame: pl.DataFrame, columns: Sequence[str] | None, terms: str) ->
     costs a look-up: the named queries' frames come back as the same objects (ui.data), and a frame a page makes
     anew on each view from them is known by its content."""
     key = (data.frame_digest(frame), tuple(columns) if columns is not None else None, terms, role(), lang())
-    with _PREPARED_LOCK:
-        hit = _PREPARED.get(key)
-        if hit is not None:
-            _PREPARED.move_to_end(key)
-            return hit
+    return data.through(_PREPARED, key, lambda: _prepare(frame, columns, terms))
+
+
+def _prepare(frame: pl.DataFrame, columns: Sequence[str] | None, terms: str) -> tuple:
     raw = frame.select(columns) if columns is not None else frame
     reader_level = bool(_reader_level(raw))
     raw = _worded(shown(raw), terms)
     headings = {c: label(c, terms) for c in raw.columns}
     grid, config = _grid_frame(raw.head(ROWS_SHOWN), headings)
-    made = (raw, headings, grid, config, reader_level)
-    with _PREPARED_LOCK:
-        _PREPARED[key] = made
-        while len(_PREPARED) > PREPARED_MAX:
-            _PREPARED.popitem(last=False)
-    return made
+    return raw, headings, grid, config, reader_level
 
 
 def table(frame: pl.DataFrame, file_name: str, columns: Sequence[str] | None = None, *, key: str | None = None,
@@ -515,7 +505,7 @@ class _Shared(go.Figure):
 
 @st.cache_resource(max_entries=1024, show_spinner=False, hash_funcs={pl.DataFrame: data.frame_digest})
 def _figure(name: str, _build: Callable[..., go.Figure], language: str, viewer_role: str, retitle: str | None,
-            *args: object, **kwargs: object) -> go.Figure:
+            args: tuple, kwargs: dict) -> go.Figure:  # called with keywords only (see ui.data)
     fig = _build(*args, **kwargs)
     return _Shared(titled(fig, retitle) if retitle is not None else fig)
 
@@ -526,8 +516,16 @@ def shared(build: Callable[..., go.Figure]) -> Callable[..., go.Figure]:
     chart with `retitle=`, never by changing the figure it got (other sessions hold the same one)."""
     @functools.wraps(build)
     def figure(*args: object, retitle: str | None = None, **kwargs: object) -> go.Figure:
-        return _figure(build.__name__, build, lang(), role(), retitle, *args, **kwargs)
+        language, viewer_role = lang(), role()
+        name = f"{build.__module__}.{build.__qualname__}@{build.__code__.co_filename}"  # pages all live in __main__
+        return data.through(
+            _FIGURES, (name, language, viewer_role, retitle, data.key_of(args), data.key_of(kwargs)),
+            lambda: _figure(name=name, _build=build, language=language, viewer_role=viewer_role, retitle=retitle,
+                            args=args, kwargs=kwargs))
     return figure
+
+
+_FIGURES = data.Kept(1024)
 
 
 def chart(figure: go.Figure, *, where: Any = st, key: str | None = None, **kwargs: Any) -> None:
