@@ -30,8 +30,8 @@ table(thresholds, columns=thresholds.columns, file_name="coverage_by_threshold.c
 # Mean walk with and without micro-branches: the whole district, then each town.
 st.subheader(tr("places_section_walk"))
 walks = data.q("walk_by_town", **place)
-district = walks.filter(walks["is_district"]).row(0, named=True)
-towns = walks.filter(~walks["is_district"])
+district_row, towns = data.split(walks, "is_district")  # the same frames on the next view
+district = district_row.row(0, named=True)
 now, before = st.columns(2)
 metric(tr("places_walk_now"), tr("places_minutes_value", value=district["mean_walk_minutes"] or 0),
            delta=tr("places_walk_saved", value=district["walk_minutes_saved"] or 0), delta_color="normal",
@@ -59,12 +59,12 @@ penetration = shown(penetration)  # suppressed for officials over the whole roll
 if not sees_readers():
     st.caption(tr("places_suppressed_note"))
 by_town, by_community = st.tabs([tr("places_penetration_by_town"), tr("places_penetration_by_community")])
+in_communities, rolled = data.split(penetration, "level", "community")
 with by_town:
-    rolled = penetration.filter(penetration["level"] != "community")
     table(rolled, columns=["town_code", "population", "readers", "penetration"], file_name="penetration_by_town.csv",
           terms="places")
 with by_community:
-    table(penetration.filter(penetration["level"] == "community"),
+    table(in_communities,
                     columns=["name", "penetration", "readers", "population", "town_code", "community_code"],
                     file_name="penetration_by_community.csv", terms="places")
 

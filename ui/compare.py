@@ -16,7 +16,7 @@ import streamlit as st
 from microbranch import access, numbers
 from microbranch.i18n import definition
 from microbranch.periods import Earlier, earlier
-from ui.data import q
+from ui.data import made, q
 from ui.kit import _entry, change, label, number, role
 from ui.shell import lang, tr
 
@@ -98,17 +98,22 @@ def changes(frame: pl.DataFrame, value: str, fetch: Callable[[date, date], pl.Da
     empty where the earlier value is 0 or missing. `fetch(a, b)` gives the rows of an earlier period. A period the
     data does not hold whole gets no column; the notes say what each column compares with, or why it is missing."""
     status = q("data_status").row(0, named=True)
-    added, notes = [], []
+    befores, notes = [], []
     for e in earlier(date_from, date_to, status["first_day"], status["as_of"]):
         if e.held != "whole":
             notes.append(_why_not(e))
             continue
-        name = f"{value}_vs_{e.kind}"
-        before = fetch(e.date_from, e.date_to).select(on, pl.col(value).alias("_before"))
+        befores.append((f"{value}_vs_{e.kind}", fetch(e.date_from, e.date_to)))
+        notes.append(note(e))
+    return made(_changed, frame, value, on, tuple(befores)), notes  # the same frame on the next view
+
+
+def _changed(frame: pl.DataFrame, value: str, on: str, befores: tuple[tuple[str, pl.DataFrame], ...]) -> pl.DataFrame:
+    for name, before in befores:
+        before = before.select(on, pl.col(value).alias("_before"))
         frame = frame.join(before, on=on, how="left", nulls_equal=True).with_columns(
             pl.when(pl.col("_before") > 0).then(pl.col(value) / pl.col("_before") - 1).alias(name)).drop("_before")
-        added.append(name)
-        notes.append(note(e))
+    added = [name for name, _ in befores]
     at = frame.columns.index(value) + 1
     order = [c for c in frame.columns if c not in added]
-    return frame.select(order[:at] + added + order[at:]), notes
+    return frame.select(order[:at] + added + order[at:])

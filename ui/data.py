@@ -185,6 +185,16 @@ def made(fn: Callable[..., object], *args: object, **kwargs: object) -> object:
 _MADE = Kept(256)
 
 
+def split(frame: pl.DataFrame, column: str, value: object = True) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The rows whose `column` is `value` and the rest (nulls among the rest), made once per frame (`made`)."""
+    return made(_split, frame, column, value)
+
+
+def _split(frame: pl.DataFrame, column: str, value: object) -> tuple[pl.DataFrame, pl.DataFrame]:
+    hit = (pl.col(column) == value).fill_null(False)
+    return frame.filter(hit), frame.filter(~hit)
+
+
 @st.cache_data(max_entries=8, show_spinner=False)
 def _report(db_path: Path, data_version: str, date_from: date, date_to: date, lang: str, fmt: str,
             walk_minutes: float) -> bytes:

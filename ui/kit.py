@@ -48,6 +48,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import plotly.graph_objects as go
+import plotly.io
 import polars as pl
 import pyarrow as pa
 import streamlit as st
@@ -493,14 +494,37 @@ def titled(fig: go.Figure, title: str) -> go.Figure:
 
 class _Shared(go.Figure):
     """A figure made once and shared by every session (`shared`), never changed after: the dict Streamlit asks of it
-    on every view is made once too (plotly deep-copies the whole figure on each `to_dict`)."""
+    on every view is made once too (plotly deep-copies the whole figure on each `to_dict`), and so is its JSON."""
 
     def to_dict(self) -> dict:
         made = self.__dict__.get("_microbranch_dict")
         if made is None:
-            made = super().to_dict()
+            made = _SharedDict(super().to_dict())
             self._microbranch_dict = made
         return made
+
+
+class _SharedDict(dict):
+    """A shared figure's dict, never changed: its JSON is kept beside it (`_to_json`)."""
+
+    json: str | None = None
+
+
+_plotly_to_json = plotly.io.to_json
+
+
+def _to_json(fig: object, *args: object, **kwargs: object) -> str:
+    """plotly.io.to_json, which st.plotly_chart calls with the figure's dict on every view: a shared figure's JSON is
+    made once (plotly walks the whole figure to clean it for JSON each time: a quarter of a view of the residents
+    page, with its two maps)."""
+    if type(fig) is _SharedDict and not args and kwargs == {"validate": False}:
+        if fig.json is None:
+            fig.json = _plotly_to_json(fig, validate=False)
+        return fig.json
+    return _plotly_to_json(fig, *args, **kwargs)
+
+
+plotly.io.to_json = _to_json
 
 
 @st.cache_resource(max_entries=1024, show_spinner=False, hash_funcs={pl.DataFrame: data.frame_digest})
