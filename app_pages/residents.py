@@ -116,14 +116,12 @@ with exact_tab:
     table(exact, columns=site_columns, file_name="next_sites_exact.csv", key="sites_exact", terms="places")
 with greedy_tab:
     table(greedy, columns=site_columns, file_name="next_sites_greedy.csv", key="sites_greedy", terms="places")
-branches = data.q("branches_by_loans", date_from=f.date_from, date_to=plan_day, walk_minutes=f.walk_minutes)
 today_numbers = data.made(coverage.summary, communities, f.walk_minutes)
 today_col, after_col = st.columns(2)
 after = data.made(coverage.walks_with_sites, communities, exact, f.walk_minutes)
-for col, title, numbers, frame, picked, key in (
-    (today_col, tr("places_today"), today_numbers, communities, None, "map_today"),
-    (after_col, tr("sites_exact_title", k=exact.height), data.made(coverage.summary, after, f.walk_minutes), after,
-     exact, "map_after"),
+for col, title, numbers in (
+    (today_col, tr("places_today"), today_numbers),
+    (after_col, tr("sites_exact_title", k=exact.height), data.made(coverage.summary, after, f.walk_minutes)),
 ):
     with col:
         st.markdown(f"**{title}**")
@@ -132,7 +130,13 @@ for col, title, numbers, frame, picked, key in (
         metric(tr("coverage_rate"), f"{numbers['coverage_rate'] or 0:.1%}", where=b)
         st.caption(f"{tr('mean_walk_minutes')}: "
                    + tr("places_minutes_value", value=numbers["mean_walk_minutes"] or 0))
-        chart(
-            maps.branch_map(branches, frame, sites=picked, walk_minutes=f.walk_minutes, tile=maps.tiles(),
-                            height=460, width_hint=440, colorbar=picked is not None),
-            config={"scrollZoom": False, "displaylogo": False}, key=key)
+# The two maps (every community on each) are drawn when asked for; the branch map page shows today's.
+maps_box = st.expander(tr("sites_maps"), key="residents_maps", on_change="rerun")
+if maps_box.open:
+    branches = data.q("branches_by_loans", date_from=f.date_from, date_to=plan_day, walk_minutes=f.walk_minutes)
+    today_map, after_map = maps_box.columns(2)
+    for col, frame, picked, key in ((today_map, communities, None, "map_today"),
+                                    (after_map, after, exact, "map_after")):
+        chart(maps.branch_map(branches, frame, sites=picked, walk_minutes=f.walk_minutes, tile=maps.tiles(),
+                              height=460, width_hint=440, colorbar=picked is not None),
+              config={"scrollZoom": False, "displaylogo": False}, key=key, where=col)

@@ -162,6 +162,10 @@ def test_residents_page_shows_the_named_queries_numbers(db):
     assert sites[zh("places_gain")].tolist() == [4000, 5000, 4100]
     covered_cards = [m.value for m in at.metric if m.label == zh("residents_covered")]
     assert covered_cards == ["6,600", "19,700"]
+    assert len(figures(at)) == 1  # the walk chart; the two maps are drawn when their box is opened
+    at.session_state["residents_maps"] = True
+    at.run()
+    assert not at.exception
     assert len(figures(at)) == 3  # the walk chart and the two maps
     after = figures(at)[2]
     assert any(tr.get("name") == zh("places_sites_legend") for tr in after["data"])
