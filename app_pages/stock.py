@@ -60,7 +60,7 @@ if moves_tab.open:
             # the list as a van run: stops in order, copies of each in shelf order with a box to tick, a printable sheet
             chart(charts.move_routes(q("moves_by_route", **where, top=charts.TOP)))
             st.markdown(f"**{tr('van_stops')}**")  # tables that hold numbers take the whole width, key columns first
-            table(stops, f"van_stops_{f.date_to}.csv", key="dl_van_stops",
+            table(stops, f"van_stops_{f.date_to}.csv", key="dl_van_stops", brief=["to_branches"],
                   columns=["stop", "from_branch", "copies", "to_branches", "from_address"])
             moves, language = data.full_list("moves_by_item", **where), lang()  # the whole list, made when asked for
             st.download_button(tr("van_print"), lambda: vanrun.printable(moves(), f.date_to, language).encode("utf-8"),

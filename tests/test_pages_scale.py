@@ -122,3 +122,23 @@ def test_the_one_branch_page_with_an_odd_address_asks_for_a_branch(city_db, odd)
     assert at.selectbox(key="one_branch").value is None
     assert any(i.value == "请选择一个分馆。" for i in at.info)
     assert not at.header
+
+
+def test_lists_of_names_are_cut_on_screen_and_whole_in_the_query(city_db):
+    from microbranch import queries, storage
+    from microbranch.i18n import t
+
+    at = signed_in(city_db, "manager", "app_pages/stock.py", timeout=300)
+    heading = t("circ_col_to_branches", "zh")
+    grid = next(d.value for d in at.dataframe if heading in d.value.columns)
+    whole = queries.run(storage.reader(city_db), "moves_by_branch")
+    assert 0 < len(grid) <= whole.height  # the first stops (the kit's rows sent, maybe set lower by a test above)
+    long = 0
+    for cell, names in zip(grid[heading], whole["to_branches"].head(len(grid)).to_list(), strict=True):
+        listed = names.split("、")
+        if len(listed) <= kit.BRIEF:
+            assert cell == names
+            continue
+        long += 1
+        assert cell == "、".join(listed[:kit.BRIEF]) + t("pages_more_names", "zh", n=len(listed) - kit.BRIEF)
+    assert long, "no stop of the city sends copies to more branches than a cell shows"

@@ -321,29 +321,44 @@ def _worded(raw: pl.DataFrame, terms: str) -> pl.DataFrame:
 _PREPARED = data.Kept(256)  # (frame's content, columns, terms, role, language) -> prepared
 
 
-def _prepared(frame: pl.DataFrame, columns: Sequence[str] | None, terms: str) -> tuple:
+def _prepared(frame: pl.DataFrame, columns: Sequence[str] | None, terms: str, brief: tuple[str, ...] = ()) -> tuple:
     """The table as this role sees it, in this language: (raw, headings, grid, config, reader_level). Kept per
     frame content, role and language (the role's rules are applied before keeping), so the next view of a table
     costs a look-up: the named queries' frames come back as the same objects (ui.data), and a frame a page makes
     anew on each view from them is known by its content."""
-    key = (data.frame_digest(frame), tuple(columns) if columns is not None else None, terms, role(), lang())
-    return data.through(_PREPARED, key, lambda: _prepare(frame, columns, terms))
+    key = (data.frame_digest(frame), tuple(columns) if columns is not None else None, terms, brief, role(), lang())
+    return data.through(_PREPARED, key, lambda: _prepare(frame, columns, terms, brief))
 
 
-def _prepare(frame: pl.DataFrame, columns: Sequence[str] | None, terms: str) -> tuple:
+def _prepare(frame: pl.DataFrame, columns: Sequence[str] | None, terms: str, brief: tuple[str, ...]) -> tuple:
     raw = frame.select(columns) if columns is not None else frame
     reader_level = bool(_reader_level(raw))
     raw = _worded(shown(raw), terms)
     headings = {c: label(c, terms) for c in raw.columns}
-    grid, config = _grid_frame(raw.head(ROWS_SHOWN), headings)
+    grid, config = _grid_frame(_briefly(raw.head(ROWS_SHOWN), brief), headings)
     return raw, headings, grid, config, reader_level
 
 
+BRIEF = 5  # names of a list shown in a cell of a grid (`table(brief=...)`); the download holds them all
+
+
+def _briefly(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
+    """Lists of names ("、" between them) cut to their first `BRIEF` names and how many more."""
+    for column in columns:
+        names = pl.col(column).str.split("、")
+        more = pl.format(tr("pages_more_names", n="{}"), names.list.len() - BRIEF)
+        frame = frame.with_columns(pl.when(names.list.len() > BRIEF)
+                                   .then(pl.concat_str(names.list.head(BRIEF).list.join("、"), more))
+                                   .otherwise(pl.col(column)).alias(column))
+    return frame
+
+
 def table(frame: pl.DataFrame, file_name: str, columns: Sequence[str] | None = None, *, key: str | None = None,
-          terms: str = "circ", where: Any = st, **kwargs: Any) -> None:
+          terms: str = "circ", where: Any = st, brief: Sequence[str] = (), **kwargs: Any) -> None:
     """A table with its CSV download, as the viewer may see it, in the user's language. At most `ROWS_SHOWN` rows
-    go to the browser (a caption says how many there are); the download holds them all."""
-    raw, headings, grid, config, reader_level = _prepared(frame, columns, terms)
+    go to the browser (a caption says how many there are), and in the `brief` columns (lists of names) at most
+    `BRIEF` names a cell; the download holds them all."""
+    raw, headings, grid, config, reader_level = _prepared(frame, columns, terms, tuple(brief))
     if raw.is_empty():  # words, not a grid of blank rows
         where.caption(tr("empty_table"))
         return
