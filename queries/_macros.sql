@@ -212,43 +212,33 @@ from (
 inner join copy_state as s using (item_id);
 
 -- copies_then: one row per copy in the items file added by date_to, where it was at the end of that day (see
--- copy_places) and its last loan by then. From copy_state as it is, but for the copies that had a chain or a loan
--- after that day (none when date_to is the data's last day), whose chains and loans up to it are read.
+-- copy_places) and its last loan by then. From copy_state, and for the copies that had a chain or a loan after
+-- that day, their chains and loans up to it.
 create or replace macro copies_then(date_to) as table
 with p as (
     select *, from period(null, date_to)
 ),
-added as not materialized (
-    select s.*, coalesce(s.started_at >= p.end_ts or s.last_loan_at >= p.end_ts, false) as changed_since,
-    from copy_state as s, p
-    where s.in_items and (s.added_on is null or s.added_on <= p.date_to)
+chain_later as (
+    select s.item_id, from copy_state as s, p where s.started_at >= p.end_ts
 ),
-later as materialized (  -- the copies lent after the day: few, or none
-    select *, from added where changed_since
+loan_later as (
+    select s.item_id, from copy_state as s, p where s.last_loan_at >= p.end_ts
 ),
 chain_before as (  -- the last chain by then of copies whose last chain started later
     select c.item_id, arg_max({ 'ended_at': c.ended_at, 'end_branch_id': c.end_branch_id }, c.chain_no) as c,
     from chains as c, p
-    where (select count(*), from later) > 0
-      and c.item_id in (select item_id, from later, p where started_at >= p.end_ts)
+    where (select count(*), from chain_later) > 0 and c.item_id in (select item_id, from chain_later)
       and c.started_at < p.end_ts
     group by c.item_id
 ),
 loan_before as (  -- the last loan by then of copies lent later
     select l.item_id, max(l.occurred_at) as last_loan_at,
     from loans as l, p
-    where (select count(*), from later) > 0
-      and l.item_id in (select item_id, from later, p where last_loan_at >= p.end_ts)
+    where (select count(*), from loan_later) > 0 and l.item_id in (select item_id, from loan_later)
       and l.occurred_at < p.end_ts
     group by l.item_id
 ),
 chain_then as (
-    select  -- nothing later: as stored (no join, so a count never reads the copies' ids)
-        s.item_id, s.home_branch_id, s.owner, s.added_on, s.started_at is not null as lent, s.ended_at,
-        s.end_branch_id, s.last_loan_at, p.end_ts,
-    from added as s, p
-    where not s.changed_since
-    union all
     select
         s.item_id,
         s.home_branch_id,
@@ -259,10 +249,11 @@ chain_then as (
         case when s.started_at < p.end_ts then s.end_branch_id else b.c.end_branch_id end as end_branch_id,
         case when s.last_loan_at < p.end_ts then s.last_loan_at else l.last_loan_at end as last_loan_at,
         p.end_ts,
-    from later as s
+    from copy_state as s
     cross join p
     left join chain_before as b using (item_id)
     left join loan_before as l using (item_id)
+    where s.in_items and (s.added_on is null or s.added_on <= p.date_to)
 )
 select
     item_id,

@@ -339,7 +339,7 @@ def _prepare(frame: pl.DataFrame, columns: Sequence[str] | None, terms: str, bri
     return raw, headings, grid, config, reader_level
 
 
-BRIEF = 5  # names of a list shown in a cell of a grid (`table(brief=...)`); the download holds them all
+BRIEF = 3  # names of a list shown in a cell of a grid (`table(brief=...)`); the download holds them all
 
 
 def _briefly(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
