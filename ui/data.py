@@ -77,8 +77,9 @@ def _run(db_path: Path, data_version: str, name: str, params: tuple[tuple[str, o
 
 class Kept:
     """What was made for a key, shared by every session of this process, the least recently used dropped past
-    `most`. In front of a cached function: a hit costs Python's own hashing of the key, where Streamlit's hasher
-    walks every argument on each call; a miss goes to the cached function (made once however many ask at once)."""
+    `most`. In front of a cached function (`through`): a hit costs Python's own hashing of the key, where
+    Streamlit's hasher walks every argument on each call; a miss goes to the cached function (made once however many
+    ask at once)."""
 
     def __init__(self, most: int) -> None:
         self._items: OrderedDict[Hashable, object] = OrderedDict()
@@ -114,13 +115,23 @@ def key_of(value: object) -> Hashable:
     return value
 
 
+@st.cache_resource(show_spinner=False)
+def _generation() -> object:
+    """A token made anew when Streamlit's caches are cleared (staff's "clear cache"), so what `Kept` holds goes too."""
+    return object()
+
+
 def through(kept: Kept, key: Hashable, make: Callable[[], object]) -> object:
-    """`kept`'s value for `key`, else `make()` kept there (a key that cannot be hashed: `make()` alone)."""
+    """`kept`'s value for `key`, else `make()` kept there (a key that cannot be hashed: `make()` alone). A value kept
+    before Streamlit's caches were last cleared is made again."""
+    generation = _generation()
     try:
         hit = kept.get(key)
     except TypeError:
         return make()
-    return hit if hit is not None else kept.put(key, make())
+    if hit is not None and hit[0] is generation:
+        return hit[1]
+    return kept.put(key, (generation, make()))[1]
 
 
 _FRAMES = Kept(512)

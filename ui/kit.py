@@ -181,6 +181,12 @@ def readers_for_role(frame: pl.DataFrame, *columns: str, total: bool = False,
     columns = tuple(c for c in columns if frame.schema[c].is_numeric())  # not those suppressed already
     if access.sees_readers(viewer_role if viewer_role is not None else role()) or not columns:
         return frame
+    if viewer_role is None:  # in the page's run: worked out once per frame content, for every session
+        return data.made(_suppressed, frame, columns, total)
+    return _suppressed(frame, columns, total)
+
+
+def _suppressed(frame: pl.DataFrame, columns: tuple[str, ...], total: bool) -> pl.DataFrame:
     for c in columns:
         frame = access.hide(frame, c, _hidden(frame, c, total))
     return frame
