@@ -45,7 +45,7 @@ from benchmarks.bench_load import (
     start_servers,  # noqa: E402
     wait_health,
 )
-from benchmarks.bench_pages import viewing_folder  # noqa: E402
+from benchmarks.bench_pages import FLOORS, viewing_folder  # noqa: E402
 
 PAGES = ("overview", "loans", "chains", "stock", "readers", "branch_map", "residents", "scorecards", "report",
          "glossary", "branch")
@@ -86,17 +86,9 @@ async def view(browser, url: str, cookie: str | None, shot: Path | None = None, 
         await context.close()
 
 
-FLOOR_PAGES = {  # the framework alone, served the same way (st.App on uvicorn): what no page of ours can beat
-    "bare": "import streamlit as st\nst.title('floor')\nst.metric('loans', 1234)\n",
-    "one chart": "import plotly.express as px\nimport streamlit as st\nst.title('floor')\n"
-                 "bar = st.cache_resource(lambda: px.bar(x=[f'B{i:04d}' for i in range(15)], y=list(range(15))))\n"
-                 "st.plotly_chart(bar())\n",  # the figure made once, as the dashboard's are
-}
-
-
 async def floors(browser, work: Path) -> None:  # noqa: ANN001
     """The same three views of pages made of the framework alone, one server each, pinned like ours."""
-    for label, text in FLOOR_PAGES.items():
+    for label, text in FLOORS.items():
         script = work / f"floor_{label.replace(' ', '_')}.py"
         script.write_text(text, encoding="utf-8")
         port = free_port()

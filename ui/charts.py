@@ -50,12 +50,8 @@ def _short(frame: pl.DataFrame, column: str = "name", to: str = "short") -> pl.D
 def split_micro(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The central library and town branches, and the micro-branches: charted apart, so a branch ten times the
     others does not squeeze the micro-branches into slivers."""
-    micro = pl.col("kind") == "micro"
-    return data.through(_SPLIT, data.frame_digest(frame),  # the same two frames on every view (their keys made once)
-                        lambda: (frame.filter(~micro | pl.col("kind").is_null()), frame.filter(micro)))
-
-
-_SPLIT = data.Kept(128)
+    micro, others = data.split(frame, "kind", "micro")  # the same two frames on every view
+    return others, micro
 
 
 def top(frame: pl.DataFrame, value: str | pl.Expr, n: int = TOP,
