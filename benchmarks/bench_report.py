@@ -11,7 +11,7 @@
   the peak resident memory of the largest process of the run (GNU time's %M) and the load average before and
   after each run;
 * where a cold report's time goes, in this process: the named queries, the next-site solves, the figures,
-  the HTML, and chromium's start, page load, charts drawn as images and printing;
+  the HTML, and chromium's start, page load (plotly draws the charts) and printing;
 * with --small FILE (events, e.g. /work/bigdata/cur/events_small.csv): the first report after an import. The
   import through the command line (its answer), the latest whole month's report made in the background beside it
   (`report-pieces`, both languages; seconds until its pieces are kept), then that month's HTML report asked for;
@@ -153,9 +153,6 @@ def profile(db: Path, month: str, lang: str) -> None:
             t0 = time.perf_counter()
             page.goto(page_file.as_uri(), wait_until="load")
             spent["page loaded (plotly draws)"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            page.evaluate(report._TO_IMAGES)
-            spent["charts to SVG"] = time.perf_counter() - t0
             t0 = time.perf_counter()
             page.emulate_media(media="print")
             page.pdf(path=str(Path(tmp) / "report.pdf"), format="A4", print_background=True)

@@ -8,7 +8,9 @@ expresses badly: geometry to draw, and the greedy choice of new sites.
 
 from __future__ import annotations
 
+import hashlib
 import math
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -75,9 +77,24 @@ def convex_hull(points: Iterable[tuple[float, float]]) -> list[tuple[float, floa
     return [(lat, lon) for lon, lat in hull + hull[:1]]
 
 
+_AREAS: OrderedDict[tuple[str, float], dict[str, list[tuple[float, float]]]] = OrderedDict()
+AREAS_KEPT = 8  # the areas of this many sets of communities are kept: every map of the same places draws them
+
+
 def town_areas(communities: pl.DataFrame, pad_m: float = 500.0) -> dict[str, list[tuple[float, float]]]:
     """An area per town for the map: the convex hull of its community centres, widened by `pad_m` metres
-    (so a town of one or two communities still has an area). A sketch, not the official boundary."""
+    (so a town of one or two communities still has an area). A sketch, not the official boundary. Worked out
+    once per set of places (`AREAS_KEPT`)."""
+    places = communities.select("town_code", "lat", "lon")
+    key = (hashlib.sha256(places.write_ipc(None).getvalue()).hexdigest(), pad_m)
+    if key not in _AREAS:
+        _AREAS[key] = _town_areas(places, pad_m)
+        while len(_AREAS) > AREAS_KEPT:
+            _AREAS.popitem(last=False)
+    return dict(_AREAS[key])
+
+
+def _town_areas(communities: pl.DataFrame, pad_m: float) -> dict[str, list[tuple[float, float]]]:
     areas: dict[str, list[tuple[float, float]]] = {}
     for (town,), part in communities.group_by("town_code", maintain_order=True):
         if town is None:

@@ -125,6 +125,12 @@ def short_name(name: str | None, central: str | None) -> str:
     return text
 
 
+def _scatter(**props: object) -> go.Scatter:
+    """A map's trace, made by this module from its own frames, without plotly's check of each property: the check
+    walks every point, half of a 5,000-community map's making."""
+    return go.Scatter(**props, _validate=False)
+
+
 def _scale_bar(xs: Sequence[float], ys: Sequence[float], lat0: float) -> list[go.Scatter]:
     """A bar of a round number of kilometres at the lower left, with its length written above it."""
     x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
@@ -135,9 +141,9 @@ def _scale_bar(xs: Sequence[float], ys: Sequence[float], lat0: float) -> list[go
     tick = 0.015 * max(y1 - y0, 1000)
     end = x0 + km * 1000 * stretch
     name = tr("places_scale_bar", km=f"{km:g}")
-    return [go.Scatter(x=[x0, x0, end, end], y=[y + tick, y, y, y + tick], mode="lines", name=name,
+    return [_scatter(x=[x0, x0, end, end], y=[y + tick, y, y, y + tick], mode="lines", name=name,
                        line={"color": "#212529", "width": 3}, hoverinfo="name", showlegend=False),
-            go.Scatter(x=[(x0 + end) / 2], y=[y + 1.8 * tick], mode="text", text=[f"{km:g} km"], hoverinfo="skip",
+            _scatter(x=[(x0 + end) / 2], y=[y + 1.8 * tick], mode="text", text=[f"{km:g} km"], hoverinfo="skip",
                        textfont={"size": 11, "color": "#212529"}, showlegend=False)]
 
 
@@ -159,7 +165,7 @@ def _town_traces(communities: pl.DataFrame, places: Sequence[str | None] | None 
     traces: list[go.Scatter] = []
     for i, (town, ring) in enumerate(areas.items()):
         xs, ys = mercator([p[0] for p in ring], [p[1] for p in ring])
-        traces.append(go.Scatter(
+        traces.append(_scatter(
             x=xs, y=ys, mode="lines", fill="toself", fillcolor=TOWN_FILLS[i % len(TOWN_FILLS)], opacity=0.7,
             line={"color": "#7a8ca3", "width": 1, "dash": "dot"}, name=tr("places_towns_legend"),
             legendgroup="towns", showlegend=False, hoverinfo="text", text=town_name(town)))
@@ -167,7 +173,7 @@ def _town_traces(communities: pl.DataFrame, places: Sequence[str | None] | None 
         top = points if points is not None else _town_points(communities)
         places = list(places) if places is not None else ["top center"] * top.height
         xs, ys = mercator(top["lat"].to_list(), top["lon"].to_list())
-        traces.append(go.Scatter(
+        traces.append(_scatter(
             x=xs, y=ys, mode="text", text=[f"<b>{town_name(t)}</b>" for t in top["town_code"].to_list()],
             textposition=[p or "top center" for p in places],
             textfont={"size": TOWN_SIZE, "color": "#3d4f66", "shadow": "auto"},
@@ -188,7 +194,7 @@ def _community_trace(communities: pl.DataFrame, colorbar: bool) -> go.Scatter:
     pops = communities["population"].fill_null(0).to_list()
     top = max(pops, default=0) or 1
     xs, ys = mercator(communities["lat"].to_list(), communities["lon"].to_list())
-    return go.Scatter(
+    return _scatter(
         x=xs, y=ys, mode="markers", name=tr("places_communities_legend"), customdata=custom,
         marker={"size": [round(5 + 7 * math.sqrt(p / top), 1) for p in pops], "color": [round(w, 2) for w in walk],
                 "colorscale": WALK_SCALE, "cmin": 0, "cmax": WALK_MAX, "opacity": 0.85, "showscale": colorbar,
@@ -335,7 +341,7 @@ def _branch_traces(frame: pl.DataFrame, labels: bool, places: Sequence[str | Non
         ]
         opacity = [0.45 if s == "not_public" else 0.95 for s in part["status"].to_list()]
         xs, ys = mercator(part["lat"].to_list(), part["lon"].to_list())
-        traces.append(go.Scatter(
+        traces.append(_scatter(
             x=xs, y=ys, mode="markers+text" if labels else "markers", name=category_label(cat),
             text=[lb if pl_ else "" for lb, pl_ in zip(part["label"].to_list(), part["place"].to_list(), strict=True)],
             textposition=[pl_ or "top center" for pl_ in part["place"].to_list()],
@@ -355,7 +361,7 @@ def _ring_traces(branches: pl.DataFrame, rings: Sequence[int]) -> list[go.Scatte
     for minutes in sorted(set(rings)):
         lats, lons = coverage.ring_paths(serving["lat"].to_list(), serving["lon"].to_list(), minutes)
         xs, ys = mercator(lats, lons)
-        traces.append(go.Scatter(x=xs, y=ys, mode="lines", name=tr("places_ring_legend", minutes=f"{minutes:g}"),
+        traces.append(_scatter(x=xs, y=ys, mode="lines", name=tr("places_ring_legend", minutes=f"{minutes:g}"),
                                  line={"color": RING_COLOURS.get(minutes, "#495057"), "width": 1.2},
                                  hoverinfo="skip", legendrank=1000 + minutes))
     return traces
@@ -370,10 +376,10 @@ def _site_traces(sites: pl.DataFrame, walk_minutes: float) -> list[go.Scatter]:
     rx, ry = mercator(lats, lons)
     xs, ys = mercator(sites["lat"].to_list(), sites["lon"].to_list())
     return [
-        go.Scatter(x=rx, y=ry, mode="lines", line={"color": SITE_COLOUR, "width": 2}, hoverinfo="skip",
+        _scatter(x=rx, y=ry, mode="lines", line={"color": SITE_COLOUR, "width": 2}, hoverinfo="skip",
                    name=tr("places_site_ring_legend", minutes=f"{walk_minutes:g}"), legendgroup="sites",
                    legendrank=51),
-        go.Scatter(
+        _scatter(
             x=xs, y=ys, mode="markers+text", name=tr("places_sites_legend"), legendgroup="sites", customdata=custom,
             text=[str(s) for s in sites["step"].to_list()], textfont={"color": "#ffffff", "size": 10},
             marker={"size": 18, "color": SITE_COLOUR, "opacity": 0.95, "symbol": "diamond"},
@@ -476,7 +482,7 @@ def _branch_map(branches: pl.DataFrame, communities: pl.DataFrame, rings: Sequen
         traces += _scale_bar([view[0], view[1]], [view[2] + 2 * pad, view[3]], min(lats))
         if tile is not None:
             images = _tile_images(tile, xs, ys, width_hint)
-    fig = go.Figure(traces)
+    fig = go.Figure(traces, _validate=False)
     fig.update_layout(
         # margins fixed ahead (legend below, colour bar right), so the labels were placed at the drawn scale
         height=height, margin={"l": 0, "r": COLORBAR_PX if colorbar else 0, "t": 0,

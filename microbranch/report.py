@@ -335,21 +335,6 @@ def render_html(report: Report) -> str:
     )
 
 
-# Swap every chart for a drawing of itself (SVG, inline): the PDF's charts stay sharp at any zoom and their words
-# stay text (found by search, read back by pdftotext), printed at the size they were drawn.
-_TO_IMAGES = """async () => {
-  for (const div of Array.from(document.querySelectorAll('.js-plotly-plot'))) {
-    const width = div._fullLayout.width, height = div._fullLayout.height;
-    const url = await Plotly.toImage(div, {format: 'svg', width: width, height: height});
-    const holder = document.createElement('div');
-    holder.className = 'chart-image';
-    holder.innerHTML = decodeURIComponent(url.slice(url.indexOf(',') + 1));
-    div.replaceWith(holder);
-  }
-  return document.querySelectorAll('.chart-image').length;
-}"""
-
-
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
@@ -377,8 +362,9 @@ def _print_pdf(html: str, out: Path) -> None:
             browser = pw.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
             try:
                 page = browser.new_page(viewport={"width": 760, "height": 1100})
+                # the charts print as plotly drew them: SVG, sharp at any zoom, their words text (found by search,
+                # read back by pdftotext), at the size they were drawn
                 page.goto(page_file.as_uri(), wait_until="load")
-                page.evaluate(_TO_IMAGES)
                 page.emulate_media(media="print")
                 page.pdf(path=str(out), format="A4", print_background=True,
                          margin={"top": "14mm", "bottom": "14mm", "left": "12mm", "right": "12mm"},
