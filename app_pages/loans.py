@@ -9,7 +9,7 @@ import streamlit as st
 
 from microbranch import periods
 from ui import charts, compare
-from ui.data import derived, q
+from ui.data import derived, made, q
 from ui.kit import chart, chart_data, label, page, paged_table, readers_for_role, table, words
 from ui.shell import as_of_line, filters, ignores, tr
 
@@ -59,17 +59,21 @@ def by_month(date_from: date, date_to: date) -> pl.DataFrame:
     return frame.filter(pl.col("branch_id").is_in(ids)) if ids else frame
 
 
+def kinds_apart(frame: pl.DataFrame, branches: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The rows of the other branches and those of the micro-branches (made once per frame)."""
+    micro = pl.col("branch_id").is_in(branches.filter(pl.col("kind") == "micro")["branch_id"].implode())
+    return frame.filter(~micro), frame.filter(micro)
+
+
 monthly = by_month(f.date_from, f.date_to)
 left, right = st.columns(2)
 chart(charts.loans_by_month(by_month(drawn_from, drawn_to), drawn_from, drawn_to, selected), where=left)
 chart(charts.circulation_by_period(q("circulation_by_period_branch", **scope, unit=unit), f.date_from, f.date_to,
                                    unit), where=right)
-micro_ids = branch_list.filter(pl.col("kind") == "micro")["branch_id"].to_list()
+others, micro = made(kinds_apart, monthly, branch_list)
 left, right = st.columns(2)
-chart(charts.loans_by_branch(monthly.filter(~pl.col("branch_id").is_in(micro_ids)), branch_list,
-                             retitle=tr("mgr_chart_branch_others")), where=left)
-chart(charts.loans_by_branch(monthly.filter(pl.col("branch_id").is_in(micro_ids)), branch_list,
-                             retitle=tr("mgr_chart_branch_micro")), where=right)
+chart(charts.loans_by_branch(others, branch_list, retitle=tr("mgr_chart_branch_others")), where=left)
+chart(charts.loans_by_branch(micro, branch_list, retitle=tr("mgr_chart_branch_micro")), where=right)
 with st.expander(tr("mgr_circulation_table"), expanded=bool(ids)):
     # the key columns first (branch, loans and their change), then the other counts
     rows, notes = compare.changes(per_branch(f.date_from, f.date_to), "loans", per_branch, f.date_from, f.date_to)

@@ -63,7 +63,7 @@ def numbers(date_from: date, date_to: date) -> dict:
             "new_readers_micro": _card(plan[("branch_group",)].filter(pl.col("branch_group") == "micro"))}
 
 
-def hidden_rows(frame: pl.DataFrame) -> pl.DataFrame:
+def hidden_rows(frame: pl.DataFrame, official: bool) -> pl.DataFrame:
     """For the official: the new readers as `hidden` says, and the readers counted among them (registered, again
     within 1/3/6 months) hidden with them, or on their own from 1 to 9."""
     if not official:
@@ -95,12 +95,18 @@ status = q("data_status").row(0, named=True)
 drawn_from, drawn_to = ((f.date_from, f.date_to) if official else
                         periods.around(f.date_from, f.date_to, status["first_day"], status["as_of"]))
 selected = (f.date_from, f.date_to) if (drawn_from, drawn_to) != (f.date_from, f.date_to) else None
-by_group = by_month_group(won_in(drawn_from, drawn_to) if selected else plan)
-# The cohorts (by the month of the first loan) are another table: suppressed as if their sum were shown too.
-cohorts = q("retention_by_cohort", **f.period, branch_ids=ids, warmup_months=WARMUP_MONTHS)
-cohorts = cohorts.with_columns(pl.Series("hidden", access.suppression(
-    [*cohorts["new_readers"].to_list(), cohorts["new_readers"].sum()],
-    [(cohorts.height, range(cohorts.height))])[:-1] if official else [None] * cohorts.height, dtype=pl.String))
+by_group = made(by_month_group, won_in(drawn_from, drawn_to) if selected else plan)
+
+
+def with_hidden(cohorts: pl.DataFrame, official: bool) -> pl.DataFrame:
+    """The cohorts (by the month of the first loan) are another table: suppressed as if their sum were shown too."""
+    return cohorts.with_columns(pl.Series("hidden", access.suppression(
+        [*cohorts["new_readers"].to_list(), cohorts["new_readers"].sum()],
+        [(cohorts.height, range(cohorts.height))])[:-1] if official else [None] * cohorts.height, dtype=pl.String))
+
+
+cohorts = made(with_hidden, q("retention_by_cohort", **f.period, branch_ids=ids, warmup_months=WARMUP_MONTHS),
+               official)
 # One chart a row: the retention's three panels and its title need the whole width.
 drawn = cohorts.filter(pl.col("hidden").is_null())
 if official and by_group["new_readers"].is_null().all() and not by_group.is_empty():
@@ -114,14 +120,18 @@ else:
 st.caption(tr("mgr_retention_caption"))
 
 
-def partial_month(frame: pl.DataFrame) -> pl.DataFrame:
-    """A flag on each month the period (within the data) holds only in part, so its low count reads as such."""
-    return frame.with_columns(pl.Series("partial_month", [not periods.whole_month(m, f.date_from, f.date_to)
+def table_rows(frame: pl.DataFrame, drop: tuple[str, ...], date_from: date, date_to: date,
+               official: bool) -> pl.DataFrame:
+    """A table's rows as the viewer may see them (`hidden_rows`), with a flag on each month the period (within the
+    data) holds only in part, so its low count reads as such. Made once per frame, period and role."""
+    frame = hidden_rows(frame, official).drop(*drop)
+    return frame.with_columns(pl.Series("partial_month", [not periods.whole_month(m, date_from, date_to)
                                                           for m in frame["month"]], dtype=pl.Boolean))
 
 
 st.subheader(tr("mgr_cohorts"))
 shown = words(cohorts, "branch_group", lambda g: tr(f"mgr_group_{g}"))
-table(partial_month(hidden_rows(shown).drop("hidden")), "retention_by_cohort.csv")
+table(made(table_rows, shown, ("hidden",), f.date_from, f.date_to, official), "retention_by_cohort.csv")
 with st.expander(tr("mgr_new_readers_table")):
-    table(partial_month(hidden_rows(plan[KEYS]).drop("hidden", "branch_group")), "new_readers_by_month_branch.csv")
+    table(made(table_rows, plan[KEYS], ("hidden", "branch_group"), f.date_from, f.date_to, official),
+          "new_readers_by_month_branch.csv")

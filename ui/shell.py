@@ -167,14 +167,10 @@ def filters() -> Filters:
                            format_func=lambda k: tr(f"kind_{k}"), placeholder=tr("all"), key="f_kinds")
     hosts = sb.multiselect(tr("host_types"), HOSTS, default=_known("hosts", HOSTS, dropped),
                            format_func=lambda h: tr(f"host_{h}"), placeholder=tr("all"), key="f_hosts")
-    options = branches.filter(
-        (pl.lit(not kinds) | pl.col("kind").is_in(kinds)) & (pl.lit(not hosts) | pl.col("host_type").is_in(hosts))
-    )
-    names = dict(zip(options["branch_id"], options["name"], strict=True))
+    names = data.made(_branch_names, branches, tuple(kinds), tuple(hosts))
     chosen = _known("branches", names, dropped)
-    picked_branches = sb.multiselect(tr("branches"), list(names), default=chosen,
-                                     format_func=lambda b: short_name(names[b]), placeholder=tr("all"),
-                                     key="f_branches")
+    picked_branches = sb.multiselect(tr("branches"), list(names), default=chosen, format_func=names.__getitem__,
+                                     placeholder=tr("all"), key="f_branches")
     raw_walk = st.query_params.get("walk", "15") or "15"
     if raw_walk not in ("5", "10", "15"):
         dropped.append("walk")
@@ -191,8 +187,15 @@ def filters() -> Filters:
     _keep("hosts", hosts)
     _keep("branches", picked_branches)
     _keep("walk", str(walk) if walk != 15 else "")
-    ids = tuple(picked_branches) if picked_branches else tuple(options["branch_id"]) if (kinds or hosts) else ()
+    ids = tuple(picked_branches) if picked_branches else tuple(names) if (kinds or hosts) else ()
     return Filters(d_from, d_to, tuple(kinds), tuple(hosts), ids, walk)
+
+
+def _branch_names(branches: pl.DataFrame, kinds: tuple[str, ...], hosts: tuple[str, ...]) -> dict[str, str]:
+    """The branches of these kinds and host types (all where none is chosen): id -> short name, in list order."""
+    options = branches.filter(
+        (pl.lit(not kinds) | pl.col("kind").is_in(kinds)) & (pl.lit(not hosts) | pl.col("host_type").is_in(hosts)))
+    return {b: short_name(n) for b, n in zip(options["branch_id"], options["name"], strict=True)}
 
 
 def as_of_line(needs_events: bool = True) -> None:
