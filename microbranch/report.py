@@ -24,8 +24,8 @@ from pathlib import Path
 
 import duckdb
 import jinja2
+import plotly.graph_objects as go
 import plotly.io as pio
-import plotly.offline
 import polars as pl
 
 from microbranch import access, mapfigure, numbers, periods, queries, scorecard, settings, sites
@@ -33,6 +33,11 @@ from microbranch.i18n import CATALOGUE, LANGS, entries, metrics, t
 from microbranch.periods import Period
 
 TEMPLATE = Path(__file__).with_name("report.html.j2")
+# plotly.js's basic bundle (npm plotly.js-basic-dist-min, MIT: plotly-basic.LICENSE), the version plotly writes for:
+# the report draws scatter and bar traces only, and a quarter of the full bundle is a third of the file to forward
+# and of chromium's load before printing.
+PLOTLY_BASIC = Path(__file__).with_name("plotly-basic.min.js")
+BASIC_TRACES = {"scatter", "bar", "pie"}
 HEADLINE = ("branches_open", "micro_branches_open", "loans", "checkouts", "transfers", "transfer_share",
             "returns_avoided", "active_readers", "residents_covered", "coverage_rate", "mean_walk_minutes",
             "mean_walk_minutes_without_micro")
@@ -53,9 +58,9 @@ class ReportError(RuntimeError):
 
 
 # What the pieces are made by (code, template, words): a piece kept by older code is not used.
-_CODE = hashlib.sha256(b"".join(
-    p.read_bytes() for p in (*(Path(m.__file__) for m in (mapfigure, sites, scorecard, numbers, access)),
-                             Path(__file__), TEMPLATE, *sorted(CATALOGUE.glob("*.toml"))))).hexdigest()[:16]
+_MADE_BY = (*(Path(m.__file__) for m in (mapfigure, sites, scorecard, numbers, access)), Path(__file__), TEMPLATE,
+            PLOTLY_BASIC, *sorted(CATALOGUE.glob("*.toml")))
+_CODE = hashlib.sha256(b"".join(p.read_bytes() for p in _MADE_BY)).hexdigest()[:16]
 
 
 class Pieces:
@@ -284,7 +289,10 @@ def _collect(con: duckdb.DuckDBPyConnection, period: Period, lang: str, walk_min
     return report
 
 
-def _html(fig: object, div_id: str) -> str:
+def _html(fig: go.Figure, div_id: str) -> str:
+    if other := {trace.type for trace in fig.data} - BASIC_TRACES:
+        msg = f"the report's plotly.js draws {sorted(BASIC_TRACES)} traces, not {sorted(other)} ({div_id})"
+        raise ReportError(msg)
     return pio.to_html(fig, full_html=False, include_plotlyjs=False, div_id=f"figure-{div_id}",
                        default_width=f"{PRINT_WIDTH}px",
                        config={"displaylogo": False, "responsive": False, "scrollZoom": False})
@@ -330,7 +338,7 @@ def render_html(report: Report) -> str:
         fmt=partial(_format, lang), change=partial(_change, lang),
         town=lambda code: (t(f"town_{code}", lang) if f"town_{code}" in entries() else code) if code else "—",
         whole=lambda value: "—" if value is None else f"{math.ceil(value - 1e-9):,}",
-        plotly_js=plotly.offline.get_plotlyjs(),
+        plotly_js=PLOTLY_BASIC.read_text(encoding="utf-8"),
         towns_shown=TOWNS_SHOWN,
     )
 

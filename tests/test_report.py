@@ -310,3 +310,16 @@ def test_the_walk_chart_of_many_towns_draws_those_with_the_longest_walk(con, mon
     walk = built.figures["walk"]
     assert all(name in walk for name in drawn) and left not in walk
     assert "The 2 towns with the longest mean walk" in report.render_html(built)
+
+
+def test_the_report_carries_the_plotly_js_its_charts_are_written_for(html):
+    """The basic bundle inlined is the plotly.js version plotly writes the figures for; a chart of a trace type it
+    does not draw is refused, not left blank."""
+    import plotly.graph_objects as go
+    import plotly.offline
+
+    bundle = report.PLOTLY_BASIC.read_text(encoding="utf-8")
+    assert f"plotly.js (basic - minified) v{plotly.offline.get_plotlyjs_version()}\n" in bundle[:200]
+    assert bundle in html and len(html) < 2 * len(bundle)
+    with pytest.raises(report.ReportError, match="scattergl"):
+        report._html(go.Figure(go.Scattergl(x=[1], y=[1])), "gl")
