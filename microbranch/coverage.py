@@ -87,11 +87,12 @@ def town_areas(communities: pl.DataFrame, pad_m: float = 500.0) -> dict[str, lis
     once per set of places (`AREAS_KEPT`)."""
     places = communities.select("town_code", "lat", "lon")
     key = (hashlib.sha256(places.write_ipc(None).getvalue()).hexdigest(), pad_m)
-    if key not in _AREAS:
-        _AREAS[key] = _town_areas(places, pad_m)
+    areas = _AREAS.get(key)
+    if areas is None:
+        areas = _AREAS[key] = _town_areas(places, pad_m)
         while len(_AREAS) > AREAS_KEPT:
             _AREAS.popitem(last=False)
-    return dict(_AREAS[key])
+    return dict(areas)
 
 
 def _town_areas(communities: pl.DataFrame, pad_m: float) -> dict[str, list[tuple[float, float]]]:
