@@ -23,9 +23,9 @@ rings = st.pills(tr("places_rings"), WALKS, selection_mode="multi", default=[f.w
 # Labels are placed for the narrowest map people see (a 1280 px screen with the sidebar open: about 760 px): a wider
 # map only spreads the markers apart, so no two names meet at any width from there up.
 figure = maps.branch_map(branches, communities, rings=rings, walk_minutes=f.walk_minutes, tile=maps.tiles(),
-                         height=860, width_hint=MAP_WIDTH)
+                         height=860, width_hint=MAP_WIDTH, labels=None if maps.named(branches) else False)
 chart(figure, config={"scrollZoom": False, "displaylogo": False}, key="branch_map")
-if key := maps.numbers_key(figure):
+if key := maps.unnamed_note(branches) or maps.numbers_key(figure):
     st.caption(key)
 st.caption(tr("places_map_note"))
 if f.branch_ids:

@@ -138,5 +138,8 @@ if maps_box.open:
     for col, frame, picked, key in ((today_map, communities, None, "map_today"),
                                     (after_map, after, exact, "map_after")):
         chart(maps.branch_map(branches, frame, sites=picked, walk_minutes=f.walk_minutes, tile=maps.tiles(),
-                              height=460, width_hint=440, colorbar=picked is not None),
+                              height=460, width_hint=440, colorbar=picked is not None,
+                              labels=None if maps.named(branches) else False),
               config={"scrollZoom": False, "displaylogo": False}, key=key, where=col)
+    if note := maps.unnamed_note(branches):
+        maps_box.caption(note)

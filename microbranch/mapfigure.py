@@ -215,6 +215,7 @@ def _community_trace(communities: pl.DataFrame, colorbar: bool) -> go.Scatter:
 POSITIONS = ("top center", "bottom center", "middle right", "middle left", "top right", "top left",
              "bottom right", "bottom left")
 LABEL_SIZE = 10
+NAMES_MAX = 80  # a map names its branches up to this many; beyond, only the towns (no one reads a thousand names)
 LABEL_GAP = 3  # px kept clear around a placed name
 TOWN_OFFSET = 0.0  # a text-only trace draws its words right at the point (measured in chromium)
 LEGEND_ROW = 19  # px a row of the legend takes

@@ -49,7 +49,7 @@ CARDS_SHOWN = 10  # the scorecards listed: this many best and this many weakest,
 PRINT_WIDTH = 700  # px: the width of A4 less its margins, so the charts' words print at the size they are drawn
 MAP_HEIGHT = 760
 TOWNS_SHOWN = 15  # the walk chart's towns: the ones with the longest walk without micro-branches (as it sorts them)
-MAP_NAMES_MAX = 80  # branches named on the maps up to this many; beyond, the maps name the towns only
+MAP_NAMES_MAX = mapfigure.NAMES_MAX  # branches named on the maps up to this many; beyond, the maps name the towns only
 SITES_MAP_HEIGHT = 640
 
 

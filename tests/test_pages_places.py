@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from microbranch import coverage, geo, queries, settings, storage
+from microbranch import coverage, geo, mapfigure, queries, settings, storage
 from microbranch.i18n import t
 from tests.accounts import signed_in
 from tests.test_places import build
@@ -104,6 +104,20 @@ def test_branch_map_draws_every_branch_offline_with_the_query_numbers(db):
     assert central["customdata"][0][6] == 2 and central["customdata"][0][7] == 3000  # loans, served residents
     # no setting's name is shown to the user
     assert not [c.value for c in at.caption if "MICROBRANCH" in c.value]
+
+
+def test_a_map_of_more_branches_than_it_can_name_names_the_towns_and_says_so(db, monkeypatch):
+    monkeypatch.setattr(mapfigure, "NAMES_MAX", 5)  # the hand-made data's six branches count as many
+    at = run("app_pages/branch_map.py")
+    (fig,) = figures(at)
+    branch_traces = [tr for tr in fig["data"] if tr.get("customdata") and len(tr["customdata"][0]) > 5]
+    assert sum(len(tr["x"]) for tr in branch_traces) == 6
+    assert all(tr["mode"] == "markers" for tr in branch_traces)  # no names, no numbers
+    towns = [t for tr in fig["data"] if tr.get("mode") == "text" for t in tr["text"]]
+    assert "<b>南沙街道</b>" in towns
+    captions = [c.value for c in at.caption]
+    assert zh("places_map_unnamed").format(n="6") in captions
+    assert not any(c.startswith(zh("report_map_numbers")) for c in captions)
 
 
 def test_short_names_drop_the_library_name_and_the_word_for_branch():

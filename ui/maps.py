@@ -18,7 +18,7 @@ from microbranch import mapfigure, settings
 from microbranch.i18n import t
 from microbranch.mapfigure import HOSTS, Tiles, mercator, short_name  # noqa: F401 - the pages' names
 from ui.kit import shared, town_name  # noqa: F401 - the pages' name
-from ui.shell import lang
+from ui.shell import lang, tr
 
 
 def tiles() -> Tiles | None:
@@ -31,6 +31,17 @@ def tiles() -> Tiles | None:
 def branch_map(*args: object, **kwargs: object) -> go.Figure:
     """`mapfigure.branch_map` in the page's language."""
     return mapfigure.branch_map(*args, lang=lang(), **kwargs)  # type: ignore[arg-type]
+
+
+def named(branches: pl.DataFrame) -> bool:
+    """Whether a map of these branches names them (up to `mapfigure.NAMES_MAX`, as the report's maps); beyond, the
+    markers are drawn without names and the towns are named (`unnamed_note` says so)."""
+    return branches.height <= mapfigure.NAMES_MAX
+
+
+def unnamed_note(branches: pl.DataFrame) -> str | None:
+    """The words under a map of more branches than it names, else None."""
+    return None if named(branches) else tr("places_map_unnamed", n=f"{branches.height:,}")
 
 
 def numbers_key(fig: go.Figure) -> str | None:
