@@ -2,6 +2,7 @@
 served residents per branch, reader penetration (suppressed for officials), the uncovered communities,
 and the next sites (maximal covering solved exactly, greedy beside) compared with today."""
 
+import polars as pl
 import streamlit as st
 
 from microbranch import coverage, sites
@@ -94,8 +95,14 @@ if upload is not None:
     only_uploaded = st.checkbox(tr("sites_upload_only"), key="sites_only") and candidates is not None
 communities = data.q("coverage_by_community", date_to=plan_day, walk_minutes=f.walk_minutes)
 plan = data.made(sites.plan, communities, f.walk_minutes, candidates, only_uploaded, float(limit))  # seconds of solving
-compared = plan.compare.with_columns(solve_status=plan.compare["status"].replace_strict(
-    {s: tr(f"sites_status_{s}") for s in ("optimal", "time_limit")}))
+
+
+def solve_status(compare: pl.DataFrame, words: dict[str, str]) -> pl.DataFrame:
+    """The comparison with each exact solve's status in words (made once per plan and language)."""
+    return compare.with_columns(solve_status=pl.col("status").replace_strict(words))
+
+
+compared = data.made(solve_status, plan.compare, {s: tr(f"sites_status_{s}") for s in ("optimal", "time_limit")})
 st.markdown(f"**{tr('sites_compare_title')}**")
 table(compared, columns=["k", "greedy_gain", "exact_gain", "gap", "bound", "solve_status", "residents_covered",
                            "coverage_rate", "seconds"], file_name="next_sites_compare.csv", key="sites_compare",
