@@ -142,9 +142,9 @@ def _scale_bar(xs: Sequence[float], ys: Sequence[float], lat0: float) -> list[go
     end = x0 + km * 1000 * stretch
     name = tr("places_scale_bar", km=f"{km:g}")
     return [_scatter(x=[x0, x0, end, end], y=[y + tick, y, y, y + tick], mode="lines", name=name,
-                       line={"color": "#212529", "width": 3}, hoverinfo="name", showlegend=False),
+                     line={"color": "#212529", "width": 3}, hoverinfo="name", showlegend=False),
             _scatter(x=[(x0 + end) / 2], y=[y + 1.8 * tick], mode="text", text=[f"{km:g} km"], hoverinfo="skip",
-                       textfont={"size": 11, "color": "#212529"}, showlegend=False)]
+                     textfont={"size": 11, "color": "#212529"}, showlegend=False)]
 
 
 TOWN_SIZE = 13
@@ -363,8 +363,8 @@ def _ring_traces(branches: pl.DataFrame, rings: Sequence[int]) -> list[go.Scatte
         lats, lons = coverage.ring_paths(serving["lat"].to_list(), serving["lon"].to_list(), minutes)
         xs, ys = mercator(lats, lons)
         traces.append(_scatter(x=xs, y=ys, mode="lines", name=tr("places_ring_legend", minutes=f"{minutes:g}"),
-                                 line={"color": RING_COLOURS.get(minutes, "#495057"), "width": 1.2},
-                                 hoverinfo="skip", legendrank=1000 + minutes))
+                               line={"color": RING_COLOURS.get(minutes, "#495057"), "width": 1.2},
+                               hoverinfo="skip", legendrank=1000 + minutes))
     return traces
 
 
@@ -378,8 +378,8 @@ def _site_traces(sites: pl.DataFrame, walk_minutes: float) -> list[go.Scatter]:
     xs, ys = mercator(sites["lat"].to_list(), sites["lon"].to_list())
     return [
         _scatter(x=rx, y=ry, mode="lines", line={"color": SITE_COLOUR, "width": 2}, hoverinfo="skip",
-                   name=tr("places_site_ring_legend", minutes=f"{walk_minutes:g}"), legendgroup="sites",
-                   legendrank=51),
+                 name=tr("places_site_ring_legend", minutes=f"{walk_minutes:g}"), legendgroup="sites",
+                 legendrank=51),
         _scatter(
             x=xs, y=ys, mode="markers+text", name=tr("places_sites_legend"), legendgroup="sites", customdata=custom,
             text=[str(s) for s in sites["step"].to_list()], textfont={"color": "#ffffff", "size": 10},
