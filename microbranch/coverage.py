@@ -8,9 +8,8 @@ expresses badly: geometry to draw, and the greedy choice of new sites.
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import math
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -77,32 +76,20 @@ def convex_hull(points: Iterable[tuple[float, float]]) -> list[tuple[float, floa
     return [(lat, lon) for lon, lat in hull + hull[:1]]
 
 
-_AREAS: OrderedDict[tuple[str, float], dict[str, list[tuple[float, float]]]] = OrderedDict()
-AREAS_KEPT = 8  # the areas of this many sets of communities are kept: every map of the same places draws them
-
-
 def town_areas(communities: pl.DataFrame, pad_m: float = 500.0) -> dict[str, list[tuple[float, float]]]:
     """An area per town for the map: the convex hull of its community centres, widened by `pad_m` metres
     (so a town of one or two communities still has an area). A sketch, not the official boundary. Worked out
-    once per set of places (`AREAS_KEPT`)."""
-    places = communities.select("town_code", "lat", "lon")
-    key = (hashlib.sha256(places.write_ipc(None).getvalue()).hexdigest(), pad_m)
-    areas = _AREAS.get(key)
-    if areas is None:
-        areas = _AREAS[key] = _town_areas(places, pad_m)
-        while len(_AREAS) > AREAS_KEPT:
-            _AREAS.popitem(last=False)
-    return dict(areas)
+    once per set of places (`_town_areas`): every map of the same places draws the same areas."""
+    return dict(_town_areas(tuple(communities.select("town_code", "lat", "lon").iter_rows()), pad_m))
 
 
-def _town_areas(communities: pl.DataFrame, pad_m: float) -> dict[str, list[tuple[float, float]]]:
-    areas: dict[str, list[tuple[float, float]]] = {}
-    for (town,), part in communities.group_by("town_code", maintain_order=True):
-        if town is None:
-            continue
-        pts = [p for lat, lon in zip(part["lat"], part["lon"], strict=True) for p in circle(lat, lon, pad_m, 16)]
-        areas[str(town)] = convex_hull(pts)
-    return dict(sorted(areas.items()))
+@functools.lru_cache(maxsize=8)
+def _town_areas(places: tuple[tuple[object, float, float], ...], pad_m: float) -> dict[str, list[tuple[float, float]]]:
+    points: dict[str, list[tuple[float, float]]] = {}
+    for town, lat, lon in places:
+        if town is not None:
+            points.setdefault(str(town), []).extend(circle(lat, lon, pad_m, 16))
+    return {town: convex_hull(pts) for town, pts in sorted(points.items())}
 
 
 def _within(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray, minutes: float,
