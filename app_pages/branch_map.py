@@ -17,7 +17,10 @@ branches = data.q("branches_by_loans", date_from=f.date_from, date_to=f.date_to,
                   branch_ids=list(f.branch_ids) or None)
 communities = data.q("coverage_by_community", date_to=f.date_to, walk_minutes=f.walk_minutes)
 
-rings = st.pills(tr("places_rings"), WALKS, selection_mode="multi", default=[f.walk_minutes],
+# Walking circles around every branch by default while the map can name them; around hundreds they overlap into
+# one blur (and cost the browser a fifth of the map's drawing), so there they are drawn on request.
+rings = st.pills(tr("places_rings"), WALKS, selection_mode="multi",
+                 default=[f.walk_minutes] if maps.named(branches) else [],
                  format_func=lambda m: tr("places_minutes", minutes=m), help=tr("places_rings_help"),
                  key="map_rings") or []
 # Labels are placed for the narrowest map people see (a 1280 px screen with the sidebar open: about 760 px): a wider

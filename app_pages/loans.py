@@ -74,12 +74,16 @@ others, micro = made(kinds_apart, monthly, branch_list)
 left, right = st.columns(2)
 chart(charts.loans_by_branch(others, branch_list, retitle=tr("mgr_chart_branch_others")), where=left)
 chart(charts.loans_by_branch(micro, branch_list, retitle=tr("mgr_chart_branch_micro")), where=right)
-with st.expander(tr("mgr_circulation_table"), expanded=bool(ids)):
-    # the key columns first (branch, loans and their change), then the other counts
-    rows, notes = compare.changes(per_branch(f.date_from, f.date_to), "loans", per_branch, f.date_from, f.date_to)
-    key = ["name", "loans", *[c for c in rows.columns if c.startswith("loans_vs_")]]
-    table(rows.select(*key, pl.exclude(*key, "kind", "branch_id"), "kind", "branch_id"), "circulation_by_branch.csv")
-    st.caption(tr("list_sep").join(notes))
+# Tables in a closed box are made and sent when it is opened (as the tabs' sections below).
+table_box = st.expander(tr("mgr_circulation_table"), expanded=bool(ids), key="loans_table_box", on_change="rerun")
+if table_box.open:
+    with table_box:
+        # the key columns first (branch, loans and their change), then the other counts
+        rows, notes = compare.changes(per_branch(f.date_from, f.date_to), "loans", per_branch, f.date_from, f.date_to)
+        key = ["name", "loans", *[c for c in rows.columns if c.startswith("loans_vs_")]]
+        table(rows.select(*key, pl.exclude(*key, "kind", "branch_id"), "kind", "branch_id"),
+              "circulation_by_branch.csv")
+        st.caption(tr("list_sep").join(notes))
 chart(charts.readers_by_month(chart_data(q("readers_by_month", date_from=drawn_from, date_to=drawn_to, branch_ids=ids)),
                               drawn_from, drawn_to, selected))
 
@@ -119,9 +123,11 @@ if pairs_tab.open:
         else:
             st.caption(tr("pages_by_town", n=charts.TOP))
             chart(charts.lending_owning_town(q("loans_by_lending_owning_town", **scope)))
-        with st.expander(tr("mgr_lending_owning_table")):
-            paged_table("loans_by_lending_owning", scope, "loans_by_lending_owning.csv",
-                        ("loans", "transfers", "lending"), key="pairs")
+        pairs_box = st.expander(tr("mgr_lending_owning_table"), key="pairs_box", on_change="rerun")
+        if pairs_box.open:
+            with pairs_box:
+                paged_table("loans_by_lending_owning", scope, "loans_by_lending_owning.csv",
+                            ("loans", "transfers", "lending"), key="pairs")
 
 if who_tab.open:
     with who_tab:
@@ -150,9 +156,11 @@ if collection_tab.open:
         chart(charts.turnover_by_branch(turnover), where=left)
         chart(charts.weekday_hour(q("loans_by_weekday_hour", **scope)), where=right)
         right.caption(tr("circ_weekday_hour_caption"))
-        with st.expander(label("turnover")):
-            table(turnover, "turnover_by_branch.csv",
-                  columns=["name", "turnover", "loans", "copies", "volumes", "kind", "branch_id"])
+        turnover_box = st.expander(label("turnover"), key="turnover_box", on_change="rerun")
+        if turnover_box.open:
+            with turnover_box:
+                table(turnover, "turnover_by_branch.csv",
+                      columns=["name", "turnover", "loans", "copies", "volumes", "kind", "branch_id"])
 
         chart(charts.loans_by_clc(q("loans_by_clc", **scope)))
         st.subheader(tr("circ_top_titles", n=TOP_TITLES))

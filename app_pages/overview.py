@@ -42,9 +42,13 @@ left, right = st.columns(2)
 chart(charts.top_branches(others, retitle=tr("mgr_chart_top_others", n=min(10, len(others)))), where=left)
 chart(charts.top_branches(micro, retitle=tr("mgr_chart_top_micro", n=min(10, len(micro)))), where=right)
 chart(charts.adrift_by_branch(q("adrift_by_branch", date_to=f.date_to, branch_ids=ids)))
-with st.expander(tr("circ_top_branches_table"), expanded=bool(ids)):
-    shown = branches.select("name", "loans", "checkouts", "transfers", "transfer_share", "active_readers", "branch_id")
-    shown, notes = compare.changes(shown, "loans", lambda a, b: q("loans_by_branch", date_from=a, date_to=b,
-                                                                  branch_ids=ids), f.date_from, f.date_to)
-    table(readers_for_role(shown, "active_readers", total=True), "loans_by_branch.csv")  # the card shows the total
-    st.caption(tr("list_sep").join(notes))
+# The table is made and sent when its box is opened.
+table_box = st.expander(tr("circ_top_branches_table"), expanded=bool(ids), key="overview_table_box", on_change="rerun")
+if table_box.open:
+    with table_box:
+        shown = branches.select("name", "loans", "checkouts", "transfers", "transfer_share", "active_readers",
+                                "branch_id")
+        shown, notes = compare.changes(shown, "loans", lambda a, b: q("loans_by_branch", date_from=a, date_to=b,
+                                                                      branch_ids=ids), f.date_from, f.date_to)
+        table(readers_for_role(shown, "active_readers", total=True), "loans_by_branch.csv")  # the card: the total
+        st.caption(tr("list_sep").join(notes))

@@ -132,6 +132,8 @@ def table_rows(frame: pl.DataFrame, drop: tuple[str, ...], date_from: date, date
 st.subheader(tr("mgr_cohorts"))
 shown = words(cohorts, "branch_group", lambda g: tr(f"mgr_group_{g}"))
 table(made(table_rows, shown, ("hidden",), f.date_from, f.date_to, official), "retention_by_cohort.csv")
-with st.expander(tr("mgr_new_readers_table")):
-    table(made(table_rows, plan[KEYS], ("hidden", "branch_group"), f.date_from, f.date_to, official),
-          "new_readers_by_month_branch.csv")
+table_box = st.expander(tr("mgr_new_readers_table"), key="new_readers_box", on_change="rerun")  # made when opened
+if table_box.open:
+    with table_box:
+        table(made(table_rows, plan[KEYS], ("hidden", "branch_group"), f.date_from, f.date_to, official),
+              "new_readers_by_month_branch.csv")

@@ -45,9 +45,11 @@ others, micro = charts.split_micro(stock)
 left, right = st.columns(2)
 chart(charts.stock_to_move(others, tr("mgr_chart_stock_others")), where=left)
 chart(charts.stock_to_move(micro, tr("mgr_chart_stock_micro")), where=right)
-with st.expander(tr("mgr_stock_table")):
-    table(stock, "stock_by_branch.csv", columns=["name", "foreign_here", "own_away", "own_on_loan", "own_here",
-                                                 "copies_own", "kind", "branch_id"])
+table_box = st.expander(tr("mgr_stock_table"), key="stock_table_box", on_change="rerun")  # made when opened
+if table_box.open:
+    with table_box:
+        table(stock, "stock_by_branch.csv", columns=["name", "foreign_here", "own_away", "own_on_loan", "own_here",
+                                                     "copies_own", "kind", "branch_id"])
 
 # Below the fold: one section at a time, run only when its tab is open
 moves_tab, dead_tab = st.tabs([tr("move_list"), tr("copies_dead")], key="stock_tab", on_change="rerun")
@@ -88,6 +90,8 @@ if dead_tab.open:
         table(dead.with_columns(pl.when("too_new").then(pl.lit(tr("dead_too_new", n=months))).alias("dead_note")),
               "dead_stock_by_branch.csv", height=420,
               columns=["name", "dead_share", "copies_dead", "dead_note", "copies", "kind", "branch_id"])
-        with st.expander(tr("mgr_dead_items")):
-            paged_table("dead_stock_by_item", {"date_to": f.date_to, "months": months, "branch_ids": ids},
-                        f"dead_stock_{f.date_to}.csv", ("longest", "branch", "call_number"), key="dead_items")
+        items_box = st.expander(tr("mgr_dead_items"), key="dead_items_box", on_change="rerun")
+        if items_box.open:
+            with items_box:
+                paged_table("dead_stock_by_item", {"date_to": f.date_to, "months": months, "branch_ids": ids},
+                            f"dead_stock_{f.date_to}.csv", ("longest", "branch", "call_number"), key="dead_items")

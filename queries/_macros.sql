@@ -589,11 +589,15 @@ create or replace macro items_in_period(date_from, date_to) as table
 with p as (
     select *, from period_parts(date_from, date_to)
 ),
-whole as (
+masks as (  -- the period's whole months as bits of each block they lie in
+    select r.block, month_mask(p.first_no, p.last_no, r.block) as mask,
+    from p, range(p.first_block, p.last_block + 1) as r (block)
+),
+whole as (  -- a mask per block, not worked out again for each copy's row
     select m.item_no,
-    from item_months as m, p
-    where m.block between p.first_block and p.last_block
-      and m.months & month_mask(p.first_no, p.last_no, m.block) <> 0
+    from item_months as m
+    inner join masks as k on m.block = k.block
+    where m.months & k.mask <> 0
 ),
 edges as (
     select distinct item_no, from edge_loans(date_from, date_to)

@@ -8,24 +8,32 @@ with routes as (  -- counted on the branch ids, then named
     from copies_to_move($date_to, $branch_ids)
     group by all
 ),
+destinations as (  -- the names each stop's copies go to, each once
+    select distinct r.from_branch_id, t.name,
+    from routes as r
+    inner join branches as t on t.branch_id = r.to_branch_id
+),
 stops as (
     select
         r.from_branch_id,
         f.name as from_branch,
         f.address as from_address,
         sum(r.copies)::bigint as copies,
-        string_agg(distinct t.name, '、' order by t.name) as to_branches,
     from routes as r
     inner join branches as f on f.branch_id = r.from_branch_id
-    inner join branches as t on t.branch_id = r.to_branch_id
     group by all
 )
 select
-    row_number() over (order by from_branch_id) as stop,
-    from_branch_id,
-    from_branch,
-    from_address,
-    copies,
-    to_branches,
-from stops
+    row_number() over (order by s.from_branch_id) as stop,
+    s.from_branch_id,
+    s.from_branch,
+    s.from_address,
+    s.copies,
+    d.to_branches,
+from stops as s
+inner join (  -- a sorted list joined: string_agg(... order by) took twice as long at 10M events
+    select from_branch_id, array_to_string(list_sort(list(name)), '、') as to_branches,
+    from destinations
+    group by from_branch_id
+) as d using (from_branch_id)
 order by stop

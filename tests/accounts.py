@@ -15,6 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = str(ROOT / "dashboard.py")
 PASSWORD = "long enough 密码 2024"
 TOKEN = "_test_session_token"  # the session_state key standing in for the browser's cookie
+# The pages' boxes whose tables are made and sent only when opened (st.expander with on_change="rerun").
+BOXES = ("overview_table_box", "loans_table_box", "pairs_box", "turnover_box", "new_readers_box", "stock_table_box",
+         "dead_items_box")
 
 
 def account(db: Path, role: str, name: str | None = None) -> str:
@@ -25,11 +28,15 @@ def account(db: Path, role: str, name: str | None = None) -> str:
     return name
 
 
-def signed_in(db: Path, who: str | None, page: str | None = None, *, timeout: float = 60, **params: str) -> AppTest:
-    """The dashboard signed in as an account of role `who` (None: no accounts, the single local user), on `page`.
+def signed_in(db: Path, who: str | None, page: str | None = None, *, timeout: float = 60, opened: bool = True,
+              **params: str) -> AppTest:
+    """The dashboard signed in as an account of role `who` (None: no accounts, the single local user), on `page`,
+    with every box of tables open (`BOXES`) unless not `opened`, so the tests see every table the page can show.
 
     The page is asked for before the first run, as a direct link does."""
     at = AppTest.from_file(DASHBOARD, default_timeout=timeout)
+    for key in BOXES if opened else ():
+        at.session_state[key] = True
     if who is not None:
         name = account(db, who)
         at.session_state[TOKEN] = sessions.start(name, who, db=db)

@@ -62,6 +62,21 @@ def test_overview_cards_are_the_branch_rows(db):
     assert card(at, "覆盖居民（全区）")  # residents cannot follow a branch: the label says whose they are
 
 
+def test_a_closed_box_sends_no_table_until_it_is_opened(db):
+    """The branch tables under the charts are made and sent when their box is opened; one chosen branch opens the
+    overview's and loans page's at once."""
+    for page, key, heading in (("overview", "overview_table_box", "活跃读者"), ("loans", "loans_table_box", "续借"),
+                               ("stock", "stock_table_box", "架上他馆书"), ("readers", "new_readers_box", "新读者")):
+        at = signed_in(settings.current().db, None, f"app_pages/{page}.py", timeout=120, opened=False)
+        assert not [d for d in at.dataframe if heading in d.value.columns and "分馆编号" in d.value.columns], page
+        at.session_state[key] = True
+        at.run()
+        assert table_with(at, "分馆编号", heading).height, page
+    for page in ("overview", "loans"):
+        at = signed_in(settings.current().db, None, f"app_pages/{page}.py", timeout=120, opened=False, branches="M1")
+        assert table_with(at, "分馆编号").height, page
+
+
 def test_loans_cards_are_the_branch_rows(db):
     at = open_tab(run("app_pages/loans.py", branches="B1"), "loans_tab", "逾期在借")
     rows = table_with(at, "分馆编号", "续借", "归还")

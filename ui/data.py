@@ -9,17 +9,37 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
 import polars as pl
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from microbranch import i18n, operations, queries, report, settings, storage
 from sample_data.generate import generate
 
 
+T = TypeVar("T")
+
+
+def per_run(name: str, make: Callable[[], T]) -> T:
+    """`make()` once per script run (a page asks for the database, its version and the language with every frame
+    and label); outside a run, every time."""
+    ctx = get_script_run_ctx()
+    run = getattr(ctx, "parallel_coordinator", None)  # made anew when each run starts
+    if run is None:
+        return make()
+    kept = getattr(ctx, "_microbranch_run", None)
+    if kept is None or kept[0] is not run:
+        kept = ctx._microbranch_run = (run, {})  # noqa: SLF001 - the run's own context, gone with the session
+    if name not in kept[1]:
+        kept[1][name] = make()
+    return kept[1][name]
+
+
 def db() -> Path:
-    """The database file: the setting `db` (absolute; asked at each call, so tests can set it)."""
-    return settings.current().db
+    """The database file: the setting `db` (absolute; read once per script run, so tests can set it)."""
+    return per_run("db", lambda: settings.current().db)
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -58,7 +78,12 @@ def _start(mark: dict) -> None:
 
 
 def version() -> str:
-    """The current data version (the snapshot's name). Reads only: the shell's `start` made the data."""
+    """The current data version (the snapshot's name), read once per script run so a page shows one version
+    throughout. Reads only: the shell's `start` made the data."""
+    return per_run("version", _current_version)
+
+
+def _current_version() -> str:
     current = storage.current_version(db())
     if current is None:
         language = "en" if st.query_params.get("lang") == "en" else "zh"

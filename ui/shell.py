@@ -9,7 +9,6 @@ from datetime import date
 
 import polars as pl
 import streamlit as st
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from microbranch import clock, settings
 from microbranch.i18n import t
@@ -35,15 +34,7 @@ def carry_params() -> None:
 def lang() -> str:
     """`en` when the address says so, else `zh`. Read once per script run: a page asks with every label, and each
     read of st.query_params takes the session's lock (the language button sets it, then starts a new run)."""
-    ctx = get_script_run_ctx()
-    run = getattr(ctx, "parallel_coordinator", None)  # made anew when each run starts
-    kept = getattr(ctx, "_microbranch_lang", None)
-    if run is not None and kept is not None and kept[0] is run:
-        return kept[1]
-    language = "en" if st.query_params.get("lang") == "en" else "zh"
-    if run is not None:
-        ctx._microbranch_lang = (run, language)  # noqa: SLF001 - the run's own context, gone with the session
-    return language
+    return data.per_run("lang", lambda: "en" if st.query_params.get("lang") == "en" else "zh")
 
 
 def tr(key: str, **fmt: object) -> str:
