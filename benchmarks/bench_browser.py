@@ -72,7 +72,8 @@ async def _timed_goto(page, url: str) -> tuple[float, float]:  # noqa: ANN001
 
 
 _TITLES = "[...document.querySelectorAll('h1')].map(h => h.textContent).join('|')"
-_CLICKED_DONE = (f"{_TITLES} !== window.__was && {DRAWN} && "
+# the old page's elements go at the click, before the new page's run starts: an empty title is not the new page
+_CLICKED_DONE = (f"!['', window.__was].includes({_TITLES}) && {DRAWN} && "
                  "document.querySelector('[data-testid=stApp]').getAttribute('data-test-script-state') === 'notRunning'")
 
 

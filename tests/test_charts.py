@@ -34,6 +34,16 @@ def test_loans_by_month_fades_partial_months(date_from, date_to, expected):
     assert len(fig.layout.annotations) == len(expected)
 
 
+@pytest.mark.parametrize(("months", "every"), [(3, 1), (12, 1), (13, 2), (36, 3), (48, 6)])
+def test_month_axes_are_labelled_at_most_twelve_times(months, every):
+    """Four years of months in half a page: a label every month would run the labels into one another."""
+    first = pl.date_range(date(2022, 1, 1), date(2029, 12, 1), interval="1mo", eager=True).head(months)
+    frame = pl.DataFrame({"branch_id": "A", "month": first, "checkouts": 1, "transfers": 1})
+    fig = charts.loans_by_month(frame, frame["month"].min(), date(2025, 12, 31))
+    assert fig.layout.xaxis.dtick == f"M{every}"
+    assert months / every <= 12
+
+
 def test_readers_by_month_in_february_of_a_leap_year():
     frame = pl.DataFrame({"month": [date(2024, 1, 1), date(2024, 2, 1)], "active_readers": [2, 3], "loans": [4, 5],
                           "loans_per_reader": [2.0, 1.67]})

@@ -197,6 +197,13 @@ def _partial(fig: go.Figure, date_from: date, date_to: date, unit: str = "month"
 
 
 @shared
+def _month_ticks(fig: go.Figure, months: int, most: int = 12) -> None:
+    """A month axis labelled every 1, 2, 3, 6 or 12 months, at most `most` labels: 48 monthly labels in half a page
+    run into one another."""
+    step = next((s for s in (1, 2, 3, 6, 12) if months <= most * s), 24)
+    fig.update_xaxes(dtick=f"M{step}", tickformat="%Y-%m")
+
+
 def loans_by_month(frame: pl.DataFrame, date_from: date, date_to: date,
                    selected: tuple[date, date] | None = None) -> go.Figure:
     """From loans_by_branch_month over [date_from, date_to]: the months' totals over the branches, checkouts and
@@ -204,7 +211,7 @@ def loans_by_month(frame: pl.DataFrame, date_from: date, date_to: date,
     months = frame.group_by("month").agg(pl.col("checkouts", "transfers").sum()).sort("month")
     fig = px.bar(_loans_long(months, "month"), x="month", y="n", color="loan_kind", color_discrete_map=_loan_colours(),
                  labels={"month": tr("circ_month"), "n": tr("circ_loans_unit"), "loan_kind": tr("circ_loan_kind")})
-    fig.update_xaxes(dtick="M1", tickformat="%Y-%m")
+    _month_ticks(fig, months.height)
     _partial(fig, date_from, date_to, selected=selected)
     return _layout(fig, tr("circ_chart_month"), tr("circ_month"), tr("circ_loans_unit"), barmode="stack")
 
@@ -235,7 +242,7 @@ def readers_by_month(frame: pl.DataFrame, date_from: date, date_to: date,
                  labels={"month": tr("circ_month"), "active_readers": label("active_readers"), "loans": label("loans"),
                          "loans_per_reader": label("loans") + " / " + tr("circ_readers_unit")})
     fig.update_traces(marker_color="#1a9e77")
-    fig.update_xaxes(dtick="M1", tickformat="%Y-%m")
+    _month_ticks(fig, frame["month"].n_unique())
     _partial(fig, date_from, date_to, selected=selected)
     return _layout(fig, tr("circ_chart_readers_month"), tr("circ_month"), tr("circ_readers_unit"))
 
@@ -388,7 +395,7 @@ def circulation_by_period(frame: pl.DataFrame, date_from: date, date_to: date, u
                   color_discrete_map={label(k): c for k, c in ACTIVITY_COLOURS.items()},
                   labels={"period": tr(f"circ_{unit}"), "n": tr("mgr_events_unit"), "what": ""})
     if unit == "month":
-        fig.update_xaxes(dtick="M1", tickformat="%Y-%m")
+        _month_ticks(fig, totals.height)
     _partial(fig, date_from, date_to, unit)
     title = tr("mgr_chart_circulation" if unit == "month" else "chart_circulation_week")
     return _layout(fig, title, tr(f"circ_{unit}"), tr("mgr_events_unit"))
@@ -547,7 +554,7 @@ def new_readers(frame: pl.DataFrame, date_from: date, date_to: date,
         fig.add_bar(x=[None], y=[None], name=tr("mgr_censored_legend"), marker_color=CENSORED_COLOUR,
                     marker_pattern_shape="/", hoverinfo="skip")
     fig.update_layout(barmode="group")
-    fig.update_xaxes(dtick="M1", tickformat="%Y-%m")
+    _month_ticks(fig, data["month"].n_unique())
     fig.update_yaxes(rangemode="tozero", tickformat=",d")
     _partial(fig, date_from, date_to, selected=selected)  # the month just begun pale and noted, not a drop
     return _layout(fig, tr("mgr_chart_new_readers"), tr("circ_month"), tr("circ_readers_unit"))
@@ -572,7 +579,7 @@ def retention(frame: pl.DataFrame) -> go.Figure:
                           "new_readers": label("new_readers"), "again": tr("mgr_again"), "window": ""})
     fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1], font_size=11))
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
-    fig.update_xaxes(dtick="M1", tickformat="%Y-%m")
+    _month_ticks(fig, long["month"].n_unique(), most=6)  # three panels side by side
     # the legend below the panels, so each panel's title has a third of the whole width
     return _layout(fig, tr("mgr_chart_retention"), None, None,
                    legend={"orientation": "h", "yanchor": "top", "y": -0.3, "x": 0})
