@@ -196,7 +196,6 @@ def _partial(fig: go.Figure, date_from: date, date_to: date, unit: str = "month"
     return fig
 
 
-@shared
 def _month_ticks(fig: go.Figure, months: int, most: int = 12) -> None:
     """A month axis labelled every 1, 2, 3, 6 or 12 months, at most `most` labels: 48 monthly labels in half a page
     run into one another."""
@@ -204,6 +203,7 @@ def _month_ticks(fig: go.Figure, months: int, most: int = 12) -> None:
     fig.update_xaxes(dtick=f"M{step}", tickformat="%Y-%m")
 
 
+@shared
 def loans_by_month(frame: pl.DataFrame, date_from: date, date_to: date,
                    selected: tuple[date, date] | None = None) -> go.Figure:
     """From loans_by_branch_month over [date_from, date_to]: the months' totals over the branches, checkouts and
