@@ -73,8 +73,8 @@ async def _timed_goto(page, url: str) -> tuple[float, float]:  # noqa: ANN001
 
 _TITLES = "[...document.querySelectorAll('h1')].map(h => h.textContent).join('|')"
 # the old page's elements go at the click, before the new page's run starts: an empty title is not the new page
-_CLICKED_DONE = (f"!['', window.__was].includes({_TITLES}) && {DRAWN} && "
-                 "document.querySelector('[data-testid=stApp]').getAttribute('data-test-script-state') === 'notRunning'")
+_FINISHED = "document.querySelector('[data-testid=stApp]').getAttribute('data-test-script-state') === 'notRunning'"
+_CLICKED_DONE = f"!['', window.__was].includes({_TITLES}) && {DRAWN} && {_FINISHED}"
 
 
 async def _timed_click(page, path: str) -> float | None:  # noqa: ANN001

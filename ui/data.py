@@ -18,7 +18,6 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from microbranch import i18n, operations, queries, report, settings, storage
 from sample_data.generate import generate
 
-
 T = TypeVar("T")
 
 
