@@ -72,9 +72,9 @@ def test_a_closed_box_sends_no_table_until_it_is_opened(db):
         at.session_state[key] = True
         at.run()
         assert table_with(at, "分馆编号", heading).height, page
-    for page in ("overview", "loans"):
+    for page, heading in (("overview", "活跃读者"), ("loans", "续借")):
         at = signed_in(settings.current().db, None, f"app_pages/{page}.py", timeout=120, opened=False, branches="M1")
-        assert table_with(at, "分馆编号").height, page
+        assert table_with(at, "分馆编号", heading).height, page
 
 
 def test_loans_cards_are_the_branch_rows(db):
