@@ -31,9 +31,15 @@ def per_run(name: str, make: Callable[[], T]) -> T:
     kept = getattr(ctx, "_microbranch_run", None)
     if kept is None or kept[0] is not run:
         kept = ctx._microbranch_run = (run, {})  # noqa: SLF001 - the run's own context, gone with the session
-    if name not in kept[1]:
-        kept[1][name] = make()
-    return kept[1][name]
+    values = kept[1]
+    if name not in values:
+        values[name] = make()
+    return values[name]
+
+
+def language() -> str:
+    """`en` when the address says so, else `zh`, read once per script run (`ui.shell.lang`)."""
+    return per_run("lang", lambda: "en" if st.query_params.get("lang") == "en" else "zh")
 
 
 def db() -> Path:
@@ -85,8 +91,7 @@ def version() -> str:
 def _current_version() -> str:
     current = storage.current_version(db())
     if current is None:
-        language = "en" if st.query_params.get("lang") == "en" else "zh"
-        raise FileNotFoundError(i18n.t("store_no_data", language, db=db()))
+        raise FileNotFoundError(i18n.t("store_no_data", language(), db=db()))
     return current
 
 

@@ -34,7 +34,7 @@ def carry_params() -> None:
 def lang() -> str:
     """`en` when the address says so, else `zh`. Read once per script run: a page asks with every label, and each
     read of st.query_params takes the session's lock (the language button sets it, then starts a new run)."""
-    return data.per_run("lang", lambda: "en" if st.query_params.get("lang") == "en" else "zh")
+    return data.language()
 
 
 def tr(key: str, **fmt: object) -> str:
