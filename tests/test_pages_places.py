@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from microbranch import coverage, geo, mapfigure, queries, settings, storage
@@ -118,6 +119,34 @@ def test_a_map_of_more_branches_than_it_can_name_names_the_towns_and_says_so(db,
     captions = [c.value for c in at.caption]
     assert zh("places_map_unnamed").format(n="6") in captions
     assert not any(c.startswith(zh("report_map_numbers")) for c in captions)
+
+
+def test_a_map_of_more_communities_than_it_dots_draws_squares_weighted_by_population(db, monkeypatch, request):
+    monkeypatch.setattr(mapfigure, "DOTS_MAX", 3)  # the hand-made data's communities count as many
+    monkeypatch.setattr(mapfigure, "CELL_PX", 120)  # squares wide enough to hold several communities
+    st.cache_resource.clear()  # figures of the same rows are shared: not the dotted map of an earlier test, nor after
+    request.addfinalizer(st.cache_resource.clear)
+    at = run("app_pages/branch_map.py", walk="15")
+    (fig,) = figures(at)
+    (grid,) = [tr for tr in fig["data"] if tr.get("type") == "heatmap"]
+    assert not [tr for tr in fig["data"] if tr.get("name") == zh("places_communities_legend") and "x" in tr]
+    communities = query(db, "coverage_by_community", date_to=DAY, walk_minutes=15)
+    x0, y0, cell = fig["layout"]["xaxis"]["range"][0], fig["layout"]["yaxis"]["range"][0], grid["dx"]
+    assert grid["dy"] == cell and (grid["x0"], grid["y0"]) == pytest.approx((x0 + cell / 2, y0 + cell / 2))
+    xs, ys = maps.mercator(communities["lat"].to_list(), communities["lon"].to_list())
+    expected: dict[tuple[int, int], list[tuple[str, int, float]]] = {}
+    for x, y, name, people, walk in zip(xs, ys, communities["name"], communities["population"],
+                                        communities["walk_minutes"], strict=True):
+        expected.setdefault((int((y - y0) // cell), int((x - x0) // cell)), []).append((name, people, walk))
+    drawn = {(i, j): v for i, row in enumerate(grid["z"]) for j, v in enumerate(row) if v is not None}
+    assert drawn.keys() == expected.keys() and any(len(v) > 1 for v in expected.values())
+    for (i, j), members in expected.items():
+        people = sum(p for _, p, _ in members)
+        assert drawn[i, j] == pytest.approx(sum(p * w for _, p, w in members) / people, abs=0.01)
+        hover = grid["text"][i][j]
+        assert f"{zh('places_population')}: {people:,}" in hover
+        assert (members[0][0] in hover) if len(members) == 1 else zh("places_grid_communities").format(
+            n=len(members)) in hover
 
 
 def test_short_names_drop_the_library_name_and_the_word_for_branch():
