@@ -223,25 +223,30 @@ def _community_grid(communities: pl.DataFrame, colorbar: bool, view: Box, scale:
     1 s); the squares are one image. A square's hover names its community, or counts its communities."""
     cell = CELL_PX / scale
     xs, ys = mercator(communities["lat"].to_list(), communities["lon"].to_list())
-    pop, walk = pl.col("population").fill_null(0), pl.col("walk_minutes").fill_null(WALK_MAX)
+    pop, walk = pl.col("population").fill_null(0), pl.col("walk_minutes")  # no walk: no open branch to walk to
+    weighed = pop.filter(walk.is_not_null()).sum()
     cells = communities.with_columns(
         i=((pl.Series(ys) - view[2]) / cell).floor().cast(pl.Int32),
         j=((pl.Series(xs) - view[0]) / cell).floor().cast(pl.Int32),
     ).group_by("i", "j").agg(
         n=pl.len(), people=pop.sum(), longest=walk.max(), name=pl.col("name").first(),
         town=pl.col("town_code").first(),
-        walk=pl.when(pop.sum() > 0).then((walk * pop).sum() / pop.sum()).otherwise(walk.mean()),
+        walk=pl.when(weighed > 0).then((walk * pop).sum() / weighed).otherwise(walk.mean()),
     )
     rows, cols = int((view[3] - view[2]) / cell) + 1, int((view[1] - view[0]) / cell) + 1
     z: list[list[float | None]] = [[None] * cols for _ in range(rows)]
     text: list[list[str]] = [[""] * cols for _ in range(rows)]
+
+    def minutes(v: float | None) -> str:
+        return "—" if v is None else f"{v:.1f}"
+
     for i, j, n, people, longest, name, town, w in cells.iter_rows():
-        z[i][j] = round(w, 2)
+        z[i][j] = WALK_MAX if w is None else round(w, 2)  # drawn as the dots are: no walk, the far end's colour
         text[i][j] = "<br>".join(
             [f"<b>{name}</b>", f"{tr('places_town')}: {town_name(town)}", f"{tr('places_population')}: {people:,}",
-             f"{tr('walk_minutes')}: {w:.1f}"] if n == 1 else
+             f"{tr('walk_minutes')}: {minutes(w)}"] if n == 1 else
             [f"<b>{tr('places_grid_communities', n=n)}</b>", f"{tr('places_population')}: {people:,}",
-             f"{tr('places_walk_weighted')}: {w:.1f}", f"{tr('places_walk_longest')}: {longest:.1f}"])
+             f"{tr('places_walk_weighted')}: {minutes(w)}", f"{tr('places_walk_longest')}: {minutes(longest)}"])
     return go.Heatmap(
         z=z, text=text, x0=view[0] + cell / 2, dx=cell, y0=view[2] + cell / 2, dy=cell, hoverongaps=False,
         hovertemplate="%{text}<extra></extra>", colorscale=WALK_SCALE, zmin=0, zmax=WALK_MAX, opacity=0.85,
@@ -453,22 +458,23 @@ def _tile_images(t: Tiles, xs: Sequence[float], ys: Sequence[float], width_px: i
 def branch_map(branches: pl.DataFrame, communities: pl.DataFrame, *, rings: Sequence[int] = (),
                sites: pl.DataFrame | None = None, walk_minutes: float = 15, tile: Tiles | None = None,
                height: int = 640, width_hint: int = 1100, legend: bool = True, colorbar: bool = True,
-               labels: bool | None = None, lang: str = "zh") -> go.Figure:
+               labels: bool | None = None, squares: bool = True, lang: str = "zh") -> go.Figure:
     """Branches coloured by host type, shaped by kind, sized by loans and labelled with short names, over
     communities shaded by walk minutes and named town areas; optional walking circles around the open public
     branches and suggested sites; a legend and a scale bar. Drawn on plain axes in Web Mercator metres.
 
     `branches`: rows of `branches_by_loans`; `communities`: rows of `coverage_by_community` (or the same
-    with walks recomputed for suggested sites); `sites`: rows of `sites.Problem.picked`.
+    with walks recomputed for suggested sites); `sites`: rows of `sites.Problem.picked`. `squares`: past `DOTS_MAX`
+    communities, draw them as squares (a heatmap: not for plotly.js bundles without one, as the report's).
     """
     with _language(lang):  # branch labels by default only where there is room for them
         return _branch_map(branches, communities, rings, sites, walk_minutes, tile, height, width_hint, legend,
-                           colorbar, height >= 460 if labels is None else labels)
+                           colorbar, height >= 460 if labels is None else labels, squares)
 
 
 def _branch_map(branches: pl.DataFrame, communities: pl.DataFrame, rings: Sequence[int],
                 sites: pl.DataFrame | None, walk_minutes: float, tile: Tiles | None, height: int, width_hint: int,
-                legend: bool, colorbar: bool, labels: bool) -> go.Figure:
+                legend: bool, colorbar: bool, labels: bool, squares: bool) -> go.Figure:
     move = _shifter(tile)
     branches, communities = _shift(branches, move), _shift(communities, move)
     sites = _shift(sites, move) if sites is not None else pl.DataFrame()
@@ -512,7 +518,7 @@ def _branch_map(branches: pl.DataFrame, communities: pl.DataFrame, rings: Sequen
             frame = frame.with_columns(pl.Series("label", texts))
             numbered = [(n, frame["name"][i]) for n, i in enumerate(missing, start=1)]
     # squares are drawn under every line and dot: over them, the town areas are outlines only
-    grid = view is not None and communities.height > DOTS_MAX
+    grid = squares and view is not None and communities.height > DOTS_MAX
     traces: list[go.Scatter | go.Heatmap] = _town_traces(
         communities, town_places, towns if town_places else None, filled=not grid) + [
         _community_grid(communities, colorbar, view, scale) if grid else _community_trace(communities, colorbar)]

@@ -270,7 +270,8 @@ def _collect(con: duckdb.DuckDBPyConnection, period: Period, lang: str, walk_min
         report.uncovered = queries.run(con, "uncovered_by_community", **day, walk_minutes=walk).head(10).to_dicts()
         branches = queries.run(con, "branches_by_loans", date_from=period.date_from, **day, walk_minutes=walk)
         draw = partial(mapfigure.branch_map, walk_minutes=walk, height=MAP_HEIGHT, width_hint=PRINT_WIDTH,
-                       lang=report.lang, labels=None if branches.height <= MAP_NAMES_MAX else False)
+                       lang=report.lang, labels=None if branches.height <= MAP_NAMES_MAX else False,
+                       squares=False)  # the report's plotly.js has no heatmap: its communities stay dots
         whole_map = draw(branches, communities, rings=[int(walk)])
         plan = planned.result()
     report.compare = plan.compare.to_dicts()

@@ -21,7 +21,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from microbranch import queries, report, scorecard, storage
+from microbranch import mapfigure, queries, report, scorecard, storage
 from tests.test_places import build
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -295,6 +295,15 @@ def test_maps_of_many_branches_name_the_towns_only_and_say_where_the_names_are(c
     assert built.unnamed > 2 and built.numbered == []
     html = report.render_html(built)
     assert f"图中 {built.unnamed} 个分馆只以标记表示" in html and 'id="map-numbers"' not in html
+
+
+def test_maps_of_many_communities_keep_their_dots_in_the_report(con, monkeypatch):
+    """The dashboard draws thousands of communities as squares (a heatmap), which the report's plotly.js lacks: a
+    report of them draws dots (`report._html` refuses a map of squares)."""
+    monkeypatch.setattr(mapfigure, "DOTS_MAX", 2)  # the hand-made data's communities count as many
+    built = report.collect(con, MARCH, "zh", 15, time_limit=20, pieces=report.Pieces())
+    assert queries.run(con, "coverage_by_community", date_to=MARCH.date_to, walk_minutes=15).height > 2
+    assert 'id="figure-map"' in built.figures["map"] and 'id="figure-sites_map"' in built.figures["sites_map"]
 
 
 def test_the_walk_chart_of_many_towns_draws_those_with_the_longest_walk(con, monkeypatch):
