@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go
 import polars as pl
+from plotly.colors import sequential
 
 from microbranch import coverage, geo
 from microbranch.i18n import entries, t
@@ -51,7 +52,9 @@ COLOURS = {
 }
 TOWN_FILLS = ("#dbe8f7", "#e6f2df", "#f6e7d8", "#ece0f4", "#f9f1cf", "#dcefee", "#f6dfe4", "#e4e4ef", "#efe9df")
 RING_COLOURS = {5: "#212529", 10: "#495057", 15: "#868e96"}
-WALK_SCALE = "YlOrRd"
+# ColorBrewer's YlOrRd as plotly.py has it, pale at 0 minutes: plotly.js's own "YlOrRd" runs the other way, and
+# Streamlit's charts and the report's page would then shade the same walk differently
+WALK_SCALE = [[i / (len(sequential.YlOrRd) - 1), c] for i, c in enumerate(sequential.YlOrRd)]
 WALK_MAX = 45  # the colour scale's top (minutes); farther communities share the darkest colour
 SITE_COLOUR = "#e8590c"
 SYMBOLS = {"central": "star", "branch": "square", "micro": "circle"}

@@ -130,6 +130,9 @@ def test_a_map_of_more_communities_than_it_dots_draws_squares_weighted_by_popula
     (fig,) = figures(at)
     (grid,) = [tr for tr in fig["data"] if tr.get("type") == "heatmap"]
     assert not [tr for tr in fig["data"] if tr.get("name") == zh("places_communities_legend") and "x" in tr]
+    # a short walk pale, a long one dark, whichever plotly.js draws it (its own "YlOrRd" runs the other way)
+    (low, pale), (high, dark) = grid["colorscale"][0], grid["colorscale"][-1]
+    assert (low, high) == (0, 1) and sum(map(int, pale[4:-1].split(","))) > sum(map(int, dark[4:-1].split(",")))
     communities = query(db, "coverage_by_community", date_to=DAY, walk_minutes=15)
     x0, y0, cell = fig["layout"]["xaxis"]["range"][0], fig["layout"]["yaxis"]["range"][0], grid["dx"]
     assert grid["dy"] == cell and (grid["x0"], grid["y0"]) == pytest.approx((x0 + cell / 2, y0 + cell / 2))
