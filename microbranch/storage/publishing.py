@@ -293,7 +293,10 @@ def _point(where: Locations, name: str | None) -> None:
     _fsync(where.snapshots)
 
 
-SEALED = {"enable_external_access": False, "lock_configuration": True}  # readers touch no file but their own
+SEALED = {"enable_external_access": False, "lock_configuration": True,  # readers touch no file but their own
+          # a join of a page of rows (up to 200) to a big table passes their keys to its scan, which then reads only
+          # the row groups that can hold them (not all of `items` for the 100 titles of a list's page)
+          "dynamic_or_filter_threshold": 200}
 
 
 def valid(db: Path, name: str, open_it: bool = True) -> bool:
