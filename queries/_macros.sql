@@ -568,19 +568,23 @@ with parts as (
     from edge_loans(date_from, date_to) as l
     inner join item_attrs as i on l.item_no = i.item_no
     group by all
+),
+summed as (  -- summed on the lending branch's number and named after: a join of the pairs, not of every month's row
+    select branch_no, home_branch_id, sum(checkouts)::bigint as checkouts, sum(transfers)::bigint as transfers,
+    from parts
+    group by all
 )
 select
     k.branch_id as lending_branch_id,
-    p.home_branch_id as owning_branch_id,
-    sum(p.checkouts)::bigint as checkouts,
-    sum(p.transfers)::bigint as transfers,
-    sum(p.checkouts + p.transfers)::bigint as loans,
-from parts as p
+    s.home_branch_id as owning_branch_id,
+    s.checkouts,
+    s.transfers,
+    s.checkouts + s.transfers as loans,
+from summed as s
 left join branch_keys as k using (branch_no)
 where coalesce(len(branch_ids::varchar[]), 0) = 0
    or list_contains(branch_ids::varchar[], k.branch_id)
-   or list_contains(branch_ids::varchar[], p.home_branch_id)
-group by all;
+   or list_contains(branch_ids::varchar[], s.home_branch_id);
 
 -- items_in_period: one row per copy (item_no) borrowed in the period: whole months from the copies' activity
 -- bitmaps, the ragged edges from the loans. A bitmap row is one per copy in a 120-month block, so only a period over
