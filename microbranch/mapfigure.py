@@ -185,6 +185,11 @@ def _town_traces(communities: pl.DataFrame, places: Sequence[str | None] | None 
     return traces
 
 
+def _walk_colorbar() -> dict:
+    """The walk minutes' colour bar at the map's right, as dots and squares both draw it."""
+    return {"title": {"text": tr("walk_minutes")}, "thickness": 12, "len": 0.6, "x": 1.0, "y": 0.5}
+
+
 def _community_trace(communities: pl.DataFrame, colorbar: bool) -> go.Scatter:
     walk = communities["walk_minutes"].fill_null(WALK_MAX).to_list()
     without = communities["walk_minutes_without_micro"].to_list() if (
@@ -203,8 +208,7 @@ def _community_trace(communities: pl.DataFrame, colorbar: bool) -> go.Scatter:
         marker={"size": [round(5 + 7 * math.sqrt(p / top), 1) for p in pops], "color": [round(w, 2) for w in walk],
                 "colorscale": WALK_SCALE, "cmin": 0, "cmax": WALK_MAX, "opacity": 0.85, "showscale": colorbar,
                 "line": {"width": 0},
-                "colorbar": {"title": {"text": tr("walk_minutes")}, "thickness": 12, "len": 0.6, "x": 1.0,
-                             "y": 0.5}},
+                "colorbar": _walk_colorbar()},
         hovertemplate=(
             "<b>%{customdata[0]}</b><br>" + tr("places_town") + ": %{customdata[1]}<br>"
             + tr("places_population") + ": %{customdata[2]:,}<br>"
@@ -254,8 +258,7 @@ def _community_grid(communities: pl.DataFrame, colorbar: bool, view: Box, scale:
         z=z, text=text, x0=view[0] + cell / 2, dx=cell, y0=view[2] + cell / 2, dy=cell, hoverongaps=False,
         hovertemplate="%{text}<extra></extra>", colorscale=WALK_SCALE, zmin=0, zmax=WALK_MAX, opacity=0.85,
         showscale=colorbar, name=tr("places_communities_legend"), showlegend=True, legendrank=900,
-        colorbar={"title": {"text": tr("walk_minutes")}, "thickness": 12, "len": 0.6, "x": 1.0, "y": 0.5},
-        _validate=False)
+        colorbar=_walk_colorbar(), _validate=False)
 
 
 POSITIONS = ("top center", "bottom center", "middle right", "middle left", "top right", "top left",
