@@ -1,7 +1,8 @@
--- Work out anew the drift chains of the copies listed in temp table `touched_nos(item_no, item_id)`: temp tables
--- chain_list (the touched copies' chains, as counted), new_chains and new_transfers (their rows of tables chains
--- and chain_transfers) and chain_steps (their events but renewals), for the caller, which stores the rows that
--- changed and drops them.
+-- Work out anew the drift chains of the copies listed in temp table `touched_nos(item_no, item_id, from_ts,
+-- chains_before)`, from their events at from_ts on (the start of a chain; chains_before chains lie before it):
+-- temp tables chain_list (the touched copies' chains, as counted), new_chains and new_transfers (their rows of
+-- tables chains and chain_transfers) and chain_steps (their events but renewals), for the caller, which stores the
+-- rows that changed and drops them.
 -- One chain per (item_id, chain_no); the rules are those of the metrics' "Drift chains" section.
 
 -- A chain starts at a copy's first event, at a checkout and after a return. So the events of one chain are
@@ -18,7 +19,7 @@ with source as (
         case when e.action = 'transfer' then e.from_reader_no end as from_reader_no,
         case e.action when 'checkout' then 0 when 'transfer' then 1 else 3 end as action_rank,
     from events as e
-    semi join touched_nos as t on e.item_no = t.item_no
+    semi join touched_nos as t on e.item_no = t.item_no and e.occurred_at >= t.from_ts
     where e.action <> 'renew'
 )
 select
@@ -53,7 +54,7 @@ with per_chain as (
 select
     t.item_id,
     p.*,
-    (row_number() over copy_order)::integer as chain_no,
+    (t.chains_before + row_number() over copy_order)::integer as chain_no,
     lead(p.started_at) over copy_order as next_started_at,
 from per_chain as p
 inner join touched_nos as t using (item_no)

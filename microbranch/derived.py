@@ -75,18 +75,16 @@ def _refresh(con: duckdb.DuckDBPyConnection, import_id: int | None = None) -> No
     """Rebuild everything derived for the copies in temp table `touched(item_id)`, then drop it."""
     _event_span(con)
     con.sql(_NEW_KEYS.format(table="item_keys", no="item_no", id="item_id", source="touched"))
-    con.sql("create or replace temp table touched_nos as "
-            "select item_no, item_id, from item_keys semi join touched using (item_id)")
-    # The copies' loans as stored, each with its number among identical rows (to compare with the new ones).
+    _touched_nos(con, import_id)
+    # The copies' loans as stored from their first chain worked out anew on, each with its number among identical
+    # rows (to compare with the new ones).
     con.sql(f"""
         create or replace temp table old_loans as
         select rowid as row_id, {LOAN}, row_number() over (partition by {LOAN}) as n,
-        from loans semi join touched_nos using (item_no)
+        from loans
+        semi join touched_nos as t on loans.item_no = t.item_no and loans.occurred_at >= t.from_ts
     """)
     con.sql(CHAINS_SQL.read_text(encoding="utf-8"))
-    if import_id is not None:
-        con.sql("create or replace temp table since as select item_no, min(occurred_at) as since, from events "
-                "where import_id = $id group by item_no", params={"id": import_id})
     _chains_month(con, *_store_changed(con, "chains", "new_chains", import_id))
     _store_changed(con, "chain_transfers", "new_transfers", import_id)
     con.sql("drop table if exists since; drop table if exists changed_gone; drop table if exists changed_added")
@@ -155,6 +153,42 @@ def _refresh(con: duckdb.DuckDBPyConnection, import_id: int | None = None) -> No
         _months(con, bounds)
     con.sql("drop table months; drop table touched_nos; drop table touched; drop table touched_readers; "
             "drop table chain_list")
+
+
+def _touched_nos(con: duckdb.DuckDBPyConnection, import_id: int | None) -> None:
+    """Temp table touched_nos: the touched copies' numbers and, for chains.sql, the moment from which their chains are
+    worked out anew (from_ts) and how many chains lie before it (chains_before).
+
+    After an import that only added events (import_id; temp table `since`: each copy's earliest new event), a copy's
+    chains are worked out from the start of its last stored chain that started before that event: the new events
+    come after it, so the chains before it and where it starts stay as they are. A chain whose start shares its
+    moment with an event of the chain before it is passed over (the moment alone would not tell them apart). Without
+    such a chain, and otherwise, from the copy's first event."""
+    if import_id is None:
+        con.sql("create or replace temp table touched_nos as select item_no, item_id, '-infinity'::timestamp as "
+                "from_ts, 0 as chains_before, from item_keys semi join touched using (item_id)")
+        return
+    con.sql("create or replace temp table since as select item_no, min(occurred_at) as since, from events "
+            "where import_id = $id group by item_no", params={"id": import_id})
+    con.sql("""
+        create or replace temp table touched_nos as
+        with kept as (
+            select item_no, max(chain_no) as chain_no, arg_max(started_at, chain_no) as started_at,
+            from (
+                select c.item_no, c.chain_no, c.started_at, s.since,
+                    lag(c.last_event_at) over (partition by c.item_no order by c.chain_no) as before_last,
+                from chains as c
+                inner join since as s using (item_no)
+            )
+            where started_at < since and (before_last is null or before_last < started_at)
+            group by item_no
+        )
+        select k.item_no, k.item_id, coalesce(c.started_at, '-infinity'::timestamp) as from_ts,
+            coalesce(c.chain_no - 1, 0) as chains_before,
+        from item_keys as k
+        semi join touched using (item_id)
+        left join kept as c using (item_no)
+    """)
 
 
 def _event_span(con: duckdb.DuckDBPyConnection) -> None:
