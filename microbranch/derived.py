@@ -143,9 +143,9 @@ def _refresh(con: duckdb.DuckDBPyConnection, import_id: int | None = None) -> No
     if import_id is not None:
         _copies_unknown(con, "touched_nos")
     _title_loans(con)
-    con.sql("drop table gone; drop table added")
     _items(con)
     _copy_state(con, import_id)
+    con.sql("drop table gone; drop table added")
     _reader_firsts(con)
     lo_no, hi_no = con.sql("select min(month_no), max(month_no) from months").fetchall()[0]
     if lo_no is not None:
@@ -624,6 +624,18 @@ def _copy_state(con: duckdb.DuckDBPyConnection, import_id: int | None) -> None:
         """
     con.sql(f"create or replace temp table touched_due as select item_id, arg_max(due_at, occurred_at) as due_at, "
             f"max(occurred_at) as due_set_at, from ({due_events}) group by item_id")
+    # The latest loan: an import that only added events only adds loans (temp table `added`; a loan's moment never
+    # changes), so the later of the stored one and those.
+    lent = "select l.item_no, l.occurred_at, from loans as l semi join touched_nos using (item_no)"
+    if import_id is not None:
+        lent = """
+            select t.item_no, s.last_loan_at as occurred_at,
+            from copy_state as s inner join touched_nos as t using (item_id)
+            union all
+            select item_no, occurred_at, from added
+        """
+    con.sql(f"create or replace temp table touched_lent as select item_no, max(occurred_at) as last_loan_at, "
+            f"from ({lent}) group by item_no")
     con.sql("delete from copy_state where item_id in (select item_id from touched)")
     con.sql("""
         insert into copy_state
@@ -635,26 +647,20 @@ def _copy_state(con: duckdb.DuckDBPyConnection, import_id: int | None) -> None:
                 'transfers': c.transfers}, c.chain_no) as c,
             from chain_list as c
             group by c.item_id
-        ),
-        lent as (
-            select k.item_id, max(l.occurred_at) as last_loan_at,
-            from loans as l semi join touched_nos using (item_no)
-            inner join item_keys as k using (item_no)
-            group by k.item_id
         )
         select
             t.item_id, c.c.chain_no, c.c.started_at, c.c.ended_at, c.c.start_branch_id, c.c.end_branch_id,
             c.c.first_transfer_at, d.due_at, d.due_set_at, l.last_loan_at,
-            i.item_id is not null, i.home_branch_id, i.owner, i.added_on, n.item_no, c.c.partial, c.c.transfers,
+            i.item_no is not null, i.home_branch_id, i.owner, i.added_on, n.item_no, c.c.partial, c.c.transfers,
         from touched as t
         left join touched_nos as n using (item_id)
         left join last_chain as c using (item_id)
         left join touched_due as d using (item_id)
-        left join lent as l using (item_id)
-        left join items as i using (item_id)
-        where i.item_id is not null or c.item_id is not null or d.item_id is not null or l.item_id is not null
+        left join touched_lent as l on l.item_no = n.item_no and l.last_loan_at is not null
+        left join item_attrs as i on i.item_no = n.item_no  -- the items file by number
+        where i.item_no is not null or c.item_id is not null or d.item_id is not null or l.item_no is not null
     """)
-    con.sql("drop table touched_due")
+    con.sql("drop table touched_due; drop table touched_lent")
 
 
 def _copy_attributes(con: duckdb.DuckDBPyConnection) -> None:

@@ -13,7 +13,8 @@ from microbranch.derived import refresh_items as refresh_derived
 from tests.conftest import delete_import_events, load, snapshot
 from tests.test_queries_circulation import BRANCHES, EVENTS, ITEMS
 
-DERIVED = {"chains": "item_id, chain_no", "chain_transfers": "event_key", "event_span": "first_at"}
+DERIVED = {"chains": "item_id, chain_no", "chain_transfers": "event_key", "event_span": "first_at", "loans": "all",
+           "actions": "all", "copy_state": "item_id", "item_months": "all"}
 HEADER, *ROWS = EVENTS.strip().splitlines()
 PARTS = [ROWS[0::3], ROWS[1::3], ROWS[2::3]]  # every copy's events spread over the three files
 
@@ -83,9 +84,7 @@ H5,2024-04-04 09:00:00,return,I2,r3,,C1,counter"""
 
 
 @pytest.mark.parametrize("later", [LATER, LATER.replace("2024-04-0", "2024-05-0")], ids=["shared moments", "after"])
-def test_later_events_extend_the_chains_as_a_full_rebuild_would(db, tmp_path, later, monkeypatch):
-    monkeypatch.setitem(DERIVED, "loans", "all")
-    monkeypatch.setitem(DERIVED, "actions", "all")
+def test_later_events_extend_the_chains_as_a_full_rebuild_would(db, tmp_path, later):
     load(db, tmp_path, "b.csv", BRANCHES)
     load(db, tmp_path, "i.csv", ITEMS)
     load(db, tmp_path, "e0.csv", "\n".join([HEADER, EARLIER]) + "\n")
