@@ -19,22 +19,24 @@ days as (
     from actions_day as a, period as p
     where a.day >= p.date_from and a.day <= p.date_to
 ),
-counted as (
+chosen as (  -- the branches asked for, by number
+    select k.branch_no, from branch_keys as k where list_contains($branch_ids::varchar[], k.branch_id)
+),
+counted as (  -- on the branches' numbers, named after: the names join the counted rows, not every day's
     select
         date_trunc(coalesce($unit::varchar, 'month'), d.day)::date as period,
-        k.branch_id,
+        d.branch_no,
         sum(d.checkouts)::bigint as checkouts,
         sum(d.transfers)::bigint as transfers,
         sum(d.renewals)::bigint as renewals,
         sum(d.returns)::bigint as returns,
     from days as d
-    left join branch_keys as k using (branch_no)
-    where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], k.branch_id)
+    where coalesce(len($branch_ids::varchar[]), 0) = 0 or d.branch_no in (select c.branch_no, from chosen as c)
     group by all
 )
 select
     c.period,
-    c.branch_id,
+    k.branch_id,
     b.name,
     b.kind,
     c.checkouts,
@@ -43,5 +45,6 @@ select
     c.renewals,
     c.returns,
 from counted as c
+left join branch_keys as k using (branch_no)
 left join branches as b using (branch_id)
-order by c.period, c.branch_id nulls last
+order by c.period, k.branch_id nulls last

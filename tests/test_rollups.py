@@ -187,6 +187,12 @@ def test_some_branches_equal_the_direct_computation(two_imports):
                         "group by all order by weekday, hour")
         expected = con.sql(sql, params={"date_from": period[0], "date_to": period[1]}).pl()
         assert_frame_equal(got.select(expected.columns), expected, check_dtypes=False)
+        got = queries.run(con, "loans_by_week_kind", date_from=period[0], date_to=period[1], branch_ids=["C1", "M1"])
+        sql = DIRECT + ("select date_trunc('week', occurred_at)::date as week, b.kind, count(*) as loans from l "
+                        "left join branches as b using (branch_id) where branch_id in ('C1', 'M1') group by all "
+                        "order by week, kind")
+        expected = con.sql(sql, params={"date_from": period[0], "date_to": period[1]}).pl()
+        assert_frame_equal(got.select(expected.columns), expected, check_dtypes=False)
         got = queries.run(con, "readers_by_month", date_from=period[0], date_to=period[1], branch_ids=["C1", "M1"])
         sql = DIRECT + ("select date_trunc('month', occurred_at)::date as month, count(distinct reader) as "
                         "active_readers, count(*) as loans from l where branch_id in ('C1', 'M1') group by all "
