@@ -480,13 +480,20 @@ anti join whole as w on e.reader_no = w.reader_no;
 -- distinct readers only when they span two), then the readers of the ragged edges not already counted.
 create or replace macro readers_by_branch_in_period(date_from, date_to) as table
 with parts as (
-    select *, from period_parts(date_from, date_to)
+    select p.*, coalesce(p.first_no <= d.first_no and p.last_no >= d.last_no, false) as every_month,
+    from period_parts(date_from, date_to) as p,
+        (select month_no(min(day)) as first_no, month_no(max(day)) as last_no, from loans_day) as d
 ),
 masks as (  -- the period's whole months as bits of each block they lie in
     select r.block, month_mask(p.first_no, p.last_no, r.block) as mask,
     from parts as p, range(p.first_block, p.last_block + 1) as r (block)
+    where not p.every_month
 ),
-whole as (
+whole as (  -- every stored bit when the whole months are every month with loans, else those of the masks
+    select r.branch_no, r.reader_no,
+    from reader_branch_months as r, parts as p
+    where p.every_month
+    union all
     select r.branch_no, r.reader_no,
     from reader_branch_months as r
     inner join masks as m using (block)
