@@ -163,7 +163,7 @@ def _touched_nos(con: duckdb.DuckDBPyConnection, import_id: int | None) -> None:
     chains are worked out from the start of its last stored chain that started before that event: the new events
     come after it, so the chains before it and where it starts stay as they are. A chain whose start shares its
     moment with an event of the chain before it is passed over (the moment alone would not tell them apart). Without
-    such a chain, and otherwise, from the copy's first event."""
+    such a chain, and after an undo or for a rebuild, from the copy's first event."""
     if import_id is None:
         con.sql("create or replace temp table touched_nos as select item_no, item_id, '-infinity'::timestamp as "
                 "from_ts, 0 as chains_before, from item_keys semi join touched using (item_id)")

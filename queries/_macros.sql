@@ -438,8 +438,13 @@ where l.day >= p.lo and l.day <= p.hi and l.day >= p.full_to;
 -- blocks, and the readers of the edges, need a look for readers already found.
 create or replace macro readers_in_period(date_from, date_to, branch_ids) as table
 with p as (
-    select *, coalesce(len(branch_ids::varchar[]), 0) = 0 as every_branch,
-    from period_parts(date_from, date_to)
+    select
+        p.*,
+        coalesce(len(branch_ids::varchar[]), 0) = 0 as every_branch,
+        -- the whole months are every month with loans: every stored bit counts, no mask needed
+        coalesce(p.first_no <= d.first_no and p.last_no >= d.last_no, false) as every_month,
+    from period_parts(date_from, date_to) as p,
+        (select month_no(min(day)) as first_no, month_no(max(day)) as last_no, from loans_day) as d
 ),
 branch_nos as (
     select k.branch_no,
@@ -449,13 +454,13 @@ branch_nos as (
 whole as (
     select r.reader_no,
     from reader_months as r, p
-    where p.every_branch
-      and r.block between p.first_block and p.last_block and r.months & month_mask(p.first_no, p.last_no, r.block) <> 0
+    where p.every_branch and (p.every_month
+      or r.block between p.first_block and p.last_block and r.months & month_mask(p.first_no, p.last_no, r.block) <> 0)
     union all
     select r.reader_no,
     from reader_branch_months as r, p
-    where not p.every_branch and r.branch_no in (select b.branch_no, from branch_nos as b)
-      and r.block between p.first_block and p.last_block and r.months & month_mask(p.first_no, p.last_no, r.block) <> 0
+    where not p.every_branch and r.branch_no in (select b.branch_no, from branch_nos as b) and (p.every_month
+      or r.block between p.first_block and p.last_block and r.months & month_mask(p.first_no, p.last_no, r.block) <> 0)
 ),
 edges as (
     select distinct l.reader_no,
