@@ -7,7 +7,7 @@ import streamlit as st
 
 from ui import charts, compare
 from ui.data import q
-from ui.kit import chart, page, sees_readers, table, words
+from ui.kit import PAGE_ROWS, chart, page, paged_table, sees_readers, table, words
 from ui.shell import as_of_line, filters, ignores, tr
 
 KPIS = ("chains_returned", "copies_out", "copies_adrift", "chains_unterminated", "chains_partial",
@@ -46,18 +46,19 @@ table(statuses(longest), "chains_longest.csv", height=380,
       columns=["title", "holders", "days", "status", "start_branch", "end_branch", "started_at", "ended_at", "partial",
                "item_id", "chain_no"])
 st.subheader(tr("circ_adrift_longest"))
-adrift = q("chains_adrift", date_to=f.date_to, branch_ids=ids)
-st.caption(tr("circ_adrift_caption", n=f"{len(adrift):,}"))
-table(adrift, "chains_adrift.csv", height=340,
-      columns=["title", "days_out", "holders", "start_branch", "started_at", "last_transfer_at", "holder", "item_id",
-               "chain_no", "start_branch_id"])
+adrift = {"date_to": f.date_to, "branch_ids": ids}
+total = paged_table("chains_adrift", adrift, "chains_adrift.csv", ("longest", "holders"), key="adrift",
+                    columns=["title", "days_out", "holders", "start_branch", "started_at", "last_transfer_at", "holder",
+                             "item_id", "chain_no", "start_branch_id"])
+st.caption(tr("circ_adrift_caption", n=f"{total:,}"))
 
 if not sees_readers():
     st.info(tr("circ_official_no_readers"))
     st.stop()
 
 st.subheader(tr("circ_explorer"))
-choices = pl.concat([adrift.select("item_id", "title").head(30), longest.select("item_id", "title")]).unique(
+adrift_first = q("chains_adrift", **adrift, sort="longest", page_size=PAGE_ROWS, skip=0)  # the first page
+choices = pl.concat([adrift_first.select("item_id", "title").head(30), longest.select("item_id", "title")]).unique(
     "item_id", keep="first", maintain_order=True)
 names = dict(zip(choices["item_id"], choices["title"], strict=True))
 left, right = st.columns(2)

@@ -782,6 +782,47 @@ where (date_from::date is null or coalesce(ended_at, last_event_at) >= date_from
        or list_contains(branch_ids::varchar[], start_branch_id)
        or list_contains(branch_ids::varchar[], end_branch_id));
 
+-- adrift: the copies adrift at the end of date_to (their chain open then, handed on at least once by then), one row
+-- per copy with its chain, its current holder's pseudonym and how long it has been out; with branch_ids, only chains
+-- that started at these branches. The list `chains_adrift` pages and `chains_adrift_full` downloads.
+create or replace macro adrift(date_to, branch_ids) as table
+with p as (
+    select *, from period(null, date_to)
+),
+open_then as (  -- few: the chains still open at the end of the day, handed on by then
+    select c.item_id, c.chain_no, c.start_branch_id, c.started_at, c.last_event_at, c.transfers, c.holder, p.end_ts,
+        datediff('day', c.started_at::date, p.date_to) as days_out,
+    from chains as c, p
+    where c.started_at < p.end_ts and (c.ended_at is null or c.ended_at >= p.end_ts)
+      and c.first_transfer_at < p.end_ts
+      and (coalesce(len(branch_ids::varchar[]), 0) = 0 or list_contains(branch_ids::varchar[], c.start_branch_id))
+),
+later as (  -- those with events after the day (handed on or returned later): their state then, from the transfers
+    select
+        t.item_id,
+        t.chain_no,
+        count(*) as transfers,
+        max(t.occurred_at) as last_transfer_at,
+        arg_max(t.reader, (t.occurred_at, t.event_key)) as holder,
+    from chain_transfers as t
+    semi join open_then as o on o.item_id = t.item_id and o.chain_no = t.chain_no and o.last_event_at >= o.end_ts
+    cross join p
+    where t.occurred_at < p.end_ts
+    group by t.item_id, t.chain_no
+),
+transfers_then as (  -- the others are as stored: open, the last event a transfer (renewals are not in chains)
+    select item_id, chain_no, transfers, last_event_at as last_transfer_at, holder,
+    from open_then
+    where last_event_at < end_ts
+    union all
+    select *, from later
+)
+select
+    c.item_id, c.chain_no, c.start_branch_id, c.started_at, t.last_transfer_at, t.transfers + 1 as holders,
+    c.days_out, t.holder,
+from open_then as c
+inner join transfers_then as t using (item_id, chain_no);
+
 -- unborrowed: the library copies (owner = library) added by date_to and never borrowed (no checkout or transfer) up to
 -- that day, with their home branch and the day they were added, as copy_state holds them; with branch_ids, only
 -- copies whose home branch is one of these. From copy_state (its latest loan), and for the copies lent after that

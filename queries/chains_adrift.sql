@@ -1,36 +1,19 @@
--- chains_adrift: one row per copy adrift at the end of $date_to (its chain open, handed on at least once),
--- longest out first, with its current holder's pseudonym (for staff; never shown to officials).
+-- chains_adrift: one page of the copies adrift at the end of $date_to (see adrift), one row per copy: its chain open,
+-- handed on at least once, with its current holder's pseudonym (for staff; never shown to officials); `total`, the
+-- copies the filters keep. The whole list (a download) is `chains_adrift_full`.
 -- $date_to date: the day (default: last day of the data)
 -- $branch_ids varchar[]: only chains that started at these branches (default: all)
-with period as (
-    select *, from period(null, $date_to)
+-- $sort varchar: `longest` (longest out first; default), `holders` (most holders first)
+-- $page_size integer: rows in the page (default 100)
+-- $skip integer: rows skipped before the page (default 0)
+with listed as materialized (  -- worked out once, for the rows kept and the total
+    select *, from adrift($date_to, $branch_ids)
 ),
-open_then as (  -- few: the chains still open at the end of the day, handed on by then
-    select c.*, p.date_to, p.end_ts,
-    from chains as c, period as p
-    where c.started_at < p.end_ts and (c.ended_at is null or c.ended_at >= p.end_ts)
-      and c.first_transfer_at < p.end_ts
-      and (coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], c.start_branch_id))
-),
-later as (  -- those with events after the day (handed on or returned later): their state then, from the transfers
-    select
-        t.item_id,
-        t.chain_no,
-        count(*) as transfers,
-        max(t.occurred_at) as last_transfer_at,
-        arg_max(t.reader, (t.occurred_at, t.event_key)) as holder,
-    from chain_transfers as t
-    semi join open_then as o on o.item_id = t.item_id and o.chain_no = t.chain_no and o.last_event_at >= o.end_ts
-    cross join period as p
-    where t.occurred_at < p.end_ts
-    group by t.item_id, t.chain_no
-),
-transfers_then as (  -- the others are as stored: open, the last event a transfer (renewals are not in chains)
-    select item_id, chain_no, transfers, last_event_at as last_transfer_at, holder,
-    from open_then
-    where last_event_at < end_ts
-    union all
-    select *, from later
+kept as (  -- the best rows kept as the list is read (a top-N), never the whole list sorted
+    select *,
+    from listed
+    order by case when $sort::varchar = 'holders' then holders end desc nulls last, days_out desc, item_id
+    limit coalesce($page_size::integer, 100) offset coalesce($skip::integer, 0)
 )
 select
     c.item_id,
@@ -39,12 +22,12 @@ select
     c.start_branch_id,
     b.name as start_branch,
     c.started_at,
-    t.last_transfer_at,
-    t.transfers + 1 as holders,
-    datediff('day', c.started_at::date, c.date_to) as days_out,
-    t.holder,
-from open_then as c
-inner join transfers_then as t using (item_id, chain_no)
+    c.last_transfer_at,
+    c.holders,
+    c.days_out,
+    c.holder,
+    (select count(*), from listed) as total,
+from kept as c
 left join items as i using (item_id)
 left join branches as b on b.branch_id = c.start_branch_id
-order by days_out desc, c.item_id
+order by case when $sort::varchar = 'holders' then c.holders end desc nulls last, c.days_out desc, c.item_id
