@@ -379,7 +379,7 @@ create or replace macro month_mask(first_no, last_no, blk) as
 -- months [full_from, full_to) come from the rollups (months first_no..last_no, none when last_no < first_no);
 -- the loan days of the period outside them (the ragged edges) from the loans. A month counts as whole when
 -- the period holds every day of it that has loans: the data's first and last months are whole from the data's
--- first and last day.
+-- first and last day. `every_month`: the whole months hold every month with loans (every stored bit counts).
 create or replace macro period_parts(date_from, date_to) as table
 with span as (
     select
@@ -390,6 +390,8 @@ with span as (
         least(p.date_to, coalesce(d.last_day, p.date_to)) as hi,
         coalesce(d.first_day, p.date_from) as first_day,
         coalesce(d.last_day, p.date_to) as last_day,
+        month_no(d.first_day) as data_first_no,
+        month_no(d.last_day) as data_last_no,
     from period(date_from, date_to) as p,
         -- one row, empty without loans; read from the table's statistics
         (select min(day) as first_day, max(day) as last_day, from loans_day) as d
@@ -419,6 +421,8 @@ select
     month_no(greatest(full_until, full_from)) - 1 as last_no,
     month_no(full_from) // 120 as first_block,
     (month_no(greatest(full_until, full_from)) - 1) // 120 as last_block,
+    coalesce(month_no(full_from) <= data_first_no and month_no(greatest(full_until, full_from)) - 1 >= data_last_no,
+             false) as every_month,
 from cut;
 
 -- edge_loans: the loans of the period outside its whole months (see period_parts), with integer keys.
@@ -441,10 +445,7 @@ with p as (
     select
         p.*,
         coalesce(len(branch_ids::varchar[]), 0) = 0 as every_branch,
-        -- the whole months are every month with loans: every stored bit counts, no mask needed
-        coalesce(p.first_no <= d.first_no and p.last_no >= d.last_no, false) as every_month,
-    from period_parts(date_from, date_to) as p,
-        (select month_no(min(day)) as first_no, month_no(max(day)) as last_no, from loans_day) as d
+    from period_parts(date_from, date_to) as p
 ),
 branch_nos as (
     select k.branch_no,
@@ -485,9 +486,7 @@ anti join whole as w on e.reader_no = w.reader_no;
 -- distinct readers only when they span two), then the readers of the ragged edges not already counted.
 create or replace macro readers_by_branch_in_period(date_from, date_to) as table
 with parts as (
-    select p.*, coalesce(p.first_no <= d.first_no and p.last_no >= d.last_no, false) as every_month,
-    from period_parts(date_from, date_to) as p,
-        (select month_no(min(day)) as first_no, month_no(max(day)) as last_no, from loans_day) as d
+    select *, from period_parts(date_from, date_to)
 ),
 masks as (  -- the period's whole months as bits of each block they lie in
     select r.block, month_mask(p.first_no, p.last_no, r.block) as mask,
@@ -608,8 +607,13 @@ with p as (
 masks as (  -- the period's whole months as bits of each block they lie in
     select r.block, month_mask(p.first_no, p.last_no, r.block) as mask,
     from p, range(p.first_block, p.last_block + 1) as r (block)
+    where not p.every_month
 ),
-whole as (  -- a mask per block, not worked out again for each copy's row
+whole as (  -- every stored bit when the whole months are every month with loans, else a mask per block
+    select m.item_no,
+    from item_months as m, p
+    where p.every_month
+    union all
     select m.item_no,
     from item_months as m
     inner join masks as k on m.block = k.block
