@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from pathlib import Path
 
 import polars as pl
@@ -27,7 +28,12 @@ NAME_WAIT_CAP = 60  # seconds: a stranger guessing a name keeps its owner out a 
 ADDRESS_WAIT_CAP = 900  # seconds: one address guessing many names slows to a try every 15 minutes
 FORGET = timedelta(hours=1)  # failures this long ago no longer count
 _hasher = PasswordHasher()  # argon2id, the library's current defaults
-_DUMMY = _hasher.hash("not a password")  # checked for unknown names, so they take as long as known ones
+
+
+@cache
+def _dummy() -> str:
+    """A hash checked for unknown names, so they take as long as known ones (made once, when first needed)."""
+    return _hasher.hash("not a password")
 
 
 class AccountError(ValueError):
@@ -129,7 +135,7 @@ def sign_in(name: str, password: str, address: str | None = None, db: Path | Non
         seconds = max(1, -(-int((ready - now).total_seconds() * 1000) // 1000))
         audit.record("sign_in_failed", name, f"too soon: wait {seconds} s", address, db=db)
         return SignIn(None, "wait", seconds)
-    role, hashed, disabled = account[0] if account else (None, _DUMMY, True)
+    role, hashed, disabled = account[0] if account else (None, _dummy(), True)
     try:
         good = _hasher.verify(hashed, password)
     except (VerificationError, InvalidHashError):

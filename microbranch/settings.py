@@ -159,3 +159,9 @@ def current() -> Settings:
 def environment_for_child(**overrides: object) -> dict[str, str]:
     """This process's environment with settings overridden (e.g. `db=...`), for a process it becomes or starts."""
     return {**os.environ, **{env_name(name): str(value) for name, value in overrides.items()}}
+
+
+def take_environment(environment: dict[str, str]) -> None:
+    """Make `environment` this process's own (a child given its caller's, from `environment_for_child`)."""
+    os.environ.clear()
+    os.environ.update(environment)

@@ -9,11 +9,13 @@ import contextlib
 import ctypes
 import logging
 import multiprocessing as mp
+import multiprocessing.connection
 import os
 import queue
 import resource
 import signal
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +26,10 @@ from microbranch.ingest.mapping import Mapping
 
 PR_SET_PDEATHSIG = 1
 log = logging.getLogger("microbranch.import")
+# Children are forked from a server process started once, which has imported this module and nothing else (not
+# from the caller: the dashboard's server has threads). Each starts clean, without Python and its imports again.
+_CONTEXT = mp.get_context("forkserver")
+_CONTEXT.set_forkserver_preload([__name__])
 
 
 def address_space(preview: bool = False) -> int:
@@ -71,14 +77,31 @@ def _preview_child(data: bytes, file_name: str, mapping_json: str | None, lang: 
     _outcome(lambda: preview(data, file_name, mapping, lang=lang, db=db, rows=rows), out)
 
 
+def _as_caller(environment: dict[str, str], folder: str, target: Callable[..., None], *args: object) -> None:
+    """In the child: the caller's environment (its settings) and working folder, as they are now, then `target`,
+    ended if the caller ends first (its parent is the fork server, whose end the kernel's signal tells of): a
+    thread waits on the caller's end of the pipe that started the child."""
+    settings.take_environment(environment)
+    os.chdir(folder)
+    caller = mp.parent_process()
+    if caller is not None:
+        threading.Thread(target=_end_with, args=(caller.sentinel,), daemon=True).start()
+    target(*args)
+
+
+def _end_with(sentinel: int) -> None:
+    mp.connection.wait([sentinel])
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
 def _run(target: Callable[..., None], args: tuple, progress: Progress | None = None) -> tuple[tuple, int | None]:
-    """Start `target(*args, stderr, out)` in a spawned child (not fork: the server has threads, and the child
-    starts clean) and wait for its outcome; the child's stderr, if any, is logged."""
-    ctx = mp.get_context("spawn")
-    out: mp.Queue = ctx.Queue()
+    """Start `target(*args, stderr, out)` in a child of the fork server and wait for its outcome; the child's
+    stderr, if any, is logged."""
+    out: mp.Queue = _CONTEXT.Queue()
     fd, stderr = tempfile.mkstemp(prefix="microbranch-child-", suffix=".log")
     os.close(fd)
-    child = ctx.Process(target=target, args=(*args, stderr, out), daemon=True)
+    caller = (settings.environment_for_child(), os.getcwd())
+    child = _CONTEXT.Process(target=_as_caller, args=(*caller, target, *args, stderr, out), daemon=True)
     outcome: tuple = ("died", None)
     try:
         child.start()
@@ -125,7 +148,7 @@ def _refusal(outcome: tuple, code: int | None, cap: int, what: str) -> ContractE
 
 def import_isolated(db: Path, source: Path | tuple[str, bytes], user: str = "cli", progress: Progress | None = None,
                     **kwargs: object) -> ImportResult:
-    """`import_file` in a spawned child process capped at `address_space()` bytes. A file on disk is read by the
+    """`import_file` in a child process capped at `address_space()` bytes. A file on disk is read by the
     child; an upload's bytes reach it through the pipe that starts it, never through a file."""
     name, size = (source.name, source.stat().st_size) if isinstance(source, Path) else (source[0], len(source[1]))
     cap = address_space()
@@ -143,7 +166,7 @@ def import_isolated(db: Path, source: Path | tuple[str, bytes], user: str = "cli
 
 def preview_isolated(data: bytes, file_name: str, mapping: Mapping | None = None, lang: str = "en",
                      db: Path | None = None, rows: int = 10) -> Preview:
-    """Preview this upload in the child: `ingest.preview` in a spawned process capped at `address_space(preview=
+    """Preview this upload in the child: `ingest.preview` in a child process capped at `address_space(preview=
     True)` bytes, so no file, however made, can take the caller's memory or end it. Raises ContractError (one
     sentence) for a file that cannot be previewed, whatever the reason."""
     cap = address_space(preview=True)
