@@ -1,6 +1,6 @@
--- items_never_borrowed: one page of the weeding list (see never_borrowed_page), one row per library copy (owner = library)
--- added by $date_to and never borrowed (no checkout or transfer) up to that day; `total`: the copies the filters keep.
--- The whole list (a download) is `items_never_borrowed_full`.
+-- items_never_borrowed: one page of the weeding list (see never_borrowed_page), one row per library copy (owner =
+-- library) added by $date_to and never borrowed (no checkout or transfer) up to that day; `total`: the copies the
+-- filters keep. The whole list (a download) is `items_never_borrowed_full`.
 -- $date_to date: the day to look back from (default: last day of the data)
 -- $branch_ids varchar[]: only copies whose home branch is one of these (default: all)
 -- $sort varchar: `longest` (longest in stock first; default), `branch` (by home branch), `call_number`
