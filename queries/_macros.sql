@@ -52,6 +52,10 @@ left join community_nearest as n
     on n.community_code = c.community_code and n.valid_from <= on_day
     and (n.valid_until is null or n.valid_until > on_day);
 
+-- branch_nos: the numbers (branch_keys) of the branches branch_ids names, one row each (none when it names none).
+create or replace macro branch_nos(branch_ids) as table
+select k.branch_no, from branch_keys as k where list_contains(branch_ids::varchar[], k.branch_id);
+
 -- The period every event-based query uses: defaults to the whole span of the data.
 create or replace macro period(date_from, date_to) as table
 select
@@ -447,11 +451,6 @@ with p as (
         coalesce(len(branch_ids::varchar[]), 0) = 0 as every_branch,
     from period_parts(date_from, date_to) as p
 ),
-branch_nos as (
-    select k.branch_no,
-    from branch_keys as k
-    where list_contains(branch_ids::varchar[], k.branch_id)
-),
 whole as (
     select r.reader_no,
     from reader_months as r, p
@@ -460,13 +459,14 @@ whole as (
     union all
     select r.reader_no,
     from reader_branch_months as r, p
-    where not p.every_branch and r.branch_no in (select b.branch_no, from branch_nos as b) and (p.every_month
+    where not p.every_branch and r.branch_no in (select b.branch_no, from branch_nos(branch_ids) as b)
+      and (p.every_month
       or r.block between p.first_block and p.last_block and r.months & month_mask(p.first_no, p.last_no, r.block) <> 0)
 ),
 edges as (
     select distinct l.reader_no,
     from edge_loans(date_from, date_to) as l, p
-    where p.every_branch or l.branch_no in (select b.branch_no, from branch_nos as b)
+    where p.every_branch or l.branch_no in (select b.branch_no, from branch_nos(branch_ids) as b)
 )
 select w.reader_no,
 from whole as w, p
@@ -681,22 +681,17 @@ create or replace macro reader_loans_in_period(date_from, date_to, branch_ids) a
 with chosen as (
     select coalesce(len(branch_ids::varchar[]), 0) = 0 as every_branch,
 ),
-branch_nos as (
-    select k.branch_no,
-    from branch_keys as k
-    where list_contains(branch_ids::varchar[], k.branch_id)
-),
 parts as (
     select m.reader_type, m.birth_year, m.loans,
     from loans_reader_month as m, period_parts(date_from, date_to) as p, chosen as c
     where m.month >= p.full_from and m.month < p.full_to and m.all_branches = c.every_branch
-      and (c.every_branch or m.branch_no in (select b.branch_no, from branch_nos as b))
+      and (c.every_branch or m.branch_no in (select b.branch_no, from branch_nos(branch_ids) as b))
     union all
     select r.reader_type, r.birth_year, count(*),
     from edge_loans(date_from, date_to) as l
     cross join chosen as c
     left join readers as r on l.reader = r.reader
-    where c.every_branch or l.branch_no in (select b.branch_no, from branch_nos as b)
+    where c.every_branch or l.branch_no in (select b.branch_no, from branch_nos(branch_ids) as b)
     group by all
 )
 select reader_type, birth_year, sum(loans)::bigint as loans,

@@ -19,9 +19,6 @@ days as (
     from actions_day as a, period as p
     where a.day >= p.date_from and a.day <= p.date_to
 ),
-chosen as (  -- the branches asked for, by number
-    select k.branch_no, from branch_keys as k where list_contains($branch_ids::varchar[], k.branch_id)
-),
 counted as (  -- on the branches' numbers, named after: the names join the counted rows, not every day's
     select
         date_trunc(coalesce($unit::varchar, 'month'), d.day)::date as period,
@@ -31,7 +28,8 @@ counted as (  -- on the branches' numbers, named after: the names join the count
         sum(d.renewals)::bigint as renewals,
         sum(d.returns)::bigint as returns,
     from days as d
-    where coalesce(len($branch_ids::varchar[]), 0) = 0 or d.branch_no in (select c.branch_no, from chosen as c)
+    where coalesce(len($branch_ids::varchar[]), 0) = 0
+       or d.branch_no in (select c.branch_no, from branch_nos($branch_ids) as c)
     group by all
 )
 select

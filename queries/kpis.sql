@@ -22,8 +22,8 @@ loans as (  -- the period's loans (loans_in_period), counted per day when they w
     from loans_day as d
     cross join period as p
     where d.day >= p.date_from and d.day <= p.date_to
-      and (coalesce(len($branch_ids::varchar[]), 0) = 0 or d.branch_no in (
-          select k.branch_no, from branch_keys as k where list_contains($branch_ids::varchar[], k.branch_id)))
+      and (coalesce(len($branch_ids::varchar[]), 0) = 0
+           or d.branch_no in (select k.branch_no, from branch_nos($branch_ids) as k))
 ),
 chosen as (
     select coalesce(len($branch_ids::varchar[]), 0) = 0 as every_branch,

@@ -11,9 +11,9 @@ with weekly as (  -- the period's loans (loans_in_period), counted per day and b
         sum(d.checkouts + d.transfers)::bigint as loans,
     from loans_day as d
     cross join period($date_from, $date_to) as p
-    left join branch_keys as k using (branch_no)
     where d.day >= p.date_from and d.day <= p.date_to
-      and (coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], k.branch_id))
+      and (coalesce(len($branch_ids::varchar[]), 0) = 0 or d.branch_no in (
+          select b.branch_no, from branch_nos($branch_ids) as b))
     group by week
 )
 select

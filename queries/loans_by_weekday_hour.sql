@@ -4,12 +4,7 @@
 -- $date_from date: first day of the period (default: first day of the data)
 -- $date_to date: last day of the period (default: last day of the data)
 -- $branch_ids varchar[]: only loans of these branches (default: all)
-with branch_nos as (  -- the chosen branches (none: every branch)
-    select k.branch_no,
-    from branch_keys as k
-    where list_contains($branch_ids::varchar[], k.branch_id)
-),
-parts as (  -- every branch: whole months from loans_hour_month, the ragged edges from the loans; chosen branches:
+with parts as (  -- every branch: whole months from loans_hour_month, the ragged edges from the loans; chosen branches:
     -- the loans of the period (loans_in_period)
     select m.weekday, m.hour, m.checkouts, m.transfers,
     from loans_hour_month as m, period_parts($date_from, $date_to) as p
@@ -21,7 +16,8 @@ parts as (  -- every branch: whole months from loans_hour_month, the ragged edge
     union all
     select isodow(l.occurred_at), hour(l.occurred_at), (not l.is_transfer)::integer, l.is_transfer::integer,
     from loans as l, period($date_from, $date_to) as p
-    where l.day >= p.date_from and l.day <= p.date_to and l.branch_no in (select b.branch_no, from branch_nos as b)
+    where l.day >= p.date_from and l.day <= p.date_to
+      and l.branch_no in (select b.branch_no, from branch_nos($branch_ids) as b)
 ),
 counted as (
     select weekday, hour, sum(checkouts)::bigint as checkouts, sum(transfers)::bigint as transfers,

@@ -10,11 +10,6 @@ with span as (
 scope as (  -- the branches asked for (none: all, from the monthly numbers of all branches)
     select coalesce(len($branch_ids::varchar[]), 0) = 0 as all_branches,
 ),
-chosen as (
-    select k.branch_no,
-    from branch_keys as k
-    where list_contains($branch_ids::varchar[], k.branch_id)
-),
 whole as (  -- all branches, the period's whole months: as stored
     select m.month, m.readers, m.checkouts + m.transfers as loans,
     from loans_month as m, period_parts($date_from, $date_to) as p, scope as s
@@ -30,7 +25,7 @@ some_branches as (  -- some branches: from their loans
     select date_trunc('month', l.day)::date as month, count(distinct l.reader_no) as readers, count(*) as loans,
     from loans as l, span as p, scope as s
     where not s.all_branches and l.day >= p.date_from and l.day <= p.date_to
-      and l.branch_no in (select branch_no, from chosen)
+      and l.branch_no in (select b.branch_no, from branch_nos($branch_ids) as b)
     group by all
 ),
 monthly as (
