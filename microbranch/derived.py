@@ -43,11 +43,35 @@ TOP_TITLES = 1000  # how many of the most borrowed titles have their month rows 
 _MONTHS = "l.day >= $lo and l.day < $hi and month_no(l.day) in (select month_no from months)"
 
 
+# The numbers of the identifiers of {source} in temp table {temp}({id}, {no}, new), new ones numbered as _NEW_KEYS
+# numbers them: the stored keys are read once, for the lookup and for what is new.
+_KEYS_OF = """
+create or replace temp table {temp} as
+with found as (
+    select s.{id}, k.{no},
+    from (select distinct {id}, from {source} where {id} is not null) as s
+    left join {table} as k using ({id})
+)
+select {id}, coalesce({no}, (select coalesce(max({no}), 0) from {table})
+    + row_number() over (partition by {no} is null order by {id}))::integer as {no}, {no} is null as new,
+from found
+"""
+
+
 def add_keys(con: duckdb.DuckDBPyConnection, items: str, readers: str) -> None:
     """Number the copies of `items` (a query of column item_id) and the readers of `readers` (column reader) that
     have no number yet."""
     con.sql(_NEW_KEYS.format(table="item_keys", no="item_no", id="item_id", source=items))
     con.sql(_NEW_KEYS.format(table="reader_keys", no="reader_no", id="reader", source=readers))
+
+
+def file_keys(con: duckdb.DuckDBPyConnection, items: str, readers: str) -> None:
+    """Like add_keys, and the numbers of all of them kept in temp tables file_items(item_id, item_no) and
+    file_readers(reader, reader_no), for the file's rows to be keyed without reading the stored keys again."""
+    for temp, table, no, key, source in (("file_items", "item_keys", "item_no", "item_id", items),
+                                         ("file_readers", "reader_keys", "reader_no", "reader", readers)):
+        con.sql(_KEYS_OF.format(temp=temp, table=table, no=no, id=key, source=source))
+        con.sql(f"insert into {table} select {no}, {key}, from {temp} where new order by {no}")
 
 
 def key_events(con: duckdb.DuckDBPyConnection) -> None:
@@ -65,16 +89,18 @@ def key_events(con: duckdb.DuckDBPyConnection) -> None:
 
 def refresh_import(con: duckdb.DuckDBPyConnection, import_id: int) -> None:
     """Rebuild everything derived for the copies of the events of this import (in its transaction)."""
-    con.sql("create or replace temp table touched as select distinct item_id from events where import_id = $id",
-            params={"id": import_id})
+    con.sql("create or replace temp table touched as select distinct item_id, item_no, from events "
+            "where import_id = $id", params={"id": import_id})
     _refresh(con, import_id)
     _import_branches(con, import_id)
 
 
 def _refresh(con: duckdb.DuckDBPyConnection, import_id: int | None = None) -> None:
-    """Rebuild everything derived for the copies in temp table `touched(item_id)`, then drop it."""
-    _event_span(con)
-    con.sql(_NEW_KEYS.format(table="item_keys", no="item_no", id="item_id", source="touched"))
+    """Rebuild everything derived for the copies in temp table `touched(item_id)`, then drop it. After an import
+    (import_id), `touched(item_id, item_no)`: its copies were numbered as its events were stored."""
+    _event_span(con, import_id)
+    if import_id is None:  # (an import's copies were numbered as its events were stored)
+        con.sql(_NEW_KEYS.format(table="item_keys", no="item_no", id="item_id", source="touched"))
     _touched_nos(con, import_id)
     # The copies' loans as stored from their first chain worked out anew on, each with its number among identical
     # rows (to compare with the new ones).
@@ -185,15 +211,20 @@ def _touched_nos(con: duckdb.DuckDBPyConnection, import_id: int | None) -> None:
         )
         select k.item_no, k.item_id, coalesce(c.started_at, '-infinity'::timestamp) as from_ts,
             coalesce(c.chain_no - 1, 0) as chains_before,
-        from item_keys as k
-        semi join touched using (item_id)
+        from touched as k
         left join kept as c using (item_no)
     """)
 
 
-def _event_span(con: duckdb.DuckDBPyConnection) -> None:
-    con.sql("delete from event_span")
-    con.sql("insert into event_span select min(occurred_at), max(occurred_at), from events having count(*) > 0")
+def _event_span(con: duckdb.DuckDBPyConnection, import_id: int | None) -> None:
+    """The events' first and last moment: after an import that only added events (import_id), widened by its own;
+    otherwise from every event."""
+    events = "select occurred_at as first_at, occurred_at as last_at, from events"
+    if import_id is not None:
+        events = f"select * from event_span union all {events} where import_id = {int(import_id)}"
+    con.sql(f"create or replace temp table span as select min(first_at) as first_at, max(last_at) as last_at, "
+            f"from ({events}) having count(*) > 0")
+    con.sql("delete from event_span; insert into event_span select * from span; drop table span")
 
 
 def _new_actions(con: duckdb.DuckDBPyConnection, import_id: int | None) -> None:
@@ -554,15 +585,32 @@ _ATTRIBUTE_MONTH = {"items": [("loans_home_month", _HOME_MONTH), ("loans_lending
                     "readers": [("loans_reader_month", _READER_MONTH)]}
 
 
+# A copy's bits per 120-month block from its loans in {loans}.
+_ITEM_BITS = """
+select l.item_no, month_no(l.day) // 120 as block, bit_or(1::hugeint << (month_no(l.day) % 120)) as months,
+from {loans} as l
+group by all
+"""
+
+
 def _items(con: duckdb.DuckDBPyConnection) -> None:
-    """The copies' activity bitmaps, from all their loans."""
+    """The copies' activity bitmaps. When no loan went (temp table `gone` empty: new loans only add months), the
+    stored rows of the blocks with loans added are or-ed with theirs; otherwise from all the copies' loans."""
+    if con.sql("select count(*) from gone").fetchall()[0][0] == 0:
+        con.sql(f"""
+            create or replace temp table item_bits as
+            with added_bits as ({_ITEM_BITS.format(loans="added")})
+            select item_no, block, bit_or(months) as months,
+            from (select m.*, from item_months as m semi join added_bits using (item_no, block)
+                  union all select *, from added_bits)
+            group by all
+        """)
+        con.sql("delete from item_months as m using item_bits as b where m.item_no = b.item_no and m.block = b.block")
+        con.sql("insert into item_months select *, from item_bits; drop table item_bits")
+        return
     con.sql("delete from item_months where item_no in (select item_no from touched_nos)")
-    con.sql("""
-        insert into item_months
-        select l.item_no, month_no(l.day) // 120 as block, bit_or(1::hugeint << (month_no(l.day) % 120)) as months,
-        from loans as l semi join touched_nos using (item_no)
-        group by all
-    """)
+    loans = "(select *, from loans semi join touched_nos using (item_no))"
+    con.sql(f"insert into item_months {_ITEM_BITS.format(loans=loans)}")
 
 
 # The rollup's keys and measures of one chain (ended chains only: the month is that of its end).

@@ -143,7 +143,10 @@ def kind_of(db: Path, upload: Upload) -> str | None:
 
 def import_order(db: Path, uploads: Sequence[Upload]) -> list[Upload]:
     """Files in the order they can be imported: branches, communities, readers, copies, then events; a file of
-    no known kind last (its import says why it is refused)."""
+    no known kind last (its import says why it is refused). A single file is not looked at: there is nothing to
+    order (recognising it costs a child process and a read of its head)."""
+    if len(uploads) < 2:
+        return list(uploads)
     kinds = [kind_of(db, u) for u in uploads]
 
     def rank(pair: tuple[Upload, str | None]) -> tuple[int, str]:

@@ -142,4 +142,4 @@ def set_meta(con: duckdb.DuckDBPyConnection) -> None:
             else 'sample' end
         from imports where status = 'imported' and undone_at is null and accepted > 0
     """)
-    con.sql("insert or replace into meta select 'as_of', coalesce(max(occurred_at)::date::varchar, '') from events")
+    con.sql("insert or replace into meta select 'as_of', coalesce(max(last_at)::date::varchar, '') from event_span")
