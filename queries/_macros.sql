@@ -634,6 +634,24 @@ select e.item_no,
 from edges as e
 anti join whole as w on e.item_no = w.item_no;
 
+-- copies_borrowed: one row per copy in the items file (item_no) with its home branch, owner and the day it was
+-- added, and whether it was borrowed (a checkout or a transfer) in the period. When the period holds every loan
+-- (every_month: its whole months hold every month with loans, so it has no ragged edges), a copy was borrowed when
+-- it has a latest loan (copy_state), with no join of the borrowed copies; otherwise from items_in_period.
+create or replace macro copies_borrowed(date_from, date_to) as table
+with p as (
+    select every_month, from period_parts(date_from, date_to)
+)
+select s.item_no, s.home_branch_id, s.owner, s.added_on, s.last_loan_at is not null as borrowed,
+from copy_state as s, p
+where p.every_month and s.in_items
+union all
+select i.item_no, i.home_branch_id, i.owner, i.added_on, b.item_no is not null,
+from item_attrs as i
+cross join p
+left join items_in_period(date_from, date_to) as b on i.item_no = b.item_no
+where not p.every_month;
+
 -- When each reader became a reader, and where (metrics.md, "new readers"). With a registration date (办证日期)
 -- in the readers file that is the day; without one it is the first loan in the data, which in the data's first
 -- `warmup_months` months (default 3) may be a long-time reader's first loan since the data began: `censored`.

@@ -1,6 +1,6 @@
 -- circulated_by_branch: one row per branch, the share of its collection that circulated: its copies (home branch,
--- added by $date_to) and how many of them were lent (checkout or transfer) at least once in the period (the copies'
--- activity bitmaps and the loans of the ragged edges: items_in_period).
+-- added by $date_to) and how many of them were lent (checkout or transfer) at least once in the period
+-- (copies_borrowed).
 -- $date_from date: first day of the period (default: first day of the data)
 -- $date_to date: last day of the period (default: last day of the data)
 -- $branch_ids varchar[]: only these branches (default: all)
@@ -8,10 +8,9 @@ with period as (
     select *, from period($date_from, $date_to)
 ),
 per_branch as (
-    select i.home_branch_id as branch_id, count(*) as copies, count(l.item_no) as copies_circulated,
-    from item_attrs as i
+    select i.home_branch_id as branch_id, count(*) as copies, count(*) filter (where i.borrowed) as copies_circulated,
+    from copies_borrowed($date_from, $date_to) as i
     cross join period as p
-    left join items_in_period($date_from, $date_to) as l on i.item_no = l.item_no
     where i.added_on is null or i.added_on <= p.date_to
     group by i.home_branch_id
 )

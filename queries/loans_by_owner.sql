@@ -4,11 +4,10 @@
 -- $date_to date: last day of the period (default: last day of the data)
 -- $branch_ids varchar[]: only copies whose home branch is one of these (default: all)
 with copies as (
-    select i.owner, count(*) as copies, count(b.item_no) as copies_borrowed,
-    from item_attrs as i
-    left join items_in_period($date_from, $date_to) as b on i.item_no = b.item_no
-    where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], i.home_branch_id)
-    group by i.owner
+    select owner, count(*) as copies, count(*) filter (where borrowed) as copies_borrowed,
+    from copies_borrowed($date_from, $date_to)
+    where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], home_branch_id)
+    group by owner
 ),
 loans as (  -- the loans of the period (loans_in_period) of each owner's copies
     select owner, sum(checkouts) as checkouts, sum(transfers) as transfers,
