@@ -32,7 +32,7 @@ from (select distinct s.{id} from {source} as s anti join {table} as k using ({i
 
 DERIVED = ("chains", "chains_month", "chain_transfers", "loans", "loans_day", "loans_month", "loans_home_month",
            "reader_months", "reader_branch_months", "item_months", "copy_state", "reader_firsts", "loans_reader_month",
-           "actions", "actions_day", "loans_lending_month", "loans_hour_month", "item_attrs", "reader_attrs",
+           "actions", "actions_day", "loans_lending_month", "loans_lending_total", "loans_hour_month", "item_attrs", "reader_attrs",
            "import_branches", "copies_unknown", "title_copies", "item_titles", "loans_title_month",
            "loans_title_month_top", "title_loans", "event_span")
 LOAN = "day, occurred_at, is_transfer, branch_no, item_no, reader_no"  # the columns of table loans
@@ -402,6 +402,8 @@ def refresh_attributes(con: duckdb.DuckDBPyConnection, kind: str = "items") -> N
         con.sql(f"delete from {table}")
         con.sql(f"insert into {table} {sql.format(where='true')}")
     if kind == "items":
+        con.sql("delete from loans_lending_total")
+        con.sql(f"insert into loans_lending_total {_LENDING_TOTAL.format(sign='', where='true')}")
         _copy_attributes(con)
         _titles(con)
         _copies_unknown(con)
@@ -504,23 +506,27 @@ def _title_loans(con: duckdb.DuckDBPyConnection) -> None:
     con.sql("drop table title_delta; drop table top_was; drop table top_now; drop table top_new")
 
 
-def _add(con: duckdb.DuckDBPyConnection, table: str, keys: list[str], delta: str) -> None:
-    """Add the loans of `delta` (columns: keys, loans) to the rows of `table` with the same keys; no row of none."""
-    cols = ", ".join(keys)
+def _add(con: duckdb.DuckDBPyConnection, table: str, keys: list[str], delta: str,
+         measures: Iterable[str] = ("loans",)) -> None:
+    """Add the `measures` of `delta` (columns: keys, measures; a key may repeat) to the rows of `table` with the same
+    keys; no row of all zeros."""
+    cols, sums = ", ".join(keys), ", ".join(measures)
     same = " and ".join(f"t.{k} is not distinct from d.{k}" for k in keys)
-    con.sql(f"create or replace temp table add_delta as select {cols}, loans, from {delta}")
+    con.sql(f"create or replace temp table add_delta as select {cols}, {sums}, from {delta}")
     con.sql(f"""
         create or replace temp table add_merged as
-        select {cols}, sum(loans)::bigint as loans,
+        select {cols}, {", ".join(f"sum({m})::bigint as {m}" for m in measures)},
         from (
-            select t.{cols.replace(", ", ", t.")}, t.loans, from {table} as t semi join add_delta as d on {same}
+            select t.{cols.replace(", ", ", t.")}, t.{sums.replace(", ", ", t.")},
+            from {table} as t semi join add_delta as d on {same}
             union all
-            select {cols}, loans, from add_delta
+            select {cols}, {sums}, from add_delta
         )
         group by all
     """)
     con.sql(f"delete from {table} as t using add_delta as d where {same}")
-    con.sql(f"insert into {table} select {cols}, loans, from add_merged where loans <> 0")
+    con.sql(f"insert into {table} select {cols}, {sums}, from add_merged "
+            f"where {' or '.join(f'{m} <> 0' for m in measures)}")
     con.sql("drop table add_delta; drop table add_merged")
 
 
@@ -578,6 +584,13 @@ select
     count(*) filter (where l.is_transfer) as transfers,
 from loans as l
 inner join item_attrs as i using (item_no)
+where {where}
+group by all
+"""
+# The pairs' sums of the rows of loans_lending_month that `where` keeps, times `sign`.
+_LENDING_TOTAL = """
+select branch_no, home_branch_id, {sign}sum(checkouts)::bigint as checkouts, {sign}sum(transfers)::bigint as transfers,
+from loans_lending_month
 where {where}
 group by all
 """
@@ -790,9 +803,15 @@ def _months(con: duckdb.DuckDBPyConnection, bounds: dict[str, date]) -> None:
         where {_MONTHS}
         group by all
     """, params=bounds)
+    # the pairs' months as they were, taken off their sums once the months are recomputed
+    con.sql(f"create or replace temp table lending_delta as "
+            f"{_LENDING_TOTAL.format(sign='-', where=in_months.format(col='month'))}")
     for table, sql in [*_ATTRIBUTE_MONTH["items"], *_ATTRIBUTE_MONTH["readers"]]:
         con.sql(f"delete from {table} where {in_months.format(col='month')}")
         con.sql(f"insert into {table} {sql.format(where=_MONTHS)}", params=bounds)
+    con.sql(f"insert into lending_delta {_LENDING_TOTAL.format(sign='', where=in_months.format(col='month'))}")
+    _add(con, "loans_lending_total", ["branch_no", "home_branch_id"], "lending_delta", ["checkouts", "transfers"])
+    con.sql("drop table lending_delta")
     con.sql("""
         create or replace temp table month_masks as
         select month_no // 120 as block, bit_or(1::hugeint << (month_no % 120)) as mask, from months group by all

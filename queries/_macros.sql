@@ -564,12 +564,16 @@ group by all;
 -- branch is the loan's (a checkout's branch, a transfer's chain start; empty when that start lies before the data),
 -- the owning branch the copy's home branch (loans of copies not in the items table are left out). With branch_ids,
 -- only loans lent by or of copies owned by those branches. Whole months as stored (loans_lending_month), the ragged
--- edges from the loans. The one definition the lending and owning queries share.
+-- edges from the loans; a period that holds every loan (every_month) reads the pairs' sums over all months
+-- (loans_lending_total). The one definition the lending and owning queries share.
 create or replace macro lending_owning_in_period(date_from, date_to, branch_ids) as table
-with parts as (
+with p as (
+    select *, from period_parts(date_from, date_to)
+),
+parts as (
     select m.branch_no, m.home_branch_id, m.checkouts, m.transfers,
-    from loans_lending_month as m, period_parts(date_from, date_to) as p
-    where m.month >= p.full_from and m.month < p.full_to
+    from loans_lending_month as m, p
+    where not p.every_month and m.month >= p.full_from and m.month < p.full_to
     union all
     select
         l.branch_no,
@@ -581,6 +585,10 @@ with parts as (
     group by all
 ),
 summed as (  -- summed on the lending branch's number and named after: a join of the pairs, not of every month's row
+    select t.branch_no, t.home_branch_id, t.checkouts, t.transfers,
+    from loans_lending_total as t, p
+    where p.every_month
+    union all
     select branch_no, home_branch_id, sum(checkouts)::bigint as checkouts, sum(transfers)::bigint as transfers,
     from parts
     group by all

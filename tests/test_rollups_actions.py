@@ -188,12 +188,22 @@ def rollup_rows(con) -> dict[str, list[tuple]]:
         "actions_day": f"select day, {branch}, renewals, returns from actions_day as t",
         "loans_lending_month": f"select month, {branch}, home_branch_id, checkouts, transfers "
                                "from loans_lending_month as t",
+        "loans_lending_total": f"select {branch}, home_branch_id, checkouts, transfers from loans_lending_total as t",
     }
     return {name: sorted(con.sql(sql).fetchall(), key=repr) for name, sql in tables.items()}
 
 
 def assert_rollups_equal_the_direct_counts(con) -> None:
-    """actions_day holds exactly the renewals and returns per day and branch, no row without a count."""
+    """actions_day holds exactly the renewals and returns per day and branch, no row without a count; the lending
+    and owning pairs' sums over all months are those of their months."""
+    totals = con.sql("""
+        select (select branch_id from branch_keys as k where k.branch_no = t.branch_no), home_branch_id,
+            sum(checkouts), sum(transfers),
+        from loans_lending_month as t
+        group by all
+        having sum(checkouts) <> 0 or sum(transfers) <> 0
+    """).fetchall()
+    assert rollup_rows(con)["loans_lending_total"] == sorted(totals, key=repr)
     got = rollup_rows(con)["actions_day"]
     expected = con.sql(f"""
         with renewed as ({RENEWALS})

@@ -242,6 +242,14 @@ create or replace table loans_lending_month (
     checkouts bigint not null,
     transfers bigint not null
 );
+-- The same over all months: one row per pair (a period that holds every loan reads it, with no sum of the months).
+-- Changed by the difference of the months recomputed, rebuilt with loans_lending_month.
+create or replace table loans_lending_total (
+    branch_no integer,
+    home_branch_id varchar,
+    checkouts bigint not null,
+    transfers bigint not null
+);
 
 -- Every renewal and return, one row each: a return belongs to the branch where it was made, a renewal to the branch
 -- where the copy's chain then started (branch_keys; empty: no chain, one that started before the data, or a return
