@@ -217,7 +217,8 @@ inner join copy_state as s using (item_id);
 
 -- copies_then: one row per copy in the items file added by date_to, where it was at the end of that day (see
 -- copy_places) and its last loan by then. From copy_state, and for the copies that had a chain or a loan after
--- that day, their chains and loans up to it.
+-- that day, their chains and loans up to it. When no copy had either (the data's last day, the default), every
+-- copy is as copy_state holds it: read with no join.
 create or replace macro copies_then(date_to) as table
 with p as (
     select *, from period(null, date_to)
@@ -227,6 +228,9 @@ chain_later as (
 ),
 loan_later as (
     select s.item_id, from copy_state as s, p where s.last_loan_at >= p.end_ts
+),
+as_stored as (
+    select (select count(*), from chain_later) = 0 and (select count(*), from loan_later) = 0 as yes,
 ),
 chain_before as (  -- the last chain by then of copies whose last chain started later
     select c.item_id, arg_max({ 'ended_at': c.ended_at, 'end_branch_id': c.end_branch_id }, c.chain_no) as c,
@@ -257,8 +261,21 @@ chain_then as (
     cross join p
     left join chain_before as b using (item_id)
     left join loan_before as l using (item_id)
-    where s.in_items and (s.added_on is null or s.added_on <= p.date_to)
+    where not (select yes, from as_stored) and s.in_items and (s.added_on is null or s.added_on <= p.date_to)
 )
+select
+    s.item_id,
+    s.home_branch_id,
+    s.owner,
+    s.added_on,
+    case when s.started_at is null or s.ended_at < p.end_ts then 'shelf' else 'on_loan' end as place,
+    case when s.started_at is null then s.home_branch_id when s.ended_at < p.end_ts then s.end_branch_id end
+        as branch_id,
+    case when s.ended_at < p.end_ts then s.ended_at end as since,
+    s.last_loan_at,
+from copy_state as s, p
+where (select yes, from as_stored) and s.in_items and (s.added_on is null or s.added_on <= p.date_to)
+union all
 select
     item_id,
     home_branch_id,

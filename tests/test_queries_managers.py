@@ -245,6 +245,26 @@ def test_stock_by_branch_earlier(con):
     check(con, "stock_by_branch", expected, date_to=d(4, 15))
 
 
+def test_a_copy_returned_on_the_last_day_sits_on_that_shelf(tmp_path, monkeypatch):
+    """On the data's last day every copy is as copy_state holds it (nothing happened later): a copy returned that
+    day, even in its last hour, is on the shelf where it came back, not on loan; the day before it was out."""
+    monkeypatch.setenv("MICROBRANCH_KEY_FILE", str(tmp_path / "secret" / "microbranch.key"))
+    db = tmp_path / "data" / "microbranch.duckdb"
+    events = EVENTS.replace("E19,2024-08-30 10:00:00,", "E19,2024-08-29 10:00:00,") + (
+        "E20,2024-08-30 23:30:00,return,I2,r1,,M1,counter,\n")
+    for name, text in (*FILES[:3], ("events.csv", events)):
+        import_file(db, (name, text.encode("utf-8")), user="test")
+    con = storage.reader(db)
+    for day in (None, d(8, 30)):
+        stock = queries.run(con, "stock_by_branch", date_to=day).filter(pl.col("branch_id").is_in(["C1", "M1"]))
+        assert stock.select("branch_id", "own_away", "own_on_loan", "foreign_here").sort("branch_id").rows() == [
+            ("C1", 2, 0, 1), ("M1", 1, 1, 2)], day  # I1 and I2 at M1; I3 out; I4 at B1; I8 at C1
+        moves = queries.run(con, "moves_by_item_full", date_to=day).filter(pl.col("item_id") == "I2")
+        assert moves.select("from_branch_id", "to_branch_id", "on_shelf_since").rows() == [("M1", "C1", d(8, 30))]
+    before = queries.run(con, "stock_by_branch", date_to=d(8, 29)).filter(pl.col("branch_id") == "C1")
+    assert before.select("own_away", "own_on_loan").rows() == [(1, 1)]
+
+
 def test_moves_by_item(con):
     expected = frame({
         "item_id": ["I4", "I8", "I1"],
