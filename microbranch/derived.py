@@ -32,7 +32,8 @@ from (select distinct s.{id} from {source} as s anti join {table} as k using ({i
 
 DERIVED = ("chains", "chains_month", "chain_transfers", "loans", "loans_day", "loans_month", "loans_home_month",
            "reader_months", "reader_branch_months", "item_months", "copy_state", "reader_firsts", "loans_reader_month",
-           "actions", "actions_day", "loans_lending_month", "loans_lending_total", "loans_hour_month", "item_attrs", "reader_attrs",
+           "actions", "actions_day", "loans_lending_month", "loans_lending_total", "loans_hour_month",
+           "loans_home_total", "item_attrs", "reader_attrs",
            "import_branches", "copies_unknown", "title_copies", "item_titles", "loans_title_month",
            "loans_title_month_top", "title_loans", "event_span")
 LOAN = "day, occurred_at, is_transfer, branch_no, item_no, reader_no"  # the columns of table loans
@@ -402,8 +403,9 @@ def refresh_attributes(con: duckdb.DuckDBPyConnection, kind: str = "items") -> N
         con.sql(f"delete from {table}")
         con.sql(f"insert into {table} {sql.format(where='true')}")
     if kind == "items":
-        con.sql("delete from loans_lending_total")
-        con.sql(f"insert into loans_lending_total {_LENDING_TOTAL.format(sign='', where='true')}")
+        for months, (total, keys) in _TOTALS.items():
+            con.sql(f"delete from {total}")
+            con.sql(f"insert into {total} {_TOTAL.format(keys=keys, table=months, sign='', where='true')}")
         _copy_attributes(con)
         _titles(con)
         _copies_unknown(con)
@@ -587,10 +589,13 @@ inner join item_attrs as i using (item_no)
 where {where}
 group by all
 """
-# The pairs' sums of the rows of loans_lending_month that `where` keeps, times `sign`.
-_LENDING_TOTAL = """
-select branch_no, home_branch_id, {sign}sum(checkouts)::bigint as checkouts, {sign}sum(transfers)::bigint as transfers,
-from loans_lending_month
+# Month rollups kept summed over all months too (a period that holds every loan reads those): month table: (the
+# total's table, its keys). And the sums per keys of the rows of a month table that `where` keeps, times `sign`.
+_TOTALS = {"loans_lending_month": ("loans_lending_total", "branch_no, home_branch_id"),
+           "loans_home_month": ("loans_home_total", "home_branch_id, clc_class, owner")}
+_TOTAL = """
+select {keys}, {sign}sum(checkouts)::bigint as checkouts, {sign}sum(transfers)::bigint as transfers,
+from {table}
 where {where}
 group by all
 """
@@ -803,15 +808,17 @@ def _months(con: duckdb.DuckDBPyConnection, bounds: dict[str, date]) -> None:
         where {_MONTHS}
         group by all
     """, params=bounds)
-    # the pairs' months as they were, taken off their sums once the months are recomputed
-    con.sql(f"create or replace temp table lending_delta as "
-            f"{_LENDING_TOTAL.format(sign='-', where=in_months.format(col='month'))}")
+    months = in_months.format(col="month")
+    for table, (total, keys) in _TOTALS.items():  # the months as they were, taken off the totals below
+        con.sql(f"create or replace temp table {total}_delta as "
+                f"{_TOTAL.format(keys=keys, table=table, sign='-', where=months)}")
     for table, sql in [*_ATTRIBUTE_MONTH["items"], *_ATTRIBUTE_MONTH["readers"]]:
-        con.sql(f"delete from {table} where {in_months.format(col='month')}")
+        con.sql(f"delete from {table} where {months}")
         con.sql(f"insert into {table} {sql.format(where=_MONTHS)}", params=bounds)
-    con.sql(f"insert into lending_delta {_LENDING_TOTAL.format(sign='', where=in_months.format(col='month'))}")
-    _add(con, "loans_lending_total", ["branch_no", "home_branch_id"], "lending_delta", ["checkouts", "transfers"])
-    con.sql("drop table lending_delta")
+    for table, (total, keys) in _TOTALS.items():  # and the months as they are now, added
+        con.sql(f"insert into {total}_delta {_TOTAL.format(keys=keys, table=table, sign='', where=months)}")
+        _add(con, total, keys.split(", "), f"{total}_delta", ["checkouts", "transfers"])
+        con.sql(f"drop table {total}_delta")
     con.sql("""
         create or replace temp table month_masks as
         select month_no // 120 as block, bit_or(1::hugeint << (month_no % 120)) as mask, from months group by all

@@ -545,17 +545,21 @@ from counted
 group by branch_no;
 
 -- home_loans_in_period: one row per home branch, class and owner of copies with loans in the period (loans of
--- copies not in the items table are left out): whole months as stored, the ragged edges from the loans.
+-- copies not in the items table are left out): whole months as stored, the ragged edges from the loans; a period
+-- that holds every loan (every_month) reads the sums over all months (loans_home_total).
 create or replace macro home_loans_in_period(date_from, date_to) as table
-with parts as (
+with p as (
+    select *, from period_parts(date_from, date_to)
+),
+parts as (
     select
         m.home_branch_id,
         m.clc_class,
         m.owner,
         m.checkouts,
         m.transfers,
-    from loans_home_month as m, period_parts(date_from, date_to) as p
-    where m.month >= p.full_from and m.month < p.full_to
+    from loans_home_month as m, p
+    where not p.every_month and m.month >= p.full_from and m.month < p.full_to
     union all
     select
         i.home_branch_id,
@@ -567,6 +571,10 @@ with parts as (
     inner join item_attrs as i on l.item_no = i.item_no
     group by all
 )
+select t.home_branch_id, t.clc_class, t.owner, t.checkouts, t.transfers, t.checkouts + t.transfers as loans,
+from loans_home_total as t, p
+where p.every_month
+union all
 select
     home_branch_id,
     clc_class,

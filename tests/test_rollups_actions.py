@@ -189,13 +189,14 @@ def rollup_rows(con) -> dict[str, list[tuple]]:
         "loans_lending_month": f"select month, {branch}, home_branch_id, checkouts, transfers "
                                "from loans_lending_month as t",
         "loans_lending_total": f"select {branch}, home_branch_id, checkouts, transfers from loans_lending_total as t",
+        "loans_home_total": "select * from loans_home_total",
     }
     return {name: sorted(con.sql(sql).fetchall(), key=repr) for name, sql in tables.items()}
 
 
 def assert_rollups_equal_the_direct_counts(con) -> None:
-    """actions_day holds exactly the renewals and returns per day and branch, no row without a count; the lending
-    and owning pairs' sums over all months are those of their months."""
+    """actions_day holds exactly the renewals and returns per day and branch, no row without a count; the sums over
+    all months (of lending and owning pairs, of home branches, classes and owners) are those of their months."""
     totals = con.sql("""
         select (select branch_id from branch_keys as k where k.branch_no = t.branch_no), home_branch_id,
             sum(checkouts), sum(transfers),
@@ -204,6 +205,13 @@ def assert_rollups_equal_the_direct_counts(con) -> None:
         having sum(checkouts) <> 0 or sum(transfers) <> 0
     """).fetchall()
     assert rollup_rows(con)["loans_lending_total"] == sorted(totals, key=repr)
+    totals = con.sql("""
+        select home_branch_id, clc_class, owner, sum(checkouts), sum(transfers),
+        from loans_home_month
+        group by all
+        having sum(checkouts) <> 0 or sum(transfers) <> 0
+    """).fetchall()
+    assert rollup_rows(con)["loans_home_total"] == sorted(totals, key=repr)
     got = rollup_rows(con)["actions_day"]
     expected = con.sql(f"""
         with renewed as ({RENEWALS})

@@ -232,6 +232,16 @@ create or replace table loans_home_month (
     transfers bigint not null
 );
 
+-- The same over all months: one row per home branch, class and owner (a period that holds every loan reads it).
+-- Changed by the difference of the months recomputed, rebuilt with loans_home_month.
+create or replace table loans_home_total (
+    home_branch_id varchar,
+    clc_class varchar,
+    owner varchar,
+    checkouts bigint not null,
+    transfers bigint not null
+);
+
 -- Loans per month of a lending branch (branch_keys; empty: transfers of chains that started before the data) and
 -- the copies' home branch (as the copies are now: rebuilt after an import of items); loans of copies not in the
 -- items file are left out.
