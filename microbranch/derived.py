@@ -100,7 +100,7 @@ def _refresh(con: duckdb.DuckDBPyConnection, import_id: int | None = None) -> No
     """Rebuild everything derived for the copies in temp table `touched(item_id)`, then drop it. After an import
     (import_id), `touched(item_id, item_no)`: its copies were numbered as its events were stored."""
     _event_span(con, import_id)
-    if import_id is None:  # (an import's copies were numbered as its events were stored)
+    if import_id is None:
         con.sql(_NEW_KEYS.format(table="item_keys", no="item_no", id="item_id", source="touched"))
     _touched_nos(con, import_id)
     # The copies' loans as stored from their first chain worked out anew on, each with its number among identical

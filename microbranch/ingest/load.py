@@ -147,7 +147,8 @@ def store_events(con: duckdb.DuckDBPyConnection, import_id: int) -> tuple[int, i
     # file's keys up in them).
     con.sql("create or replace temp table stored_keys as "
             "select event_key from events semi join keyed using (event_key)")
-    derived.file_keys(con, "(select item_id from checked where not rejected)", "(select pseudonym as reader from pseud)")
+    derived.file_keys(con, "(select item_id from checked where not rejected)",
+                      "(select pseudonym as reader from pseud)")
     con.sql(
         f"""
         insert into events
