@@ -61,16 +61,11 @@ from found
 
 def add_keys(con: duckdb.DuckDBPyConnection, items: str, readers: str) -> None:
     """Number the copies of `items` (a query of column item_id) and the readers of `readers` (column reader) that
-    have no number yet."""
-    con.sql(_NEW_KEYS.format(table="item_keys", no="item_no", id="item_id", source=items))
-    con.sql(_NEW_KEYS.format(table="reader_keys", no="reader_no", id="reader", source=readers))
-
-
-def file_keys(con: duckdb.DuckDBPyConnection, items: str, readers: str) -> None:
-    """Like add_keys, and the numbers of all of them kept in temp tables file_items(item_id, item_no) and
-    file_readers(reader, reader_no), for the file's rows to be keyed without reading the stored keys again."""
-    for temp, table, no, key, source in (("file_items", "item_keys", "item_no", "item_id", items),
-                                         ("file_readers", "reader_keys", "reader_no", "reader", readers)):
+    have no number yet. The numbers of all of them stay in temp tables keyed_items(item_id, item_no) and
+    keyed_readers(reader, reader_no), for the caller to key its rows without reading the stored keys again (and to
+    drop)."""
+    for temp, table, no, key, source in (("keyed_items", "item_keys", "item_no", "item_id", items),
+                                         ("keyed_readers", "reader_keys", "reader_no", "reader", readers)):
         con.sql(_KEYS_OF.format(temp=temp, table=table, no=no, id=key, source=source))
         con.sql(f"insert into {table} select {no}, {key}, from {temp} where new order by {no}")
 
@@ -81,11 +76,12 @@ def key_events(con: duckdb.DuckDBPyConnection) -> None:
         return
     add_keys(con, "(select item_id from events)",
              "(select reader from events union all select from_reader from events)")
-    for no, keys, column, key in (("item_no", "item_keys", "item_id", "item_id"),
-                                  ("reader_no", "reader_keys", "reader", "reader"),
-                                  ("from_reader_no", "reader_keys", "from_reader", "reader")):
+    for no, keys, column, key in (("item_no", "keyed_items", "item_id", "item_id"),
+                                  ("reader_no", "keyed_readers", "reader", "reader"),
+                                  ("from_reader_no", "keyed_readers", "from_reader", "reader")):
         con.sql(f"update events set {no} = k.{no.removeprefix('from_')} from {keys} as k "
                 f"where events.{column} = k.{key} and events.{no} is null")
+    con.sql("drop table keyed_items; drop table keyed_readers")
 
 
 def refresh_import(con: duckdb.DuckDBPyConnection, import_id: int) -> None:

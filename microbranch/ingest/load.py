@@ -147,21 +147,20 @@ def store_events(con: duckdb.DuckDBPyConnection, import_id: int) -> tuple[int, i
     # file's keys up in them).
     con.sql("create or replace temp table stored_keys as "
             "select event_key from events semi join keyed using (event_key)")
-    derived.file_keys(con, "(select item_id from checked where not rejected)",
-                      "(select pseudonym as reader from pseud)")
+    derived.add_keys(con, "(select item_id from checked where not rejected)", "(select pseudonym as reader from pseud)")
     con.sql(
         f"""
         insert into events
         select n.event_key, n.occurred_at, n.action, n.item_id, n.reader, n.from_reader, n.branch_id, n.channel,
             n.due_at, $id, i.item_no, r.reader_no, f.reader_no,
         from (select * from keyed anti join stored_keys using (event_key) {repeats}) as n
-        inner join file_items as i on n.item_id = i.item_id
-        inner join file_readers as r on n.reader = r.reader
-        left join file_readers as f on n.from_reader = f.reader
+        inner join keyed_items as i on n.item_id = i.item_id
+        inner join keyed_readers as r on n.reader = r.reader
+        left join keyed_readers as f on n.from_reader = f.reader
         """,
         params={"id": import_id},
     )
-    con.sql("drop view keyed; drop table stored_keys; drop table file_items; drop table file_readers")
+    con.sql("drop view keyed; drop table stored_keys; drop table keyed_items; drop table keyed_readers")
     this = {"id": import_id}
     accepted = first(con, "select count(*) from events where import_id = $id", this)[0]
     orphans = first(con, """
