@@ -67,6 +67,23 @@ def test_long_lists_come_a_page_at_a_time_with_the_total(city_db):
     assert not at.exception
 
 
+def test_a_list_longer_than_an_excel_sheet_is_not_offered_as_one_file(city_db, monkeypatch):
+    from tests.accounts import open_tab
+
+    def never_list() -> AppTest:
+        at = signed_in(city_db, "manager", "app_pages/loans.py", timeout=300)
+        return open_tab(at, "loans_tab", "从未借出的馆藏（剔旧参考）")
+
+    keys = [b.key for b in never_list().get("download_button")]
+    assert "dl_never" in keys
+    monkeypatch.setattr(kit, "EXCEL_ROWS", 2)  # a sheet of a heading and one row: the list is longer
+    at = never_list()
+    assert "dl_never" not in [b.key for b in at.get("download_button")]
+    said = [c.value for c in at.caption if "Excel" in c.value]
+    assert said and "1 行" in said[0], said
+    assert not [c.value for c in at.caption if "完整列表见下载" in c.value]
+
+
 def test_the_one_branch_page(city_db):
     at = signed_in(city_db, "manager", "app_pages/branch.py", timeout=300)
     assert not at.header  # no branch chosen yet: the page asks for one

@@ -63,6 +63,7 @@ HOSTS = ("enterprise", "school", "community", "institution", "other")
 
 ROWS_SHOWN = 1000  # rows of a table sent to the browser at most; its download holds them all
 PAGE_ROWS = 50  # rows of a long list's page (`paged_table`)
+EXCEL_ROWS = 1_048_576  # rows of a sheet in Excel, the heading's included: a longer CSV opens cut short
 
 PLAIN = ("rank", "step", "walk_threshold", "holders", "chain_no", "import_id", "line", "month_no")
 
@@ -420,8 +421,8 @@ def paged_table(name: str, params: dict[str, Any], file_name: str, orders: Seque
                 columns: Sequence[str] | None = None, where: Any = st, rows: int = PAGE_ROWS, **kwargs: Any) -> int:
     """A long list paged on the server: the named query `name` gives one page (`$sort`, `$page_size`, `$skip`) and
     its `total`; the viewer picks the order and the page; the download is the whole list (`<name>_full`), made
-    when asked for. `columns`: those shown and downloaded (default all). Chain statuses in words. Returns the
-    total."""
+    when asked for, if an Excel sheet holds it whole (else the viewer is told to narrow it). `columns`: those shown
+    and downloaded (default all). Chain statuses in words. Returns the total."""
     left, right, rest = where.columns([2, 1, 3], vertical_alignment="bottom")
     order = left.selectbox(tr("pages_order"), orders, key=f"{key}_order",
                            format_func=lambda o: tr(f"pages_order_{o}"))
@@ -437,9 +438,14 @@ def paged_table(name: str, params: dict[str, Any], file_name: str, orders: Seque
     if raw.is_empty():
         where.caption(tr("empty_table"))
         return total
-    rest.caption(tr("pages_rows_of", first=f"{(number - 1) * rows + 1:,}", last=f"{(number - 1) * rows + raw.height:,}",
+    whole_fits = total < EXCEL_ROWS  # a longer list is not made at all: Excel would drop its end unsaid
+    rest.caption(tr("pages_rows_of" if whole_fits else "pages_rows_of_no_download",
+                    first=f"{(number - 1) * rows + 1:,}", last=f"{(number - 1) * rows + raw.height:,}",
                     total=f"{total:,}"))
     _grid(raw, headings, where, **kwargs)
+    if not whole_fits:
+        where.caption(tr("pages_too_long_to_download", total=f"{total:,}", limit=f"{EXCEL_ROWS - 1:,}"))
+        return total
     reader_level = bool(_reader_level(part)) and sees_readers()
     said, role_now, kinds = csv_words(headings), role(), {k: tr(f"kind_{k}") for k in KINDS}
     statuses = {s: tr(f"circ_status_{s}") for s in CHAIN_STATUSES}
