@@ -129,11 +129,8 @@ def _refresh(con: duckdb.DuckDBPyConnection, import_id: int | None = None) -> No
     _actions(con)
     keyed = """
         select n.occurred_at::date as day, n.occurred_at, n.is_transfer, b.branch_no, n.item_no, n.reader_no,
-            t.item_id, r.reader,
         from new_loans as n
         left join branch_keys as b using (branch_id)
-        inner join touched_nos as t using (item_no)
-        inner join reader_keys as r using (reader_no)
     """
     if con.sql("select count(*) from old_loans").fetchall()[0][0] == 0:  # new copies (a first import): add all
         con.sql(f"create or replace temp table added as {keyed}")
@@ -154,7 +151,7 @@ def _refresh(con: duckdb.DuckDBPyConnection, import_id: int | None = None) -> No
         con.sql("drop table fresh_loans")
     con.sql("drop table new_loans; drop table old_loans")
     con.sql("delete from loans where rowid in (select row_id from gone)")
-    con.sql(f"insert into loans select {LOAN}, item_id, reader, from added order by occurred_at")
+    con.sql(f"insert into loans select {LOAN}, from added order by occurred_at")
     con.sql("""
         create or replace temp table months as
         select month_no(day) as month_no, from gone

@@ -69,13 +69,15 @@ from (select min(first_at)::date as first_day, max(last_at)::date as last_day, f
 create or replace macro loans_in_period(date_from, date_to) as table
 select
     b.branch_id,
-    l.item_id,
-    l.reader,
+    i.item_id,
+    r.reader,
     l.occurred_at,
     case when l.is_transfer then 'transfer' else 'checkout' end as action,
 from loans as l
 cross join period(date_from, date_to) as p
 left join branch_keys as b on l.branch_no = b.branch_no
+inner join item_keys as i on l.item_no = i.item_no
+inner join reader_keys as r on l.reader_no = r.reader_no
 where l.day >= p.date_from and l.day <= p.date_to;
 
 -- chains_ended: the drift chains that ended during the period (returned, or unterminated by the copy's next checkout),
@@ -227,7 +229,7 @@ chain_later as (
     select s.item_id, from copy_state as s, p where s.started_at >= p.end_ts
 ),
 loan_later as (
-    select s.item_id, from copy_state as s, p where s.last_loan_at >= p.end_ts
+    select s.item_no, from copy_state as s, p where s.last_loan_at >= p.end_ts
 ),
 as_stored as (
     select (select count(*), from chain_later) = 0 and (select count(*), from loan_later) = 0 as yes,
@@ -240,11 +242,11 @@ chain_before as (  -- the last chain by then of copies whose last chain started 
     group by c.item_id
 ),
 loan_before as (  -- the last loan by then of copies lent later
-    select l.item_id, max(l.occurred_at) as last_loan_at,
+    select l.item_no, max(l.occurred_at) as last_loan_at,
     from loans as l, p
-    where (select count(*), from loan_later) > 0 and l.item_id in (select item_id, from loan_later)
+    where (select count(*), from loan_later) > 0 and l.item_no in (select item_no, from loan_later)
       and l.occurred_at < p.end_ts
-    group by l.item_id
+    group by l.item_no
 ),
 chain_then as (
     select
@@ -259,8 +261,8 @@ chain_then as (
         p.end_ts,
     from copy_state as s
     cross join p
-    left join chain_before as b using (item_id)
-    left join loan_before as l using (item_id)
+    left join chain_before as b on b.item_id = s.item_id
+    left join loan_before as l on l.item_no = s.item_no
     where not (select yes, from as_stored) and s.in_items and (s.added_on is null or s.added_on <= p.date_to)
 )
 select
@@ -741,7 +743,7 @@ parts as (
     select r.reader_type, r.birth_year, count(*),
     from edge_loans(date_from, date_to) as l
     cross join chosen as c
-    left join readers as r on l.reader = r.reader
+    left join reader_attrs as r on l.reader_no = r.reader_no
     where c.every_branch or l.branch_no in (select b.branch_no, from branch_nos(branch_ids) as b)
     group by all
 )
@@ -882,24 +884,24 @@ with p as (
     select *, from period(null, date_to)
 ),
 unlent as (  -- the library copies in stock by then whose latest loan is not before the end of that day
-    select s.item_id, s.home_branch_id, s.added_on, s.last_loan_at,
+    select s.item_id, s.item_no, s.home_branch_id, s.added_on, s.last_loan_at,
     from copy_state as s, p
     where s.in_items and s.owner = 'library' and (s.added_on is null or s.added_on <= p.date_to)
       and (s.last_loan_at is null or s.last_loan_at >= p.end_ts)
       and (coalesce(len(branch_ids::varchar[]), 0) = 0 or list_contains(branch_ids::varchar[], s.home_branch_id))
 ),
 later as (
-    select u.item_id, from unlent as u where u.last_loan_at is not null
+    select u.item_no, from unlent as u where u.last_loan_at is not null
 ),
 lent_before as (  -- of the copies lent later, those lent by then too
-    select distinct l.item_id,
+    select distinct l.item_no,
     from loans as l, p
-    where (select count(*), from later) > 0 and l.item_id in (select item_id, from later) and l.occurred_at < p.end_ts
+    where (select count(*), from later) > 0 and l.item_no in (select item_no, from later) and l.occurred_at < p.end_ts
 )
 select u.item_id, u.home_branch_id, u.added_on, p.date_to,
 from unlent as u
 cross join p
-anti join lent_before as x on x.item_id = u.item_id;
+anti join lent_before as x on x.item_no = u.item_no;
 
 -- never_borrowed: the weeding list at date_to (`items_never_borrowed_full`, its download; its pages are
 -- never_borrowed_page): one row per copy of unborrowed, how long it has been in stock.

@@ -230,7 +230,7 @@ def rollup_rows(con) -> dict[str, list[tuple]]:
     reader = "(select reader from reader_keys as k where k.reader_no = t.reader_no)"
     item = "(select item_id from item_keys as k where k.item_no = t.item_no)"
     tables = {
-        "loans": f"select day, occurred_at, is_transfer, {branch}, {item}, {reader}, item_id, reader from loans as t",
+        "loans": f"select day, occurred_at, is_transfer, {branch}, {item}, {reader} from loans as t",
         "loans_day": f"select day, {branch}, checkouts, transfers from loans_day as t",
         "loans_month": f"select month, all_branches, {branch}, checkouts, transfers, readers from loans_month as t",
         "loans_home_month": "select * from loans_home_month",

@@ -189,9 +189,7 @@ create or replace table loans (
     is_transfer boolean not null,
     branch_no integer,
     item_no integer not null,
-    reader_no integer not null,
-    item_id varchar not null,  -- what item_no and reader_no stand for, for the queries that show or join them
-    reader varchar not null
+    reader_no integer not null
 );
 
 -- Loans per month, weekday (1 = Monday) and hour of the day, at every branch: the week's rhythm.
