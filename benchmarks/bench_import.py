@@ -60,37 +60,37 @@ MEMORY_TARGET_MB = 4096.0
 # The least work a query of each shape must do, with nothing else: bare aggregates over the stored loans and
 # chains, timed like the named queries. When such a floor is over the target, no exact query of that shape
 # meets it on this machine; it shows how far the figures above are from what the engine allows.
-LOANS = "from events where action in ('checkout', 'transfer')"
+LOANS = "from event_rows where action in ('checkout', 'transfer')"
 FLOORS = {
     "distinct readers by branch and month": (
-        f"select branch_id, date_trunc('month', occurred_at) as m, count(distinct reader) {LOANS} group by all",
+        f"select branch_id, date_trunc('month', occurred_at) as m, count(distinct reader_no) {LOANS} group by all",
         "loans_by_branch_month"),
-    "distinct readers by branch": (f"select branch_id, count(distinct reader) {LOANS} group by all",
+    "distinct readers by branch": (f"select branch_id, count(distinct reader_no) {LOANS} group by all",
                                    "loans_by_branch"),
     "distinct readers by month": (
-        f"select date_trunc('month', occurred_at) as m, count(distinct reader) {LOANS} group by all",
+        f"select date_trunc('month', occurred_at) as m, count(distinct reader_no) {LOANS} group by all",
         "readers_by_month"),
-    "distinct readers, whole period": (f"select count(distinct reader) {LOANS}", "kpis"),
+    "distinct readers, whole period": (f"select count(distinct reader_no) {LOANS}", "kpis"),
     "loans by branch and week": (
         f"select branch_id, date_trunc('week', occurred_at) as w, count(*) {LOANS} group by all",
         "loans_by_week_kind"),
-    "loans per copy": (f"select item_id, count(*) {LOANS} group by item_id",
+    "loans per copy": (f"select item_no, count(*) {LOANS} group by item_no",
                        "titles_by_loans, loans_by_clc, loans_by_owner, turnover_by_branch, items_never_borrowed, "
                        "loans_by_lending_owning, circulated_by_branch"),
     "every chain, fetched": ("select * from chains", "chains"),
     "events by branch, month and action": (
-        "select branch_id, date_trunc('month', occurred_at) as m, action, count(*) from events group by all",
+        "select branch_id, date_trunc('month', occurred_at) as m, action, count(*) from event_rows group by all",
         "circulation_by_period_branch"),
-    "first loan per reader": (f"select reader, min(occurred_at) {LOANS} group by reader",
+    "first loan per reader": (f"select reader_no, min(occurred_at) {LOANS} group by reader_no",
                               "new_readers_by_month_branch, retention_by_cohort, loans_by_reader_type, "
                               "loans_by_age_band"),
-    "last loan per copy": (f"select item_id, max(occurred_at) {LOANS} group by item_id",
+    "last loan per copy": (f"select item_no, max(occurred_at) {LOANS} group by item_no",
                            "dead_stock_by_branch, dead_stock_by_item, overdue_by_branch"),
     "last chain per copy": ("select item_id, max(chain_no) from chains group by item_id",
                             "stock_by_branch, moves_by_item (copy_places)"),
     "one sort of the events by copy and time": (
-        "select item_id, sum((action = 'checkout')::integer) over (partition by item_id order by occurred_at) "
-        "from events where action <> 'renew'", "the chain rebuild of the import"),
+        "select item_no, sum((action = 'checkout')::integer) over (partition by item_no order by occurred_at) "
+        "from event_rows where action <> 'renew'", "the chain rebuild of the import"),
 }
 
 # The same shapes in the new design: read from the stored loans (integer keys) and the rollups.

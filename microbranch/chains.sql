@@ -18,7 +18,7 @@ with source as (
         case when e.action = 'transfer' then e.event_key end as transfer_key,
         case when e.action = 'transfer' then e.from_reader_no end as from_reader_no,
         case e.action when 'checkout' then 0 when 'transfer' then 1 else 3 end as action_rank,
-    from events as e
+    from event_rows as e
     semi join touched_nos as t on e.item_no = t.item_no and e.occurred_at >= t.from_ts
     where e.action <> 'renew'
 )

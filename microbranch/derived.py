@@ -70,24 +70,11 @@ def add_keys(con: duckdb.DuckDBPyConnection, items: str, readers: str) -> None:
         con.sql(f"insert into {table} select {no}, {key}, from {temp} where new order by {no}")
 
 
-def key_events(con: duckdb.DuckDBPyConnection) -> None:
-    """Give the events stored without them (by older code) the numbers of their copies and readers."""
-    if con.sql("select count(*) from events where item_no is null").fetchall()[0][0] == 0:
-        return
-    add_keys(con, "(select item_id from events)",
-             "(select reader from events union all select from_reader from events)")
-    for no, keys, column, key in (("item_no", "keyed_items", "item_id", "item_id"),
-                                  ("reader_no", "keyed_readers", "reader", "reader"),
-                                  ("from_reader_no", "keyed_readers", "from_reader", "reader")):
-        con.sql(f"update events set {no} = k.{no.removeprefix('from_')} from {keys} as k "
-                f"where events.{column} = k.{key} and events.{no} is null")
-    con.sql("drop table keyed_items; drop table keyed_readers")
-
-
 def refresh_import(con: duckdb.DuckDBPyConnection, import_id: int) -> None:
     """Rebuild everything derived for the copies of the events of this import (in its transaction)."""
-    con.sql("create or replace temp table touched as select distinct item_id, item_no, from events "
-            "where import_id = $id", params={"id": import_id})
+    con.sql("create or replace temp table touched as select k.item_id, t.item_no, from (select distinct item_no, "
+            "from event_rows where import_id = $id) as t inner join item_keys as k using (item_no)",
+            params={"id": import_id})
     _refresh(con, import_id)
     _import_branches(con, import_id)
 
@@ -188,7 +175,7 @@ def _touched_nos(con: duckdb.DuckDBPyConnection, import_id: int | None) -> None:
         con.sql("create or replace temp table touched_nos as select item_no, item_id, '-infinity'::timestamp as "
                 "from_ts, 0 as chains_before, from item_keys semi join touched using (item_id)")
         return
-    con.sql("create or replace temp table since as select item_no, min(occurred_at) as since, from events "
+    con.sql("create or replace temp table since as select item_no, min(occurred_at) as since, from event_rows "
             "where import_id = $id group by item_no", params={"id": import_id})
     con.sql("""
         create or replace temp table touched_nos as
@@ -213,7 +200,7 @@ def _touched_nos(con: duckdb.DuckDBPyConnection, import_id: int | None) -> None:
 def _event_span(con: duckdb.DuckDBPyConnection, import_id: int | None) -> None:
     """The events' first and last moment: after an import that only added events (import_id), widened by its own;
     otherwise from every event."""
-    events = "select occurred_at as first_at, occurred_at as last_at, from events"
+    events = "select occurred_at as first_at, occurred_at as last_at, from event_rows"
     if import_id is not None:
         events = f"select * from event_span union all {events} where import_id = {int(import_id)}"
     con.sql(f"create or replace temp table span as select min(first_at) as first_at, max(last_at) as last_at, "
@@ -236,14 +223,14 @@ def _new_actions(con: duckdb.DuckDBPyConnection, import_id: int | None) -> None:
     if import_id is None:
         con.sql("create or replace temp table action_since as "
                 "select item_no, '-infinity'::timestamp as since, from touched_nos")
-        renewals = ("select e.item_no, e.occurred_at, from events as e semi join touched_nos using (item_no) "
+        renewals = ("select e.item_no, e.occurred_at, from event_rows as e semi join touched_nos using (item_no) "
                     "where e.action = 'renew'")
     else:
         con.sql("create or replace temp table action_since as select item_no, min(occurred_at) as since, "
-                "from events where import_id = $id group by item_no", params={"id": import_id})
+                "from event_rows where import_id = $id group by item_no", params={"id": import_id})
         renewals = f"""
             select e.item_no, e.occurred_at,
-            from events as e
+            from event_rows as e
             where e.import_id = {int(import_id)} and e.action = 'renew'
             union all
             {_STORED_ACTIONS.format(columns="a.item_no, a.occurred_at")} and not a.is_return
@@ -411,14 +398,14 @@ def _import_branches(con: duckdb.DuckDBPyConnection, import_id: int | None = Non
         con.sql("delete from import_branches")
     else:
         where = f"import_id = {int(import_id)}"
-    con.sql(f"insert into import_branches select import_id, branch_id, count(*), from events where {where} "
+    con.sql(f"insert into import_branches select import_id, branch_id, count(*), from event_rows where {where} "
             "group by all")
 
 
 def _copies_unknown(con: duckdb.DuckDBPyConnection, touched: str | None = None) -> None:
     """The copies with events that are not in the items file (item_titles holds every copy in it, by number): those
     of temp table `touched` (item_no, item_id, all with events) added, or (None) all anew."""
-    source = "(select * from item_keys semi join (select distinct item_no, from events) using (item_no))"
+    source = "(select * from item_keys semi join (select distinct item_no, from event_rows) using (item_no))"
     if touched is None:
         con.sql("delete from copies_unknown")
     else:
@@ -669,20 +656,22 @@ def _chains_month(con: duckdb.DuckDBPyConnection, gone: str, added: str) -> None
 def _copy_state(con: duckdb.DuckDBPyConnection, import_id: int | None) -> None:
     """The touched copies' state: last chain, latest due date set, latest loan (and their attributes). After an
     import that only added events (import_id), the latest due date is the later of the stored one and the import's."""
-    due_events = ("select e.item_id, e.due_at, e.occurred_at, from events as e semi join touched using (item_id) "
+    due_events = ("select e.item_no, e.due_at, e.occurred_at, from event_rows as e "
+                  "semi join touched_nos using (item_no) "
                   "where e.action in ('checkout', 'transfer', 'renew') and e.due_at is not null")
     if import_id is not None:
         due_events = f"""
-            select e.item_id, e.due_at, e.occurred_at,
-            from events as e
+            select e.item_no, e.due_at, e.occurred_at,
+            from event_rows as e
             where e.import_id = {int(import_id)} and e.action in ('checkout', 'transfer', 'renew')
               and e.due_at is not null
             union all
-            select s.item_id, s.due_at, s.due_set_at, from copy_state as s semi join touched using (item_id)
+            select s.item_no, s.due_at, s.due_set_at, from copy_state as s semi join touched_nos using (item_no)
             where s.due_set_at is not null
         """
-    con.sql(f"create or replace temp table touched_due as select item_id, arg_max(due_at, occurred_at) as due_at, "
-            f"max(occurred_at) as due_set_at, from ({due_events}) group by item_id")
+    con.sql(f"create or replace temp table touched_due as select t.item_id, arg_max(d.due_at, d.occurred_at) "
+            f"as due_at, max(d.occurred_at) as due_set_at, from ({due_events}) as d "
+            f"inner join touched_nos as t using (item_no) group by t.item_id")
     # The latest loan: an import that only added events only adds loans (temp table `added`; a loan's moment never
     # changes), so the later of the stored one and those.
     lent = "select l.item_no, l.occurred_at, from loans as l semi join touched_nos using (item_no)"
@@ -873,7 +862,8 @@ def refresh_items(con: duckdb.DuckDBPyConnection, item_ids: Iterable[str] | None
         clear(con)
         _attrs(con, "items")
         _attrs(con, "readers")
-        con.sql("create or replace temp table touched as select distinct item_id from events")
+        con.sql("create or replace temp table touched as select k.item_id, from (select distinct item_no, "
+                "from event_rows) as t inner join item_keys as k using (item_no)")
     else:
         frame = pl.DataFrame({"item_id": list(item_ids)}, schema={"item_id": pl.String})
         con.register("touched_frame", frame)

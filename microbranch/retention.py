@@ -31,11 +31,12 @@ def apply(db: Path, years: int, now: datetime | None = None) -> tuple[int, int]:
     with storage.writer(db) as con:
         touched = [r[0] for r in con.sql("select distinct item_id from events where occurred_at < $c",
                                          params={"c": before}).fetchall()]
-        events = con.sql("select count(*) from events where occurred_at < $c", params={"c": before}).fetchall()[0][0]
-        con.sql("delete from events where occurred_at < $c", params={"c": before})
+        events = con.sql("select count(*) from event_rows where occurred_at < $c",
+                         params={"c": before}).fetchall()[0][0]
+        con.sql("delete from event_rows where occurred_at < $c", params={"c": before})
         gone = """select import_id from imports where imported_at < $c
                   union select i.import_id from imports as i where i.kind = 'events'
-                  and not exists (select 1 from events as e where e.import_id = i.import_id)"""
+                  and not exists (select 1 from event_rows as e where e.import_id = i.import_id)"""
         rejects = con.sql(f"select count(*) from rejects where import_id in ({gone})",
                           params={"c": before}).fetchall()[0][0]
         con.sql(f"delete from rejects where import_id in ({gone})", params={"c": before})

@@ -13,7 +13,7 @@ copy_events as (
         e.import_id,
         e.item_no,
         e.branch_id is not null and e.branch_id not in (select branch_id, from branches) as branch_missing,
-    from events as e
+    from event_rows as e
     where e.item_no in (select item_no, from copies_unknown)
 ),
 

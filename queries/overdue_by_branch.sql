@@ -18,15 +18,16 @@ out_then as (  -- the copies whose last chain by then was still open (last_chain
       and (coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], c.start_branch_id))
 ),
 set_later as (  -- copies whose due date was set again after the day: theirs by then from the events
-    select s.item_id, from copy_state as s, period as p where s.due_set_at >= p.end_ts
+    select s.item_id, s.item_no, from copy_state as s, period as p where s.due_set_at >= p.end_ts
 ),
 due as (
-    select e.item_id, arg_max(e.due_at, e.occurred_at) as due_at,
-    from events as e, period as p
+    select l.item_id, arg_max(e.due_at, e.occurred_at) as due_at,
+    from event_rows as e
+    inner join set_later as l on e.item_no = l.item_no
+    cross join period as p
     where e.action in ('checkout', 'transfer', 'renew') and e.due_at is not null and e.occurred_at < p.end_ts
       and (select count(*), from set_later) > 0  -- none (the last day of the data): the events are not read
-      and e.item_id in (select item_id, from set_later)
-    group by e.item_id
+    group by l.item_id
 ),
 late as (
     select

@@ -58,7 +58,7 @@ def delete_import_events(db: Path, file_name: str) -> None:
         touched = [r[0] for r in con.sql("select distinct item_id from events where import_id = $id",
                                          params={"id": import_id}).fetchall()]
         con.begin()
-        con.sql("delete from events where import_id = $id", params={"id": import_id})
+        con.sql("delete from event_rows where import_id = $id", params={"id": import_id})
         refresh_items(con, touched)
         con.commit()
 

@@ -186,28 +186,30 @@ def test_a_snapshot_made_by_older_code_is_brought_up_to_the_current_schema(db, t
     assert storage.current_version(db) == upgraded
 
 
-def test_events_stored_by_older_code_get_their_keys_and_keep_their_chains(db, tmp_path):
+@pytest.mark.parametrize("numbered", [True, False])
+def test_events_stored_by_older_code_are_moved_onto_numbers_and_keep_their_chains(db, tmp_path, numbered):
     from microbranch import storage
 
     load(db, tmp_path, "b.csv", BRANCHES)
     load(db, tmp_path, "e.csv", EVENTS)
     chains = queries.run(snapshot(db), "chains_full")
-    with storage.writer(db) as con:  # an older release stored the events without their copies' and readers' keys
-        for column in ("item_no", "reader_no", "from_reader_no"):
-            con.sql(f"alter table events drop column {column}")
-        con.sql("delete from chains; update meta set value = 'old' where key = 'schema'")
+    events = snapshot(db).sql("select * exclude (item_no, reader_no, from_reader_no) from events order by event_key"
+                              ).fetchall()
+    with storage.writer(db) as con:  # an older release kept the events in a table of their own, copy and readers
+        # as text, with their numbers (or, older still, without them); the numbers given then were its own
+        numbers = ", item_no + 100 as item_no, reader_no + 100 as reader_no, from_reader_no + 100 as from_reader_no"
+        con.sql(f"create table older as select * exclude (item_no, reader_no, from_reader_no)"
+                f"{numbers if numbered else ''}, from events")
+        con.sql("drop view events; alter table older rename to events; delete from event_rows; delete from chains; "
+                "update meta set value = 'old' where key = 'schema'")
     storage.upgrade(db)
     con = snapshot(db)
+    assert con.sql("select table_type from information_schema.tables where table_name = 'events'"
+                   ).fetchall() == [("VIEW",)]
     assert_frame_equal(queries.run(con, "chains_full"), chains)
-    wrong = con.sql("""
-        select count(*) from events as e
-        left join item_keys as i on e.item_no = i.item_no
-        left join reader_keys as r on e.reader_no = r.reader_no
-        left join reader_keys as f on e.from_reader_no = f.reader_no
-        where i.item_id is distinct from e.item_id or r.reader is distinct from e.reader
-            or f.reader is distinct from e.from_reader
-    """).fetchall()
-    assert wrong == [(0,)] and con.sql("select count(*) from events").fetchall() == [(17,)]
+    assert con.sql("select * exclude (item_no, reader_no, from_reader_no) from events order by event_key"
+                   ).fetchall() == events
+    assert con.sql("select count(*) from event_rows").fetchall() == [(17,)]
 
 
 def test_macro_files_are_shared_pieces_not_queries():

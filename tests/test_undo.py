@@ -67,10 +67,10 @@ def tables(db: Path) -> dict[str, list]:
                     table, ident = KEY_MAPS[c]
                     joins.append(f"left join {table} as k{i} on k{i}.{c.removeprefix('from_')} = t.{c}")
                     select.append(f"k{i}.{ident}")
-                elif not (t in ("events", "import_branches") and c == "import_id"):
+                elif not (t in ("event_rows", "import_branches") and c == "import_id"):
                     select.append(f"t.{c}")
             out[t] = con.sql(f"select {', '.join(select)} from {t} as t {' '.join(joins)} order by all").fetchall()
-        assert {"events", "chains", "branches", "items"} <= set(out)
+        assert {"event_rows", "chains", "branches", "items"} <= set(out)
         return out
     finally:
         con.close()

@@ -140,19 +140,19 @@ def store_events(con: duckdb.DuckDBPyConnection, import_id: int) -> tuple[int, i
         from checked where not rejected
     """)
     # The first row of each key, unless it is stored already: the window (a sort) only when a key repeats.
-    # Inserted from `good` with the numbers of their copies and readers; the rows of this import are those with its
+    # Stored from `good` on the numbers of their copies and readers; the rows of this import are those with its
     # import_id.
     repeats = "qualify row_number() over (partition by event_key order by line) = 1" if keys < good else ""
     # The file's keys stored already: the stored events looked up in the file's keys (not all hashed to look the
     # file's keys up in them).
     con.sql("create or replace temp table stored_keys as "
-            "select event_key from events semi join keyed using (event_key)")
+            "select event_key from event_rows semi join keyed using (event_key)")
     derived.add_keys(con, "(select item_id from checked where not rejected)", "(select pseudonym as reader from pseud)")
     con.sql(
         f"""
-        insert into events
-        select n.event_key, n.occurred_at, n.action, n.item_id, n.reader, n.from_reader, n.branch_id, n.channel,
-            n.due_at, $id, i.item_no, r.reader_no, f.reader_no,
+        insert into event_rows
+        select n.event_key, n.occurred_at, n.action, i.item_no, r.reader_no, f.reader_no, n.branch_id, n.channel,
+            n.due_at, $id,
         from (select * from keyed anti join stored_keys using (event_key) {repeats}) as n
         inner join keyed_items as i on n.item_id = i.item_id
         inner join keyed_readers as r on n.reader = r.reader
@@ -162,11 +162,11 @@ def store_events(con: duckdb.DuckDBPyConnection, import_id: int) -> tuple[int, i
     )
     con.sql("drop view keyed; drop table stored_keys; drop table keyed_items; drop table keyed_readers")
     this = {"id": import_id}
-    accepted = first(con, "select count(*) from events where import_id = $id", this)[0]
+    accepted = first(con, "select count(*) from event_rows where import_id = $id", this)[0]
     orphans = first(con, """
-        select count(*) from events
+        select count(*) from event_rows
         where import_id = $id
-          and (item_id not in (select item_id from items)
+          and (item_no not in (select item_no from item_attrs)
                or (branch_id is not null and branch_id not in (select branch_id from branches)))
     """, this)[0]
     derived.refresh_import(con, import_id)

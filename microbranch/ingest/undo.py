@@ -45,7 +45,7 @@ def dependents(con: duckdb.DuckDBPyConnection, import_id: int, kind: str) -> dic
     p = {"id": import_id}
     out: dict[str, int] = {}
     if kind == "branches":
-        out["events"] = first(con, f"select count(*) from events where branch_id in ({added})", p)[0]
+        out["events"] = first(con, f"select count(*) from event_rows where branch_id in ({added})", p)[0]
         out["items"] = first(con, f"select count(*) from items where home_branch_id in ({added})", p)[0]
     elif kind == "items":
         out["events"] = first(con, f"select count(*) from events where item_id in ({added})", p)[0]
@@ -79,8 +79,9 @@ def undo_in(con: duckdb.DuckDBPyConnection, import_id: int, user: str, confirm: 
         if kind == "events":
             items = [r[0] for r in con.sql("select distinct item_id from events where import_id = $id",
                                            params={"id": import_id}).fetchall()]
-            result.removed = first(con, "select count(*) from events where import_id = $id", {"id": import_id})[0]
-            con.sql("delete from events where import_id = $id", params={"id": import_id})
+            result.removed = first(con, "select count(*) from event_rows where import_id = $id",
+                                   {"id": import_id})[0]
+            con.sql("delete from event_rows where import_id = $id", params={"id": import_id})
             _refresh(con, items)
         else:
             result.removed = _undo_entities(con, import_id, kind)

@@ -67,13 +67,41 @@ def _migrate(con: duckdb.DuckDBPyConnection) -> None:
     stored = stored_schema(con)
     if stored == SCHEMA_VERSION:
         return
+    older = _events_table(con)
+    if older:  # events stored by older code as a table of their own, named by text: `events` is now a view
+        con.sql("alter table events rename to events_before")
     for f in SCHEMA_FILES:
         con.sql(f.read_text(encoding="utf-8"))
-    derived.key_events(con)
+    if older:
+        _events_onto_numbers(con, "events_before")
     if stored is not None:  # the derived tables were made anew: rebuild them from the events
         derived.refresh_items(con)
     walks.refresh(con)  # the walks as this version's macros read them
     con.sql("insert or replace into meta values ('schema', $v)", params={"v": SCHEMA_VERSION})
+
+
+def _events_table(con: duckdb.DuckDBPyConnection) -> bool:
+    """Events are stored as older code stored them: a table `events` (this version's is a view)."""
+    return con.sql("select count(*) from duckdb_tables() where table_name = 'events' and not temporary"
+                   ).fetchall()[0][0] > 0
+
+
+def _events_onto_numbers(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Move the events older code stored in `table` (copy and readers as text, with or without their numbers) into
+    event_rows, numbered, and drop `table`."""
+    derived.add_keys(con, f"(select item_id from {table})",
+                     f"(select reader from {table} union all select from_reader from {table})")
+    con.sql(f"""
+        insert into event_rows
+        select e.event_key, e.occurred_at, e.action, i.item_no, r.reader_no, f.reader_no, e.branch_id, e.channel,
+            e.due_at, e.import_id,
+        from {table} as e
+        inner join keyed_items as i using (item_id)
+        inner join keyed_readers as r on e.reader = r.reader
+        left join keyed_readers as f on e.from_reader = f.reader
+        order by e.occurred_at
+    """)
+    con.sql(f"drop table keyed_items; drop table keyed_readers; drop table {table}")
 
 
 def next_generation(con: duckdb.DuckDBPyConnection) -> int:

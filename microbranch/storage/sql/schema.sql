@@ -49,25 +49,20 @@ create table if not exists communities (
     lon double not null
 );
 
-create table if not exists events (
+-- The events as stored: their copy and readers by number only (item_keys, reader_keys, given as they are stored;
+-- a number never changes). `events`, below the keys, names them.
+create table if not exists event_rows (
     event_key varchar not null,
     occurred_at timestamp not null,
     action varchar not null,
-    item_id varchar not null,
-    reader varchar not null,
-    from_reader varchar,
+    item_no integer not null,
+    reader_no integer not null,
+    from_reader_no integer,
     branch_id varchar,
     channel varchar,
     due_at date,
-    import_id integer not null,
-    -- the integer keys of item_id, reader and from_reader (item_keys, reader_keys), given as the events are stored
-    item_no integer,
-    reader_no integer,
-    from_reader_no integer
+    import_id integer not null
 );
-alter table events add column if not exists item_no integer;
-alter table events add column if not exists reader_no integer;
-alter table events add column if not exists from_reader_no integer;
 
 create sequence if not exists import_seq;
 
@@ -174,6 +169,17 @@ create or replace table chains_month (
 -- events carry them); the branches are numbered anew when the schema changes.
 create table if not exists reader_keys (reader_no integer not null, reader varchar not null);
 create table if not exists item_keys (item_no integer not null, item_id varchar not null);
+
+-- The events with their copy and readers named: what a question about a few events reads (the import, the chains
+-- and the rollups read event_rows).
+create or replace view events as
+select
+    e.event_key, e.occurred_at, e.action, i.item_id, r.reader, f.reader as from_reader, e.branch_id, e.channel,
+    e.due_at, e.import_id, e.item_no, e.reader_no, e.from_reader_no,
+from event_rows as e
+inner join item_keys as i on e.item_no = i.item_no
+inner join reader_keys as r on e.reader_no = r.reader_no
+left join reader_keys as f on e.from_reader_no = f.reader_no;
 create or replace table branch_keys (branch_no integer not null, branch_id varchar not null);
 
 -- The first and last moment of the stored events (one row; none without events): the data's span, every query's
