@@ -169,6 +169,7 @@ create or replace table chains_month (
 -- events carry them); the branches are numbered anew when the schema changes.
 create table if not exists reader_keys (reader_no integer not null, reader varchar not null);
 create table if not exists item_keys (item_no integer not null, item_id varchar not null);
+create or replace table branch_keys (branch_no integer not null, branch_id varchar not null);
 
 -- The events with their copy and readers named: what a question about a few events reads (the import, the chains
 -- and the rollups read event_rows).
@@ -180,7 +181,6 @@ from event_rows as e
 inner join item_keys as i on e.item_no = i.item_no
 inner join reader_keys as r on e.reader_no = r.reader_no
 left join reader_keys as f on e.from_reader_no = f.reader_no;
-create or replace table branch_keys (branch_no integer not null, branch_id varchar not null);
 
 -- The first and last moment of the stored events (one row; none without events): the data's span, every query's
 -- default period. Kept at each change of the events (a scan of every event's time on each query otherwise).
