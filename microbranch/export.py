@@ -23,13 +23,16 @@ PARTITION = "export_month"
 NOT_IN_PARQUET = ("HUGEINT", "UHUGEINT", "BIT", "BIGNUM", "VARINT")
 TIME_TYPES = ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE")
 PREFERRED = ("occurred_at", "started_at", "day", "month")  # the columns of facts over time, in order of preference
+# Views written out as data too: the events with their copy and readers named (the stored ones carry numbers, which
+# each district gives its own), so several districts' exports side by side make one table of events.
+NAMED = ["events"]
 
 
 def _time_column(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
     rows = con.sql(
         "select column_name from duckdb_columns() where schema_name = 'main' and table_name = $t"
-        " and not is_nullable and data_type in $types order by column_index",
-        params={"t": table, "types": list(TIME_TYPES)},
+        " and (not is_nullable or $t in $named) and data_type in $types order by column_index",
+        params={"t": table, "types": list(TIME_TYPES), "named": NAMED},
     ).fetchall()
     names = [r[0] for r in rows]
     return next((n for n in PREFERRED if n in names), None)
@@ -53,6 +56,7 @@ def export(db: Path, folder: Path) -> list[str]:
     try:
         tables = [r[0] for r in con.sql("select table_name from duckdb_tables()"
                                         " where schema_name = 'main' and not temporary order by 1").fetchall()]
+        tables += NAMED
         lines = ["-- Views over the Parquet export (paths relative to this folder), then the data's own views and"
                  " macros."]
         for table in tables:
@@ -78,7 +82,8 @@ def export(db: Path, folder: Path) -> list[str]:
                 source = f"read_parquet({quote(table + '/data.parquet')})"
                 lines.append(f"create or replace view {ident(table)} as select *{back} from {source};")
         lines += [sql.rstrip(";") + ";" for (sql,) in con.sql(
-            "select sql from duckdb_views() where schema_name = 'main' and not internal and not temporary").fetchall()]
+            "select sql from duckdb_views() where schema_name = 'main' and not internal and not temporary"
+            " and view_name not in $named", params={"named": NAMED}).fetchall()]
         macros = {name: (kind, params, body) for name, kind, params, body in con.sql(
             "select function_name, function_type, parameters, macro_definition from duckdb_functions()"
             " where schema_name = 'main' and not internal and function_type in ('macro', 'table_macro')").fetchall()}
