@@ -72,11 +72,15 @@ def add_keys(con: duckdb.DuckDBPyConnection, items: str, readers: str) -> None:
 
 def refresh_import(con: duckdb.DuckDBPyConnection, import_id: int) -> None:
     """Rebuild everything derived for the copies of the events of this import (in its transaction)."""
-    con.sql("create or replace temp table touched as select k.item_id, t.item_no, from (select distinct item_no, "
-            "from event_rows where import_id = $id) as t inner join item_keys as k using (item_no)",
-            params={"id": import_id})
+    _touched(con, f"import_id = {int(import_id)}")
     _refresh(con, import_id)
     _import_branches(con, import_id)
+
+
+def _touched(con: duckdb.DuckDBPyConnection, where: str) -> None:
+    """Temp table touched(item_id, item_no): the copies of the stored events `where` holds for, each once."""
+    con.sql("create or replace temp table touched as select k.item_id, t.item_no, from (select distinct item_no, "
+            f"from event_rows where {where}) as t inner join item_keys as k using (item_no)")
 
 
 def _refresh(con: duckdb.DuckDBPyConnection, import_id: int | None = None) -> None:
@@ -862,8 +866,7 @@ def refresh_items(con: duckdb.DuckDBPyConnection, item_ids: Iterable[str] | None
         clear(con)
         _attrs(con, "items")
         _attrs(con, "readers")
-        con.sql("create or replace temp table touched as select k.item_id, from (select distinct item_no, "
-                "from event_rows) as t inner join item_keys as k using (item_no)")
+        _touched(con, "true")
     else:
         frame = pl.DataFrame({"item_id": list(item_ids)}, schema={"item_id": pl.String})
         con.register("touched_frame", frame)
