@@ -696,7 +696,8 @@ def _copy_state(con: duckdb.DuckDBPyConnection, import_id: int | None) -> None:
                 'chain_no': c.chain_no, 'started_at': c.started_at,
                 'ended_at': coalesce(c.returned_at, c.next_started_at), 'start_branch_id': c.start_branch_id,
                 'end_branch_id': c.end_branch_id, 'first_transfer_at': c.first_transfer_at, 'partial': c.partial,
-                'transfers': c.transfers}, c.chain_no) as c,
+                'transfers': c.transfers, 'last_event_at': c.last_event_at,
+                'holder_no': case when c.returned_at is null then c.holder_no end}, c.chain_no) as c,
             from chain_list as c
             group by c.item_id
         )
@@ -704,6 +705,7 @@ def _copy_state(con: duckdb.DuckDBPyConnection, import_id: int | None) -> None:
             t.item_id, c.c.chain_no, c.c.started_at, c.c.ended_at, c.c.start_branch_id, c.c.end_branch_id,
             c.c.first_transfer_at, d.due_at, d.due_set_at, l.last_loan_at,
             i.item_no is not null, i.home_branch_id, i.owner, i.added_on, n.item_no, c.c.partial, c.c.transfers,
+            c.c.last_event_at, c.c.holder_no,
         from touched as t
         left join touched_nos as n using (item_id)
         left join last_chain as c using (item_id)

@@ -285,7 +285,9 @@ def state_rows(con) -> dict[str, list[tuple]]:
     # a copy's number depends on the history: its copy_state row must carry the number item_keys gives it
     assert con.sql("select count(*) from copy_state as s left join item_keys as k using (item_id) "
                    "where s.item_no is distinct from k.item_no").fetchall()[0][0] == 0
-    return {"copy_state": sorted(con.sql("select * exclude (item_no) from copy_state").fetchall(), key=repr),
+    return {"copy_state": sorted(con.sql("select * exclude (item_no, holder_no), "  # the holder by name
+                                         "(select reader from reader_keys as k where k.reader_no = s.holder_no) "
+                                         "from copy_state as s").fetchall(), key=repr),
             "loans_reader_month": sorted(con.sql(f"select month, all_branches, {branch}, reader_type, birth_year, "
                                                  "loans from loans_reader_month as t").fetchall(), key=repr),
             "reader_firsts": sorted(con.sql(f"select {reader}, first_at, {branch}, next_day from reader_firsts as t")

@@ -44,8 +44,10 @@ FILES = {"branches.csv": BRANCHES, "items.csv": ITEMS, "events_a.csv": EVENTS_A,
 
 
 LOGS = ("imports", "rejects", "entity_changes", "meta")  # what happened, kept: the import stays with its undo
-KEY_MAPS = {"branch_no": ("branch_keys", "branch_id"), "item_no": ("item_keys", "item_id"),
-            "reader_no": ("reader_keys", "reader"), "from_reader_no": ("reader_keys", "reader")}
+KEY_MAPS = {"branch_no": ("branch_keys", "branch_no", "branch_id"), "item_no": ("item_keys", "item_no", "item_id"),
+            "reader_no": ("reader_keys", "reader_no", "reader"),
+            "from_reader_no": ("reader_keys", "reader_no", "reader"),
+            "holder_no": ("reader_keys", "reader_no", "reader")}
 # integer keys, given in order of arrival
 
 
@@ -64,8 +66,8 @@ def tables(db: Path) -> dict[str, list]:
             select, joins = [], []
             for i, c in enumerate(columns):
                 if c in KEY_MAPS:
-                    table, ident = KEY_MAPS[c]
-                    joins.append(f"left join {table} as k{i} on k{i}.{c.removeprefix('from_')} = t.{c}")
+                    table, number, ident = KEY_MAPS[c]
+                    joins.append(f"left join {table} as k{i} on k{i}.{number} = t.{c}")
                     select.append(f"k{i}.{ident}")
                 elif not (t in ("event_rows", "import_branches") and c == "import_id"):
                     select.append(f"t.{c}")

@@ -316,7 +316,9 @@ create or replace table copy_state (
     added_on date,
     item_no integer,  -- the copy's key (item_keys)
     partial boolean,  -- the last chain did not start with a checkout
-    transfers integer  -- the last chain's hand-overs
+    transfers integer,  -- the last chain's hand-overs
+    last_event_at timestamp,  -- the last chain's last event
+    holder_no integer  -- who holds the copy now, while its last chain is not returned (reader_keys)
 );
 
 -- Per reader the first loan (a checkout before a transfer at the same moment), its branch (branch_keys; empty:
