@@ -846,19 +846,22 @@ started_later as (  -- the copies whose last chain started after the end of date
 ),
 open_then as (  -- few: the chains still open at the end of the day, handed on by then; a copy's last chain as
                 -- copy_state holds it, an earlier one from the chains (a copy has one chain open at a time)
-    select c.*, datediff('day', c.started_at::date, p.date_to) as days_out, p.end_ts,
+    select
+        c.* exclude (holder_no, holder), coalesce(c.holder, k.reader) as holder,
+        datediff('day', c.started_at::date, p.date_to) as days_out, p.end_ts,
     from (
         select s.item_id, s.chain_no, s.start_branch_id, s.started_at, s.ended_at, s.first_transfer_at,
-            s.last_event_at, s.transfers, k.reader as holder,
+            s.last_event_at, s.transfers, s.holder_no, null as holder,
         from copy_state as s
-        left join reader_keys as k on k.reader_no = s.holder_no
         where s.chain_no is not null
         union all
         select c.item_id, c.chain_no, c.start_branch_id, c.started_at, c.ended_at, c.first_transfer_at,
-            c.last_event_at, c.transfers, c.holder,
+            c.last_event_at, c.transfers, null, c.holder,
         from chains as c
         where (select count(*), from started_later) > 0 and c.item_no in (select l.item_no, from started_later as l)
-    ) as c, p
+    ) as c
+    cross join p
+    left join reader_keys as k on k.reader_no = c.holder_no  -- named once kept
     where c.started_at < p.end_ts and (c.ended_at is null or c.ended_at >= p.end_ts)
       and c.first_transfer_at < p.end_ts
       and (coalesce(len(branch_ids::varchar[]), 0) = 0 or list_contains(branch_ids::varchar[], c.start_branch_id))
