@@ -256,9 +256,9 @@ def _download_floors(con, name: str, runs: int) -> dict[str, float]:
     order = re.sub(r"\b\w+\.(?=\w)", "", text[text.rindex("order by"):])  # its columns, unqualified
     cur = con.cursor()
     try:
-        frame = cur.sql(text, params={p: None for p in queries.params_of(name)} or None).pl()
         cur.execute(f"create or replace temp table own_rows as {text}", {p: None for p in queries.params_of(name)}
                     or None)
+        frame = cur.sql("select * from own_rows").pl()
         cur.execute("create or replace temp table own_shuffled as "
                     "select * from own_rows order by hash(rowid * 2654435761)")
         figures = {}

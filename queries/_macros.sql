@@ -11,6 +11,7 @@
 --   edge_loans(date_from, date_to)    one row per loan of the ragged edges, with integer keys
 --   lending_owning_in_period(date_from, date_to, branch_ids)  one row per lending and owning branch pair with loans
 --   chains_ended(date_from, date_to)  the drift chains ended during the period, counted by kind (chains_month)
+--   chains_before_last(date_to)       the chains of copies whose last chain started after date_to
 --   chains_open(date_to)              one row per chain still open at the end of date_to, with its holders then
 --   chain_holders(date_from, date_to)  the chains under way during the period by start branch, holders, status then
 --   residents_by_town(on_day, threshold)  one row per town and one for the district: residents served
@@ -119,6 +120,17 @@ from (
 ) as c
 group by all;
 
+-- chains_before_last: the chains of the copies whose last chain (as copy_state holds it) started after the end of
+-- date_to: what a question about that day reads from the chains besides copy_state. None are read when there are no
+-- such copies (the data's last day, every page's default).
+create or replace macro chains_before_last(date_to) as table
+with later as (
+    select s.item_no, from copy_state as s, period(null, date_to) as p where s.started_at >= p.end_ts
+)
+select c.*,
+from chains as c
+where (select count(*), from later) > 0 and c.item_no in (select l.item_no, from later as l);
+
 -- chains_open: the drift chains still open at the end of date_to, one row each, with whether they had been handed on by
 -- then and the holders they had then (a chain handed on later had fewer). A copy has one chain open at a time: the
 -- last it started by then (copy_state holds each copy's last chain; the chains of copies whose last chain started
@@ -133,11 +145,6 @@ later as (  -- transfers after the end of date_to, which a chain still open then
     where t.occurred_at >= p.end_ts
     group by t.item_no, t.chain_no
 ),
-started_later as (  -- the copies whose last chain started after the end of date_to
-    select s.item_no,
-    from copy_state as s, p
-    where s.started_at >= p.end_ts
-),
 open_then as (
     select
         s.item_id, s.item_no, s.chain_no, s.started_at, s.start_branch_id, s.end_branch_id, s.partial,
@@ -148,9 +155,8 @@ open_then as (
     select
         c.item_id, c.item_no, c.chain_no, c.started_at, c.start_branch_id, c.end_branch_id, c.partial, c.holders,
         c.first_transfer_at < p.end_ts as handed_on, p.date_to,
-    from chains as c, p
-    where (select count(*), from started_later) > 0 and c.item_no in (select l.item_no, from started_later as l)
-      and c.started_at < p.end_ts and (c.ended_at is null or c.ended_at >= p.end_ts)
+    from chains_before_last(date_to) as c, p
+    where c.started_at < p.end_ts and (c.ended_at is null or c.ended_at >= p.end_ts)
 )
 select o.* exclude (holders), o.holders - coalesce(l.transfers, 0) as holders_then,
 from open_then as o
@@ -841,9 +847,6 @@ create or replace macro adrift(date_to, branch_ids) as table
 with p as (
     select *, from period(null, date_to)
 ),
-started_later as (  -- the copies whose last chain started after the end of date_to
-    select s.item_no, from copy_state as s, p where s.started_at >= p.end_ts
-),
 open_then as (  -- few: the chains still open at the end of the day, handed on by then; a copy's last chain as
                 -- copy_state holds it, an earlier one from the chains (a copy has one chain open at a time)
     select
@@ -857,8 +860,7 @@ open_then as (  -- few: the chains still open at the end of the day, handed on b
         union all
         select c.item_id, c.chain_no, c.start_branch_id, c.started_at, c.ended_at, c.first_transfer_at,
             c.last_event_at, c.transfers, null, c.holder,
-        from chains as c
-        where (select count(*), from started_later) > 0 and c.item_no in (select l.item_no, from started_later as l)
+        from chains_before_last(date_to) as c
     ) as c
     cross join p
     left join reader_keys as k on k.reader_no = c.holder_no  -- named once kept
