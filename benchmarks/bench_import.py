@@ -253,7 +253,8 @@ def _download_floors(con, name: str, runs: int) -> dict[str, float]:
     from microbranch import csvout, queries
 
     text = queries.text(name)
-    order = re.sub(r"\b\w+\.(?=\w)", "", text[text.rindex("order by"):])  # its columns, unqualified
+    last = text[text.rindex("order by"):].splitlines()[0]  # its last sort (a query of two sorted sides: the second)
+    order = re.sub(r"\b\w+\.(?=\w)", "", last)  # its columns, unqualified
     cur = con.cursor()
     try:
         cur.execute(f"create or replace temp table own_rows as {text}", {p: None for p in queries.params_of(name)}

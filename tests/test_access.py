@@ -11,7 +11,7 @@ import io
 import re
 import subprocess
 import sys
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -306,6 +306,18 @@ def test_a_csv_download_neutralises_formulas_in_titles_and_headings():
     frame = pl.DataFrame({"title": ['=HYPERLINK("http://x","y")', "+1", "plain"], "=cmd": ["@a", "-2", "\tb"]})
     rows = list(csv.reader(io.StringIO(safe_csv(frame).decode("utf-8-sig"))))
     assert rows == [["title", "'=cmd"], ["'=HYPERLINK(\"http://x\",\"y\")", "'@a"], ["'+1", "'-2"], ["plain", "'\tb"]]
+
+
+def test_a_csv_download_writes_dates_and_times_as_a_spreadsheet_reads_them():
+    from ui.kit import safe_csv
+
+    frame = pl.DataFrame({"at": [datetime(2024, 2, 29, 9, 5, 3), datetime(2024, 2, 29, 23, 59, 59, 120000), None],
+                          "day": [date(2024, 2, 29), None, date(2025, 1, 1)]})
+    made = safe_csv(frame)
+    assert made.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(made.decode("utf-8-sig"))))
+    assert rows == [["at", "day"], ["2024-02-29 09:05:03", "2024-02-29"], ["2024-02-29 23:59:59.120", ""],
+                    ["", "2025-01-01"]]
 
 
 def test_retention_deletes_old_events_with_their_rejects_and_is_audited(db):
