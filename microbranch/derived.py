@@ -32,7 +32,8 @@ from (select distinct s.{id} from {source} as s anti join {table} as k using ({i
 
 DERIVED = ("chains", "chains_month", "chain_transfers", "loans", "loans_day", "loans_month", "loans_home_month",
            "reader_months", "reader_branch_months", "item_months", "copy_state", "reader_firsts", "loans_reader_month",
-           "actions", "actions_day", "loans_lending_month", "loans_lending_total", "loans_hour_month",
+           "actions", "actions_day", "loans_lending_month", "loans_lending_total", "lending_owning_list",
+           "loans_hour_month",
            "loans_home_total", "item_attrs", "reader_attrs",
            "import_branches", "copies_unknown", "title_copies", "item_titles", "loans_title_month",
            "loans_title_month_top", "title_loans", "event_span")
@@ -390,9 +391,32 @@ def refresh_attributes(con: duckdb.DuckDBPyConnection, kind: str = "items") -> N
         for months, (total, keys) in _TOTALS.items():
             con.sql(f"delete from {total}")
             con.sql(f"insert into {total} {_TOTAL.format(keys=keys, table=months, sign='', where='true')}")
+        _lending_list(con)
         _copy_attributes(con)
         _titles(con)
         _copies_unknown(con)
+
+
+def refresh_branches(con: duckdb.DuckDBPyConnection) -> None:
+    """What names the branches, after the branches changed (an import of branches, or its undo)."""
+    _lending_list(con)
+
+
+def _lending_list(con: duckdb.DuckDBPyConnection, delta: str | None = None) -> None:
+    """lending_owning_list: the pairs of `delta` (branch_no, home_branch_id) as loans_lending_total holds them now
+    (gone when it holds them no more), or (None) every pair anew."""
+    if delta is None:
+        con.sql("delete from lending_owning_list")
+        con.sql(_LENDING_LIST.format(where="true"))
+        return
+    con.sql(f"create or replace temp table list_keys as select distinct d.branch_no, k.branch_id, d.home_branch_id, "
+            f"from {delta} as d left join branch_keys as k using (branch_no)")
+    con.sql("delete from lending_owning_list as l using list_keys as d "
+            "where l.lending_branch_id is not distinct from d.branch_id "
+            "and l.owning_branch_id is not distinct from d.home_branch_id")
+    con.sql(_LENDING_LIST.format(where="exists (select 1 from list_keys as d where d.branch_no is not distinct from "
+                                       "t.branch_no and d.home_branch_id is not distinct from t.home_branch_id)"))
+    con.sql("drop table list_keys")
 
 
 def _import_branches(con: duckdb.DuckDBPyConnection, import_id: int | None = None) -> None:
@@ -582,6 +606,17 @@ select {keys}, {sign}sum(checkouts)::bigint as checkouts, {sign}sum(transfers)::
 from {table}
 where {where}
 group by all
+"""
+# The pairs of loans_lending_total as the download lists them, named (the pairs `where` keeps).
+_LENDING_LIST = """
+insert into lending_owning_list
+select k.branch_id, lb.name, t.home_branch_id, ob.name, t.checkouts, t.transfers, t.checkouts + t.transfers,
+from loans_lending_total as t
+left join branch_keys as k using (branch_no)
+left join branches as lb on lb.branch_id = k.branch_id
+left join branches as ob on ob.branch_id = t.home_branch_id
+where {where}
+order by t.checkouts + t.transfers desc, k.branch_id nulls last, t.home_branch_id nulls last
 """
 _ATTRIBUTE_MONTH = {"items": [("loans_home_month", _HOME_MONTH), ("loans_lending_month", _LENDING_MONTH)],
                     "readers": [("loans_reader_month", _READER_MONTH)]}
@@ -806,6 +841,8 @@ def _months(con: duckdb.DuckDBPyConnection, bounds: dict[str, date]) -> None:
     for table, (total, keys) in _TOTALS.items():  # and the months as they are now, added
         con.sql(f"insert into {total}_delta {_TOTAL.format(keys=keys, table=table, sign='', where=months)}")
         _add(con, total, keys.split(", "), f"{total}_delta", ["checkouts", "transfers"])
+        if total == "loans_lending_total":
+            _lending_list(con, f"{total}_delta")
         con.sql(f"drop table {total}_delta")
     con.sql("""
         create or replace temp table month_masks as

@@ -17,7 +17,7 @@ import pytest
 
 from microbranch import queries, storage
 from microbranch.derived import refresh_items as refresh_derived
-from tests.conftest import delete_import_events, load, snapshot
+from tests.conftest import BRANCHES, delete_import_events, load, snapshot
 from tests.test_rollups import DIRECT, ITEMS, PERIODS
 from tests.test_states import prepare, rows
 
@@ -190,6 +190,7 @@ def rollup_rows(con) -> dict[str, list[tuple]]:
                                "from loans_lending_month as t",
         "loans_lending_total": f"select {branch}, home_branch_id, checkouts, transfers from loans_lending_total as t",
         "loans_home_total": "select * from loans_home_total",
+        "lending_owning_list": "select * from lending_owning_list",
     }
     return {name: sorted(con.sql(sql).fetchall(), key=repr) for name, sql in tables.items()}
 
@@ -205,6 +206,17 @@ def assert_rollups_equal_the_direct_counts(con) -> None:
         having sum(checkouts) <> 0 or sum(transfers) <> 0
     """).fetchall()
     assert rollup_rows(con)["loans_lending_total"] == sorted(totals, key=repr)
+    named = con.sql("""
+        select k.branch_id, lb.name, t.home_branch_id, ob.name, sum(t.checkouts), sum(t.transfers),
+            sum(t.checkouts + t.transfers),
+        from loans_lending_month as t
+        left join branch_keys as k using (branch_no)
+        left join branches as lb on lb.branch_id = k.branch_id
+        left join branches as ob on ob.branch_id = t.home_branch_id
+        group by all
+        having sum(t.checkouts) <> 0 or sum(t.transfers) <> 0
+    """).fetchall()
+    assert rollup_rows(con)["lending_owning_list"] == sorted(named, key=repr)
     totals = con.sql("""
         select home_branch_id, clc_class, owner, sum(checkouts), sum(transfers),
         from loans_home_month
@@ -282,4 +294,18 @@ def test_lending_and_owning_follow_an_import_of_items(db, tmp_path):
     con = snapshot(db)
     assert con.sql("select count(*) from items where home_branch_id = 'M2'").fetchall()[0][0] > 10
     assert_equal_the_direct_computation(con)
+    assert rebuilt_rows(db) == rollup_rows(con)
+
+
+def test_the_lending_and_owning_download_follows_the_branches_names(db, tmp_path):
+    prepare(db, tmp_path, (0, 1))
+    load(db, tmp_path, "b2.csv", BRANCHES.replace("Town one", "Town renamed").replace("Micro one", "Micro renamed"))
+    con = snapshot(db)
+    full = queries.run(con, "loans_by_lending_owning_full")
+    names = dict(con.sql("select branch_id, name from branches").fetchall())
+    for side in ("lending", "owning"):
+        ids = full[f"{side}_branch_id"].to_list()
+        assert full[f"{side}_branch"].to_list() == [names.get(i) for i in ids]
+    assert {"Town renamed", "Micro renamed"} <= set(full["lending_branch"]) | set(full["owning_branch"])
+    assert_rollups_equal_the_direct_counts(con)
     assert rebuilt_rows(db) == rollup_rows(con)

@@ -204,6 +204,8 @@ def store_entities(con: duckdb.DuckDBPyConnection, kind: str, import_id: int | N
     con.sql("drop table incoming; drop table latest")
     if kind in ("items", "readers") and accepted:
         derived.refresh_attributes(con, kind)
+    if kind == "branches" and accepted:
+        derived.refresh_branches(con)
     if kind in walks.KINDS and accepted:
         walks.refresh(con)
     return accepted, good - accepted

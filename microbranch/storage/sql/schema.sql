@@ -265,6 +265,19 @@ create or replace table loans_lending_total (
     transfers bigint not null
 );
 
+-- The same pairs as the download lists them (loans_by_lending_owning_full, for a period that holds every loan): by
+-- branch id, with the branches' names. Kept by delta with loans_lending_total, anew when the branches or the copies'
+-- home branches change; sorted when asked.
+create or replace table lending_owning_list (
+    lending_branch_id varchar,
+    lending_branch varchar,
+    owning_branch_id varchar,
+    owning_branch varchar,
+    checkouts bigint not null,
+    transfers bigint not null,
+    loans bigint not null
+);
+
 -- Every renewal and return, one row each: a return belongs to the branch where it was made, a renewal to the branch
 -- where the copy's chain then started (branch_keys; empty: no chain, one that started before the data, or a return
 -- without a branch). Kept so an import compares the touched copies' rows and changes the counts per day by the
