@@ -33,8 +33,7 @@ from (select distinct s.{id} from {source} as s anti join {table} as k using ({i
 DERIVED = ("chains", "chains_month", "chain_transfers", "loans", "loans_day", "loans_month", "loans_home_month",
            "reader_months", "reader_branch_months", "item_months", "copy_state", "reader_firsts", "loans_reader_month",
            "actions", "actions_day", "loans_lending_month", "loans_lending_total", "lending_owning_list",
-           "loans_hour_month",
-           "loans_home_total", "item_attrs", "reader_attrs",
+           "loans_hour_month", "loans_home_total", "item_attrs", "reader_attrs",
            "import_branches", "copies_unknown", "title_copies", "item_titles", "loans_title_month",
            "loans_title_month_top", "title_loans", "event_span")
 LOAN = "day, occurred_at, is_transfer, branch_no, item_no, reader_no"  # the columns of table loans
@@ -398,19 +397,20 @@ def refresh_attributes(con: duckdb.DuckDBPyConnection, kind: str = "items") -> N
 
 
 def refresh_branches(con: duckdb.DuckDBPyConnection) -> None:
-    """What names the branches, after the branches changed (an import of branches, or its undo)."""
+    """What names the branches, after an import of branches (its undo rebuilds everything)."""
     _lending_list(con)
 
 
 def _lending_list(con: duckdb.DuckDBPyConnection, delta: str | None = None) -> None:
-    """lending_owning_list: the pairs of `delta` (branch_no, home_branch_id) as loans_lending_total holds them now
-    (gone when it holds them no more), or (None) every pair anew."""
+    """lending_owning_list: the pairs whose sums `delta` (branch_no, home_branch_id, checkouts, transfers) changed,
+    as loans_lending_total holds them now (gone when it holds them no more), or (None) every pair anew."""
     if delta is None:
         con.sql("delete from lending_owning_list")
         con.sql(_LENDING_LIST.format(where="true"))
         return
-    con.sql(f"create or replace temp table list_keys as select distinct d.branch_no, k.branch_id, d.home_branch_id, "
-            f"from {delta} as d left join branch_keys as k using (branch_no)")
+    con.sql(f"create or replace temp table list_keys as select d.branch_no, k.branch_id, d.home_branch_id, "
+            f"from {delta} as d left join branch_keys as k using (branch_no) "
+            f"group by all having sum(d.checkouts) <> 0 or sum(d.transfers) <> 0")  # the pairs whose sums changed
     con.sql("delete from lending_owning_list as l using list_keys as d "
             "where l.lending_branch_id is not distinct from d.branch_id "
             "and l.owning_branch_id is not distinct from d.home_branch_id")
