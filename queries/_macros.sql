@@ -638,10 +638,14 @@ where coalesce(len(branch_ids::varchar[]), 0) = 0
    or list_contains(branch_ids::varchar[], k.branch_id)
    or list_contains(branch_ids::varchar[], s.home_branch_id);
 
--- items_in_period: one row per copy (item_no) borrowed in the period: whole months from the copies' activity
--- bitmaps, the ragged edges from the loans. A bitmap row is one per copy in a 120-month block, so only a period over
--- two blocks, and the copies of the edges, need a look for copies already found.
-create or replace macro items_in_period(date_from, date_to) as table
+-- copies_borrowed: one row per copy in the items file (item_no) with its home branch, owner and the day it was
+-- added, and whether it was borrowed (a checkout or a transfer) in the period. When the period holds every loan
+-- (every_month: its whole months hold every month with loans, so it has no ragged edges), a copy was borrowed when
+-- it has a latest loan (copy_state), with no join of the borrowed copies. Otherwise from the copies lent (`lent`):
+-- whole months from the copies' activity bitmaps, the ragged edges from the loans. A bitmap row is one per copy in a
+-- 120-month block, so only a period over two blocks, and the copies of the edges, need a look for copies already
+-- found. (With every_month there are no masks and no edges, so `lent` reads next to nothing.)
+create or replace macro copies_borrowed(date_from, date_to) as table
 with p as (
     select *, from period_parts(date_from, date_to)
 ),
@@ -650,38 +654,24 @@ masks as (  -- the period's whole months as bits of each block they lie in
     from p, range(p.first_block, p.last_block + 1) as r (block)
     where not p.every_month
 ),
-whole as (  -- every stored bit when the whole months are every month with loans, else a mask per block
-    select m.item_no,
-    from item_months as m, p
-    where p.every_month
-    union all
+whole as (
     select m.item_no,
     from item_months as m
     inner join masks as k on m.block = k.block
     where m.months & k.mask <> 0
 ),
-edges as (
-    select distinct item_no, from edge_loans(date_from, date_to)
-)
-select w.item_no,
-from whole as w, p
-where p.first_block = p.last_block
-union all
-select distinct w.item_no,
-from whole as w, p
-where p.first_block < p.last_block
-union all
-select e.item_no,
-from edges as e
-anti join whole as w on e.item_no = w.item_no;
-
--- copies_borrowed: one row per copy in the items file (item_no) with its home branch, owner and the day it was
--- added, and whether it was borrowed (a checkout or a transfer) in the period. When the period holds every loan
--- (every_month: its whole months hold every month with loans, so it has no ragged edges), a copy was borrowed when
--- it has a latest loan (copy_state), with no join of the borrowed copies; otherwise from items_in_period.
-create or replace macro copies_borrowed(date_from, date_to) as table
-with p as (
-    select every_month, from period_parts(date_from, date_to)
+lent as (
+    select w.item_no,
+    from whole as w, p
+    where p.first_block = p.last_block
+    union all
+    select distinct w.item_no,
+    from whole as w, p
+    where p.first_block < p.last_block
+    union all
+    select e.item_no,
+    from (select distinct item_no, from edge_loans(date_from, date_to)) as e
+    anti join whole as w on e.item_no = w.item_no
 )
 select s.item_no, s.home_branch_id, s.owner, s.added_on, s.last_loan_at is not null as borrowed,
 from copy_state as s, p
@@ -690,7 +680,7 @@ union all
 select i.item_no, i.home_branch_id, i.owner, i.added_on, b.item_no is not null,
 from item_attrs as i
 cross join p
-left join items_in_period(date_from, date_to) as b on i.item_no = b.item_no
+left join lent as b on i.item_no = b.item_no
 where not p.every_month;
 
 -- When each reader became a reader, and where (metrics.md, "new readers"). With a registration date (办证日期)
