@@ -1,6 +1,6 @@
 -- chains_longest: one row per drift chain under way during the period, the $top with the most holders at
 -- the end of $date_to (then the longest in days). days: from the start to the end, or to $date_to if open.
--- Only the chains with at least as many holders as the $top-th (counted by chain_holders) are read.
+-- Only the chains with at least as many holders as the $top-th (counted as chain_holders counts them) are read.
 -- $date_from date: first day of the period (default: first day of the data)
 -- $date_to date: last day of the period (default: last day of the data)
 -- $branch_ids varchar[]: only chains that started at these branches (default: all)
@@ -8,15 +8,26 @@
 with period as (
     select *, from period($date_from, $date_to)
 ),
+open as materialized (  -- the chains still open at the end of $date_to, read once
+    select o.*,
+    from chains_open($date_to) as o
+    where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], o.start_branch_id)
+),
 counted as (
-    select holders, sum(chains) as chains,
-    from chain_holders($date_from, $date_to)
-    where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], start_branch_id)
-    group by holders
+    select e.holders::bigint as holders, sum(e.chains) as chains,
+    from chains_ended($date_from, $date_to) as e
+    where coalesce(len($branch_ids::varchar[]), 0) = 0 or list_contains($branch_ids::varchar[], e.start_branch_id)
+    group by all
+    union all
+    select o.holders_then, count(*),
+    from open as o
+    group by all
 ),
 threshold as (  -- the most holders h such that at least $top chains had h or more (0: fewer chains than $top)
     select coalesce(max(c.holders), 0) as holders,
-    from (select holders, sum(chains) over (order by holders desc) as at_least, from counted) as c
+    from (
+        select holders, sum(sum(chains)) over (order by holders desc) as at_least, from counted group by holders
+    ) as c
     where c.at_least >= coalesce($top::integer, 20)
 ),
 scoped as (  -- the chains ended during the period as stored, and those still open then as they stood
@@ -29,7 +40,7 @@ scoped as (  -- the chains ended during the period as stored, and those still op
     select
         o.item_id, o.chain_no, 'open', o.partial, o.holders_then, o.started_at, null, o.start_branch_id,
         o.end_branch_id, o.date_to,
-    from chains_open($date_to) as o
+    from open as o
     where o.holders_then >= (select t.holders, from threshold as t)
 ),
 top as (
