@@ -3,12 +3,7 @@
 -- of the branches they go to.
 -- $date_to date: the day (default: last day of the data)
 -- $branch_ids varchar[]: only copies sent from or to these branches (default: all)
-with routes as (  -- counted on the branch ids, then named
-    select from_branch_id, to_branch_id, count(*) as copies,
-    from copies_to_move($date_to, $branch_ids)
-    group by all
-),
-names as materialized (  -- the branches' names in order, each once
+with names as materialized (  -- the branches' names in order, each once
     select list(name order by name) as names, from (select distinct name, from branches) as b
 ),
 ranked as materialized (  -- each branch's name as its place in that order
@@ -17,12 +12,12 @@ ranked as materialized (  -- each branch's name as its place in that order
 ),
 stops as (
     select
-        r.from_branch_id,
-        sum(r.copies)::bigint as copies,
-        list_sort(list_distinct(list(t.name_at))) as to_at,  -- integers sorted: names sorted as text took longer
-    from routes as r
-    inner join ranked as t on t.branch_id = r.to_branch_id
-    group by r.from_branch_id
+        m.from_branch_id,
+        count(*) as copies,
+        list(distinct t.name_at order by t.name_at) as to_at,  -- integers sorted: names sorted as text took longer
+    from copies_to_move($date_to, $branch_ids) as m
+    inner join ranked as t on t.branch_id = m.to_branch_id
+    group by m.from_branch_id
 ),
 named as materialized (  -- the names each stop's copies go to, each once, in order
     select s.from_branch_id, s.copies, array_to_string(list_select(n.names, s.to_at), '、') as to_branches,
