@@ -514,7 +514,7 @@ with parts as (
     select *, from period_parts(date_from, date_to)
 ),
 masks as (  -- the period's whole months as bits of each block they lie in
-    select r.block, month_mask(p.first_no, p.last_no, r.block) as mask,
+    select r.block::integer as block, month_mask(p.first_no, p.last_no, r.block) as mask,  -- the stored type
     from parts as p, range(p.first_block, p.last_block + 1) as r (block)
     where not p.every_month
 ),
@@ -650,7 +650,7 @@ with p as (
     select *, from period_parts(date_from, date_to)
 ),
 masks as (  -- the period's whole months as bits of each block they lie in
-    select r.block, month_mask(p.first_no, p.last_no, r.block) as mask,
+    select r.block::integer as block, month_mask(p.first_no, p.last_no, r.block) as mask,  -- the stored type
     from p, range(p.first_block, p.last_block + 1) as r (block)
     where not p.every_month
 ),
