@@ -97,6 +97,9 @@ WHOLE_STEPS = [
         select date_trunc('month', ended_at) as month, start_branch_no, holders, count(*) as chains,
             sum(epoch_us(ended_at - started_at)) as us_out,
         from chains group by all"""),
+    ("chains", """create table chains_long as
+        select item_no, chain_no, started_at, ended_at, start_branch_no, end_branch_no, holders,
+        from chains where holders >= 4"""),
     ("loans", """create table loans as
         select s.occurred_at::date as day, s.occurred_at, s.action = 'transfer' as is_transfer,
             case when s.action = 'checkout' then s.branch_no else c.start_branch_no end as branch_no, s.item_no,

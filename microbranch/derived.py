@@ -2,7 +2,7 @@
 
 For the copies touched (`refresh_import`, `refresh_items`; inside this module they are its temp table
 `touched(item_id)`): the drift chains of those copies (chains.sql) and, by delta from the chains deleted and added,
-the chains ended per month (chains_month); their loans (one row per loan,
+the chains ended per month (chains_month) and the long chains (chains_long); their loans (one row per loan,
 integer keys, in time order; only the loans that changed are deleted and added), and the rollups of every month
 in which a loan was deleted or added: counts per day and branch, counts and distinct readers per month (and
 branch), loans per month of a home branch, class and owner, and the activity bitmaps of readers and of readers at
@@ -30,7 +30,7 @@ select coalesce((select max({no}) from {table}), 0) + row_number() over (order b
 from (select distinct s.{id} from {source} as s anti join {table} as k using ({id}) where s.{id} is not null)
 """  # an anti join hashes the few new names, where `except` hashed every stored one (half the time at 1M copies)
 
-DERIVED = ("chains", "chains_month", "chain_transfers", "loans", "loans_day", "loans_month", "loans_home_month",
+DERIVED = ("chains", "chains_month", "chains_long", "chain_transfers", "loans", "loans_day", "loans_month", "loans_home_month",
            "reader_months", "reader_branch_months", "item_months", "copy_state", "reader_firsts", "loans_reader_month",
            "actions", "actions_day", "loans_lending_month", "loans_lending_total", "lending_owning_list",
            "loans_hour_month", "loans_home_total", "item_attrs", "reader_attrs",
@@ -99,7 +99,9 @@ def _refresh(con: duckdb.DuckDBPyConnection, import_id: int | None = None) -> No
         semi join touched_nos as t on loans.item_no = t.item_no and loans.occurred_at >= t.from_ts
     """)
     con.sql(CHAINS_SQL.read_text(encoding="utf-8"))
-    _chains_month(con, *_store_changed(con, "chains", "new_chains", import_id))
+    gone, added = _store_changed(con, "chains", "new_chains", import_id)
+    _chains_month(con, gone, added)
+    _chains_long(con, gone, added)
     _store_changed(con, "chain_transfers", "new_transfers", import_id)
     con.sql("drop table if exists since; drop table if exists changed_gone; drop table if exists changed_added")
     con.sql("""
@@ -690,6 +692,18 @@ def _chains_month(con: duckdb.DuckDBPyConnection, gone: str, added: str) -> None
     con.sql(f"delete from chains_month as m using chain_delta as d where {same}")
     con.sql("insert into chains_month select *, from chain_merged where chains <> 0 order by month")
     con.sql("drop table chain_delta; drop table chain_merged")
+
+
+def _chains_long(con: duckdb.DuckDBPyConnection, gone: str, added: str) -> None:
+    """Take the long chains just deleted out of chains_long and add those just added (relations from _store_changed;
+    a chain whose row changed is in both)."""
+    con.sql(f"""
+        delete from chains_long as l
+        using (select item_id, chain_no, from {gone} where holders >= long_chain_holders()) as g
+        where l.item_id = g.item_id and l.chain_no = g.chain_no
+    """)
+    columns = ", ".join(r[0] for r in con.sql("describe chains_long").fetchall())
+    con.sql(f"insert into chains_long select {columns}, from {added} where holders >= long_chain_holders()")
 
 
 def _copy_state(con: duckdb.DuckDBPyConnection, import_id: int | None) -> None:

@@ -11,6 +11,7 @@
 --   edge_loans(date_from, date_to)    one row per loan of the ragged edges, with integer keys
 --   lending_owning_in_period(date_from, date_to, branch_ids)  one row per lending and owning branch pair with loans
 --   chains_ended(date_from, date_to)  the drift chains ended during the period, counted by kind (chains_month)
+--   long_chain_holders()              the holders from which a chain is kept in chains_long as well
 --   chains_before_last(date_to)       the chains of copies whose last chain started after date_to
 --   chains_open(date_to)              one row per chain still open at the end of date_to, with its holders then
 --   chain_holders(date_from, date_to)  the chains under way during the period by start branch, holders, status then
@@ -119,6 +120,9 @@ from (
     where c.ended_at >= greatest(p.date_from, p.full_until, p.full_from) and c.ended_at < p.end_ts
 ) as c
 group by all;
+
+-- long_chain_holders: a chain with this many holders or more is kept in chains_long as well as in chains.
+create or replace macro long_chain_holders() as 4;
 
 -- chains_before_last: the chains of the copies whose last chain (as copy_state holds it) started after the end of
 -- date_to: what a question about that day reads from the chains besides copy_state. None are read when there are no

@@ -1,6 +1,7 @@
 -- chains_longest: one row per drift chain under way during the period, the $top with the most holders at
 -- the end of $date_to (then the longest in days). days: from the start to the end, or to $date_to if open.
--- Only the chains with at least as many holders as the $top-th (counted as chain_holders counts them) are read.
+-- Only the chains with at least as many holders as the $top-th (counted as chain_holders counts them) are read, the
+-- long ones from chains_long.
 -- $date_from date: first day of the period (default: first day of the data)
 -- $date_to date: last day of the period (default: last day of the data)
 -- $branch_ids varchar[]: only chains that started at these branches (default: all)
@@ -30,12 +31,21 @@ threshold as (  -- the most holders h such that at least $top chains had h or mo
     ) as c
     where c.at_least >= coalesce($top::integer, 20)
 ),
-scoped as (  -- the chains ended during the period as stored, and those still open then as they stood
+scoped as (  -- the chains ended during the period as stored (the long ones from chains_long, the others from the
+            -- chains: a threshold of long_chain_holders() or more reads none of these), and those still open then
+            -- as they stood
     select
         c.item_id, c.chain_no, c.status as status_then, c.partial, c.holders as holders_then, c.started_at,
         c.ended_at as ended_then, c.start_branch_id, c.end_branch_id, p.date_to,
+    from chains_long as c, period as p
+    where c.ended_at < p.end_ts and c.ended_at >= p.date_from and c.holders >= (select t.holders, from threshold as t)
+    union all
+    select
+        c.item_id, c.chain_no, c.status, c.partial, c.holders, c.started_at, c.ended_at, c.start_branch_id,
+        c.end_branch_id, p.date_to,
     from chains as c, period as p
     where c.ended_at < p.end_ts and c.ended_at >= p.date_from and c.holders >= (select t.holders, from threshold as t)
+      and c.holders < long_chain_holders()
     union all
     select
         o.item_id, o.chain_no, 'open', o.partial, o.holders_then, o.started_at, null, o.start_branch_id,

@@ -150,6 +150,21 @@ create or replace table chain_transfers (
     item_no integer not null
 );
 
+-- The drift chains with long_chain_holders() or more holders, as chains holds them (the columns the longest chains
+-- show): a tenth of the chains or less, so the longest chains of a period read these instead of every chain. Kept by
+-- delta from the chains an import or undo deletes and adds, as chains_month is.
+create or replace table chains_long (
+    item_id varchar not null,
+    chain_no integer not null,
+    started_at timestamp not null,
+    ended_at timestamp,
+    start_branch_id varchar,
+    end_branch_id varchar,
+    holders integer not null,
+    status varchar not null,
+    partial boolean not null
+);
+
 -- The drift chains ended in a month, per start branch, status then (returned or unterminated), partial and holders:
 -- how many, how many crossed (returned at another branch than the start), and their days out in microseconds (for
 -- days per holder). Kept by delta from the chains an import or undo deletes and adds (microbranch/chains.sql).
