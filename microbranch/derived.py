@@ -30,8 +30,9 @@ select coalesce((select max({no}) from {table}), 0) + row_number() over (order b
 from (select distinct s.{id} from {source} as s anti join {table} as k using ({id}) where s.{id} is not null)
 """  # an anti join hashes the few new names, where `except` hashed every stored one (half the time at 1M copies)
 
-DERIVED = ("chains", "chains_month", "chains_long", "chain_transfers", "loans", "loans_day", "loans_month", "loans_home_month",
-           "reader_months", "reader_branch_months", "item_months", "copy_state", "reader_firsts", "loans_reader_month",
+DERIVED = ("chains", "chains_month", "chains_long", "chain_transfers", "loans", "loans_day", "loans_month",
+           "loans_home_month", "reader_months", "reader_branch_months", "item_months", "copy_state", "reader_firsts",
+           "loans_reader_month",
            "actions", "actions_day", "loans_lending_month", "loans_lending_total", "lending_owning_list",
            "loans_hour_month", "loans_home_total", "item_attrs", "reader_attrs",
            "import_branches", "copies_unknown", "title_copies", "item_titles", "loans_title_month",

@@ -1,8 +1,9 @@
-"""The drift chains ended per month (chains_month) and the long chains (chains_long), kept by delta from the chains an import or an undo deletes and
-adds, equal the chains counted directly; and the chains' cards, chart and longest chains read from it (chain_kpis,
-chains_by_holders, chains_longest) give what they gave when they read every chain (the oracle below, as these
-queries were written before): for periods cut anywhere (a month's first or last day, a leap day, one day, the whole
-range, beyond the data), after imports in any order, after an undo, and equal to a rebuild from scratch."""
+"""The drift chains ended per month (chains_month) and the long chains (chains_long), kept by delta from the chains an
+import or an undo deletes and adds, equal the chains counted directly; and the chains' cards, chart and longest chains
+read from them (chain_kpis, chains_by_holders, chains_longest) give what they gave when they read every chain (the
+oracle below, as these queries were written before): for periods cut anywhere (a month's first or last day, a leap
+day, one day, the whole range, beyond the data), after imports in any order, after an undo, and equal to a rebuild
+from scratch."""
 
 from __future__ import annotations
 
