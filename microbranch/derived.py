@@ -2,7 +2,8 @@
 
 For the copies touched (`refresh_import`, `refresh_items`; inside this module they are its temp table
 `touched(item_id)`): the drift chains of those copies (chains.sql) and, by delta from the chains deleted and added,
-the chains ended per month (chains_month) and the long chains (chains_long); their loans (one row per loan,
+the chains ended per month (chains_month) and the long chains (chains_long); where each copy stands
+(copy_state) and the weeding list (weeding_list); their loans (one row per loan,
 integer keys, in time order; only the loans that changed are deleted and added), and the rollups of every month
 in which a loan was deleted or added: counts per day and branch, counts and distinct readers per month (and
 branch), loans per month of a home branch, class and owner, and the activity bitmaps of readers and of readers at
@@ -31,11 +32,10 @@ from (select distinct s.{id} from {source} as s anti join {table} as k using ({i
 """  # an anti join hashes the few new names, where `except` hashed every stored one (half the time at 1M copies)
 
 DERIVED = ("chains", "chains_month", "chains_long", "chain_transfers", "loans", "loans_day", "loans_month",
-           "loans_home_month", "reader_months", "reader_branch_months", "item_months", "copy_state", "reader_firsts",
-           "loans_reader_month",
-           "actions", "actions_day", "loans_lending_month", "loans_lending_total", "lending_owning_list",
-           "loans_hour_month", "loans_home_total", "item_attrs", "reader_attrs",
-           "import_branches", "copies_unknown", "title_copies", "item_titles", "loans_title_month",
+           "loans_home_month", "reader_months", "reader_branch_months", "item_months", "copy_state", "weeding_list",
+           "reader_firsts", "loans_reader_month", "actions", "actions_day", "loans_lending_month",
+           "loans_lending_total", "lending_owning_list", "loans_hour_month", "loans_home_total", "item_attrs",
+           "reader_attrs", "import_branches", "copies_unknown", "title_copies", "item_titles", "loans_title_month",
            "loans_title_month_top", "title_loans", "event_span")
 LOAN = "day, occurred_at, is_transfer, branch_no, item_no, reader_no"  # the columns of table loans
 ACTION = "day, occurred_at, is_return, branch_no, item_no"  # the columns of table actions
@@ -765,6 +765,32 @@ def _copy_state(con: duckdb.DuckDBPyConnection, import_id: int | None) -> None:
         where i.item_no is not null or c.item_id is not null or d.item_id is not null or l.item_no is not null
     """)
     con.sql("drop table touched_due; drop table touched_lent")
+    _weeding_list(con, "touched")
+
+
+# The weeding list's rows (table weeding_list) as copy_state and the items file hold them now; {only}: of some copies.
+_WEEDING = """
+insert into weeding_list
+select s.item_id, i.title, i.author, i.call_number, i.clc_class, s.home_branch_id, s.added_on,
+from copy_state as s
+inner join items as i using (item_id)
+where s.in_items and s.owner = 'library' and s.last_loan_at is null {only}
+order by s.added_on nulls first, s.item_id
+"""
+
+
+def _weeding_list(con: duckdb.DuckDBPyConnection, copies: str | None = None) -> None:
+    """The weeding list's rows of the copies of temp table `copies` (item_id) as they stand now, or (None) every row
+    anew. An import of new events only lends copies: the items file is read only when a touched copy is unlent."""
+    if copies is None:
+        con.sql("delete from weeding_list")
+        con.sql(_WEEDING.format(only=""))
+        return
+    con.sql(f"delete from weeding_list where item_id in (select item_id from {copies})")
+    unlent = con.sql(f"select count(*) from copy_state where in_items and owner = 'library' and last_loan_at is null "
+                     f"and item_id in (select item_id from {copies})").fetchall()[0][0]
+    if unlent:
+        con.sql(_WEEDING.format(only=f"and s.item_id in (select item_id from {copies})"))
 
 
 def _copy_attributes(con: duckdb.DuckDBPyConnection) -> None:
@@ -787,6 +813,7 @@ def _copy_attributes(con: duckdb.DuckDBPyConnection) -> None:
         order by item_id
     """)
     con.sql("drop table kept")
+    _weeding_list(con)
 
 
 def _reader_firsts(con: duckdb.DuckDBPyConnection) -> None:

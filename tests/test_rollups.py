@@ -238,6 +238,7 @@ def rollup_rows(con) -> dict[str, list[tuple]]:
         "reader_months": f"select {reader}, block, months from reader_months as t",
         "reader_branch_months": f"select {branch}, {reader}, block, months from reader_branch_months as t",
         "item_months": f"select {item}, block, months from item_months as t",
+        "weeding_list": "select * from weeding_list",
     }
     return {name: sorted(con.sql(sql).fetchall(), key=repr) for name, sql in tables.items()}
 
@@ -275,3 +276,38 @@ def test_the_top_pairs_of_cross_branch_returns_equal_the_direct_computation(two_
         assert got["pairs"].to_list() == [expected.height] * got.height
         pairs.append(expected.height)
     assert max(pairs) > 2  # more pairs than the top kept
+
+
+def test_the_stored_weeding_list_equals_the_list_worked_out(db, tmp_path):
+    """The weeding list's download at the data's last day reads the stored list (weeding_list); it must equal the
+    list worked out from every copy for that day, after imports of events, an import of items that renames and
+    moves copies, and an undo."""
+    unlent = "".join(f"I{i},Shelf {i},Author,Z{i}/1,{['C1', 'M2'][i % 2]},library,,2023-0{1 + i % 9}-01\n"
+                     for i in range(40, 52))  # no event names I40 and up: never lent
+
+    def assert_stored_equals_worked_out():
+        con = snapshot(db)
+        last_day = con.sql("select max(occurred_at)::date from events").fetchall()[0][0]
+        stored = queries.run(con, "items_never_borrowed_full")
+        assert stored.height >= 10
+        assert_frame_equal(stored, queries.run(con, "items_never_borrowed_full", date_to=last_day))
+        assert_frame_equal(queries.run(con, "items_never_borrowed_full", branch_ids=["M2"]),
+                           queries.run(con, "items_never_borrowed_full", date_to=last_day, branch_ids=["M2"]))
+        return stored
+
+    load(db, tmp_path, "b.csv", BRANCHES)
+    load(db, tmp_path, "i.csv", ITEMS + unlent)
+    load(db, tmp_path, "first.csv", FIRST)
+    assert_stored_equals_worked_out()
+    load(db, tmp_path, "second.csv", SECOND)
+    assert_stored_equals_worked_out()
+    renamed = ITEMS.replace("Title 3", "Renamed").replace(",C1,library", ",M2,library") + unlent.replace("Shelf", "Box")
+    load(db, tmp_path, "i2.csv", renamed)
+    stored = assert_stored_equals_worked_out()
+    assert stored.filter(pl.col("title").str.starts_with("Box")).height == 12
+    load(db, tmp_path, "third.csv", f"{HEADER}\nT1,2024-04-20 10:00:00,checkout,I41,r1,,C1,counter\n")
+    assert "I41" not in assert_stored_equals_worked_out()["item_id"].to_list()
+    delete_import_events(db, "third.csv")  # I41 unlent again
+    assert "I41" in assert_stored_equals_worked_out()["item_id"].to_list()
+    delete_import_events(db, "first.csv")
+    assert_stored_equals_worked_out()

@@ -349,6 +349,19 @@ create or replace table copy_state (
     holder_no integer  -- who holds the copy now, while its last chain is not returned (reader_keys)
 );
 
+-- The weeding list after all the events: the library copies in the items file never lent (no checkout or transfer
+-- stored), with the columns its download shows (`items_never_borrowed_full`), in its order. Kept by delta from
+-- copy_state for the copies an import or undo touches; made anew with copy_state's attributes (an import of items).
+create or replace table weeding_list (
+    item_id varchar not null,
+    title varchar,
+    author varchar,
+    call_number varchar,
+    clc_class varchar,
+    home_branch_id varchar,
+    added_on date
+);
+
 -- Per reader the first loan (a checkout before a transfer at the same moment), its branch (branch_keys; empty:
 -- a transfer of a chain that started before the data) and the first later day with a loan.
 create or replace table reader_firsts (
