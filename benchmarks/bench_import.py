@@ -431,13 +431,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"    made when asked, at least sorted: {d['asked']:.1f} ms; made ahead: fetched "
                       f"{d['ahead']:.1f} ms, rewritten at each import {d['rewrite']:.1f} ms; kept by delta, sorted "
                       f"when asked: {d['kept']:.1f} ms; its CSV file {d['file']:.1f} ms")
-        # A download a page cannot make within the target when asked, but could fetch made ahead: what the small
-        # import would take with those lists rewritten in their order.
-        ahead = {n: d for n, d in downloads.items() if d["asked"] > QUERY_P95_TARGET_MS >= d["ahead"]}
-        if ahead:
-            with_ahead = small_s + sum(d["rewrite"] for d in ahead.values()) / 1000
-            print(f"  made ahead ({', '.join(ahead)}): the small import with their rewrites at least "
-                  f"{with_ahead:.2f} s (target <= {SMALL_IMPORT_TARGET_S:.0f} s)")
+        # A download still over the target that a page could fetch made ahead: what the small import would take with
+        # it rewritten in its order at each import, and whether kept by delta (sorted when asked) would do.
+        for name in (n for n, _ in over if n in downloads and downloads[n]["ahead"] <= QUERY_P95_TARGET_MS):
+            d = downloads[name]
+            print(f"  {name} made ahead: the small import with its rewrite at least {small_s + d['rewrite'] / 1000:.2f}"
+                  f" s (target <= {SMALL_IMPORT_TARGET_S:.0f} s); kept by delta, sorted when asked: {d['kept']:.1f} ms"
+                  f" (target <= {QUERY_P95_TARGET_MS:.0f} ms)")
 
         print("\n== summary ==")
         print(f"  events import ratio   {ratio:.2f}x  ({'OK' if ratio <= IMPORT_RATIO_TARGET else 'OVER'} "
