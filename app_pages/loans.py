@@ -176,6 +176,9 @@ if collection_tab.open:
 
 if never_tab.open:
     with never_tab:
-        never = paged_table("items_never_borrowed", {"date_to": f.date_to, "branch_ids": ids},
+        # At the data's last day, the day left empty (the query's default): its download then reads the weeding list
+        # as stored.
+        day = None if f.date_to == status["as_of"] else f.date_to
+        never = paged_table("items_never_borrowed", {"date_to": day, "branch_ids": ids},
                             "items_never_borrowed.csv", ("longest", "branch", "call_number"), key="never")
         st.caption(tr("circ_never_borrowed_caption", n=f"{never:,}"))
