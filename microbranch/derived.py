@@ -764,8 +764,9 @@ def _copy_state(con: duckdb.DuckDBPyConnection, import_id: int | None) -> None:
         left join item_attrs as i on i.item_no = n.item_no  -- the items file by number
         where i.item_no is not null or c.item_id is not null or d.item_id is not null or l.item_no is not null
     """)
+    _weeding_delta(con, "select n.item_id, from touched_nos as n anti join touched_lent as l "
+                        "on l.item_no = n.item_no and l.last_loan_at is not null")
     con.sql("drop table touched_due; drop table touched_lent")
-    _weeding_list(con, "touched")
 
 
 # The weeding list's rows (table weeding_list) as copy_state and the items file hold them now; {only}: of some copies.
@@ -779,18 +780,21 @@ order by s.added_on nulls first, s.item_id
 """
 
 
-def _weeding_list(con: duckdb.DuckDBPyConnection, copies: str | None = None) -> None:
-    """The weeding list's rows of the copies of temp table `copies` (item_id) as they stand now, or (None) every row
-    anew. An import of new events only lends copies: the items file is read only when a touched copy is unlent."""
-    if copies is None:
-        con.sql("delete from weeding_list")
-        con.sql(_WEEDING.format(only=""))
-        return
-    con.sql(f"delete from weeding_list where item_id in (select item_id from {copies})")
-    unlent = con.sql(f"select count(*) from copy_state where in_items and owner = 'library' and last_loan_at is null "
-                     f"and item_id in (select item_id from {copies})").fetchall()[0][0]
-    if unlent:
-        con.sql(_WEEDING.format(only=f"and s.item_id in (select item_id from {copies})"))
+def _weeding_list(con: duckdb.DuckDBPyConnection) -> None:
+    """The weeding list anew."""
+    con.sql("delete from weeding_list")
+    con.sql(_WEEDING.format(only=""))
+
+
+def _weeding_delta(con: duckdb.DuckDBPyConnection, unlent: str) -> None:
+    """The weeding list's rows of the touched copies as they stand now; those of them never lent are among the query
+    `unlent` (item_id). An import of new events only lends copies: the items file is read only when some touched copy
+    is unlent."""
+    con.sql("delete from weeding_list where item_id in (select item_id from touched)")
+    con.sql(f"create or replace temp table unlent as {unlent}")
+    if con.sql("select count(*) from unlent").fetchall()[0][0]:
+        con.sql(_WEEDING.format(only="and s.item_id in (select item_id from unlent)"))
+    con.sql("drop table unlent")
 
 
 def _copy_attributes(con: duckdb.DuckDBPyConnection) -> None:

@@ -305,8 +305,10 @@ def test_the_stored_weeding_list_equals_the_list_worked_out(db, tmp_path):
     load(db, tmp_path, "i2.csv", renamed)
     stored = assert_stored_equals_worked_out()
     assert stored.filter(pl.col("title").str.starts_with("Box")).height == 12
-    load(db, tmp_path, "third.csv", f"{HEADER}\nT1,2024-04-20 10:00:00,checkout,I41,r1,,C1,counter\n")
-    assert "I41" not in assert_stored_equals_worked_out()["item_id"].to_list()
+    load(db, tmp_path, "third.csv", f"{HEADER}\nT1,2024-04-20 10:00:00,checkout,I41,r1,,C1,counter\n"
+                                    "T2,2024-04-20 11:00:00,return,I43,r2,,C1,counter\n")  # I43 touched, not lent
+    stored = assert_stored_equals_worked_out()["item_id"].to_list()
+    assert "I41" not in stored and "I43" in stored
     delete_import_events(db, "third.csv")  # I41 unlent again
     assert "I41" in assert_stored_equals_worked_out()["item_id"].to_list()
     delete_import_events(db, "first.csv")
