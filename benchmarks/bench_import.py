@@ -16,7 +16,8 @@ In one run:
   months as the latest data), timed end to end including publishing (target: <= 1 s), in this process and from
   the command line (``python -m microbranch import``, start-up included) with another 10,000;
 * p50/p95 of every named query in ``queries/`` with default parameters on the published snapshot
-  (target: p95 <= 100 ms at 10M events), beside the old design's floor of its shape;
+  (target: p95 <= 100 ms at 10M events), timed in rounds of every query, beside the old design's floor of its
+  shape;
 * floors, timed the same way: the old design's (bare aggregates over the events and chains: distinct readers
   per group, loans per copy, every chain, the chain sort) and the new design's (the same shapes read from the
   stored loans and rollups): the least work such a query must do; for a download (``*_full``), its designs
@@ -278,19 +279,28 @@ def _download_floors(con, name: str, runs: int) -> dict[str, float]:
 
 def _time_queries(con, names: list[str], runs: int, old_floor: dict, new_floor: dict) -> tuple[float, list, dict]:
     """p50/p95 of each named query with default parameters, beside the floors of its shape, and the designs of each
-    download; (worst p95, over, the downloads' designs)."""
+    download; (worst p95, over, the downloads' designs). The queries are timed in rounds, each round running every
+    query once, so a burst of the machine's noise falls on one run of several queries, not on several runs of one."""
     from microbranch import queries
 
-    print(f"\n== named queries, default parameters, {runs} runs each after one warm-up ==", flush=True)
+    print(f"\n== named queries, default parameters, one warm-up each, then {runs} rounds of every query ==",
+          flush=True)
+    rows, first, timed = {}, {}, {name: [] for name in names}
+    for name in names:
+        t0 = time.perf_counter()
+        rows[name] = queries.run(con, name).height
+        first[name] = (time.perf_counter() - t0) * 1000
+    for _ in range(runs):
+        for name in names:
+            t0 = time.perf_counter()
+            queries.run(con, name)
+            timed[name].append((time.perf_counter() - t0) * 1000)
     worst, over, downloads = 0.0, [], {}
     print(f"  {'query':<30} {'rows':>9} {'first ms':>9} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}"
           f" {'old floor':>10} {'new floor':>10} {'asked':>8}")
     for name in names:
-        t0 = time.perf_counter()
-        frame = queries.run(con, name)
-        first_ms = (time.perf_counter() - t0) * 1000
-        timed = _timed(lambda name=name: queries.run(con, name), runs)
-        p50, p95 = _percentile(timed, 0.50), _percentile(timed, 0.95)
+        times = sorted(timed[name])
+        p50, p95 = _percentile(times, 0.50), _percentile(times, 0.95)
         if name.endswith("_full"):  # a download: no design returns its rows faster than they are fetched
             downloads[name] = _download_floors(con, name, runs)
             new_floor[name] = (OWN_ROWS, downloads[name]["ahead"])
@@ -301,7 +311,7 @@ def _time_queries(con, names: list[str], runs: int, old_floor: dict, new_floor: 
         new = f"{new_floor[name][1]:.1f}" if name in new_floor else ""
         asked = f"{downloads[name]['asked']:.1f}" if name in downloads else ""
         flag = "" if p95 <= QUERY_P95_TARGET_MS else "  OVER"
-        print(f"  {name:<30} {frame.height:>9,} {first_ms:>9.1f} {p50:>8.1f} {p95:>8.1f} {timed[-1]:>8.1f}"
+        print(f"  {name:<30} {rows[name]:>9,} {first[name]:>9.1f} {p50:>8.1f} {p95:>8.1f} {times[-1]:>8.1f}"
               f" {old:>10} {new:>10} {asked:>8}{flag}", flush=True)
     if downloads:
         print("\n  the downloads' designs, p95 ms on their own rows (file: p50 ms of making the CSV file):")
