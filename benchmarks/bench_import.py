@@ -21,9 +21,9 @@ In one run:
 * floors, timed the same way: the old design's (bare aggregates over the events and chains: distinct readers
   per group, loans per copy, every chain, the chain sort) and the new design's (the same shapes read from the
   stored loans and rollups): the least work such a query must do; for a download (``*_full``), its designs
-  timed on its own rows in a temporary table (``DOWNLOAD_DESIGNS``): made ahead (fetched; and rewritten in its
-  order, as each import would), kept by delta and sorted when asked (the rows in order), made when asked (sorted
-  from rows in no particular order); and the time of making its CSV file;
+  timed on its own rows stored in a database file of their own (``DOWNLOAD_DESIGNS``): made ahead (fetched; and
+  rewritten in its order, as each import would), kept by delta and sorted when asked (the rows in order), made
+  when asked (sorted from rows in no particular order); and the time of making its CSV file;
 * with ``--db PATH [--queries a,b]``: no import, only the named queries (and the floors of their shapes) on that
   database's published snapshot, between two load averages;
 * peak memory (ru_maxrss) of the importing process, and of the DuckDB-only load measured in its own
@@ -234,50 +234,53 @@ def _floors(con, runs: int, only: set[str] | None = None) -> tuple[dict, dict]:
 
 
 OWN_ROWS = "made ahead: its own rows, stored in its order, fetched"
-# The designs of a download (`*_full`), each timed on the download's own rows in a temporary table: (label, what
-# is timed). `ahead` and `rewrite` are the two halves of a list made ahead and rewritten in its order at each import
-# (the list fetched; its rewrite, which every import would pay); `kept` a list kept by delta at each import and
-# sorted when asked (at least: all its rows still in order); `asked` a list made when asked for, which is at least
-# sorted from rows in no particular order.
+# The designs of a download (`*_full`), each timed on the download's own rows stored in a database file of their
+# own, as a list made ahead or kept would be stored: (label, what is timed). `ahead` and `rewrite` are the two halves
+# of a list made ahead and rewritten in its order at each import (the list fetched; its rewrite, which every import
+# would pay); `kept` a list kept by delta at each import and sorted when asked (at least: all its rows still in
+# order); `asked` a list made when asked for, which is at least sorted from rows in no particular order.
 DOWNLOAD_DESIGNS = {
     "ahead": ("made ahead, stored in its order: fetched", "select * from own_rows"),
     "rewrite": ("made ahead: rewritten in its order (at each import)",
-                "create or replace temp table own_rewritten as select * from own_rows {order}"),
+                "create or replace table own_rewritten as select * from own_rows {order}; checkpoint"),
     "kept": ("kept by delta: stored in its order, sorted when asked", "select * from own_rows {order}"),
     "asked": ("made when asked: sorted from rows in no particular order", "select * from own_shuffled {order}"),
 }
 
 
-def _download_floors(con, name: str, runs: int) -> dict[str, float]:
-    """p95 ms of each design of this download (DOWNLOAD_DESIGNS), and `file`: p50 ms of making its CSV file for
-    Excel from the frame (csvout.for_excel, 3 runs), which the viewer waits for as well."""
+def _download_floors(con, name: str, runs: int, scratch: Path) -> dict[str, float]:
+    """p95 ms of each design of this download (DOWNLOAD_DESIGNS) on its rows stored in the database file `scratch`,
+    and `file`: p50 ms of making its CSV file for Excel from the frame (csvout.for_excel, 3 runs), which the viewer
+    waits for as well."""
     from microbranch import csvout, queries
 
     text = queries.text(name)
     last = text[text.rindex("order by"):].splitlines()[0]  # its last sort (a query of two sorted sides: the second)
     order = re.sub(r"\b\w+\.(?=\w)", "", last)  # its columns, unqualified
-    cur = con.cursor()
+    frame = queries.run(con, name)
+    store = duckdb.connect(str(scratch))
     try:
-        cur.execute(f"create or replace temp table own_rows as {text}", {p: None for p in queries.params_of(name)}
-                    or None)
-        frame = cur.sql("select * from own_rows").pl()
-        cur.execute("create or replace temp table own_shuffled as "
-                    "select * from own_rows order by hash(rowid * 2654435761)")
+        store.register("frame", frame)
+        store.execute("create table own_rows as select * from frame")
+        store.unregister("frame")
+        store.execute("create table own_shuffled as select * from own_rows order by hash(rowid * 2654435761); "
+                      "checkpoint")
         figures = {}
         for design, (_, sql) in DOWNLOAD_DESIGNS.items():
             sql = sql.format(order=order)
-            run = (lambda sql=sql: cur.execute(sql)) if design == "rewrite" else (lambda sql=sql: cur.sql(sql).pl())
+            run = (lambda sql=sql: store.execute(sql)) if design == "rewrite" else (lambda sql=sql: store.sql(sql).pl())
             run()
             figures[design] = _percentile(_timed(run, runs), 0.95)
         figures["file"] = _percentile(_timed(lambda: csvout.for_excel(frame), 3), 0.5)
         return figures
     finally:
-        cur.execute("drop table if exists own_rows; drop table if exists own_shuffled; "
-                    "drop table if exists own_rewritten")
-        cur.close()
+        store.close()
+        for path in (scratch, scratch.with_name(scratch.name + ".wal")):
+            path.unlink(missing_ok=True)
 
 
-def _time_queries(con, names: list[str], runs: int, old_floor: dict, new_floor: dict) -> tuple[float, list, dict]:
+def _time_queries(con, names: list[str], runs: int, old_floor: dict, new_floor: dict,
+                  scratch: Path) -> tuple[float, list, dict]:
     """p50/p95 of each named query with default parameters, beside the floors of its shape, and the designs of each
     download; (worst p95, over, the downloads' designs). The queries are timed in rounds, each round running every
     query once, so a burst of the machine's noise falls on one run of several queries, not on several runs of one."""
@@ -302,7 +305,7 @@ def _time_queries(con, names: list[str], runs: int, old_floor: dict, new_floor: 
         times = sorted(timed[name])
         p50, p95 = _percentile(times, 0.50), _percentile(times, 0.95)
         if name.endswith("_full"):  # a download: no design returns its rows faster than they are fetched
-            downloads[name] = _download_floors(con, name, runs)
+            downloads[name] = _download_floors(con, name, runs, scratch)
             new_floor[name] = (OWN_ROWS, downloads[name]["ahead"])
         worst = max(worst, p95)
         if p95 > QUERY_P95_TARGET_MS:
@@ -332,7 +335,8 @@ def _queries_only(db: Path, names: list[str], runs: int) -> int:
     names = names or queries.names()
     con = storage.reader(db)
     old_floor, new_floor = _floors(con, runs, set(names))
-    _time_queries(con, names, runs, old_floor, new_floor)
+    with tempfile.TemporaryDirectory(prefix="microbranch-bench-") as scratch:
+        _time_queries(con, names, runs, old_floor, new_floor, Path(scratch) / "designs.duckdb")
     con.close()
     print(f"load at the end: {_uptime()}")
     return 0
@@ -429,7 +433,8 @@ def main(argv: list[str] | None = None) -> int:
 
         con = storage.reader(db)
         old_floor, new_floor = _floors(con, args.runs)
-        worst, over, downloads = _time_queries(con, queries.names(), args.runs, old_floor, new_floor)
+        worst, over, downloads = _time_queries(con, queries.names(), args.runs, old_floor, new_floor,
+                                                work / "designs.duckdb")
         n_queries = len(queries.names())
         con.close()
         for name, p95 in over:
