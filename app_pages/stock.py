@@ -64,7 +64,10 @@ if moves_tab.open:
             st.markdown(f"**{tr('van_stops')}**")  # tables that hold numbers take the whole width, key columns first
             table(stops, f"van_stops_{f.date_to}.csv", key="dl_van_stops", brief=["to_branches"],
                   columns=["stop", "from_branch", "copies", "to_branches", "from_address"])
-            moves, language = data.full_list("moves_by_item", **where), lang()  # the whole list, made when asked for
+            # the whole list, made when asked for; at the data's last day with the day left empty (the query's
+            # default), so it is read as stored
+            day = None if f.date_to == q("data_status")["as_of"][0] else f.date_to
+            moves, language = data.full_list("moves_by_item", date_to=day, branch_ids=ids), lang()
             st.download_button(tr("van_print"), lambda: vanrun.printable(moves(), f.date_to, language).encode("utf-8"),
                                file_name=f"van_run_{f.date_to}.html", mime="text/html", key="dl_van_print",
                                icon=":material/print:", on_click="ignore")

@@ -3,7 +3,7 @@
 For the copies touched (`refresh_import`, `refresh_items`; inside this module they are its temp table
 `touched(item_id)`): the drift chains of those copies (chains.sql) and, by delta from the chains deleted and added,
 the chains ended per month (chains_month) and the long chains (chains_long); where each copy stands
-(copy_state) and the weeding list (weeding_list); their loans (one row per loan,
+(copy_state), the weeding list (weeding_list) and the move list (moves_list); their loans (one row per loan,
 integer keys, in time order; only the loans that changed are deleted and added), and the rollups of every month
 in which a loan was deleted or added: counts per day and branch, counts and distinct readers per month (and
 branch), loans per month of a home branch, class and owner, and the activity bitmaps of readers and of readers at
@@ -33,7 +33,7 @@ from (select distinct s.{id} from {source} as s anti join {table} as k using ({i
 
 DERIVED = ("chains", "chains_month", "chains_long", "chain_transfers", "loans", "loans_day", "loans_month",
            "loans_home_month", "reader_months", "reader_branch_months", "item_months", "copy_state", "weeding_list",
-           "reader_firsts", "loans_reader_month", "actions", "actions_day", "loans_lending_month",
+           "moves_list", "reader_firsts", "loans_reader_month", "actions", "actions_day", "loans_lending_month",
            "loans_lending_total", "lending_owning_list", "loans_hour_month", "loans_home_total", "item_attrs",
            "reader_attrs", "import_branches", "copies_unknown", "title_copies", "item_titles", "loans_title_month",
            "loans_title_month_top", "title_loans", "event_span")
@@ -544,7 +544,8 @@ def _add(con: duckdb.DuckDBPyConnection, table: str, keys: list[str], delta: str
 
 
 _ATTRS = {  # kind: (table, its key, key table, number, the attributes kept)
-    "items": ("item_attrs", "item_id", "item_keys", "item_no", "home_branch_id, owner, added_on, clc_class"),
+    "items": ("item_attrs", "item_id", "item_keys", "item_no",
+              "home_branch_id, owner, added_on, clc_class, title, call_number"),
     "readers": ("reader_attrs", "reader", "reader_keys", "reader_no", "registered_on, home_branch_id, birth_year, "
                 "reader_type"),
 }
@@ -739,8 +740,9 @@ def _copy_state(con: duckdb.DuckDBPyConnection, import_id: int | None) -> None:
     con.sql(f"create or replace temp table touched_lent as select item_no, max(occurred_at) as last_loan_at, "
             f"from ({lent}) group by item_no")
     con.sql("delete from copy_state where item_id in (select item_id from touched)")
+    con.sql("create or replace temp table touched_state as select * from copy_state limit 0")
     con.sql("""
-        insert into copy_state
+        insert into touched_state
         with last_chain as (  -- from the touched copies' chains just rebuilt (chains.sql)
             select c.item_id, arg_max({
                 'chain_no': c.chain_no, 'started_at': c.started_at,
@@ -764,9 +766,11 @@ def _copy_state(con: duckdb.DuckDBPyConnection, import_id: int | None) -> None:
         left join item_attrs as i on i.item_no = n.item_no  -- the items file by number
         where i.item_no is not null or c.item_id is not null or d.item_id is not null or l.item_no is not null
     """)
+    con.sql("insert into copy_state select * from touched_state")
     _weeding_delta(con, "select n.item_id, from touched_nos as n anti join touched_lent as l "
                         "on l.item_no = n.item_no and l.last_loan_at is not null")
-    con.sql("drop table touched_due; drop table touched_lent")
+    _moves_delta(con)
+    con.sql("drop table touched_due; drop table touched_lent; drop table touched_state")
 
 
 # The weeding list's rows (table weeding_list) as copy_state and the items file hold them now; {only}: of some copies.
@@ -797,6 +801,30 @@ def _weeding_delta(con: duckdb.DuckDBPyConnection, unlent: str) -> None:
     con.sql("drop table unlent")
 
 
+# The move list's rows (table moves_list) of the copies in {state} (rows of copy_state), in the items file now.
+_MOVES = """
+insert into moves_list
+select s.item_id, i.title, i.call_number, s.end_branch_id, s.home_branch_id, s.ended_at::date, s.added_on,
+from {state} as s
+inner join item_attrs as i using (item_no)  -- the items file by number
+where s.in_items and s.ended_at is not null and s.end_branch_id <> s.home_branch_id
+{order}
+"""
+
+
+def _moves_list(con: duckdb.DuckDBPyConnection) -> None:
+    """The move list anew, in its order (a list mostly in order is sorted faster when asked)."""
+    con.sql("delete from moves_list")
+    con.sql(_MOVES.format(state="copy_state",
+                          order="order by s.end_branch_id, s.home_branch_id, s.ended_at::date, s.item_id"))
+
+
+def _moves_delta(con: duckdb.DuckDBPyConnection) -> None:
+    """The move list's rows of the touched copies as they stand now (their rows of copy_state: touched_state)."""
+    con.sql("delete from moves_list where item_id in (select item_id from touched)")
+    con.sql(_MOVES.format(state="touched_state", order=""))
+
+
 def _copy_attributes(con: duckdb.DuckDBPyConnection) -> None:
     """Every copy's row in copy_state with its attributes as they are now in the items file."""
     con.sql("""
@@ -818,6 +846,7 @@ def _copy_attributes(con: duckdb.DuckDBPyConnection) -> None:
     """)
     con.sql("drop table kept")
     _weeding_list(con)
+    _moves_list(con)
 
 
 def _reader_firsts(con: duckdb.DuckDBPyConnection) -> None:

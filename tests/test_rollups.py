@@ -239,6 +239,7 @@ def rollup_rows(con) -> dict[str, list[tuple]]:
         "reader_branch_months": f"select {branch}, {reader}, block, months from reader_branch_months as t",
         "item_months": f"select {item}, block, months from item_months as t",
         "weeding_list": "select * from weeding_list",
+        "moves_list": "select * from moves_list",
     }
     return {name: sorted(con.sql(sql).fetchall(), key=repr) for name, sql in tables.items()}
 
@@ -311,5 +312,43 @@ def test_the_stored_weeding_list_equals_the_list_worked_out(db, tmp_path):
     assert "I41" not in stored and "I43" in stored
     delete_import_events(db, "third.csv")  # I41 unlent again
     assert "I41" in assert_stored_equals_worked_out()["item_id"].to_list()
+    delete_import_events(db, "first.csv")
+    assert_stored_equals_worked_out()
+
+
+def test_the_stored_move_list_equals_the_list_worked_out(db, tmp_path):
+    """The move list's download at the data's last day reads the stored list (moves_list); it must equal the list
+    worked out from every copy for that day, after imports of events, an import of items that renames copies and
+    moves their homes, a branch closed, and an undo."""
+
+    def assert_stored_equals_worked_out():
+        con = snapshot(db)
+        last_day = con.sql("select max(occurred_at)::date from events").fetchall()[0][0]
+        stored = queries.run(con, "moves_by_item_full")
+        assert stored.height >= 5
+        assert_frame_equal(stored, queries.run(con, "moves_by_item_full", date_to=last_day))
+        assert_frame_equal(queries.run(con, "moves_by_item_full", branch_ids=["M2"]),
+                           queries.run(con, "moves_by_item_full", date_to=last_day, branch_ids=["M2"]))
+        return stored
+
+    load(db, tmp_path, "b.csv", BRANCHES)
+    load(db, tmp_path, "i.csv", ITEMS)
+    load(db, tmp_path, "first.csv", FIRST)
+    assert_stored_equals_worked_out()
+    load(db, tmp_path, "second.csv", SECOND)
+    before = assert_stored_equals_worked_out()
+    load(db, tmp_path, "i2.csv", ITEMS.replace("Title 3", "Renamed").replace(",C1,library", ",M2,library"))
+    stored = assert_stored_equals_worked_out()
+    assert stored.filter(pl.col("title") == "Renamed").height > 0
+    assert stored.filter(pl.col("to_branch_id") == "M2").height > before.filter(pl.col("to_branch_id") == "M2").height
+    load(db, tmp_path, "b2.csv", BRANCHES.replace("2015-01-01,,yes,500", "2015-01-01,2024-03-31,yes,500"))
+    assert "B1" not in assert_stored_equals_worked_out()["to_branch_id"].to_list()  # nowhere to send them
+    home = snapshot(db).sql("select home_branch_id from items where item_id = 'I2'").fetchall()[0][0]
+    away = next(b for b in ("C1", "M1") if b != home)
+    load(db, tmp_path, "third.csv", f"{HEADER}\nT1,2024-04-20 10:00:00,checkout,I2,r1,,{home},counter\n"
+                                    f"T2,2024-04-20 11:00:00,return,I2,r1,,{away},counter\n")
+    assert "I2" in assert_stored_equals_worked_out()["item_id"].to_list()
+    delete_import_events(db, "third.csv")
+    assert_stored_equals_worked_out()
     delete_import_events(db, "first.csv")
     assert_stored_equals_worked_out()

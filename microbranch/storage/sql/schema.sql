@@ -362,6 +362,20 @@ create or replace table weeding_list (
     added_on date
 );
 
+-- The move list after all the events: the copies in the items file on a shelf at a branch other than their home
+-- branch (where their last chain ended), with the columns its download shows but the branches' (`moves_by_item_full`),
+-- in its order. Kept by delta from copy_state for the copies an import or undo touches; made anew with copy_state's
+-- attributes (an import of items).
+create or replace table moves_list (
+    item_id varchar not null,
+    title varchar,
+    call_number varchar,
+    from_branch_id varchar not null,
+    to_branch_id varchar not null,
+    on_shelf_since date not null,
+    added_on date
+);
+
 -- Per reader the first loan (a checkout before a transfer at the same moment), its branch (branch_keys; empty:
 -- a transfer of a chain that started before the data) and the first later day with a loan.
 create or replace table reader_firsts (
@@ -413,14 +427,16 @@ create or replace table loans_title_month_top (
 );
 create or replace table title_loans (title_no integer not null, loans bigint not null);
 
--- The items and readers files keyed by number (item_keys, reader_keys): what the queries group copies and readers by,
--- rebuilt after an import of items or readers.
+-- The items and readers files keyed by number (item_keys, reader_keys): what the queries group copies and readers by
+-- (and the copies' labels, which the move list keeps), rebuilt after an import of items or readers.
 create or replace table item_attrs (
     item_no integer not null,
     home_branch_id varchar,
     owner varchar not null,
     added_on date,
-    clc_class varchar
+    clc_class varchar,
+    title varchar not null,
+    call_number varchar
 );
 create or replace table reader_attrs (
     reader_no integer not null,
