@@ -740,9 +740,8 @@ def _copy_state(con: duckdb.DuckDBPyConnection, import_id: int | None) -> None:
     con.sql(f"create or replace temp table touched_lent as select item_no, max(occurred_at) as last_loan_at, "
             f"from ({lent}) group by item_no")
     con.sql("delete from copy_state where item_id in (select item_id from touched)")
-    con.sql("create or replace temp table touched_state as select * from copy_state limit 0")
     con.sql("""
-        insert into touched_state
+        insert into copy_state
         with last_chain as (  -- from the touched copies' chains just rebuilt (chains.sql)
             select c.item_id, arg_max({
                 'chain_no': c.chain_no, 'started_at': c.started_at,
@@ -766,11 +765,10 @@ def _copy_state(con: duckdb.DuckDBPyConnection, import_id: int | None) -> None:
         left join item_attrs as i on i.item_no = n.item_no  -- the items file by number
         where i.item_no is not null or c.item_id is not null or d.item_id is not null or l.item_no is not null
     """)
-    con.sql("insert into copy_state select * from touched_state")
     _weeding_delta(con, "select n.item_id, from touched_nos as n anti join touched_lent as l "
                         "on l.item_no = n.item_no and l.last_loan_at is not null")
     _moves_delta(con)
-    con.sql("drop table touched_due; drop table touched_lent; drop table touched_state")
+    con.sql("drop table touched_due; drop table touched_lent")
 
 
 # The weeding list's rows (table weeding_list) as copy_state and the items file hold them now; {only}: of some copies.
@@ -801,13 +799,13 @@ def _weeding_delta(con: duckdb.DuckDBPyConnection, unlent: str) -> None:
     con.sql("drop table unlent")
 
 
-# The move list's rows (table moves_list) of the copies in {state} (rows of copy_state), in the items file now.
+# The move list's rows (table moves_list) as copy_state and the items file hold them now; {only}: of some copies.
 _MOVES = """
 insert into moves_list
 select s.item_id, i.title, i.call_number, s.end_branch_id, s.home_branch_id, s.ended_at::date, s.added_on,
-from {state} as s
+from copy_state as s
 inner join item_attrs as i using (item_no)  -- the items file by number
-where s.in_items and s.ended_at is not null and s.end_branch_id <> s.home_branch_id
+where s.in_items and s.ended_at is not null and s.end_branch_id <> s.home_branch_id {only}
 {order}
 """
 
@@ -815,14 +813,13 @@ where s.in_items and s.ended_at is not null and s.end_branch_id <> s.home_branch
 def _moves_list(con: duckdb.DuckDBPyConnection) -> None:
     """The move list anew, in its order (a list mostly in order is sorted faster when asked)."""
     con.sql("delete from moves_list")
-    con.sql(_MOVES.format(state="copy_state",
-                          order="order by s.end_branch_id, s.home_branch_id, s.ended_at::date, s.item_id"))
+    con.sql(_MOVES.format(only="", order="order by s.end_branch_id, s.home_branch_id, s.ended_at::date, s.item_id"))
 
 
 def _moves_delta(con: duckdb.DuckDBPyConnection) -> None:
-    """The move list's rows of the touched copies as they stand now (their rows of copy_state: touched_state)."""
+    """The move list's rows of the touched copies as they stand now (a copy in it has a number: touched_nos)."""
     con.sql("delete from moves_list where item_id in (select item_id from touched)")
-    con.sql(_MOVES.format(state="touched_state", order=""))
+    con.sql(_MOVES.format(only="and s.item_no in (select item_no from touched_nos)", order=""))
 
 
 def _copy_attributes(con: duckdb.DuckDBPyConnection) -> None:
