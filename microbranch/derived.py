@@ -402,7 +402,6 @@ def refresh_attributes(con: duckdb.DuckDBPyConnection, kind: str = "items") -> N
 def refresh_branches(con: duckdb.DuckDBPyConnection) -> None:
     """What names the branches, after an import of branches (its undo rebuilds everything)."""
     _lending_list(con)
-    _moves_list(con)
 
 
 def _lending_list(con: duckdb.DuckDBPyConnection, delta: str | None = None) -> None:
@@ -803,12 +802,9 @@ def _weeding_delta(con: duckdb.DuckDBPyConnection, unlent: str) -> None:
 # The move list's rows (table moves_list) as copy_state and the items file hold them now; {only}: of some copies.
 _MOVES = """
 insert into moves_list
-select s.item_id, i.title, i.call_number, s.end_branch_id, f.name, f.address, s.home_branch_id, t.name, t.address,
-    s.ended_at::date, s.added_on, t.closed_on,
+select s.item_id, i.title, i.call_number, s.end_branch_id, s.home_branch_id, s.ended_at::date, s.added_on,
 from copy_state as s
 inner join item_attrs as i using (item_no)  -- the items file by number
-inner join branches as f on f.branch_id = s.end_branch_id
-inner join branches as t on t.branch_id = s.home_branch_id
 where s.in_items and s.ended_at is not null and s.end_branch_id <> s.home_branch_id {only}
 order by s.end_branch_id, s.home_branch_id, s.ended_at::date, s.item_id  -- a list mostly in order sorts faster
 """

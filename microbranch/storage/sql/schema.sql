@@ -363,22 +363,17 @@ create or replace table weeding_list (
 );
 
 -- The move list after all the events: the copies in the items file on a shelf at a branch other than their home
--- branch (where their last chain ended), with the columns its download shows (`moves_by_item_full`) and the day
--- their home branch closed, in its order. Kept by delta from copy_state for the copies an import or undo touches;
--- made anew with copy_state's attributes (an import of items) and after an import of branches (names, closing days).
+-- branch (where their last chain ended), with the columns its download shows but the branches' (`moves_by_item_full`),
+-- in its order. Kept by delta from copy_state for the copies an import or undo touches; made anew with copy_state's
+-- attributes (an import of items).
 create or replace table moves_list (
     item_id varchar not null,
     title varchar,
     call_number varchar,
     from_branch_id varchar not null,
-    from_branch varchar,
-    from_address varchar,
     to_branch_id varchar not null,
-    to_branch varchar,
-    to_address varchar,
     on_shelf_since date not null,
-    added_on date,
-    to_closed_on date
+    added_on date
 );
 
 -- Per reader the first loan (a checkout before a transfer at the same moment), its branch (branch_keys; empty:
