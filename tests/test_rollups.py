@@ -279,6 +279,19 @@ def test_the_top_pairs_of_cross_branch_returns_equal_the_direct_computation(two_
     assert max(pairs) > 2  # more pairs than the top kept
 
 
+def stored_list(db, name: str, at_least: int) -> pl.DataFrame:
+    """The download `name` at the data's last day (its default: a stored list), after checking that it holds at least
+    `at_least` rows and equals the list worked out for that day, of every branch and of branch M2."""
+    con = snapshot(db)
+    last_day = con.sql("select max(occurred_at)::date from events").fetchall()[0][0]
+    stored = queries.run(con, name)
+    assert stored.height >= at_least
+    assert_frame_equal(stored, queries.run(con, name, date_to=last_day))
+    assert_frame_equal(queries.run(con, name, branch_ids=["M2"]),
+                       queries.run(con, name, date_to=last_day, branch_ids=["M2"]))
+    return stored
+
+
 def test_the_stored_weeding_list_equals_the_list_worked_out(db, tmp_path):
     """The weeding list's download at the data's last day reads the stored list (weeding_list); it must equal the
     list worked out from every copy for that day, after imports of events, an import of items that renames and
@@ -287,14 +300,7 @@ def test_the_stored_weeding_list_equals_the_list_worked_out(db, tmp_path):
                      for i in range(40, 52))  # no event names I40 and up: never lent
 
     def assert_stored_equals_worked_out():
-        con = snapshot(db)
-        last_day = con.sql("select max(occurred_at)::date from events").fetchall()[0][0]
-        stored = queries.run(con, "items_never_borrowed_full")
-        assert stored.height >= 10
-        assert_frame_equal(stored, queries.run(con, "items_never_borrowed_full", date_to=last_day))
-        assert_frame_equal(queries.run(con, "items_never_borrowed_full", branch_ids=["M2"]),
-                           queries.run(con, "items_never_borrowed_full", date_to=last_day, branch_ids=["M2"]))
-        return stored
+        return stored_list(db, "items_never_borrowed_full", at_least=10)
 
     load(db, tmp_path, "b.csv", BRANCHES)
     load(db, tmp_path, "i.csv", ITEMS + unlent)
@@ -322,14 +328,7 @@ def test_the_stored_move_list_equals_the_list_worked_out(db, tmp_path):
     moves their homes, a branch closed, and an undo."""
 
     def assert_stored_equals_worked_out():
-        con = snapshot(db)
-        last_day = con.sql("select max(occurred_at)::date from events").fetchall()[0][0]
-        stored = queries.run(con, "moves_by_item_full")
-        assert stored.height >= 5
-        assert_frame_equal(stored, queries.run(con, "moves_by_item_full", date_to=last_day))
-        assert_frame_equal(queries.run(con, "moves_by_item_full", branch_ids=["M2"]),
-                           queries.run(con, "moves_by_item_full", date_to=last_day, branch_ids=["M2"]))
-        return stored
+        return stored_list(db, "moves_by_item_full", at_least=5)
 
     load(db, tmp_path, "b.csv", BRANCHES)
     load(db, tmp_path, "i.csv", ITEMS)
