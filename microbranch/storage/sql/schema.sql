@@ -363,9 +363,9 @@ create or replace table weeding_list (
 );
 
 -- The move list after all the events: the copies in the items file on a shelf at a branch other than their home
--- branch (where their last chain ended), with the columns its download shows but the branches' (`moves_by_item_full`),
--- in its order. Kept by delta from copy_state for the copies an import or undo touches; made anew with copy_state's
--- attributes (an import of items).
+-- branch (where their last chain ended), with the columns its download shows (`moves_by_item_full`) but the branches'
+-- names and addresses, in its order. Kept by delta from copy_state for the copies an import or undo touches; made
+-- anew with copy_state's attributes (an import of items).
 create or replace table moves_list (
     item_id varchar not null,
     title varchar,
